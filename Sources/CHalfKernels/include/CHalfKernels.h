@@ -1,0 +1,74 @@
+// HalfTrace's native kernels: IEEE binary16 <-> binary32 conversion and single-precision GEMM.
+//
+// Every kernel has a portable C implementation and, on x86-64, variants compiled with
+// per-function target attributes (F16C, AVX2+FMA, AVX-512F) that are chosen at run time by a
+// CPU check. All variants of a kernel give bit-identical results: conversions are exact or
+// round to nearest even, and every GEMM output element is accumulated as a chain of fused
+// multiply-adds over k = 0, 1, ..., K-1 starting from +0, whatever the ISA, tile size or
+// thread split. That is what makes HalfTrace's traces independent of the machine's SIMD width
+// and of the number of threads.
+#ifndef CHALFKERNELS_H
+#define CHALFKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Instruction-set levels a kernel can be run at.
+typedef enum {
+  HT_ISA_PORTABLE = 0,  ///< plain C; fused multiply-add through fmaf()
+  HT_ISA_AVX2 = 1,      ///< AVX2 + FMA + F16C
+  HT_ISA_AVX512 = 2     ///< AVX-512F (+ F16C)
+} ht_isa;
+
+/// CPU features found at run time (all zero on CPUs other than x86-64).
+typedef struct {
+  int f16c;
+  int fma;
+  int avx2;
+  int avx512f;
+} ht_cpu_features;
+
+ht_cpu_features ht_cpu_detect(void);
+
+/// The best ISA level this CPU supports.
+ht_isa ht_isa_best(void);
+
+/// binary16 -> binary32 (exact). Uses F16C when `isa` > portable and the CPU has it.
+void ht_f16_to_f32(ht_isa isa, const uint16_t *src, float *dst, size_t n);
+
+/// binary32 -> binary16, round to nearest even, overflow to infinity, gradual underflow.
+void ht_f32_to_f16(ht_isa isa, const float *src, uint16_t *dst, size_t n);
+
+/// Rounds every element of `x` to the nearest binary16 value and back (x = float(half(x))).
+void ht_round_through_f16(ht_isa isa, float *x, size_t n);
+
+/// A read-only matrix operand: element (i, j) is at data[i * row_stride + j * col_stride]
+/// (in elements), stored as binary32 (is_f16 == 0) or binary16 bits (is_f16 == 1).
+typedef struct {
+  const void *data;
+  int is_f16;
+  ptrdiff_t row_stride;
+  ptrdiff_t col_stride;
+} ht_operand;
+
+/// C[i, j] = sum_k A[i, k] * B[k, j] for i in [m0, m1), j in [n0, n1), computed in binary32 as
+/// acc = +0; for k in 0..<K { acc = fmaf(A[i,k], B[k,j], acc) }. C is row-major with leading
+/// dimension ldc and only the given block is written, so disjoint blocks may run concurrently.
+void ht_sgemm(ht_isa isa, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t K,
+              ht_operand A, ht_operand B, float *C, ptrdiff_t ldc);
+
+/// The binary64 counterpart (same accumulation order, fma()), for Float64 tensors.
+void ht_dgemm(ht_isa isa, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+              const double *A, ptrdiff_t a_rs, ptrdiff_t a_cs,
+              const double *B, ptrdiff_t b_rs, ptrdiff_t b_cs,
+              double *C, ptrdiff_t ldc);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

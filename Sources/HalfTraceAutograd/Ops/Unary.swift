@@ -1,0 +1,131 @@
+/// An element-wise function and its backward rule, evaluated in the compute type.
+protocol ElementwiseFunction {
+    var name: String { get }
+    var policy: Autocast.Policy { get }
+    func value<C: TensorCompute>(_ x: C) -> C
+    /// dL/dx from x, y = value(x) and the upstream gradient g (PyTorch's backward formula).
+    func gradient<C: TensorCompute>(x: C, y: C, g: C) -> C
+}
+
+struct Negate: ElementwiseFunction {
+    var name: String { "neg" }
+    var policy: Autocast.Policy { .promote }
+    func value<C: TensorCompute>(_ x: C) -> C { -x }
+    func gradient<C: TensorCompute>(x: C, y: C, g: C) -> C { -g }
+}
+
+/// relu(x) = max(x, 0), NaN propagates; the gradient is g where x > 0 and 0 elsewhere (even
+/// for an infinite g, as PyTorch's threshold_backward).
+struct ReLU: ElementwiseFunction {
+    var name: String { "relu" }
+    var policy: Autocast.Policy { .promote }
+    func value<C: TensorCompute>(_ x: C) -> C { x > 0 || x.isNaN ? x : 0 }
+    func gradient<C: TensorCompute>(x: C, y: C, g: C) -> C { x > 0 ? g : 0 }
+}
+
+/// tanh; gradient g * (1 - y*y) (PyTorch's tanh_backward).
+struct Tanh: ElementwiseFunction {
+    var name: String { "tanh" }
+    var policy: Autocast.Policy { .promote }
+    func value<C: TensorCompute>(_ x: C) -> C { C.tanh(x) }
+    func gradient<C: TensorCompute>(x: C, y: C, g: C) -> C { g * (1 - y * y) }
+}
+
+/// sigmoid(x) = 1 / (1 + exp(-x)); gradient g * (1 - y) * y (PyTorch's sigmoid_backward).
+struct Sigmoid: ElementwiseFunction {
+    var name: String { "sigmoid" }
+    var policy: Autocast.Policy { .promote }
+    func value<C: TensorCompute>(_ x: C) -> C { 1 / (1 + C.exp(-x)) }
+    func gradient<C: TensorCompute>(x: C, y: C, g: C) -> C { g * (1 - y) * y }
+}
+
+struct Exp: ElementwiseFunction {
+    var name: String { "exp" }
+    var policy: Autocast.Policy { .float32 }
+    func value<C: TensorCompute>(_ x: C) -> C { C.exp(x) }
+    func gradient<C: TensorCompute>(x: C, y: C, g: C) -> C { g * y }
+}
+
+struct Log: ElementwiseFunction {
+    var name: String { "log" }
+    var policy: Autocast.Policy { .float32 }
+    func value<C: TensorCompute>(_ x: C) -> C { C.log(x) }
+    func gradient<C: TensorCompute>(x: C, y: C, g: C) -> C { g / x }
+}
+
+/// x^p for a constant p; gradient g * (p * x^(p-1)), and 0 for p == 0 (PyTorch's pow_backward).
+struct Power: ElementwiseFunction {
+    let exponent: Double
+    var name: String { "pow" }
+    var policy: Autocast.Policy { .promote }
+    func value<C: TensorCompute>(_ x: C) -> C {
+        exponent == 2 ? x * x : exponent == 1 ? x : C.pow(x, C(exponent))
+    }
+    func gradient<C: TensorCompute>(x: C, y: C, g: C) -> C {
+        if exponent == 0 { return 0 }
+        let p = C(exponent)
+        return g * (exponent == 2 ? p * x : p * C.pow(x, C(exponent - 1)))
+    }
+}
+
+/// x * s for a constant s (the scalar is rounded to the compute type, not to the storage type).
+struct Scale: ElementwiseFunction {
+    let factor: Double
+    var name: String { "mul_scalar" }
+    var policy: Autocast.Policy { .promote }
+    func value<C: TensorCompute>(_ x: C) -> C { x * C(factor) }
+    func gradient<C: TensorCompute>(x: C, y: C, g: C) -> C { g * C(factor) }
+}
+
+/// x + s for a constant s.
+struct Shift: ElementwiseFunction {
+    let offset: Double
+    var name: String { "add_scalar" }
+    var policy: Autocast.Policy { .promote }
+    func value<C: TensorCompute>(_ x: C) -> C { x + C(offset) }
+    func gradient<C: TensorCompute>(x: C, y: C, g: C) -> C { g }
+}
+
+extension Tensor {
+    func elementwise<F: ElementwiseFunction>(_ f: F) -> Tensor {
+        let x = Autocast.apply(f.policy, to: [self])[0]
+        let y = x.dtype == .float64 ? Self.forward(f, x.storage, Double.self) : Self.forward(f, x.storage, Float.self)
+        return .make(y, shape: x.shape, op: f.name, parents: [x]) { g in
+            [x.dtype == .float64 ? Self.backward(f, x.storage, y, g, Double.self)
+                                 : Self.backward(f, x.storage, y, g, Float.self)]
+        }
+    }
+
+    private static func forward<F: ElementwiseFunction, C: TensorCompute>(_ f: F, _ x: Storage, _: C.Type) -> Storage {
+        StorageMath.map(x, C.self) { f.value($0) }
+    }
+
+    private static func backward<F: ElementwiseFunction, C: TensorCompute>(
+        _ f: F, _ xs: Storage, _ ys: Storage, _ gs: Storage, _: C.Type
+    ) -> Storage {
+        let x = C.load(xs), y = C.load(ys), g = C.load(gs)
+        let gx: [C] = x.withUnsafeBufferPointer { x in
+            y.withUnsafeBufferPointer { y in
+                g.withUnsafeBufferPointer { g in
+                    StorageMath.build(x.count) { i in f.gradient(x: x[i], y: y[i], g: g[i]) }
+                }
+            }
+        }
+        return C.store(gx, as: xs.dtype)
+    }
+
+    public func relu() -> Tensor { elementwise(ReLU()) }
+    public func tanh() -> Tensor { elementwise(Tanh()) }
+    public func sigmoid() -> Tensor { elementwise(Sigmoid()) }
+    public func exp() -> Tensor { elementwise(Exp()) }
+    public func log() -> Tensor { elementwise(Log()) }
+    public func pow(_ exponent: Double) -> Tensor { elementwise(Power(exponent: exponent)) }
+    public func neg() -> Tensor { elementwise(Negate()) }
+    /// self * factor, the factor rounded to the compute type (Float or Double), not to self's dtype.
+    public func scaled(by factor: Double) -> Tensor { elementwise(Scale(factor: factor)) }
+    public func shifted(by offset: Double) -> Tensor { elementwise(Shift(offset: offset)) }
+
+    public static prefix func - (x: Tensor) -> Tensor { x.neg() }
+    public static func * (x: Tensor, s: Double) -> Tensor { x.scaled(by: s) }
+    public static func + (x: Tensor, s: Double) -> Tensor { x.shifted(by: s) }
+}

@@ -1,0 +1,117 @@
+import HalfTraceKernels
+
+/// A tensor's elements in their storage type.
+///
+/// Arithmetic never happens in binary16: `TensorCompute.load` widens to the compute type
+/// (Float for float16 and float32 storage, Double for float64), and `TensorCompute.store`
+/// narrows back, rounding once to nearest even.
+public enum Storage: Sendable, Equatable {
+    case float16([Float16])
+    case float32([Float])
+    case float64([Double])
+
+    public var dtype: DType {
+        switch self {
+        case .float16: .float16
+        case .float32: .float32
+        case .float64: .float64
+        }
+    }
+
+    public var count: Int {
+        switch self {
+        case .float16(let v): v.count
+        case .float32(let v): v.count
+        case .float64(let v): v.count
+        }
+    }
+
+    public var byteCount: Int { count * dtype.byteSize }
+
+    public static func zeros(_ count: Int, dtype: DType) -> Storage {
+        switch dtype {
+        case .float16: .float16([Float16](repeating: 0, count: count))
+        case .float32: .float32([Float](repeating: 0, count: count))
+        case .float64: .float64([Double](repeating: 0, count: count))
+        }
+    }
+
+    /// Rounds each value once, directly from Double, to `dtype`.
+    public init(_ values: [Double], dtype: DType) {
+        self = Double.store(values, as: dtype)
+    }
+
+    /// The values widened exactly to Double.
+    public var doubles: [Double] { Double.load(self) }
+
+    /// Elements as Float (exact for float16 and float32; float64 is rounded to Float).
+    public var floats: [Float] {
+        switch self {
+        case .float16(let v): HalfConversion.widen(v)
+        case .float32(let v): v
+        case .float64(let v): v.map { Float($0) }
+        }
+    }
+
+    /// This storage converted to `dtype`, rounding once where it narrows.
+    public func converted(to dtype: DType) -> Storage {
+        if dtype == self.dtype { return self }
+        switch (self, dtype) {
+        case (.float64(let v), _): return Double.store(v, as: dtype)
+        default: return Float.store(floats, as: dtype)
+        }
+    }
+
+    /// Whether every element is finite.
+    public var allFinite: Bool {
+        switch self {
+        case .float16(let v): v.allSatisfy { $0.isFinite }
+        case .float32(let v): v.allSatisfy { $0.isFinite }
+        case .float64(let v): v.allSatisfy { $0.isFinite }
+        }
+    }
+}
+
+/// The arithmetic types tensors compute in, with the conversions from and to storage.
+public protocol TensorCompute: ComputeFloat {
+    /// The storage's values in this type (exact widening).
+    static func load(_ storage: Storage) -> [Self]
+    /// Values rounded once to `dtype`.
+    static func store(_ values: [Self], as dtype: DType) -> Storage
+}
+
+extension Float: TensorCompute {
+    public static func load(_ storage: Storage) -> [Float] {
+        switch storage {
+        case .float16(let v): return HalfConversion.widen(v)
+        case .float32(let v): return v
+        case .float64: preconditionFailure("float64 storage is computed in Double, not Float")
+        }
+    }
+
+    public static func store(_ values: [Float], as dtype: DType) -> Storage {
+        switch dtype {
+        case .float16: .float16(HalfConversion.narrow(values))
+        case .float32: .float32(values)
+        case .float64: .float64(values.map { Double($0) })
+        }
+    }
+}
+
+extension Double: TensorCompute {
+    public static func load(_ storage: Storage) -> [Double] {
+        switch storage {
+        case .float16(let v): v.map { Double($0) }
+        case .float32(let v): v.map { Double($0) }
+        case .float64(let v): v
+        }
+    }
+
+    public static func store(_ values: [Double], as dtype: DType) -> Storage {
+        switch dtype {
+        case .float16: .float16(values.map { Float16($0) })
+        case .float32: .float32(values.map { Float($0) })
+        case .float64: .float64(values)
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import CHalfKernels
+
+/// The instruction-set level a native kernel runs at.
+///
+/// Every level gives bit-identical results (see `CHalfKernels.h`); the levels differ only in
+/// speed. `KernelISA.best` is what this CPU supports; tests run the other levels against it.
+public enum KernelISA: Int, Sendable, CaseIterable, CustomStringConvertible {
+    case portable = 0
+    case avx2 = 1
+    case avx512 = 2
+
+    /// The fastest level this CPU supports, detected once at run time (CPUID).
+    public static let best: KernelISA = KernelISA(rawValue: Int(ht_isa_best().rawValue)) ?? .portable
+
+    /// Whether this CPU converts binary16 in hardware (F16C).
+    public static let hasF16C: Bool = ht_cpu_detect().f16c != 0
+
+    /// The levels this CPU can run.
+    public static var supported: [KernelISA] { allCases.filter { $0.rawValue <= best.rawValue } }
+
+    var native: ht_isa { ht_isa(rawValue: UInt32(rawValue)) }
+
+    public var description: String {
+        switch self {
+        case .portable: "portable"
+        case .avx2: "avx2+fma+f16c"
+        case .avx512: "avx512f+f16c"
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import HalfTraceAutograd
+
+/// A labelled table of examples: `features` row-major (count x featureCount), integer labels.
+public struct Dataset: Sendable, Equatable {
+    public let features: [Float]
+    public let featureCount: Int
+    public let labels: [Int]
+    public let classes: Int
+
+    public init(features: [Float], featureCount: Int, labels: [Int], classes: Int) {
+        precondition(featureCount > 0 && features.count == labels.count * featureCount,
+                     "Dataset: \(features.count) feature values for \(labels.count) rows of \(featureCount)")
+        self.features = features
+        self.featureCount = featureCount
+        self.labels = labels
+        self.classes = classes
+    }
+
+    public var count: Int { labels.count }
+
+    /// The rows at `indices`, as a [rows, featureCount] tensor of `dtype`.
+    public func inputs(_ indices: some Collection<Int>, dtype: DType) -> Tensor {
+        var x = [Float]()
+        x.reserveCapacity(indices.count * featureCount)
+        features.withUnsafeBufferPointer { f in
+            for i in indices { x.append(contentsOf: f[(i * featureCount)..<((i + 1) * featureCount)]) }
+        }
+        return Tensor(floats: x, shape: [indices.count, featureCount], dtype: dtype)
+    }
+
+    public func labels(_ indices: some Collection<Int>) -> [Int] { indices.map { labels[$0] } }
+
+    /// The rows in `range` as a new dataset.
+    public func slice(_ range: Range<Int>) -> Dataset {
+        Dataset(features: Array(features[(range.lowerBound * featureCount)..<(range.upperBound * featureCount)]),
+                featureCount: featureCount, labels: Array(labels[range]), classes: classes)
+    }
+}
+
+/// Training and validation rows of one problem.
+public struct DataSplit: Sendable {
+    public let train: Dataset
+    public let validation: Dataset
+    /// Where the data came from (file path or generator and seed), for logs and checkpoints.
+    public let source: String
+}
+
+/// A data file that cannot be used, with the place (file:line) and what is wrong.
+public struct DataError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,126 @@
+import HalfTraceAutograd
+import HalfTraceKernels
+
+/// The arithmetic of one Adam / AdamW step for one element at step count t, generic over the
+/// float type. PyTorch `_single_tensor_adam` (2.15), in its evaluation order:
+///
+///     Adam:  g = grad + weight_decay * p          AdamW: p = p * (1 - lr * weight_decay)
+///     m = lerp(m, g, 1 - beta1)                   (m + w (g - m) for w < 0.5, else g - (g - m)(1 - w))
+///     v = v * beta2 + ((1 - beta2) * g) * g
+///     denom = sqrt(v) / sqrt(1 - beta2^t) + eps   (eps after the bias correction)
+///     p = p + (-(lr / (1 - beta1^t)) * m) / denom
+///
+/// Scalars (`lr / (1 - beta1^t)`, `sqrt(1 - beta2^t)`, `1 - lr * wd`) are computed in Double, as
+/// Python does, then converted to T.
+public struct AdamStep<T: BinaryFloatingPoint> {
+    public let decoupled: Bool
+    let weightDecay: T
+    let decay: T
+    let lerpWeight: T
+    let lerpComplement: T
+    let smallWeight: Bool
+    let beta2: T
+    let oneMinusBeta2: T
+    let correction2Root: T
+    let eps: T
+    let negativeStepSize: T
+
+    public init(lr: Double, beta1: Double, beta2: Double, eps: Double, weightDecay: Double, decoupled: Bool, step t: Int) {
+        self.decoupled = decoupled
+        self.weightDecay = T(weightDecay)
+        self.decay = T(1 - lr * weightDecay)
+        let w = 1 - beta1
+        self.lerpWeight = T(w)
+        self.lerpComplement = 1 - T(w)
+        self.smallWeight = abs(w) < 0.5
+        self.beta2 = T(beta2)
+        self.oneMinusBeta2 = T(1 - beta2)
+        let correction1 = 1 - Double.pow(beta1, Double(t))
+        let correction2 = 1 - Double.pow(beta2, Double(t))
+        self.correction2Root = T(correction2.squareRoot())
+        self.eps = T(eps)
+        self.negativeStepSize = T(-(lr / correction1))
+    }
+
+    @inline(__always)
+    public func apply(p: inout T, grad: T, m: inout T, v: inout T) {
+        var g = grad
+        if decoupled {
+            p = p * decay
+        } else if weightDecay != 0 {
+            g = g + weightDecay * p
+        }
+        m = smallWeight ? m + lerpWeight * (g - m) : g - (g - m) * lerpComplement
+        v = v * beta2 + (oneMinusBeta2 * g) * g
+        let denom = v.squareRoot() / correction2Root + eps
+        p = p + (negativeStepSize * m) / denom
+    }
+}
+
+/// Adam (`decoupled: false`, L2 decay added to the gradient) and AdamW (`decoupled: true`,
+/// decay applied to the parameter), matching PyTorch's `torch.optim.Adam` / `AdamW`.
+/// A group's `momentum` is beta1 and `beta2` is beta2.
+public final class Adam: Optimizer {
+    public var groups: [ParamGroup]
+    public let decoupled: Bool
+    public var hasMomentum: Bool { false }
+    public var kind: String { decoupled ? "adamw" : "adam" }
+    private let state = StateTable()
+
+    /// Validates lr >= 0, eps >= 0, 0 <= beta1 < 1, 0 <= beta2 < 1, weight_decay >= 0.
+    public init(groups: [ParamGroup], decoupled: Bool = false) throws {
+        for (i, g) in groups.enumerated() {
+            let at = "group \(i)"
+            try ParameterError.check("lr (\(at))", g.lr, atLeast: 0)
+            try ParameterError.check("eps (\(at))", g.eps, atLeast: 0)
+            try ParameterError.check("weight_decay (\(at))", g.weightDecay, atLeast: 0)
+            for (name, beta) in [("beta1", g.momentum), ("beta2", g.beta2)] {
+                guard beta.isFinite, beta >= 0, beta < 1 else {
+                    throw ParameterError("\(name) (\(at))", "\(beta) is outside [0, 1)")
+                }
+            }
+        }
+        self.groups = groups
+        self.decoupled = decoupled
+    }
+
+    public var parameterStates: [ParameterState] {
+        get { state.export(groups) }
+        set { state.restore(newValue, groups) }
+    }
+
+    public func step() {
+        for group in groups {
+            for p in group.params {
+                guard let grad = p.grad?.storage else { continue }
+                var s = state.take(p)
+                s.step += 1
+                func k<T: BinaryFloatingPoint>(_: T.Type) -> AdamStep<T> {
+                    AdamStep(lr: group.lr, beta1: group.momentum, beta2: group.beta2, eps: group.eps,
+                             weightDecay: group.weightDecay, decoupled: decoupled, step: s.step)
+                }
+                if p.dtype == .float64 { update(p, grad, &s, k(Double.self)) } else { update(p, grad, &s, k(Float.self)) }
+                state[p] = s
+            }
+        }
+    }
+
+    private func update<T: TensorCompute>(_ p: Tensor, _ grad: Storage, _ s: inout ParameterState, _ k: AdamStep<T>) {
+        let g = T.load(grad)
+        var m: [T] = s.first == nil ? [T](repeating: 0, count: g.count) : s.first!.take(T.self)
+        var v: [T] = s.second == nil ? [T](repeating: 0, count: g.count) : s.second!.take(T.self)
+        p.updateValues(T.self) { values in
+            values.withUnsafeMutableBufferPointer { pv in
+                g.withUnsafeBufferPointer { gv in
+                    m.withUnsafeMutableBufferPointer { mv in
+                        v.withUnsafeMutableBufferPointer { vv in
+                            for i in pv.indices { k.apply(p: &pv[i], grad: gv[i], m: &mv[i], v: &vv[i]) }
+                        }
+                    }
+                }
+            }
+        }
+        s.first = T.store(m, as: p.dtype)
+        s.second = T.store(v, as: p.dtype)
+    }
+}

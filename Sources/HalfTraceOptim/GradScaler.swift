@@ -1,0 +1,241 @@
+import HalfTraceAutograd
+
+/// Dynamic loss scaling for float16 gradients: `torch.amp.GradScaler`'s state machine (PyTorch
+/// 2.15, `torch/amp/grad_scaler.py` and `AmpGradScalerKernels.cpp`), plus options PyTorch lacks.
+///
+/// With default options every value matches PyTorch step for step:
+/// - `scale(loss) = loss * scale`, the scale a Float32 (2^16 does not fit in Float16);
+/// - `unscale(opt)`: `inv = Float(1 / Double(scale))`; a gradient element that is not finite
+///   sets found_inf; then `g = g * inv`;
+/// - `step(opt)` unscales if needed and skips `opt.step()` when found_inf;
+/// - `update()`, once per iteration, with found_inf summed over the optimizers stepped:
+///   found_inf: `scale = Float(Double(scale) * backoff)`, tracker = 0; else tracker += 1 and at
+///   `growthInterval` `scale = Float(Double(scale) * growth)` if finite, tracker = 0.
+///
+/// Where HalfTrace departs from PyTorch, and why:
+/// - **The fix (always on).** PyTorch tests finiteness only on the scaled gradient. After about
+///   144 consecutive overflows `1/scale` overflows Float32, finite scaled gradients are multiplied
+///   by infinity and NaN reaches the parameters (SPEC §5). HalfTrace also tests the unscaled
+///   value `g * inv` (after rounding to the gradient's dtype): a non-finite result sets found_inf
+///   and the step is skipped. This changes nothing while `inv` is finite and `g * inv` does not
+///   overflow, i.e. whenever PyTorch's own update would be finite.
+/// - **float16 gradients** are unscaled in Float and rounded once (PyTorch refuses to unscale
+///   FP16 gradients; pure-float16 training needs it).
+/// - **Options** (defaults reproduce PyTorch): `minScale` (a backoff gives
+///   `max(scale * backoff, minScale)`), `maxScale` (a growth gives `min(scale * growth, maxScale)`),
+///   and `hysteresis` N: an overflow spends one unit of a budget of N and backs off only when the
+///   budget is spent (N = 1 is PyTorch). The budget refills by one named rule:
+///   `.afterCleanStep` (apex, DeepSpeed's consecutive_hysteresis): after every step without
+///   overflow; `.onGrowth` (Megatron): only when the scale grows.
+/// - Skips are reported: `lastStepSkipped`, `consecutiveSkips`, `totalSkips`.
+public final class GradScaler {
+    public enum HysteresisRefill: String, Sendable, Codable, CaseIterable {
+        /// apex / DeepSpeed (consecutive_hysteresis=True): the budget refills after any clean step.
+        case afterCleanStep = "clean"
+        /// Megatron-LM: the budget refills only when the scale grows.
+        case onGrowth = "growth"
+    }
+
+    /// Everything the scaler's future depends on (for checkpoints).
+    public struct State: Codable, Equatable, Sendable {
+        public var scale: Float
+        public var growthFactor: Double
+        public var backoffFactor: Double
+        public var growthInterval: Int
+        public var growthTracker: Int
+        public var enabled: Bool
+        public var minScale: Float?
+        public var maxScale: Float?
+        public var hysteresis: Int
+        public var hysteresisRemaining: Int
+        public var refill: HysteresisRefill
+        public var totalSkips: Int
+        public var consecutiveSkips: Int
+        public var lastStepSkipped: Bool
+    }
+
+    private enum Stage { case ready, unscaled, stepped }
+    private struct PerOptimizer {
+        var stage: Stage = .ready
+        var foundInf = false
+    }
+
+    public private(set) var state: State
+    private var perOptimizer: [ObjectIdentifier: PerOptimizer] = [:]
+
+    /// Misuse of the scaler, with PyTorch's meaning.
+    public struct UsageError: Error, CustomStringConvertible, Equatable {
+        public let description: String
+    }
+
+    public init(initScale: Double = 65536, growthFactor: Double = 2, backoffFactor: Double = 0.5,
+                growthInterval: Int = 2000, enabled: Bool = true, minScale: Double? = nil,
+                maxScale: Double? = nil, hysteresis: Int = 1, refill: HysteresisRefill = .afterCleanStep) throws {
+        guard initScale.isFinite, initScale > 0, Float(initScale).isFinite else {
+            throw ParameterError("init_scale", "\(initScale) is invalid: expected a finite value > 0")
+        }
+        guard growthFactor.isFinite, growthFactor > 1 else {
+            throw ParameterError("growth_factor", "\(growthFactor) is invalid: the growth factor must be > 1.0")
+        }
+        guard backoffFactor.isFinite, backoffFactor > 0, backoffFactor < 1 else {
+            throw ParameterError("backoff_factor", "\(backoffFactor) is invalid: the backoff factor must be in (0, 1)")
+        }
+        guard growthInterval >= 1 else {
+            throw ParameterError("growth_interval", "\(growthInterval) is invalid: expected an integer >= 1")
+        }
+        guard hysteresis >= 1 else {
+            throw ParameterError("hysteresis", "\(hysteresis) is invalid: expected an integer >= 1")
+        }
+        if let minScale { try ParameterError.check("min_scale", minScale, atLeast: 0) }
+        if let maxScale {
+            guard maxScale.isFinite, maxScale > 0, Float(maxScale).isFinite else {
+                throw ParameterError("max_scale", "\(maxScale) is invalid: expected a finite Float32 value > 0")
+            }
+            if let minScale, minScale > maxScale {
+                throw ParameterError("min_scale", "\(minScale) is larger than max_scale \(maxScale)")
+            }
+        }
+        state = State(scale: Float(initScale), growthFactor: growthFactor, backoffFactor: backoffFactor,
+                      growthInterval: growthInterval, growthTracker: 0, enabled: enabled,
+                      minScale: minScale.map { Float($0) }, maxScale: maxScale.map { Float($0) },
+                      hysteresis: hysteresis, hysteresisRemaining: hysteresis, refill: refill,
+                      totalSkips: 0, consecutiveSkips: 0, lastStepSkipped: false)
+    }
+
+    /// Restores a saved state (between iterations).
+    public init(state: State) {
+        self.state = state
+    }
+
+    public var scale: Float { state.scale }
+    public var growthTracker: Int { state.growthTracker }
+    public var isEnabled: Bool { state.enabled }
+
+    /// `loss * scale` (the loss unchanged when disabled).
+    public func scale(_ loss: Tensor) -> Tensor {
+        state.enabled ? loss.scaled(by: Double(state.scale)) : loss
+    }
+
+    /// Divides the optimizer's gradients by the scale in place and records whether any was not
+    /// finite. Errors as PyTorch: a second call before `update()`, or a call after `step()`.
+    public func unscale(_ optimizer: Optimizer) throws {
+        guard state.enabled else { return }
+        let id = ObjectIdentifier(optimizer)
+        var entry = perOptimizer[id] ?? PerOptimizer()
+        switch entry.stage {
+        case .unscaled: throw UsageError(description: "unscale_() has already been called on this optimizer since the last update().")
+        case .stepped: throw UsageError(description: "unscale_() is being called after step().")
+        case .ready: break
+        }
+        let inverse = Float(1 / Double(state.scale))
+        var found = false
+        for p in optimizer.allParameters {
+            guard let g = p.grad else { continue }
+            if GradScaler.unscaleInPlace(g, inverse: inverse) { found = true }
+        }
+        entry.foundInf = found
+        entry.stage = .unscaled
+        perOptimizer[id] = entry
+    }
+
+    /// Unscales one gradient; returns whether a scaled or unscaled element was not finite.
+    static func unscaleInPlace(_ g: Tensor, inverse: Float) -> Bool {
+        var found = false
+        if g.dtype == .float64 {
+            var values = g.storage.doubles
+            let inv = Double(inverse)
+            for i in values.indices {
+                let v = values[i]
+                if !v.isFinite { found = true }
+                values[i] = inv == 1 ? v : v * inv
+                if !values[i].isFinite { found = true }
+            }
+            g.storage = .float64(values)
+            return found
+        }
+        var values = Float.load(g.storage)
+        values.withUnsafeMutableBufferPointer { v in
+            for i in v.indices {
+                let x = v[i]
+                if !x.isFinite { found = true }
+                v[i] = inverse == 1 ? x : x * inverse
+                if !v[i].isFinite { found = true }
+            }
+        }
+        g.storage = Float.store(values, as: g.dtype)
+        if g.dtype == .float16 && !found && !g.storage.allFinite { found = true }  // overflow when rounding
+        return found
+    }
+
+    /// Unscales (if not yet done) and steps the optimizer unless a gradient was not finite.
+    /// Returns true when the optimizer stepped, false when the step was skipped.
+    @discardableResult
+    public func step(_ optimizer: Optimizer) throws -> Bool {
+        guard state.enabled else {
+            optimizer.step()
+            return true
+        }
+        let id = ObjectIdentifier(optimizer)
+        if perOptimizer[id]?.stage == .stepped {
+            throw UsageError(description: "step() has already been called since the last update().")
+        }
+        if perOptimizer[id]?.stage != .unscaled { try unscale(optimizer) }
+        var entry = perOptimizer[id]!
+        let skipped = entry.foundInf
+        if !skipped { optimizer.step() }
+        entry.stage = .stepped
+        perOptimizer[id] = entry
+        return !skipped
+    }
+
+    /// Updates the scale once per iteration from the inf checks recorded since the last update
+    /// (any optimizer's inf counts once), or sets it to `newScale` (tracker unchanged).
+    public func update(newScale: Double? = nil) throws {
+        guard state.enabled else { return }
+        defer { perOptimizer = [:] }
+        if let newScale {
+            guard newScale.isFinite, newScale > 0 else {
+                throw ParameterError("new_scale", "\(newScale) is invalid: expected a finite value > 0")
+            }
+            state.scale = Float(newScale)
+            return
+        }
+        guard !perOptimizer.isEmpty else {
+            throw UsageError(description: "No inf checks were recorded prior to update().")
+        }
+        let foundInf = perOptimizer.values.contains { $0.foundInf }
+        advance(foundInf: foundInf)
+    }
+
+    /// The update rule on one found_inf flag (public so that traces can drive it directly).
+    public func advance(foundInf: Bool) {
+        state.lastStepSkipped = foundInf
+        if foundInf {
+            state.totalSkips += 1
+            state.consecutiveSkips += 1
+            state.growthTracker = 0
+            state.hysteresisRemaining -= 1
+            if state.hysteresisRemaining <= 0 {
+                state.hysteresisRemaining = 0
+                var s = Float(Double(state.scale) * state.backoffFactor)
+                if let m = state.minScale { s = max(s, m) }
+                state.scale = s
+            }
+            return
+        }
+        state.consecutiveSkips = 0
+        if state.refill == .afterCleanStep { state.hysteresisRemaining = state.hysteresis }
+        let successful = state.growthTracker + 1
+        if successful == state.growthInterval {
+            var grown = Float(Double(state.scale) * state.growthFactor)
+            if let m = state.maxScale { grown = min(grown, m) }
+            if grown.isFinite {
+                if grown > state.scale { state.hysteresisRemaining = state.hysteresis }
+                state.scale = grown
+            }
+            state.growthTracker = 0
+        } else {
+            state.growthTracker = successful
+        }
+    }
+}

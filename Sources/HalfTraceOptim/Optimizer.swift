@@ -1,0 +1,119 @@
+import HalfTraceAutograd
+
+/// One parameter group: the parameters and their hyper-parameters, all writable every iteration
+/// (YOLOv5's warm-up rewrites `lr` and `momentum` before each batch).
+public struct ParamGroup {
+    public var params: [Tensor]
+    public var lr: Double
+    /// The lr a LambdaLR schedule multiplies (PyTorch stores it as `initial_lr`).
+    public var initialLR: Double
+    /// SGD momentum, or Adam's beta1.
+    public var momentum: Double
+    /// Adam's beta2 (unused by SGD).
+    public var beta2: Double
+    public var dampening: Double
+    public var weightDecay: Double
+    public var nesterov: Bool
+    /// Adam's epsilon (unused by SGD).
+    public var eps: Double
+
+    public init(params: [Tensor], lr: Double, momentum: Double = 0, beta2: Double = 0.999, dampening: Double = 0,
+                weightDecay: Double = 0, nesterov: Bool = false, eps: Double = 1e-8) {
+        self.params = params
+        self.lr = lr
+        self.initialLR = lr
+        self.momentum = momentum
+        self.beta2 = beta2
+        self.dampening = dampening
+        self.weightDecay = weightDecay
+        self.nesterov = nesterov
+        self.eps = eps
+    }
+}
+
+/// Per-parameter optimizer state, in the parameter's dtype.
+public struct ParameterState: Equatable, Sendable {
+    /// SGD's momentum buffer, or Adam's first moment.
+    public var first: Storage?
+    /// Adam's second moment.
+    public var second: Storage?
+    /// Adam's step count.
+    public var step: Int = 0
+
+    public init(first: Storage? = nil, second: Storage? = nil, step: Int = 0) {
+        self.first = first
+        self.second = second
+        self.step = step
+    }
+}
+
+/// An optimizer over parameter groups (PyTorch's `torch.optim.Optimizer`).
+public protocol Optimizer: AnyObject {
+    var groups: [ParamGroup] { get set }
+    /// Whether the groups have a `momentum` that YOLOv5's warm-up rewrites ("momentum" in
+    /// param_group: true for SGD; Adam's groups have betas instead).
+    var hasMomentum: Bool { get }
+    /// Updates every parameter that has a gradient.
+    func step()
+    /// The state of each parameter, in group order then parameter order (PyTorch's state_dict order).
+    var parameterStates: [ParameterState] { get set }
+    /// "sgd", "adam" or "adamw".
+    var kind: String { get }
+}
+
+extension Optimizer {
+    /// Clears every parameter's gradient (`set_to_none=True`).
+    public func zeroGrad() {
+        for group in groups { for p in group.params { p.zeroGrad() } }
+    }
+
+    /// All parameters, in group order.
+    public var allParameters: [Tensor] { groups.flatMap(\.params) }
+}
+
+/// State storage keyed by parameter identity, exported in group order.
+final class StateTable {
+    private var table: [ObjectIdentifier: ParameterState] = [:]
+
+    subscript(_ p: Tensor) -> ParameterState {
+        get { table[ObjectIdentifier(p)] ?? ParameterState() }
+        set { table[ObjectIdentifier(p)] = newValue }
+    }
+
+    /// Removes and returns the state (so its buffers can be mutated without a copy).
+    func take(_ p: Tensor) -> ParameterState {
+        table.removeValue(forKey: ObjectIdentifier(p)) ?? ParameterState()
+    }
+
+    func export(_ groups: [ParamGroup]) -> [ParameterState] {
+        groups.flatMap { $0.params.map { self[$0] } }
+    }
+
+    func restore(_ states: [ParameterState], _ groups: [ParamGroup]) {
+        let params = groups.flatMap(\.params)
+        precondition(states.count == params.count, "optimizer state for \(states.count) parameters, have \(params.count)")
+        table = [:]
+        for (p, s) in zip(params, states) { self[p] = s }
+    }
+}
+
+extension Tensor {
+    /// Runs `body` on this tensor's values in compute type T and stores them back rounded once;
+    /// the storage is moved out first so that float32 values are updated without a copy.
+    func updateValues<T: TensorCompute>(_: T.Type, _ body: (inout [T]) -> Void) {
+        let dtype = self.dtype
+        var values = T.load(storage)
+        storage = .zeros(0, dtype: dtype)
+        body(&values)
+        storage = T.store(values, as: dtype)
+    }
+}
+
+extension Storage {
+    /// Moves the values out in compute type T (leaving `self` empty).
+    mutating func take<T: TensorCompute>(_: T.Type) -> [T] {
+        let values = T.load(self)
+        self = .zeros(0, dtype: dtype)
+        return values
+    }
+}

@@ -1,0 +1,118 @@
+import HalfTraceAutograd
+
+/// The arithmetic of one SGD step for one element, generic over the float type: Float64 for
+/// traces, Float32 for master weights (float16 parameters are computed in Float and rounded
+/// once when stored). Hyper-parameters are converted to T first, as PyTorch converts a Python
+/// scalar to the tensor's opmath type.
+///
+/// PyTorch `_single_tensor_sgd` (2.15):
+///
+///     g = grad + weight_decay * p                     (L2, before momentum)
+///     buf = g                                          (first step)
+///     buf = momentum * buf + (1 - dampening) * g       (later steps)
+///     g = nesterov ? g + momentum * buf : buf
+///     p = p - lr * g
+///
+/// PyTorch's vectorised CPU loop fuses each `a + alpha * b` into one FMA while its scalar tail
+/// does not, so PyTorch itself differs in the last bit between elements; HalfTrace evaluates
+/// the unfused expression for every element.
+public struct SGDStep<T: BinaryFloatingPoint> {
+    public let lr: T
+    public let momentum: T
+    public let dampeningComplement: T
+    public let weightDecay: T
+    public let nesterov: Bool
+
+    public init(lr: Double, momentum: Double, dampening: Double, weightDecay: Double, nesterov: Bool) {
+        self.lr = T(lr)
+        self.momentum = T(momentum)
+        self.dampeningComplement = T(1 - dampening)
+        self.weightDecay = T(weightDecay)
+        self.nesterov = nesterov
+    }
+
+    public var usesMomentum: Bool { momentum != 0 }
+
+    /// Updates `p` (and `buffer` when momentum is on). `first` is true when no buffer exists yet.
+    @inline(__always)
+    public func apply(p: inout T, grad: T, buffer: inout T, first: Bool) {
+        var g = grad
+        if weightDecay != 0 { g = g + weightDecay * p }
+        if momentum != 0 {
+            buffer = first ? g : momentum * buffer + dampeningComplement * g
+            g = nesterov ? g + momentum * buffer : buffer
+        }
+        p = p - lr * g
+    }
+}
+
+/// Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay,
+/// per parameter group, matching PyTorch's `torch.optim.SGD`.
+public final class SGD: Optimizer {
+    public var groups: [ParamGroup]
+    public var hasMomentum: Bool { true }
+    public var kind: String { "sgd" }
+    private let state = StateTable()
+
+    /// Validates each group: lr >= 0, momentum >= 0, dampening >= 0, weight_decay >= 0,
+    /// and nesterov needs momentum > 0 and dampening == 0 (PyTorch's checks and messages).
+    public init(groups: [ParamGroup]) throws {
+        for (i, g) in groups.enumerated() { try SGD.validate(g, index: i) }
+        self.groups = groups
+    }
+
+    static func validate(_ g: ParamGroup, index: Int) throws {
+        let at = "group \(index)"
+        try ParameterError.check("lr (\(at))", g.lr, atLeast: 0)
+        try ParameterError.check("momentum (\(at))", g.momentum, atLeast: 0)
+        try ParameterError.check("dampening (\(at))", g.dampening, atLeast: 0)
+        try ParameterError.check("weight_decay (\(at))", g.weightDecay, atLeast: 0)
+        if g.nesterov && (g.momentum <= 0 || g.dampening != 0) {
+            throw ParameterError("nesterov (\(at))",
+                                 "Nesterov momentum requires a momentum > 0 and zero dampening (momentum \(g.momentum), dampening \(g.dampening))")
+        }
+    }
+
+    public var parameterStates: [ParameterState] {
+        get { state.export(groups) }
+        set { state.restore(newValue, groups) }
+    }
+
+    public func step() {
+        for group in groups {
+            for p in group.params {
+                guard let grad = p.grad?.storage else { continue }
+                if p.dtype == .float64 {
+                    update(p, grad, SGDStep<Double>(lr: group.lr, momentum: group.momentum, dampening: group.dampening,
+                                                    weightDecay: group.weightDecay, nesterov: group.nesterov))
+                } else {
+                    update(p, grad, SGDStep<Float>(lr: group.lr, momentum: group.momentum, dampening: group.dampening,
+                                                   weightDecay: group.weightDecay, nesterov: group.nesterov))
+                }
+            }
+        }
+    }
+
+    private func update<T: TensorCompute>(_ p: Tensor, _ grad: Storage, _ k: SGDStep<T>) {
+        var s = state.take(p)
+        let g = T.load(grad)
+        let first = s.first == nil
+        var buffer: [T] = k.usesMomentum ? (first ? [T](repeating: 0, count: g.count) : s.first!.take(T.self)) : []
+        p.updateValues(T.self) { values in
+            values.withUnsafeMutableBufferPointer { pv in
+                g.withUnsafeBufferPointer { gv in
+                    if k.usesMomentum {
+                        buffer.withUnsafeMutableBufferPointer { bv in
+                            for i in pv.indices { k.apply(p: &pv[i], grad: gv[i], buffer: &bv[i], first: first) }
+                        }
+                    } else {
+                        var unused: T = 0
+                        for i in pv.indices { k.apply(p: &pv[i], grad: gv[i], buffer: &unused, first: true) }
+                    }
+                }
+            }
+        }
+        if k.usesMomentum { s.first = T.store(buffer, as: p.dtype) }
+        state[p] = s
+    }
+}

@@ -1,0 +1,162 @@
+import HalfTraceAutograd
+import HalfTraceKernels
+import HalfTraceNN
+import HalfTraceOptim
+
+/// The figures `halftrace bench` prints, all measured in one run on this machine.
+public struct BenchmarkReport: Sendable {
+    /// Training steps per second (zero grad, forward, loss, backward, SGD step) per model and precision.
+    public var stepsPerSecond: [String: [String: Double]] = [:]
+    /// GEMM GFLOP/s for 1024 x 1024 x 1024 in float32 and float16 storage.
+    public var gemmGFLOPS: [String: Double] = [:]
+    /// Float16 <-> Float32 conversion throughput in G elements per second.
+    public var conversionGElementsPerSecond: [String: Double] = [:]
+    /// Bytes of tensor storage one training step touches, per model and precision.
+    public var bytesPerStep: [String: [String: Int]] = [:]
+    /// Extra keys (e.g. schedule evaluation rate) added by later work.
+    public var extra: [String: Double] = [:]
+    public var isa: String = KernelISA.best.description
+    public var threads: Int = GEMM.defaultThreadCount
+}
+
+/// A training precision: what dtype parameters are stored in and whether autocast is on.
+public enum Precision: String, Sendable, Codable, CaseIterable {
+    /// float32 parameters and activations.
+    case fp32
+    /// float32 master weights, forward under autocast(float16), GradScaler.
+    case amp
+    /// float16 parameters and activations ("pure" half).
+    case fp16
+
+    public var parameterDType: DType { self == .fp16 ? .float16 : .float32 }
+
+    /// Runs `body` under autocast when this precision asks for it.
+    public func scope<R>(_ body: () throws -> R) rethrows -> R {
+        self == .amp ? try withAutocast(.float16, body) : try body()
+    }
+}
+
+public enum Benchmark {
+    /// Times `body` repeatedly for about `seconds` (after `warmup` calls); returns calls per second.
+    public static func rate(seconds: Double, warmup: Int = 3, _ body: () -> Void) -> Double {
+        for _ in 0..<warmup { body() }
+        let clock = ContinuousClock()
+        var calls = 0
+        let start = clock.now
+        var elapsed = 0.0
+        repeat {
+            for _ in 0..<max(1, calls / 8 + 1) { body(); calls += 1 }
+            elapsed = (clock.now - start).seconds
+        } while elapsed < seconds
+        return Double(calls) / elapsed
+    }
+
+    /// One training step of a toy model on a fixed random batch, as `torch_bench.py` runs it.
+    public final class StepHarness {
+        let model: MLP
+        let optimizer: SGD
+        let x: Tensor
+        let labels: [Int]
+        let loss: LossKind
+        let precision: Precision
+        let scaler: GradScaler?
+
+        public init(model kind: ToyModel, precision: Precision, seed: UInt64 = 0) {
+            var rng = SplitMix64(seed: seed)
+            model = kind.makeModel(dtype: precision.parameterDType, seed: seed)
+            let b = kind.batchSize, d = kind.sizes[0]
+            x = Tensor((0..<(b * d)).map { _ in rng.nextNormal() }, shape: [b, d], dtype: precision.parameterDType)
+            let classes = kind.loss == .binaryCrossEntropy ? 2 : kind.sizes.last!
+            labels = (0..<b).map { _ in rng.nextIndex(below: classes) }
+            loss = kind.loss
+            self.precision = precision
+            optimizer = try! SGD(groups: [ParamGroup(params: model.parameters, lr: 0.01, momentum: 0.937,
+                                                     weightDecay: 5e-4, nesterov: true)])
+            scaler = precision == .fp32 ? nil : try! GradScaler()
+        }
+
+        /// Returns the loss tensor of the step (graph still attached) for measurements.
+        @discardableResult
+        public func step() -> Tensor {
+            optimizer.zeroGrad()
+            let l = precision.scope { loss(model(x), labels: labels) }
+            if let scaler {
+                scaler.scale(l).backward()
+                _ = try! scaler.step(optimizer)
+                try! scaler.update()
+            } else {
+                l.backward()
+                optimizer.step()
+            }
+            return l
+        }
+
+        /// Bytes of tensor storage the step touches: every tensor of the graph (inputs,
+        /// activations, parameters), one gradient per graph tensor in its dtype, and the
+        /// optimizer's momentum buffers.
+        public func bytesPerStep() -> Int {
+            let l = step()
+            let nodes = l.graphNodes
+            let graph = nodes.reduce(0) { $0 + $1.storage.byteCount }
+            let gradients = graph
+            let buffers = optimizer.parameterStates.reduce(0) { $0 + ($1.first?.byteCount ?? 0) }
+            return graph + gradients + buffers
+        }
+    }
+
+    public static func run(seconds: Double = 1.0, models: [ToyModel] = ToyModel.allCases,
+                           precisions: [Precision] = Precision.allCases, progress: (String) -> Void = { _ in }) -> BenchmarkReport {
+        var report = BenchmarkReport()
+        for kind in models {
+            for precision in precisions {
+                progress("steps/s \(kind.rawValue) \(precision.rawValue)")
+                let h = StepHarness(model: kind, precision: precision)
+                let rate = Benchmark.rate(seconds: seconds) { h.step() }
+                report.stepsPerSecond[kind.rawValue, default: [:]][precision.dtypeKey] = rate
+                report.bytesPerStep[kind.rawValue, default: [:]][precision.dtypeKey] = h.bytesPerStep()
+            }
+        }
+        progress("gemm")
+        for dtype in [DType.float32, .float16] {
+            var rng = SplitMix64(seed: 1)
+            let n = 1024
+            let a = Tensor((0..<(n * n)).map { _ in rng.nextNormal() }, shape: [n, n], dtype: dtype)
+            let b = Tensor((0..<(n * n)).map { _ in rng.nextNormal() }, shape: [n, n], dtype: dtype)
+            let rate = Benchmark.rate(seconds: seconds, warmup: 2) { _ = a.matmul(b) }
+            report.gemmGFLOPS[dtype.rawValue] = rate * 2 * Double(n * n * n) / 1e9
+        }
+        progress("conversion")
+        let count = 1 << 20
+        var rng = SplitMix64(seed: 2)
+        let floats = (0..<count).map { _ in Float(rng.nextNormal()) }
+        var halves = [Float16](repeating: 0, count: count)
+        var back = [Float](repeating: 0, count: count)
+        let toHalf = Benchmark.rate(seconds: seconds) {
+            floats.withUnsafeBufferPointer { s in halves.withUnsafeMutableBufferPointer { HalfConversion.narrow(s, into: $0) } }
+        }
+        let toFloat = Benchmark.rate(seconds: seconds) {
+            halves.withUnsafeBufferPointer { s in back.withUnsafeMutableBufferPointer { HalfConversion.widen(s, into: $0) } }
+        }
+        report.conversionGElementsPerSecond = ["to_float16": toHalf * Double(count) / 1e9,
+                                               "to_float32": toFloat * Double(count) / 1e9]
+        return report
+    }
+}
+
+extension Precision {
+    /// The key `bench --json` uses: "float32", "float16" or "amp".
+    public var dtypeKey: String {
+        switch self {
+        case .fp32: "float32"
+        case .fp16: "float16"
+        case .amp: "amp"
+        }
+    }
+}
+
+extension Duration {
+    public var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) * 1e-18
+    }
+}

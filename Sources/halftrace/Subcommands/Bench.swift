@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import HalfTraceTraining
+
+extension HalfTraceCommand {
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure training steps/s, GEMM GFLOP/s, Float16 conversion rate and bytes per step.")
+
+        @Flag(help: "Print one JSON object instead of a table.")
+        var json = false
+
+        @Option(help: "Seconds to time each figure (0.1...60).")
+        var seconds: Double = 1.0
+
+        func validate() throws {
+            guard seconds.isFinite, (0.1...60).contains(seconds) else {
+                throw ValidationError("--seconds \(seconds) is outside 0.1...60")
+            }
+        }
+
+        func run() throws {
+            let progress = ProgressLine()
+            let report = Benchmark.run(seconds: seconds) { progress.update("bench: \($0)") }
+            progress.finish()
+            print(json ? report.json : report.table)
+        }
+    }
+}

@@ -1,0 +1,166 @@
+import HalfTraceKernels
+import HalfTraceTestSupport
+import Testing
+
+@Suite("Float16 conversion kernels")
+struct ConversionTests {
+    static let allHalves: [Float16] = (0...UInt16.max).map { Float16(bitPattern: $0) }
+
+    @Test("widening all 65,536 float16 patterns matches Float(_: Float16) at every ISA level",
+          arguments: KernelISA.supported)
+    func widenExhaustive(isa: KernelISA) {
+        let wide = HalfConversion.widen(Self.allHalves, isa: isa)
+        for (h, f) in zip(Self.allHalves, wide) {
+            let expected = Float(h)
+            if expected.isNaN {
+                #expect(f.isNaN, "0x\(String(h.bitPattern, radix: 16)) widened to \(f), expected NaN")
+            } else if f.bitPattern != expected.bitPattern {
+                Issue.record("0x\(String(h.bitPattern, radix: 16)) widened to \(f), expected \(expected) (\(isa))")
+                return
+            }
+        }
+    }
+
+    /// Every float16 value, the midpoints between neighbours (ties to even), the floats just
+    /// beside each midpoint, the overflow threshold 65520 and the underflow thresholds.
+    static let narrowingProbes: [Float] = {
+        var probes: [Float] = [65504, 65519.996, 65520, 65520.004, 65536, 1e9, .infinity, -.infinity, .nan,
+                               0x1p-24, 0x1p-25, 0x1.000002p-25, 0x1.fffffep-26, 0x1p-14, 0x1.ffcp-15, 0, -0.0]
+        for bits in UInt16(0)..<0x7C00 {
+            let a = Float(Float16(bitPattern: bits)), b = Float(Float16(bitPattern: bits + 1))
+            let mid = (a + b) / 2
+            probes += [a, mid, mid.nextUp, mid.nextDown, -a, -mid, -mid.nextUp, -mid.nextDown]
+        }
+        var state: UInt64 = 7
+        for _ in 0..<200_000 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            probes.append(Float(bitPattern: UInt32(truncatingIfNeeded: state >> 32)))
+        }
+        return probes
+    }()
+
+    @Test("narrowing rounds to nearest even exactly as Float16(_: Float), at every ISA level",
+          arguments: KernelISA.supported)
+    func narrowProbes(isa: KernelISA) {
+        let narrow = HalfConversion.narrow(Self.narrowingProbes, isa: isa)
+        var mismatches = 0
+        for (f, h) in zip(Self.narrowingProbes, narrow) {
+            let expected = Float16(f)
+            if expected.isNaN ? !h.isNaN : h.bitPattern != expected.bitPattern {
+                if mismatches < 5 { Issue.record("\(f) narrowed to 0x\(String(h.bitPattern, radix: 16)), expected 0x\(String(expected.bitPattern, radix: 16)) (\(isa))") }
+                mismatches += 1
+            }
+        }
+        #expect(mismatches == 0)
+        #expect(narrow[2].isInfinite && narrow[1] == 65504, "65520 overflows to inf, 65519.996 stays 65504")
+    }
+
+    @Test("round-through-half equals narrowing then widening", arguments: KernelISA.supported)
+    func roundThrough(isa: KernelISA) {
+        var values = Array(Self.narrowingProbes.prefix(70_000))
+        let expected = HalfConversion.widen(HalfConversion.narrow(values, isa: .portable), isa: .portable)
+        values.withUnsafeMutableBufferPointer { HalfConversion.roundThroughHalf($0, isa: isa) }
+        #expect(zip(values, expected).allSatisfy { $0.isNaN ? $1.isNaN : $0.bitPattern == $1.bitPattern })
+    }
+}
+
+@Suite("GEMM kernels")
+struct GEMMTests {
+    struct Case: CustomStringConvertible, Sendable {
+        let m: Int, n: Int, k: Int
+        let transposeA: Bool, transposeB: Bool
+        let halfA: Bool, halfB: Bool
+        var description: String { "\(m)x\(k)\(transposeA ? "ᵀ" : "")\(halfA ? "h" : "") · \(k)x\(n)\(transposeB ? "ᵀ" : "")\(halfB ? "h" : "")" }
+    }
+
+    static let cases: [Case] = [
+        Case(m: 1, n: 1, k: 1, transposeA: false, transposeB: false, halfA: false, halfB: false),
+        Case(m: 16, n: 16, k: 2, transposeA: false, transposeB: true, halfA: false, halfB: false),
+        Case(m: 13, n: 37, k: 300, transposeA: false, transposeB: false, halfA: false, halfB: false),
+        Case(m: 64, n: 256, k: 64, transposeA: false, transposeB: true, halfA: true, halfB: true),
+        Case(m: 130, n: 70, k: 513, transposeA: true, transposeB: false, halfA: false, halfB: true),
+        Case(m: 257, n: 129, k: 65, transposeA: true, transposeB: true, halfA: true, halfB: false),
+        Case(m: 250, n: 2100, k: 9, transposeA: false, transposeB: false, halfA: true, halfB: false),
+    ]
+
+    /// A (m x k) and B (k x n) as random storage plus strides.
+    struct Operands {
+        var a32: [Float], b32: [Float], a16: [Float16], b16: [Float16]
+        let aStrides: (Int, Int), bStrides: (Int, Int)
+        init(_ c: Case, seed: UInt64) {
+            var rng = SplitMix64(seed: seed)
+            a32 = (0..<(c.m * c.k)).map { _ in Float(rng.nextNormal()) }
+            b32 = (0..<(c.k * c.n)).map { _ in Float(rng.nextNormal()) }
+            a16 = a32.map { Float16($0) }
+            b16 = b32.map { Float16($0) }
+            if c.halfA { a32 = a16.map { Float($0) } }
+            if c.halfB { b32 = b16.map { Float($0) } }
+            aStrides = c.transposeA ? (1, c.m) : (c.k, 1)
+            bStrides = c.transposeB ? (1, c.k) : (c.n, 1)
+        }
+        func a(_ i: Int, _ j: Int) -> Float { a32[i * aStrides.0 + j * aStrides.1] }
+        func b(_ i: Int, _ j: Int) -> Float { b32[i * bStrides.0 + j * bStrides.1] }
+    }
+
+    static func run(_ c: Case, _ o: Operands, isa: KernelISA, threads: Int) -> [Float] {
+        var out = [Float](repeating: .nan, count: c.m * c.n)
+        o.a32.withUnsafeBufferPointer { a32 in
+            o.b32.withUnsafeBufferPointer { b32 in
+                o.a16.withUnsafeBufferPointer { a16 in
+                    o.b16.withUnsafeBufferPointer { b16 in
+                        let ea: MatrixOperand.Elements = c.halfA ? .float16(a16.baseAddress!) : .float32(a32.baseAddress!)
+                        let eb: MatrixOperand.Elements = c.halfB ? .float16(b16.baseAddress!) : .float32(b32.baseAddress!)
+                        out.withUnsafeMutableBufferPointer { out in
+                            GEMM.multiply(m: c.m, n: c.n, k: c.k,
+                                          a: MatrixOperand(ea, rowStride: o.aStrides.0, colStride: o.aStrides.1),
+                                          b: MatrixOperand(eb, rowStride: o.bStrides.0, colStride: o.bStrides.1),
+                                          into: out.baseAddress!, ldc: c.n, isa: isa, threads: threads)
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    @Test("every element is the fma chain over k from +0, at every ISA level and thread count",
+          arguments: cases)
+    func bitExact(c: Case) {
+        let o = Operands(c, seed: UInt64(c.m * 31 + c.n * 7 + c.k))
+        var reference = [Float](repeating: 0, count: c.m * c.n)
+        for i in 0..<c.m {
+            for j in 0..<c.n {
+                var acc: Float = 0
+                for p in 0..<c.k { acc = acc.addingProduct(o.a(i, p), o.b(p, j)) }
+                reference[i * c.n + j] = acc
+            }
+        }
+        for isa in KernelISA.supported {
+            for threads in [1, 2, 3] {
+                let out = Self.run(c, o, isa: isa, threads: threads)
+                if let i = firstBitDifference(out, reference) {
+                    Issue.record("\(c) \(isa) threads \(threads): element \(i) is \(out[i]), fma chain gives \(reference[i])")
+                }
+            }
+        }
+    }
+
+    @Test("float32 GEMM agrees with a Float64 product within its error bound")
+    func accuracy() {
+        let c = Case(m: 40, n: 50, k: 700, transposeA: false, transposeB: false, halfA: false, halfB: false)
+        let o = Operands(c, seed: 99)
+        let out = Self.run(c, o, isa: .best, threads: 2)
+        for i in 0..<c.m {
+            for j in 0..<c.n {
+                var exact = 0.0, magnitude = 0.0
+                for p in 0..<c.k {
+                    exact += Double(o.a(i, p)) * Double(o.b(p, j))
+                    magnitude += abs(Double(o.a(i, p)) * Double(o.b(p, j)))
+                }
+                // Recursive summation bound: |error| <= k * u * sum |a b|, u = 2^-24.
+                let bound = Double(c.k) * 0x1p-24 * magnitude
+                #expect(abs(Double(out[i * c.n + j]) - exact) <= bound)
+            }
+        }
+    }
+}
