@@ -24,10 +24,11 @@ let package = Package(
             resources: [.copy("Resources/digits.csv"), .copy("Resources/DIGITS-LICENSE.md")]),
         .target(name: "HalfTraceOptim", dependencies: ["HalfTraceAutograd"]),
         .target(name: "HalfTraceTraining", dependencies: ["HalfTraceNN", "HalfTraceOptim"]),
+        .target(name: "HalfTraceTraces", dependencies: ["HalfTraceTraining"]),
         .executableTarget(
             name: "halftrace",
             dependencies: [
-                "HalfTraceTraining",
+                "HalfTraceTraining", "HalfTraceTraces",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "HalfTraceTestSupport", dependencies: ["HalfTraceAutograd"], path: "Tests/HalfTraceTestSupport"),
@@ -35,7 +36,8 @@ let package = Package(
             name: "HalfTraceTests",
             dependencies: [
                 "CHalfKernels", "HalfTraceKernels", "HalfTraceAutograd", "HalfTraceNN", "HalfTraceOptim",
-                "HalfTraceTraining", "HalfTraceTestSupport",
-            ]),
+                "HalfTraceTraining", "HalfTraceTraces", "HalfTraceTestSupport",
+            ],
+            exclude: ["Fixtures"]),
     ]
 )

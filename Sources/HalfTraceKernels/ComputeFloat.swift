@@ -9,7 +9,7 @@ import Darwin
 /// The types HalfTrace computes in: `Float` (for float16 and float32 tensors) and `Double`
 /// (for float64 tensors). Elementary functions come from the C library, the same on every
 /// call, so results are reproducible run after run.
-public protocol ComputeFloat: BinaryFloatingPoint, Sendable where RawSignificand: FixedWidthInteger {
+public protocol ComputeFloat: FusedMultiplyAdd, Sendable where RawSignificand: FixedWidthInteger {
     static func exp(_ x: Self) -> Self
     static func log(_ x: Self) -> Self
     static func log1p(_ x: Self) -> Self

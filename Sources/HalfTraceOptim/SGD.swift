@@ -1,22 +1,22 @@
 import HalfTraceAutograd
+import HalfTraceKernels
 
 /// The arithmetic of one SGD step for one element, generic over the float type: Float64 for
 /// traces, Float32 for master weights (float16 parameters are computed in Float and rounded
 /// once when stored). Hyper-parameters are converted to T first, as PyTorch converts a Python
 /// scalar to the tensor's opmath type.
 ///
-/// PyTorch `_single_tensor_sgd` (2.15):
+/// PyTorch `_single_tensor_sgd` (2.15), each line one tensor op:
 ///
-///     g = grad + weight_decay * p                     (L2, before momentum)
-///     buf = g                                          (first step)
-///     buf = momentum * buf + (1 - dampening) * g       (later steps)
-///     g = nesterov ? g + momentum * buf : buf
-///     p = p - lr * g
+///     g = grad.add(p, alpha=weight_decay)          = fma(p, wd, g)           (L2, before momentum)
+///     buf = g                                                                (first step)
+///     buf = buf.mul(momentum).add(g, alpha=1-damp) = fma(g, 1 - damp, buf * momentum)
+///     g = nesterov ? g.add(buf, alpha=momentum)    = fma(buf, momentum, g)   : buf
+///     p = p.add(g, alpha=-lr)                      = fma(g, -lr, p)
 ///
-/// PyTorch's vectorised CPU loop fuses each `a + alpha * b` into one FMA while its scalar tail
-/// does not, so PyTorch itself differs in the last bit between elements; HalfTrace evaluates
-/// the unfused expression for every element.
-public struct SGDStep<T: BinaryFloatingPoint> {
+/// PyTorch's CPU kernels evaluate `add(other, alpha)` as one fused multiply-add on AVX2 and
+/// AVX-512 machines (measured on 2.15), so HalfTrace does too: traces match it bit for bit.
+public struct SGDStep<T: FusedMultiplyAdd> {
     public let lr: T
     public let momentum: T
     public let dampeningComplement: T
@@ -37,12 +37,12 @@ public struct SGDStep<T: BinaryFloatingPoint> {
     @inline(__always)
     public func apply(p: inout T, grad: T, buffer: inout T, first: Bool) {
         var g = grad
-        if weightDecay != 0 { g = g + weightDecay * p }
+        if weightDecay != 0 { g = T.fma(p, weightDecay, g) }
         if momentum != 0 {
-            buffer = first ? g : momentum * buffer + dampeningComplement * g
-            g = nesterov ? g + momentum * buffer : buffer
+            buffer = first ? g : T.fma(g, dampeningComplement, buffer * momentum)
+            g = nesterov ? T.fma(buffer, momentum, g) : buffer
         }
-        p = p - lr * g
+        p = T.fma(g, -lr, p)
     }
 }
 

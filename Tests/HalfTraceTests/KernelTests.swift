@@ -164,3 +164,35 @@ struct GEMMTests {
         }
     }
 }
+
+@Suite("Exact fused multiply-add")
+struct FusedMultiplyAddTests {
+    @Test("Float.fma (round-to-odd through Double) equals the correctly rounded fmaf on 2 million inputs")
+    func floatFMA() {
+        var rng = SplitMix64(seed: 11)
+        var bad = 0
+        func check(_ a: Float, _ b: Float, _ c: Float) {
+            let mine = Float.fma(a, b, c), exact = c.addingProduct(a, b)
+            if mine.isNaN ? !exact.isNaN : mine.bitPattern != exact.bitPattern {
+                if bad < 3 { Issue.record("fma(\(a), \(b), \(c)) = \(mine), exact \(exact)") }
+                bad += 1
+            }
+        }
+        for i in 0..<2_000_000 {
+            // Random bit patterns, and products that nearly cancel c (where double rounding bites).
+            let a = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))
+            let b = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))
+            if i % 2 == 0 {
+                check(a, b, Float(bitPattern: UInt32(truncatingIfNeeded: rng.next())))
+            } else {
+                let x = Float(rng.nextUniform(-2, 2)), y = Float(rng.nextUniform(-2, 2))
+                let c = -(x * y) + Float(rng.nextUniform(-1, 1)) * (x * y).ulp * 2
+                check(x, y, c)
+            }
+        }
+        for special: Float in [.infinity, -.infinity, .nan, 0, -0.0, .greatestFiniteMagnitude, .leastNonzeroMagnitude] {
+            check(special, 2, 1); check(2, special, -1); check(1, 1, special); check(special, special, special)
+        }
+        #expect(bad == 0)
+    }
+}

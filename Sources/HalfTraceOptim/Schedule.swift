@@ -1,0 +1,98 @@
+import HalfTraceKernels
+
+/// A value as a function of the (integer or real) epoch: a learning-rate multiplier for
+/// LambdaLR, or a learning rate. Schedules are pure values and compose (`Warmup<CosineRestarts>`).
+public protocol Schedule: Sendable {
+    func callAsFunction(_ epoch: Double) -> Double
+}
+
+/// YOLOv5's linear multiplier (`train.py`): lf(x) = (1 - x / epochs) * (1 - lrf) + lrf,
+/// evaluated in that order. Falls from 1 at x = 0 to lrf at x = epochs.
+public struct LinearSchedule: Schedule, Equatable {
+    public let epochs: Int
+    public let lrf: Double
+
+    public init(epochs: Int, lrf: Double) throws {
+        guard epochs >= 1 else { throw ParameterError("epochs", "\(epochs) is invalid: expected an integer >= 1") }
+        try ParameterError.check("lrf", lrf, atLeast: 0)
+        self.epochs = epochs
+        self.lrf = lrf
+    }
+
+    public func callAsFunction(_ x: Double) -> Double { (1 - x / Double(epochs)) * (1.0 - lrf) + lrf }
+}
+
+/// YOLOv5's `one_cycle(y1, y2, steps)` (`utils/general.py`), the "cosine" schedule:
+/// f(x) = ((1 - cos(x * pi / steps)) / 2) * (y2 - y1) + y1, evaluated in that order.
+/// YOLOv5 uses one_cycle(1, lrf, epochs).
+public struct OneCycleSchedule: Schedule, Equatable {
+    public let y1: Double
+    public let y2: Double
+    public let steps: Int
+
+    public init(y1: Double = 1, y2: Double, steps: Int) throws {
+        guard steps >= 1 else { throw ParameterError("epochs", "\(steps) is invalid: expected an integer >= 1") }
+        try ParameterError.check("lrf", y2, atLeast: 0)
+        guard y1.isFinite else { throw ParameterError("y1", "\(y1) is not finite") }
+        self.y1 = y1
+        self.y2 = y2
+        self.steps = steps
+    }
+
+    public func callAsFunction(_ x: Double) -> Double {
+        ((1 - Double.cos(x * Double.pi / Double(steps))) / 2) * (y2 - y1) + y1
+    }
+}
+
+/// YOLOv5's choice between the two multipliers (`--cos-lr`).
+public enum YOLOv5Multiplier: Schedule, Equatable {
+    case linear(LinearSchedule)
+    case oneCycle(OneCycleSchedule)
+
+    public init(cosine: Bool, epochs: Int, lrf: Double) throws {
+        self = cosine ? .oneCycle(try OneCycleSchedule(y1: 1, y2: lrf, steps: epochs))
+                      : .linear(try LinearSchedule(epochs: epochs, lrf: lrf))
+    }
+
+    public func callAsFunction(_ x: Double) -> Double {
+        switch self {
+        case .linear(let s): s(x)
+        case .oneCycle(let s): s(x)
+        }
+    }
+}
+
+/// PyTorch's `LambdaLR` state machine: lr_g = initial_lr_g * lambda(last_epoch).
+///
+/// Construction performs one step (last_epoch = 0, lr = initial_lr * lambda(0)); each `step()`
+/// does last_epoch += 1 and recomputes the closed form (it never reads the current lr).
+/// YOLOv5's train.py then sets `last_epoch = start_epoch - 1`; `lagLikeYOLOv5()` does that.
+public struct LambdaLR<S: Schedule>: Sendable {
+    public let lambda: S
+    public let initialLRs: [Double]
+    public private(set) var lastEpoch: Int
+
+    /// Stores every group's lr as its initial_lr and performs the constructor's step.
+    public init(optimizer: Optimizer, lambda: S) {
+        for i in optimizer.groups.indices { optimizer.groups[i].initialLR = optimizer.groups[i].lr }
+        self.lambda = lambda
+        self.initialLRs = optimizer.groups.map(\.initialLR)
+        self.lastEpoch = 0
+        apply(to: optimizer)
+    }
+
+    /// The lr of each group at the current last_epoch.
+    public var learningRates: [Double] { initialLRs.map { $0 * lambda(Double(lastEpoch)) } }
+
+    public mutating func step(_ optimizer: Optimizer) {
+        lastEpoch += 1
+        apply(to: optimizer)
+    }
+
+    /// train.py's `scheduler.last_epoch = start_epoch - 1` (the lr itself is not rewritten).
+    public mutating func setLastEpoch(_ epoch: Int) { lastEpoch = epoch }
+
+    func apply(to optimizer: Optimizer) {
+        for (i, lr) in learningRates.enumerated() { optimizer.groups[i].lr = lr }
+    }
+}

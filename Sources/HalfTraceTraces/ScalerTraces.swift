@@ -1,0 +1,68 @@
+import HalfTraceAutograd
+import HalfTraceOptim
+
+/// Options of a GradScaler trace (`halftrace trace scaler`).
+public struct ScalerTraceOptions: Sendable, Equatable {
+    public var initScale = 65536.0
+    public var growthFactor = 2.0
+    public var backoffFactor = 0.5
+    public var growthInterval = 2000
+    public var steps = 100
+    public var infSteps: [Int] = []
+    public var accumulate = 1
+    public var minScale: Double? = nil
+    public var maxScale: Double? = nil
+    public var hysteresis = 1
+    public var refill: GradScaler.HysteresisRefill = .afterCleanStep
+    /// The finite gradient of every element on a clean step (before scaling).
+    public var gradient = 1.0
+
+    public init() {}
+
+    public var summary: String {
+        "scaler init_scale=\(initScale) growth_factor=\(growthFactor) backoff_factor=\(backoffFactor) growth_interval=\(growthInterval) steps=\(steps) inf_steps=\(infSteps.map(String.init).joined(separator: ";")) accumulate=\(accumulate) min_scale=\(minScale.map { "\($0)" } ?? "none") max_scale=\(maxScale.map { "\($0)" } ?? "none") hysteresis=\(hysteresis) refill=\(refill.rawValue)"
+    }
+}
+
+public enum ScalerTraces {
+    /// Drives the real GradScaler and an SGD optimizer (lr 0.1) on a float32 parameter of four
+    /// elements through `steps` optimizer steps of `accumulate` micro-batches each. A micro-batch's
+    /// loss is sum(p * gradient), scaled and backpropagated; at the listed steps element 1 of the
+    /// scaled gradient is set to +inf. Columns: step, scale (before the step), found_inf, skipped,
+    /// next_scale (after update), growth_tracker (after update); `parameters` receives p after each step.
+    public static func run(_ o: ScalerTraceOptions, parameters: ((Int, [Double]) -> Void)? = nil) throws -> Trace {
+        guard o.steps >= 1 else { throw ParameterError("steps", "\(o.steps) is invalid: expected an integer >= 1") }
+        guard o.accumulate >= 1 else { throw ParameterError("accumulate", "\(o.accumulate) is invalid: expected an integer >= 1") }
+        if let bad = o.infSteps.first(where: { $0 < 0 || $0 >= o.steps }) {
+            throw ParameterError("inf_steps", "step \(bad) is outside 0..<\(o.steps)")
+        }
+        let scaler = try GradScaler(initScale: o.initScale, growthFactor: o.growthFactor, backoffFactor: o.backoffFactor,
+                                    growthInterval: o.growthInterval, minScale: o.minScale, maxScale: o.maxScale,
+                                    hysteresis: o.hysteresis, refill: o.refill)
+        let p = Tensor([0, 0, 0, 0], dtype: .float32, requiresGrad: true)
+        let optimizer = try SGD(groups: [ParamGroup(params: [p], lr: 0.1)])
+        let g = Tensor([Double](repeating: o.gradient, count: 4), dtype: .float32)
+        let infSteps = Set(o.infSteps)
+        var trace = Trace(comments: [o.summary],
+                          columns: ["step", "scale", "found_inf", "skipped", "next_scale", "growth_tracker"],
+                          integerColumns: ["step", "found_inf", "skipped", "growth_tracker"])
+        for step in 0..<o.steps {
+            let before = scaler.scale
+            for _ in 0..<o.accumulate {
+                scaler.scale((p * g).sum()).backward()
+                if infSteps.contains(step) {
+                    var v = p.grad!.storage.floats
+                    v[1] = .infinity
+                    p.grad!.storage = .float32(v)
+                }
+            }
+            let stepped = try scaler.step(optimizer)
+            try scaler.update()
+            optimizer.zeroGrad()
+            trace.append([Double(step), Double(before), scaler.state.lastStepSkipped ? 1 : 0, stepped ? 0 : 1,
+                          Double(scaler.scale), Double(scaler.growthTracker)])
+            parameters?(step, p.doubles)
+        }
+        return trace
+    }
+}

@@ -1,0 +1,174 @@
+import ArgumentParser
+import HalfTraceOptim
+import HalfTraceTraces
+
+extension HalfTraceCommand {
+    struct TraceCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "trace",
+            abstract: "Print one trace of a schedule, optimizer or loss scaler as CSV on stdout.",
+            subcommands: [SGDR.self, OneCycle.self, Linear.self, Warmup.self, SGDTrace.self, AdamTrace.self,
+                          AdamWTrace.self, ScalerTrace.self])
+    }
+}
+
+extension HalfTraceCommand.TraceCommand {
+    struct SGDR: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sgdr", abstract: "Cosine annealing with warm restarts stepped at e + i/steps: step,epoch,lr.")
+        @Option(parsing: .unconditional, help: "Base learning rate.") var lr: Double = 0.001
+        @Option(name: .customLong("t0"), help: "Epochs of the first cycle (positive integer).") var t0: Int = 10
+        @Option(name: .customLong("t-mult"), help: "Cycle length factor (integer >= 1).") var tMult: Int = 2
+        @Option(name: .customLong("eta-min"), parsing: .unconditional, help: "Minimum learning rate.") var etaMin: Double = 0
+        @Option(help: "Epochs to trace.") var epochs: Int = 150
+        @Option(name: .customLong("steps-per-epoch"), help: "Scheduler steps per epoch (fractional epochs).") var stepsPerEpoch: Int = 1
+
+        func run() throws {
+            try naming(["T_0": "--t0", "T_mult": "--t-mult", "eta_min": "--eta-min", "lr": "--lr", "epochs": "--epochs",
+                        "steps-per-epoch": "--steps-per-epoch"]) {
+                print(try ScheduleTraces.sgdr(lr: lr, t0: t0, tMult: tMult, etaMin: etaMin, epochs: epochs,
+                                              stepsPerEpoch: stepsPerEpoch).csv, terminator: "")
+            }
+        }
+    }
+
+    struct LambdaOptions: ParsableArguments {
+        @Option(parsing: .unconditional, help: "Initial learning rate.") var lr0: Double = 0.01
+        @Option(parsing: .unconditional, help: "Final learning-rate fraction.") var lrf: Double = 0.01
+        @Option(help: "Epochs.") var epochs: Int = 300
+
+        func trace(cosine: Bool) throws {
+            try naming(["lr0": "--lr0", "lrf": "--lrf", "epochs": "--epochs"]) {
+                print(try ScheduleTraces.lambda(cosine: cosine, lr0: lr0, lrf: lrf, epochs: epochs).csv, terminator: "")
+            }
+        }
+    }
+
+    struct OneCycle: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "onecycle", abstract: "YOLOv5's one_cycle (cosine) schedule: epoch,lr.")
+        @OptionGroup var options: LambdaOptions
+        func run() throws { try options.trace(cosine: true) }
+    }
+
+    struct Linear: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "linear", abstract: "YOLOv5's linear schedule: epoch,lr.")
+        @OptionGroup var options: LambdaOptions
+        func run() throws { try options.trace(cosine: false) }
+    }
+
+    struct Warmup: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "warmup",
+            abstract: "YOLOv5's warm-up per iteration: iteration,epoch,lr_bias,lr_weight,lr_bn,momentum,accumulate.")
+        @Option(parsing: .unconditional, help: "Initial learning rate.") var lr0: Double = 0.01
+        @Option(parsing: .unconditional, help: "Final learning-rate fraction.") var lrf: Double = 0.01
+        @Option(help: "Epochs.") var epochs: Int = 10
+        @Option(help: "Batches per epoch.") var nb: Int = 24
+        @Option(name: .customLong("batch-size"), help: "Batch size.") var batchSize: Int = 16
+        @Option(help: "Nominal batch size.") var nbs: Int = 64
+        @Option(name: .customLong("warmup-epochs"), help: "Warm-up epochs (fractions ok).") var warmupEpochs: Double = 3.0
+        @Option(name: .customLong("warmup-bias-lr"), parsing: .unconditional, help: "Initial bias learning rate.") var warmupBiasLR: Double = 0.1
+        @Option(name: .customLong("warmup-momentum"), parsing: .unconditional, help: "Initial momentum.") var warmupMomentum: Double = 0.8
+        @Option(parsing: .unconditional, help: "Momentum after warm-up.") var momentum: Double = 0.937
+        @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "Weight decay before scaling.") var weightDecay: Double = 0.0005
+        @Flag(name: .customLong("cos-lr"), help: "one_cycle instead of the linear schedule.") var cosLR = false
+        @Flag(name: .customLong("yolov5-lag"), help: "Replay train.py's one-epoch scheduler lag.") var yolov5Lag = false
+
+        func run() throws {
+            var hyp = ScheduleHyperparameters()
+            hyp.lr0 = lr0
+            hyp.lrf = lrf
+            hyp.warmupEpochs = warmupEpochs
+            hyp.warmupBiasLR = warmupBiasLR
+            hyp.warmupMomentum = warmupMomentum
+            hyp.momentum = momentum
+            hyp.weightDecay = weightDecay
+            try naming(["lr0": "--lr0", "lrf": "--lrf", "epochs": "--epochs", "nb": "--nb", "batch-size": "--batch-size",
+                        "batch_size": "--batch-size", "nbs": "--nbs", "warmup_epochs": "--warmup-epochs",
+                        "warmup_bias_lr": "--warmup-bias-lr", "warmup_momentum": "--warmup-momentum",
+                        "momentum": "--momentum", "weight_decay": "--weight-decay"]) {
+                print(try ScheduleTraces.warmup(hyp: hyp, epochs: epochs, nb: nb, batchSize: batchSize, nbs: nbs,
+                                                cosine: cosLR, lag: yolov5Lag).csv, terminator: "")
+            }
+        }
+    }
+
+    struct QuadraticOptions: ParsableArguments {
+        @Option(parsing: .unconditional, help: "Comma-separated curvatures a_i of f(w) = 0.5 sum a_i w_i^2.") var a: String = "1,10"
+        @Option(parsing: .unconditional, help: "Comma-separated starting point.") var w0: String = "1,1"
+        @Option(help: "Optimizer steps.") var steps: Int = 100
+
+        func parsed() throws -> ([Double], [Double]) {
+            (try numbers(a, flag: "--a"), try numbers(w0, flag: "--w0"))
+        }
+    }
+
+    static let optimizerFlags = ["lr": "--lr", "momentum": "--momentum", "dampening": "--dampening",
+                                 "weight_decay": "--weight-decay", "nesterov": "--nesterov", "beta1": "--beta1",
+                                 "beta2": "--beta2", "eps": "--eps", "steps": "--steps", "a": "--a", "w0": "--w0"]
+
+    struct SGDTrace: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "sgd", abstract: "SGD on a quadratic in Float64: step,w0,w1,...")
+        @OptionGroup var quadratic: QuadraticOptions
+        @Option(parsing: .unconditional, help: "Learning rate.") var lr: Double = 0.01
+        @Option(parsing: .unconditional, help: "Momentum.") var momentum: Double = 0
+        @Option(parsing: .unconditional, help: "Dampening.") var dampening: Double = 0
+        @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "L2 weight decay.") var weightDecay: Double = 0
+        @Flag(help: "Nesterov momentum.") var nesterov = false
+
+        func run() throws {
+            try naming(optimizerFlags) {
+                let (a, w0) = try quadratic.parsed()
+                let group = ParamGroup(params: [], lr: lr, momentum: momentum, dampening: dampening,
+                                       weightDecay: weightDecay, nesterov: nesterov)
+                print(try ScheduleTraces.quadratic(.sgd, a: a, w0: w0, group: group, steps: quadratic.steps).csv, terminator: "")
+            }
+        }
+    }
+
+    struct AdamOptions: ParsableArguments {
+        @Option(parsing: .unconditional, help: "Learning rate.") var lr: Double = 0.001
+        @Option(parsing: .unconditional, help: "beta1.") var beta1: Double = 0.9
+        @Option(parsing: .unconditional, help: "beta2.") var beta2: Double = 0.999
+        @Option(parsing: .unconditional, help: "Epsilon.") var eps: Double = 1e-8
+
+        func group(weightDecay: Double) -> ParamGroup {
+            ParamGroup(params: [], lr: lr, momentum: beta1, beta2: beta2, weightDecay: weightDecay, eps: eps)
+        }
+    }
+
+    struct AdamTrace: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "adam", abstract: "Adam (L2 decay) on a quadratic in Float64: step,w0,w1,...")
+        @OptionGroup var quadratic: QuadraticOptions
+        @OptionGroup var adam: AdamOptions
+        @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "L2 weight decay.") var weightDecay: Double = 0
+
+        func run() throws {
+            try naming(optimizerFlags) {
+                let (a, w0) = try quadratic.parsed()
+                print(try ScheduleTraces.quadratic(.adam, a: a, w0: w0, group: adam.group(weightDecay: weightDecay),
+                                                   steps: quadratic.steps).csv, terminator: "")
+            }
+        }
+    }
+
+    struct AdamWTrace: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "adamw", abstract: "AdamW (decoupled decay) on a quadratic in Float64: step,w0,w1,...")
+        @OptionGroup var quadratic: QuadraticOptions
+        @OptionGroup var adam: AdamOptions
+        @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "Decoupled weight decay.") var weightDecay: Double = 0.01
+
+        func run() throws {
+            try naming(optimizerFlags) {
+                let (a, w0) = try quadratic.parsed()
+                print(try ScheduleTraces.quadratic(.adamw, a: a, w0: w0, group: adam.group(weightDecay: weightDecay),
+                                                   steps: quadratic.steps).csv, terminator: "")
+            }
+        }
+    }
+
+    struct ScalerTrace: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "scaler", abstract: "GradScaler over optimizer steps (issue 4).")
+        func run() throws { throw ValidationError("scaler traces are not available yet") }
+    }
+}
