@@ -22,7 +22,7 @@ let package = Package(
         .target(
             name: "HalfTraceNN", dependencies: ["HalfTraceAutograd"],
             resources: [.copy("Resources/digits.csv"), .copy("Resources/DIGITS-LICENSE.md")]),
-        .target(name: "HalfTraceOptim", dependencies: ["HalfTraceAutograd"]),
+        .target(name: "HalfTraceOptim", dependencies: ["CHalfKernels", "HalfTraceAutograd"]),
         .target(name: "HalfTraceTraining", dependencies: ["HalfTraceNN", "HalfTraceOptim"]),
         .target(name: "HalfTraceTraces", dependencies: ["HalfTraceTraining"]),
         .executableTarget(

@@ -18,7 +18,7 @@ public enum KernelISA: Int, Sendable, CaseIterable, CustomStringConvertible {
     /// The levels this CPU can run.
     public static var supported: [KernelISA] { allCases.filter { $0.rawValue <= best.rawValue } }
 
-    var native: ht_isa { ht_isa(rawValue: UInt32(rawValue)) }
+    public var native: ht_isa { ht_isa(rawValue: UInt32(rawValue)) }
 
     public var description: String {
         switch self {

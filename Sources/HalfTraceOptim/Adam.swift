@@ -1,3 +1,4 @@
+import CHalfKernels
 import HalfTraceAutograd
 import HalfTraceKernels
 
@@ -15,16 +16,16 @@ import HalfTraceKernels
 /// Python does, then converted to T.
 public struct AdamStep<T: FusedMultiplyAdd> {
     public let decoupled: Bool
-    let weightDecay: T
-    let decay: T
-    let lerpWeight: T
-    let lerpComplement: T
-    let smallWeight: Bool
-    let beta2: T
-    let oneMinusBeta2: T
-    let correction2Root: T
-    let eps: T
-    let negativeStepSize: T
+    public let weightDecay: T
+    public let decay: T
+    public let lerpWeight: T
+    public let lerpComplement: T
+    public let smallWeight: Bool
+    public let beta2: T
+    public let oneMinusBeta2: T
+    public let correction2Root: T
+    public let eps: T
+    public let negativeStepSize: T
 
     public init(lr: Double, beta1: Double, beta2: Double, eps: Double, weightDecay: Double, decoupled: Bool, step t: Int) {
         self.decoupled = decoupled
@@ -55,6 +56,18 @@ public struct AdamStep<T: FusedMultiplyAdd> {
         v = T.fma(oneMinusBeta2 * g, g, v * beta2)
         let denom = v.squareRoot() / correction2Root + eps
         p = p + (negativeStepSize * m) / denom
+    }
+}
+
+extension AdamStep where T == Float {
+    /// The same step over whole Float arrays, in the C kernels: bit-identical to `apply`.
+    public func apply(p: UnsafeMutableBufferPointer<Float>, grad: UnsafeBufferPointer<Float>,
+                      m: UnsafeMutableBufferPointer<Float>, v: UnsafeMutableBufferPointer<Float>, isa: KernelISA = .best) {
+        precondition(grad.count == p.count && m.count == p.count && v.count == p.count)
+        guard let pp = p.baseAddress else { return }
+        ht_adam_f32(isa.native, pp, grad.baseAddress, m.baseAddress, v.baseAddress, p.count, decoupled ? 1 : 0, decay,
+                    weightDecay, smallWeight ? 1 : 0, lerpWeight, lerpComplement, beta2, oneMinusBeta2,
+                    correction2Root, eps, negativeStepSize)
     }
 }
 
@@ -100,10 +113,27 @@ public final class Adam: Optimizer {
                     AdamStep(lr: group.lr, beta1: group.momentum, beta2: group.beta2, eps: group.eps,
                              weightDecay: group.weightDecay, decoupled: decoupled, step: s.step)
                 }
-                if p.dtype == .float64 { update(p, grad, &s, k(Double.self)) } else { update(p, grad, &s, k(Float.self)) }
+                if p.dtype == .float64 { update(p, grad, &s, k(Double.self)) } else { updateFloat(p, grad, &s, k(Float.self)) }
                 state[p] = s
             }
         }
+    }
+
+    private func updateFloat(_ p: Tensor, _ grad: Storage, _ s: inout ParameterState, _ k: AdamStep<Float>) {
+        let g = Float.load(grad)
+        var m: [Float] = s.first == nil ? [Float](repeating: 0, count: g.count) : s.first!.take(Float.self)
+        var v: [Float] = s.second == nil ? [Float](repeating: 0, count: g.count) : s.second!.take(Float.self)
+        p.updateValues(Float.self) { values in
+            values.withUnsafeMutableBufferPointer { pv in
+                g.withUnsafeBufferPointer { gv in
+                    m.withUnsafeMutableBufferPointer { mv in
+                        v.withUnsafeMutableBufferPointer { vv in k.apply(p: pv, grad: gv, m: mv, v: vv) }
+                    }
+                }
+            }
+        }
+        s.first = Float.store(m, as: p.dtype)
+        s.second = Float.store(v, as: p.dtype)
     }
 
     private func update<T: TensorCompute>(_ p: Tensor, _ grad: Storage, _ s: inout ParameterState, _ k: AdamStep<T>) {

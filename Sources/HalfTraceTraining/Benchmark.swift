@@ -51,7 +51,8 @@ public enum Benchmark {
         return Double(calls) / elapsed
     }
 
-    /// One training step of a toy model on a fixed random batch, as `torch_bench.py` runs it.
+    /// One training step of a toy model on a fixed random batch, as `torch_bench.py` runs it:
+    /// fp32 and fp16 (float16 storage) step plainly; amp steps through a GradScaler.
     public final class StepHarness {
         let model: MLP
         let optimizer: SGD
@@ -72,7 +73,7 @@ public enum Benchmark {
             self.precision = precision
             optimizer = try! SGD(groups: [ParamGroup(params: model.parameters, lr: 0.01, momentum: 0.937,
                                                      weightDecay: 5e-4, nesterov: true)])
-            scaler = precision == .fp32 ? nil : try! GradScaler()
+            scaler = precision == .amp ? try! GradScaler() : nil
         }
 
         /// Returns the loss tensor of the step (graph still attached) for measurements.

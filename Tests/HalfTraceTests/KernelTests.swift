@@ -1,4 +1,5 @@
 import HalfTraceKernels
+import HalfTraceOptim
 import HalfTraceTestSupport
 import Testing
 
@@ -194,5 +195,61 @@ struct FusedMultiplyAddTests {
             check(special, 2, 1); check(2, special, -1); check(1, 1, special); check(special, special, special)
         }
         #expect(bad == 0)
+    }
+}
+
+@Suite("Optimizer kernels")
+struct OptimizerKernelTests {
+    static func randomArrays(_ n: Int, seed: UInt64) -> ([Float], [Float], [Float], [Float]) {
+        var rng = SplitMix64(seed: seed)
+        func draw() -> [Float] { (0..<n).map { _ in Float(rng.nextNormal()) * Float(Double.pow(10, rng.nextUniform(-6, 3))) } }
+        var v = draw().map { abs($0) }
+        v[0] = 0
+        return (draw(), draw(), draw(), v)
+    }
+
+    @Test("the C SGD loop equals SGDStep<Float>.apply bit for bit at every ISA level",
+          arguments: [(0.0, 0.0, 0.0, false), (0.9, 0.0, 5e-4, true), (0.937, 0.3, 0.01, false), (0.5, 0.0, 0.0, false)])
+    func sgd(momentum: Double, dampening: Double, weightDecay: Double, nesterov: Bool) {
+        let k = SGDStep<Float>(lr: 0.013, momentum: momentum, dampening: dampening, weightDecay: weightDecay, nesterov: nesterov)
+        for first in [true, false] {
+            let (p0, g, b0, _) = Self.randomArrays(1003, seed: 5)
+            var expectedP = p0, expectedB = b0
+            for i in p0.indices { k.apply(p: &expectedP[i], grad: g[i], buffer: &expectedB[i], first: first) }
+            for isa in KernelISA.supported {
+                var p = p0, b = b0
+                p.withUnsafeMutableBufferPointer { pv in
+                    g.withUnsafeBufferPointer { gv in
+                        b.withUnsafeMutableBufferPointer { bv in k.apply(p: pv, grad: gv, buffer: bv, first: first, isa: isa) }
+                    }
+                }
+                #expect(p.map(\.bitPattern) == expectedP.map(\.bitPattern), "\(isa) first \(first): parameters")
+                if momentum != 0 { #expect(b.map(\.bitPattern) == expectedB.map(\.bitPattern), "\(isa): buffer") }
+            }
+        }
+    }
+
+    @Test("the C Adam loop equals AdamStep<Float>.apply bit for bit at every ISA level",
+          arguments: [(0.9, 0.0, false), (0.3, 0.01, false), (0.937, 0.05, true)])
+    func adam(beta1: Double, weightDecay: Double, decoupled: Bool) {
+        for step in [1, 2, 57] {
+            let k = AdamStep<Float>(lr: 0.002, beta1: beta1, beta2: 0.999, eps: 1e-8, weightDecay: weightDecay,
+                                    decoupled: decoupled, step: step)
+            let (p0, g, m0, v0) = Self.randomArrays(517, seed: UInt64(step))
+            var ep = p0, em = m0, ev = v0
+            for i in p0.indices { k.apply(p: &ep[i], grad: g[i], m: &em[i], v: &ev[i]) }
+            for isa in KernelISA.supported {
+                var p = p0, m = m0, v = v0
+                p.withUnsafeMutableBufferPointer { pv in
+                    g.withUnsafeBufferPointer { gv in
+                        m.withUnsafeMutableBufferPointer { mv in
+                            v.withUnsafeMutableBufferPointer { vv in k.apply(p: pv, grad: gv, m: mv, v: vv, isa: isa) }
+                        }
+                    }
+                }
+                #expect(p.map(\.bitPattern) == ep.map(\.bitPattern) && m.map(\.bitPattern) == em.map(\.bitPattern)
+                        && v.map(\.bitPattern) == ev.map(\.bitPattern), "\(isa) step \(step)")
+            }
+        }
     }
 }

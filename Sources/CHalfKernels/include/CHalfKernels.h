@@ -67,6 +67,23 @@ void ht_dgemm(ht_isa isa, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
               const double *B, ptrdiff_t b_rs, ptrdiff_t b_cs,
               double *C, ptrdiff_t ldc);
 
+/// One SGD step over n binary32 elements, PyTorch's op order with fused multiply-adds
+/// (HalfTraceOptim's SGDStep documents the formula; a test holds the two bit-identical):
+///   g = wd != 0 ? fma(p, wd, g) : g
+///   buf = first ? g : fma(g, damp_c, buf * mu);  g = nesterov ? fma(buf, mu, g) : buf   (mu != 0)
+///   p = fma(g, -lr, p)
+void ht_sgd_f32(ht_isa isa, float *p, const float *g, float *buf, size_t n, float lr, float mu,
+                float damp_c, float wd, int nesterov, int first);
+
+/// One Adam/AdamW step over n binary32 elements (HalfTraceOptim's AdamStep):
+///   decoupled ? p = p * decay : (wd != 0 ? g = fma(p, wd, g))
+///   m = small_w ? fma(w, g - m, m) : fma(-(g - m), w_c, g)
+///   v = fma(b2_c * g, g, v * b2)
+///   p = p + (neg_step * m) / (sqrt(v) / corr2 + eps)
+void ht_adam_f32(ht_isa isa, float *p, const float *g, float *m, float *v, size_t n, int decoupled,
+                 float decay, float wd, int small_w, float w, float w_c, float b2, float b2_c,
+                 float corr2, float eps, float neg_step);
+
 #ifdef __cplusplus
 }
 #endif
