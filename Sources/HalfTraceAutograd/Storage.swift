@@ -81,6 +81,12 @@ public protocol TensorCompute: ComputeFloat {
 }
 
 extension Float: TensorCompute {
+    static func narrowCounted(_ values: [Float]) -> [Float16] {
+        let halves = HalfConversion.narrow(values)
+        if let counter = UnderflowCounter.current { counter.record(values, halves) }
+        return halves
+    }
+
     public static func load(_ storage: Storage) -> [Float] {
         switch storage {
         case .float16(let v): return HalfConversion.widen(v)
@@ -91,7 +97,7 @@ extension Float: TensorCompute {
 
     public static func store(_ values: [Float], as dtype: DType) -> Storage {
         switch dtype {
-        case .float16: .float16(HalfConversion.narrow(values))
+        case .float16: .float16(Self.narrowCounted(values))
         case .float32: .float32(values)
         case .float64: .float64(values.map { Double($0) })
         }
@@ -109,9 +115,12 @@ extension Double: TensorCompute {
 
     public static func store(_ values: [Double], as dtype: DType) -> Storage {
         switch dtype {
-        case .float16: .float16(values.map { Float16($0) })
-        case .float32: .float32(values.map { Float($0) })
-        case .float64: .float64(values)
+        case .float16:
+            let halves = values.map { Float16($0) }
+            if let counter = UnderflowCounter.current { counter.record(values, halves) }
+            return .float16(halves)
+        case .float32: return .float32(values.map { Float($0) })
+        case .float64: return .float64(values)
         }
     }
 }

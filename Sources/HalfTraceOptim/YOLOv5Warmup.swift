@@ -13,13 +13,13 @@ public struct ScheduleHyperparameters: Sendable, Equatable, Codable {
     /// Ranges every value must lie in (YOLOv5's evolution meta table bounds, widened where the
     /// recipe allows more), so that nonsense is refused before training.
     public func validate() throws {
-        try ParameterError.check("lr0", lr0, in: 0...10)
+        try ParameterError.check("lr0", lr0, in: 0...1e12)
         try ParameterError.check("lrf", lrf, in: 0...10)
         try ParameterError.check("momentum", momentum, in: 0...0.999_999)
         try ParameterError.check("weight_decay", weightDecay, in: 0...1)
         try ParameterError.check("warmup_epochs", warmupEpochs, in: 0...1000)
         try ParameterError.check("warmup_momentum", warmupMomentum, in: 0...0.999_999)
-        try ParameterError.check("warmup_bias_lr", warmupBiasLR, in: 0...10)
+        try ParameterError.check("warmup_bias_lr", warmupBiasLR, in: 0...1e12)
     }
 }
 

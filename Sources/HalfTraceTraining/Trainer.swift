@@ -1,0 +1,222 @@
+import HalfTraceAutograd
+import HalfTraceKernels
+import HalfTraceNN
+import HalfTraceOptim
+
+/// What happened at one training iteration (one batch): the values in effect for the batch and
+/// the optimizer step it ended with, if any.
+public struct IterationRecord: Sendable, Equatable {
+    public var epoch: Int
+    public var iteration: Int
+    public var lrBias: Double
+    public var lrWeight: Double
+    public var lrNorm: Double
+    public var momentum: Double
+    public var accumulate: Int
+    /// The loss scale the batch was scaled with (1 without a scaler).
+    public var scale: Double
+    /// Whether an optimizer step (unscale, clip, step, update) ended this iteration.
+    public var optimizerStep: Bool
+    /// Whether that step found a non-finite gradient and was skipped.
+    public var skipped: Bool
+    /// The batch-mean loss (before YOLOv5's `* bs` and before scaling).
+    public var loss: Double
+}
+
+/// One epoch's summary, a row of results.csv.
+public struct EpochResult: Sendable, Equatable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var validationLoss: Double
+    public var validationAccuracy: Double
+    public var lrBias: Double
+    public var lrWeight: Double
+    public var lrNorm: Double
+    public var scale: Double
+    public var skipped: Int
+    /// Fraction of float16 gradient elements that rounded from nonzero to zero in this epoch.
+    public var underflowFraction: Double
+}
+
+/// YOLOv5's training loop on a toy model (train.py v7.0, SPEC §3):
+///
+///     for epoch: zero_grad; for i, batch: ni = i + nb * epoch
+///         warm-up block (ni <= nw); loss = mean_loss * bs (* gain); scaler.scale(loss).backward()
+///         if ni - last_opt_step >= accumulate:
+///             unscale_, clip_grad_norm_(10), scaler.step, scaler.update, zero_grad, last_opt_step = ni
+///     scheduler.step(); validate
+///
+/// Every random choice (initialisation, the order of each epoch) comes from seeded generators
+/// whose state is part of `TrainerState`, so a run is bit-reproducible and can be resumed.
+public final class Trainer {
+    public let config: TrainingConfig
+    public let data: DataSplit
+    public let model: MLP
+    public let optimizer: Optimizer
+    public internal(set) var scaler: GradScaler
+    public internal(set) var warmup: YOLOv5Warmup
+    public let batchesPerEpoch: Int
+
+    /// The next epoch to run and the next batch within it.
+    public internal(set) var epoch = 0
+    public internal(set) var batch = 0
+    /// train.py's last_opt_step.
+    public internal(set) var lastOptimizerStep = -1
+    /// The data-order generator; `epochStartRNG` is its state when this epoch's order was drawn.
+    var orderRNG: SplitMix64
+    var epochStartRNG: SplitMix64
+    var order: [Int] = []
+    /// Running sums for the epoch in progress.
+    var epochLossSum = 0.0
+    var epochBatches = 0
+    var epochSkips = 0
+    var epochUnderflow = (elements: 0, flushed: 0)
+
+    public init(config: TrainingConfig, data: DataSplit? = nil) throws {
+        try config.validate()
+        self.config = config
+        self.data = try data ?? config.model.loadData(digitsPath: config.digitsPath)
+        let bs = config.effectiveBatchSize
+        batchesPerEpoch = (self.data.train.count + bs - 1) / bs
+        guard batchesPerEpoch >= 1 else { throw DataError("the training set is empty") }
+        model = config.model.makeModel(dtype: config.precision.parameterDType, seed: config.seed)
+        optimizer = try Trainer.makeOptimizer(config, model)
+        scaler = try config.scaler.make(active: config.precision != .fp32)
+        warmup = try YOLOv5Warmup(optimizer: optimizer, hyp: config.hyp, epochs: config.epochs,
+                                  batchesPerEpoch: batchesPerEpoch, batchSize: bs,
+                                  nominalBatchSize: config.nominalBatchSize, cosine: config.cosineLR,
+                                  lag: config.yolov5Lag)
+        orderRNG = SplitMix64.stream(seed: config.seed, index: 1)
+        epochStartRNG = orderRNG
+    }
+
+    /// YOLOv5's `smart_optimizer`: group 0 biases (no decay), group 1 weights (decay scaled by
+    /// bs * accumulate / nbs), group 2 norm weights (no decay). SGD uses Nesterov momentum;
+    /// Adam and AdamW use betas (momentum, 0.999).
+    static func makeOptimizer(_ c: TrainingConfig, _ model: MLP) throws -> Optimizer {
+        let groups = model.parameterGroups
+        let decay = YOLOv5Warmup.scaledWeightDecay(c.hyp.weightDecay, batchSize: c.effectiveBatchSize,
+                                                   nominalBatchSize: c.nominalBatchSize)
+        let nesterov = c.optimizer == .sgd
+        let make = { (params: [Tensor], wd: Double) in
+            ParamGroup(params: params, lr: c.hyp.lr0, momentum: c.hyp.momentum, beta2: 0.999,
+                       weightDecay: wd, nesterov: nesterov)
+        }
+        let all = [make(groups.biases, 0), make(groups.weights, decay), make(groups.normWeights, 0)]
+        switch c.optimizer {
+        case .sgd: return try SGD(groups: all)
+        case .adam: return try Adam(groups: all, decoupled: false)
+        case .adamw: return try Adam(groups: all, decoupled: true)
+        }
+    }
+
+    public var isFinished: Bool { epoch >= config.epochs }
+
+    /// Runs one batch; returns its record and, when it completed an epoch, the epoch's result.
+    public func step() throws -> (IterationRecord, EpochResult?) {
+        precondition(!isFinished, "the run has finished")
+        if batch == 0 { beginEpoch() }
+        let bs = config.effectiveBatchSize
+        let ni = batch + batchesPerEpoch * epoch
+        warmup.beforeBatch(iteration: ni, epoch: epoch, optimizer: optimizer)
+
+        let lo = batch * bs, hi = min(lo + bs, data.train.count)
+        let indices = order[lo..<hi]
+        let x = data.train.inputs(indices, dtype: config.precision.parameterDType)
+        let labels = data.train.labels(indices)
+        let scaleUsed = scaler.isEnabled ? Double(scaler.scale) : 1
+        let loss = config.precision.scope { config.model.loss(logits(x), labels: labels) }
+        let lossValue = loss.item()
+        let counter = UnderflowCounter()
+        UnderflowCounter.$current.withValue(counter) {
+            scaler.scale(loss * (config.lossGain * Double(hi - lo))).backward()
+        }
+        epochUnderflow.elements += counter.elements
+        epochUnderflow.flushed += counter.flushed
+
+        var stepped = false, skipped = false
+        if ni - lastOptimizerStep >= warmup.accumulate {
+            try scaler.unscale(optimizer)
+            if config.clipNorm > 0 { clipGradNorm(optimizer.allParameters, maxNorm: config.clipNorm) }
+            skipped = !(try scaler.step(optimizer))
+            try scaler.update()
+            optimizer.zeroGrad()
+            lastOptimizerStep = ni
+            stepped = true
+            if skipped { epochSkips += 1 }
+        }
+        let g = optimizer.groups
+        let record = IterationRecord(epoch: epoch, iteration: ni, lrBias: g[0].lr, lrWeight: g[1].lr, lrNorm: g[2].lr,
+                                     momentum: g[1].momentum,
+                                     accumulate: warmup.accumulate, scale: scaleUsed, optimizerStep: stepped,
+                                     skipped: skipped, loss: lossValue)
+        epochLossSum += lossValue
+        epochBatches += 1
+        batch += 1
+        guard batch == batchesPerEpoch else { return (record, nil) }
+        return (record, finishEpoch())
+    }
+
+    func beginEpoch() {
+        epochStartRNG = orderRNG
+        order = orderRNG.permutation(data.train.count)
+        optimizer.zeroGrad()  // train.py zeroes at the start of every epoch: a partial window is dropped
+        epochLossSum = 0
+        epochBatches = 0
+        epochSkips = 0
+        epochUnderflow = (0, 0)
+    }
+
+    func finishEpoch() -> EpochResult {
+        let g = optimizer.groups
+        let lrs = (g[0].lr, g[1].lr, g[2].lr)  // logged before scheduler.step(), as train.py does
+        warmup.afterEpoch(optimizer: optimizer)
+        let (valLoss, accuracy) = evaluate(data.validation)
+        let result = EpochResult(
+            epoch: epoch, trainLoss: epochLossSum / Double(max(epochBatches, 1)), validationLoss: valLoss,
+            validationAccuracy: accuracy, lrBias: lrs.0, lrWeight: lrs.1, lrNorm: lrs.2,
+            scale: scaler.isEnabled ? Double(scaler.scale) : 1, skipped: epochSkips,
+            underflowFraction: epochUnderflow.elements == 0 ? 0 : Double(epochUnderflow.flushed) / Double(epochUnderflow.elements))
+        epoch += 1
+        batch = 0
+        return result
+    }
+
+    /// The model's output; in pure float16 it is cast to float32 for the loss (as `m(x).float()`),
+    /// so that `loss * bs * scale` does not overflow binary16 before backward even starts.
+    func logits(_ x: Tensor) -> Tensor {
+        let y = model(x)
+        return config.precision == .fp16 ? y.cast(to: .float32) : y
+    }
+
+    /// Batch-mean loss and accuracy on `set`, without recording a graph, in the run's precision.
+    public func evaluate(_ set: Dataset, batchSize: Int = 512) -> (loss: Double, accuracy: Double) {
+        var lossSum = 0.0, correct = 0
+        withNoGrad {
+            var lo = 0
+            while lo < set.count {
+                let hi = min(lo + batchSize, set.count)
+                let x = set.inputs(lo..<hi, dtype: config.precision.parameterDType)
+                let labels = set.labels(lo..<hi)
+                config.precision.scope {
+                    let y = logits(x)
+                    lossSum += config.model.loss(y, labels: labels).item() * Double(hi - lo)
+                    correct += zip(config.model.loss.predictions(y), labels).filter { $0 == $1 }.count
+                }
+                lo = hi
+            }
+        }
+        let n = Double(max(set.count, 1))
+        return (lossSum / n, Double(correct) / n)
+    }
+
+    /// Runs to the end, calling `onIteration` and `onEpoch` as records arrive.
+    public func run(onIteration: (IterationRecord) throws -> Void = { _ in },
+                    onEpoch: (EpochResult) throws -> Void = { _ in }) throws {
+        while !isFinished {
+            let (record, result) = try step()
+            try onIteration(record)
+            if let result { try onEpoch(result) }
+        }
+    }
+}

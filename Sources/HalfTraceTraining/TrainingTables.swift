@@ -1,0 +1,47 @@
+import HalfTraceKernels
+
+/// The CSV files a run writes: results.csv (one row per epoch, as YOLOv5's) and trace.csv (one
+/// row per iteration). Numbers print as the shortest text that parses back to the same Double.
+public enum TrainingTables {
+    public static let resultsColumns = ["epoch", "train_loss", "val_loss", "val_accuracy", "lr_bias", "lr_weight",
+                                        "lr_bn", "scale", "skipped", "underflow_fraction"]
+    public static let traceColumns = ["epoch", "iteration", "lr_bias", "lr_weight", "lr_bn", "momentum", "accumulate",
+                                      "scale", "optimizer_step", "skipped", "loss"]
+
+    public static func resultsRow(_ r: EpochResult) -> String {
+        ["\(r.epoch)", f(r.trainLoss), f(r.validationLoss), f(r.validationAccuracy), f(r.lrBias), f(r.lrWeight),
+         f(r.lrNorm), f(r.scale), "\(r.skipped)", f(r.underflowFraction)].joined(separator: ",")
+    }
+
+    public static func traceRow(_ r: IterationRecord) -> String {
+        ["\(r.epoch)", "\(r.iteration)", f(r.lrBias), f(r.lrWeight), f(r.lrNorm), f(r.momentum), "\(r.accumulate)",
+         f(r.scale), r.optimizerStep ? "1" : "0", r.skipped ? "1" : "0", f(r.loss)].joined(separator: ",")
+    }
+
+    public static func results(_ rows: [EpochResult]) -> String {
+        ([resultsColumns.joined(separator: ",")] + rows.map(resultsRow)).joined(separator: "\n") + "\n"
+    }
+
+    public static func trace(_ rows: [IterationRecord]) -> String {
+        ([traceColumns.joined(separator: ",")] + rows.map(traceRow)).joined(separator: "\n") + "\n"
+    }
+
+    static func f(_ v: Double) -> String { v.description }
+
+    /// The per-epoch line `train` prints.
+    public static let consoleHeader = "epoch  train_loss    val_loss  val_acc    lr_weight      scale  skipped  underflow"
+
+    public static func consoleLine(_ r: EpochResult) -> String {
+        func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
+        return pad("\(r.epoch)", 5) + pad(fixed(r.trainLoss, 4), 12) + pad(fixed(r.validationLoss, 4), 12)
+            + pad(fixed(r.validationAccuracy, 4), 9) + pad(scientific(r.lrWeight), 13) + pad(compact(r.scale), 11)
+            + pad("\(r.skipped)", 9) + pad(fixed(r.underflowFraction, 4), 11)
+    }
+
+    static func compact(_ v: Double) -> String {
+        v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : scientific(v)
+    }
+
+    static func fixed(_ v: Double, _ digits: Int) -> String { Format.fixed(v, digits) }
+    static func scientific(_ v: Double) -> String { Format.scientific(v) }
+}

@@ -1,0 +1,92 @@
+import HalfTraceAutograd
+import HalfTraceNN
+import HalfTraceOptim
+import HalfTraceTraining
+import HalfTraceTraces
+import Testing
+
+@Suite("Training with YOLOv5's recipe")
+struct TrainerTests {
+    static func run(_ configure: (inout TrainingConfig) -> Void) throws -> (Trainer, [IterationRecord], [EpochResult]) {
+        var c = TrainingConfig()
+        configure(&c)
+        let t = try Trainer(config: c)
+        var records: [IterationRecord] = [], results: [EpochResult] = []
+        try t.run(onIteration: { records.append($0) }, onEpoch: { results.append($0) })
+        return (t, records, results)
+    }
+
+    @Test("mlp on digits learns in float32 (validation accuracy >= 0.905, PyTorch's 0.92 - 1.5 points)")
+    func mlpLearns() throws {
+        let (_, _, results) = try Self.run { $0.model = .mlp }
+        #expect(results.count == 30)
+        #expect(results.last!.validationAccuracy >= 0.905, "\(results.last!.validationAccuracy)")
+        #expect(results.last!.trainLoss < 0.01)
+    }
+
+    @Test("amp and fp16 with the scaler learn too, and amp starts at 2^16 and backs off on real overflow")
+    func mixedPrecisionLearns() throws {
+        let (_, ampRecords, amp) = try Self.run { $0.model = .mlp; $0.precision = .amp }
+        #expect(amp.last!.validationAccuracy >= 0.905, "\(amp.last!.validationAccuracy)")
+        #expect(ampRecords.first!.scale == 65536)
+        let skips = ampRecords.filter(\.skipped)
+        #expect(!skips.isEmpty, "scaled gradients overflow float16 at 2^16")
+        // Each skip halves the scale: the scale seen by the next batch.
+        for s in skips {
+            let next = ampRecords[s.iteration + 1]
+            #expect(next.scale == s.scale / 2)
+        }
+        let (_, _, fp16) = try Self.run { $0.model = .mlp; $0.precision = .fp16 }
+        #expect(fp16.last!.validationAccuracy >= 0.88, "\(fp16.last!.validationAccuracy)")
+    }
+
+    @Test("the same configuration gives bit-identical records and weights, run after run")
+    func deterministic() throws {
+        for precision in Precision.allCases {
+            let (t1, r1, e1) = try Self.run { $0.model = .tiny; $0.epochs = 3; $0.precision = precision }
+            let (t2, r2, e2) = try Self.run { $0.model = .tiny; $0.epochs = 3; $0.precision = precision }
+            #expect(r1 == r2 && e1 == e2, "\(precision)")
+            #expect(zip(t1.model.parameters, t2.model.parameters).allSatisfy { $0.storage == $1.storage })
+        }
+    }
+
+    @Test("the per-iteration lr, momentum and accumulate are the YOLOv5 warm-up trace's")
+    func recipeMatchesWarmupTrace() throws {
+        let (t, records, _) = try Self.run { $0.model = .tiny; $0.epochs = 10 }
+        let trace = try ScheduleTraces.warmup(hyp: t.config.hyp, epochs: 10, nb: t.batchesPerEpoch, batchSize: 16, nbs: 64,
+                                              cosine: false, lag: false)
+        #expect(records.count == trace.rows.count)
+        for (r, row) in zip(records, trace.rows) {
+            #expect([Double(r.iteration), Double(r.epoch), r.lrBias, r.lrWeight, r.lrNorm, r.momentum, Double(r.accumulate)] == row)
+        }
+    }
+
+    @Test("optimizer steps happen when ni - last_opt_step >= accumulate; a partial window is dropped at epoch start")
+    func accumulationWindows() throws {
+        let (t, records, _) = try Self.run { $0.model = .tiny; $0.epochs = 12 }
+        var last = -1
+        for r in records {
+            if r.iteration % t.batchesPerEpoch == 0 { /* zero_grad at epoch start; last_opt_step is kept */ }
+            let due = r.iteration - last >= r.accumulate
+            #expect(r.optimizerStep == due, "iteration \(r.iteration)")
+            if due { last = r.iteration }
+        }
+        #expect(records.last!.accumulate == 4, "batch 16, nbs 64")
+    }
+
+    @Test("bad configurations are refused with the field's name")
+    func validation() {
+        var c = TrainingConfig()
+        c.epochs = 0
+        #expect(throws: ParameterError.self) { try Trainer(config: c) }
+        c = TrainingConfig()
+        c.hyp.lr0 = .nan
+        #expect { try Trainer(config: c) } throws: { ($0 as? ParameterError)?.parameter == "lr0" }
+        c = TrainingConfig()
+        c.scaler.growthFactor = 1
+        #expect { try Trainer(config: c) } throws: { ($0 as? ParameterError)?.parameter == "growth_factor" }
+        c = TrainingConfig()
+        c.digitsPath = "/nonexistent.csv"
+        #expect(throws: DataError.self) { try Trainer(config: c) }
+    }
+}
