@@ -24,11 +24,14 @@ let package = Package(
             resources: [.copy("Resources/digits.csv"), .copy("Resources/DIGITS-LICENSE.md")]),
         .target(name: "HalfTraceOptim", dependencies: ["CHalfKernels", "HalfTraceAutograd"]),
         .target(name: "HalfTraceTraining", dependencies: ["HalfTraceNN", "HalfTraceOptim"]),
-        .target(name: "HalfTraceTraces", dependencies: ["HalfTraceTraining"]),
+        // Closed forms straight from the SPEC; imports nothing it checks.
+        .target(name: "HalfTraceReference"),
+        .target(name: "HalfTraceTraces", dependencies: ["HalfTraceTraining", "HalfTraceReference"]),
+        .target(name: "HalfTracePlot", dependencies: ["HalfTraceTraces"]),
         .executableTarget(
             name: "halftrace",
             dependencies: [
-                "HalfTraceTraining", "HalfTraceTraces",
+                "HalfTraceTraining", "HalfTraceTraces", "HalfTracePlot",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "HalfTraceTestSupport", dependencies: ["HalfTraceAutograd"], path: "Tests/HalfTraceTestSupport"),
@@ -36,7 +39,7 @@ let package = Package(
             name: "HalfTraceTests",
             dependencies: [
                 "CHalfKernels", "HalfTraceKernels", "HalfTraceAutograd", "HalfTraceNN", "HalfTraceOptim",
-                "HalfTraceTraining", "HalfTraceTraces", "HalfTraceTestSupport",
+                "HalfTraceTraining", "HalfTraceTraces", "HalfTraceReference", "HalfTracePlot", "HalfTraceTestSupport",
             ],
             exclude: ["Fixtures"]),
     ]

@@ -39,7 +39,7 @@ public struct Trace: Equatable, Sendable {
     /// Shortest text that parses back to the same Float64 (Swift's `description`: "0.1",
     /// "1e-05", "inf", "nan"); integral integer-column values without a fraction.
     public static func format(_ v: Double, integer: Bool = false) -> String {
-        if integer, v.isFinite, v == v.rounded(), abs(v) < 9.0e15 { return String(Int64(v)) }
+        if integer, v.isFinite, v == v.rounded(), abs(v) < 9.0e15, v.sign == .plus || v != 0 { return String(Int64(v)) }
         return v.description
     }
 }

@@ -1,0 +1,65 @@
+import Foundation
+
+/// Renders figures with gnuplot: the only I/O of the plot module.
+public enum Gnuplot {
+    public struct RenderError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The gnuplot executable on PATH, if any.
+    public static var executable: String? {
+        let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        return paths.map { "\($0)/gnuplot" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    public static let installHint = "gnuplot is not installed: figures are skipped (every number was still checked). Install it with `apt-get install -y gnuplot-nox` (Debian/Ubuntu) or `brew install gnuplot`."
+
+    /// Writes DIRECTORY/NAME.png and NAME.svg. gnuplot writes temporary files that are renamed
+    /// into place only when it succeeded, so no half-written figure is ever left behind.
+    public static func render(_ figure: Figure, directory: String, svg: Bool = true, suffix: String = "") throws {
+        guard let gnuplot = executable else { throw RenderError(description: installHint) }
+        let base = directory + "/" + figure.name + suffix
+        let token = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        var outputs = [GnuplotScript.Output(.png, "\(directory)/.\(figure.name)\(suffix).png.tmp-\(token)")]
+        if svg { outputs.append(GnuplotScript.Output(.svg, "\(directory)/.\(figure.name)\(suffix).svg.tmp-\(token)")) }
+        let script = GnuplotScript.make(figure, outputs: outputs)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: gnuplot)
+        let input = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        defer { for o in outputs { unlink(o.path) } }
+        do { try process.run() } catch {
+            throw RenderError(description: "\(figure.name): cannot start gnuplot (\(error.localizedDescription))")
+        }
+        input.fileHandleForWriting.write(Data(script.utf8))
+        try? input.fileHandleForWriting.close()
+        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let message = String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard process.terminationStatus == 0, outputs.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) else {
+            throw RenderError(description: "\(figure.name): gnuplot failed (status \(process.terminationStatus)): \(message.prefix(400))")
+        }
+        for o in outputs {
+            let final = base + "." + o.format.rawValue
+            guard rename(o.path, final) == 0 else {
+                throw RenderError(description: "\(final): cannot write (\(String(cString: strerror(errno))))")
+            }
+        }
+    }
+
+    /// Checks that `directory` exists (creating it) and is writable, before any work is done.
+    public static func prepare(directory: String) throws {
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+                throw RenderError(description: "\(directory): cannot create the plots directory (\(error.localizedDescription))")
+            }
+        } else if !isDirectory.boolValue {
+            throw RenderError(description: "\(directory): exists and is not a directory")
+        }
+        guard access(directory, W_OK) == 0 else { throw RenderError(description: "\(directory): the plots directory is not writable") }
+    }
+}

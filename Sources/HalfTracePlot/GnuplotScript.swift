@@ -1,0 +1,124 @@
+/// Builds a gnuplot script from a figure (pure; rendering is `Gnuplot.render`'s job).
+///
+/// The data is inline (datablocks), the panels are stacked with `multiplot` and explicit
+/// margins so that they share the x axis, and the same plot is written once per output.
+public enum GnuplotScript {
+    public struct Output: Equatable, Sendable {
+        public enum Format: String, Sendable { case png, svg }
+        public var format: Format
+        public var path: String
+        public init(_ format: Format, _ path: String) {
+            self.format = format
+            self.path = path
+        }
+    }
+
+    public static func make(_ figure: Figure, outputs: [Output]) -> String {
+        var s = "# HalfTrace figure: \(figure.name)\nset encoding utf8\n"
+        var blocks: [String] = []
+        for (p, panel) in figure.panels.enumerated() {
+            for (k, series) in panel.series.enumerated() {
+                let name = "$p\(p)s\(k)"
+                blocks.append(name)
+                s += "\(name) << EOD\n"
+                for (x, y) in zip(series.x, series.y) { s += "\(number(x)) \(number(y))\n" }
+                s += "EOD\n"
+            }
+        }
+        for output in outputs {
+            switch output.format {
+            case .png: s += "set terminal pngcairo size \(figure.width),\(figure.height) enhanced font 'DejaVu Sans,10'\n"
+            case .svg: s += "set terminal svg size \(figure.width),\(figure.height) enhanced font 'DejaVu Sans,10' background rgb 'white'\n"
+            }
+            s += "set output '\(escape(output.path))'\n"
+            s += plots(figure)
+            s += "unset output\n"
+        }
+        return s
+    }
+
+    static func plots(_ figure: Figure) -> String {
+        var s = "set multiplot title \(quote(figure.title)) font ',13'\n"
+        let total = figure.panels.reduce(0) { $0 + $1.weight }
+        // One x range for every panel, so that the panels line up with the shared axis.
+        let xs = figure.panels.flatMap { $0.series.flatMap(\.x) + $0.markers.map(\.x) }.filter(\.isFinite)
+        let xRange = xs.isEmpty ? nil : (xs.min()!, xs.max()!)
+        let top = 0.92, bottom = 0.08
+        var y = top
+        for (p, panel) in figure.panels.enumerated() {
+            let h = (top - bottom) * panel.weight / total
+            let last = p == figure.panels.count - 1
+            s += "reset\nset lmargin at screen 0.10\nset rmargin at screen 0.80\n"
+            s += "set tmargin at screen \(number(y))\nset bmargin at screen \(number(y - h + (last ? 0 : 0.012)))\n"
+            s += "set grid lc rgb '#dddddd'\nset key outside right top vertical spacing 1.1 font ',9'\n"
+            s += "set ylabel \(quote(panel.yLabel)) font ',10'\n"
+            if let (lo, hi) = xRange, hi > lo { s += "set xrange [\(number(lo)):\(number(hi))]\n" }
+            s += last ? "set xlabel \(quote(figure.xLabel))\n" : "set format x ''\n"
+            if let base = panel.logBase {
+                s += "set logscale y \(number(base))\n"
+                s += base == 2 ? "set format y '2^{%L}'\n" : base == 10 ? "set format y '10^{%L}'\n" : ""
+            }
+            if let r = panel.yRange {
+                s += "set yrange [\(number(r.lowerBound)):\(number(r.upperBound))]\n"
+            } else if panel.logBase == nil {
+                s += "set offsets 0, 0, graph 0.04, graph 0.04\n"
+            }
+            if let note = panel.note { s += "set label 1 \(quote(note)) at graph 0.01, graph 0.93 left font ',9'\n" }
+            for (k, m) in panel.markers.enumerated() {
+                s += "set arrow \(k + 1) from first \(number(m.x)), graph 0 to first \(number(m.x)), graph 1 nohead lc rgb '\(m.color)' dt 2\n"
+                if let label = m.label, p == 0 {
+                    s += "set label \(k + 2) \(quote(label)) at first \(number(m.x)), graph 1.02 center font ',8' tc rgb '\(m.color)'\n"
+                }
+            }
+            var items: [String] = []
+            if let band = panel.band {
+                let xs = panel.series.flatMap(\.x)
+                if let lo = xs.min(), let hi = xs.max() {
+                    s += "set object 1 rect from \(number(lo)), \(number(band.lowerBound)) to \(number(hi)), \(number(band.upperBound)) fc rgb '\(Palette.tolerance)' fs solid 0.6 noborder behind\n"
+                    items.append("NaN with boxes fc rgb '\(Palette.tolerance)' fs solid 0.6 title \(quote(panel.bandLabel ?? "tolerance"))")
+                }
+            }
+            for (k, series) in panel.series.enumerated() {
+                items.append("$p\(p)s\(k) using 1:2 \(style(series)) title \(quote(series.title))")
+            }
+            s += items.isEmpty ? "" : "plot " + items.joined(separator: ", \\\n     ") + "\n"
+            y -= h
+        }
+        s += "unset multiplot\n"
+        return s
+    }
+
+    static func style(_ series: Series) -> String {
+        let color = "lc rgb '\(series.color)'"
+        let dash = series.dashed ? " dt 2" : ""
+        switch series.style {
+        case .line: return "with lines \(color) lw \(number(series.lineWidth))\(dash)"
+        case .points: return "with points \(color) pt \(series.pointType) ps \(number(series.pointSize))"
+        case .linesPoints: return "with linespoints \(color) lw \(number(series.lineWidth)) pt \(series.pointType) ps \(number(series.pointSize))\(dash)"
+        case .steps: return "with fsteps \(color) lw \(number(series.lineWidth))\(dash)"
+        case .impulses: return "with impulses \(color) lw \(number(series.lineWidth))"
+        }
+    }
+
+    /// gnuplot-readable numbers: finite values in full precision, NaN for anything else (gnuplot
+    /// skips NaN points instead of failing).
+    static func number(_ v: Double) -> String { v.isFinite ? "\(v)" : "NaN" }
+
+    /// A double-quoted gnuplot string whose text prints literally in enhanced mode
+    /// (`_`, `^`, braces and `@` are escaped so that "digits_fp32" is not a subscript).
+    static func quote(_ text: String) -> String {
+        var out = ""
+        for c in text {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "_", "^", "{", "}", "@", "&": out += "\\\\" + String(c)
+            default: out.append(c)
+            }
+        }
+        return "\"" + out + "\""
+    }
+
+    /// A path inside single quotes.
+    static func escape(_ text: String) -> String { text.replacingOccurrences(of: "'", with: "''") }
+}

@@ -1,0 +1,168 @@
+/// Where a golden column's values come from.
+public enum ColumnSource: String, Sendable, Equatable {
+    /// An input or index (step, epoch): must match exactly.
+    case key
+    /// Computed by the Reference module from the documents' formulas; the engine is compared to it.
+    case formula
+    /// Recorded from the engine itself (e.g. a model's loss): a regression value.
+    case engine
+    /// Shown in figures, not compared (e.g. what PyTorch computes where it is wrong).
+    case info
+}
+
+public struct GoldenColumn: Equatable, Sendable {
+    public var name: String
+    public var source: ColumnSource
+    public var tolerance: Tolerance
+    /// Axis label with units, for figures.
+    public var label: String
+
+    public init(_ name: String, _ source: ColumnSource, _ tolerance: Tolerance = .exact, label: String? = nil) {
+        self.name = name
+        self.source = source
+        self.tolerance = tolerance
+        self.label = label ?? name
+    }
+}
+
+/// A scenario's configuration: ordered key=value pairs that re-create it on their own.
+public struct ScenarioConfig: Equatable, Sendable {
+    public var pairs: [(String, String)]
+
+    public init(_ pairs: [(String, String)]) { self.pairs = pairs }
+
+    public static func == (a: ScenarioConfig, b: ScenarioConfig) -> Bool {
+        a.pairs.map { "\($0.0)=\($0.1)" } == b.pairs.map { "\($0.0)=\($0.1)" }
+    }
+
+    public subscript(_ key: String) -> String? { pairs.first { $0.0 == key }?.1 }
+
+    public var text: String { pairs.map { "\($0.0)=\($0.1)" }.joined(separator: " ") }
+
+    public init(parsing text: String) throws {
+        var pairs: [(String, String)] = []
+        for token in text.split(separator: " ", omittingEmptySubsequences: true) {
+            let kv = token.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, !kv[0].isEmpty else { throw GoldenError("config token '\(token)' is not key=value") }
+            pairs.append((kv[0], kv[1]))
+        }
+        self.pairs = pairs
+    }
+}
+
+/// A golden file: `#` header lines (format version, scenario, title, configuration, one line per
+/// column with its source and tolerance, the row count), the CSV header, the rows. Values are
+/// printed so that they parse back to the identical Float64; gnuplot and CSV readers read it.
+public struct GoldenFile: Equatable, Sendable {
+    public static let formatVersion = "halftrace golden v1"
+
+    public var scenario: String
+    public var title: String
+    public var config: ScenarioConfig
+    public var columns: [GoldenColumn]
+    public var rows: [[Double]]
+
+    public init(scenario: String, title: String, config: ScenarioConfig, columns: [GoldenColumn], rows: [[Double]]) {
+        self.scenario = scenario
+        self.title = title
+        self.config = config
+        self.columns = columns
+        self.rows = rows
+    }
+
+    public func column(_ name: String) -> [Double]? {
+        columns.firstIndex { $0.name == name }.map { i in rows.map { $0[i] } }
+    }
+
+    public var text: String {
+        var out = "# \(Self.formatVersion)\n# scenario: \(scenario)\n# title: \(title)\n# config: \(config.text)\n"
+        for c in columns {
+            out += "# column \(c.name): source=\(c.source.rawValue) tolerance=\(c.tolerance) label=\(c.label)\n"
+        }
+        out += "# rows: \(rows.count)\n"
+        out += columns.map(\.name).joined(separator: ",") + "\n"
+        for row in rows { out += row.map { Trace.format($0, integer: true) }.joined(separator: ",") + "\n" }
+        return out
+    }
+
+    /// Parses a golden file; every problem names `path:line` and what was expected.
+    public static func parse(_ text: String, path: String) throws -> GoldenFile {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        func fail(_ line: Int, _ message: String) -> GoldenError { GoldenError("\(path):\(line): \(message)") }
+        guard let first = lines.first, first == "# " + formatVersion else {
+            throw fail(1, "expected '# \(formatVersion)', found '\(lines.first ?? "")' (not a golden file, or another format version)")
+        }
+        var scenario: String?, title = "", config: ScenarioConfig?, columns: [GoldenColumn] = [], expectedRows: Int?
+        var index = 1
+        while index < lines.count, lines[index].hasPrefix("#") {
+            let line = String(lines[index].dropFirst(2))
+            let n = index + 1
+            if line.hasPrefix("scenario: ") {
+                scenario = String(line.dropFirst(10))
+            } else if line.hasPrefix("title: ") {
+                title = String(line.dropFirst(7))
+            } else if line.hasPrefix("config: ") {
+                do { config = try ScenarioConfig(parsing: String(line.dropFirst(8))) } catch let e as GoldenError {
+                    throw fail(n, e.description)
+                }
+            } else if line.hasPrefix("column ") {
+                columns.append(try parseColumn(String(line.dropFirst(7)), fail: { fail(n, $0) }))
+            } else if line.hasPrefix("rows: ") {
+                guard let r = Int(line.dropFirst(6)), r >= 0 else { throw fail(n, "'rows:' needs a non-negative integer") }
+                expectedRows = r
+            }
+            index += 1
+        }
+        let headerLine = index + 1  // 1-based line after the comment block
+        guard let scenario else { throw fail(headerLine, "missing '# scenario:' line") }
+        guard let config else { throw fail(headerLine, "missing '# config:' line (the scenario's configuration)") }
+        guard !columns.isEmpty else { throw fail(headerLine, "missing '# column' lines") }
+        guard let expectedRows else { throw fail(headerLine, "missing '# rows:' line") }
+        guard index < lines.count, !lines[index].isEmpty else { throw fail(headerLine, "truncated: the CSV header row is missing") }
+        let header = lines[index].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard header == columns.map(\.name) else {
+            throw fail(index + 1, "header \(header.joined(separator: ",")) does not match the column lines \(columns.map(\.name).joined(separator: ","))")
+        }
+        var rows: [[Double]] = []
+        for k in (index + 1)..<lines.count {
+            let line = lines[k]
+            if line.isEmpty && k == lines.count - 1 { break }
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard fields.count == columns.count else {
+                throw fail(k + 1, "\(fields.count) fields, expected \(columns.count) (\(columns.map(\.name).joined(separator: ",")))")
+            }
+            rows.append(try zip(fields, columns).map { field, column in
+                guard let v = Double(field) else { throw fail(k + 1, "column \(column.name): '\(field)' is not a number") }
+                return v
+            })
+        }
+        guard rows.count == expectedRows else {
+            throw fail(lines.count, "truncated: \(rows.count) data rows, the header promises \(expectedRows)")
+        }
+        return GoldenFile(scenario: scenario, title: title, config: config, columns: columns, rows: rows)
+    }
+
+    static func parseColumn(_ text: String, fail: (String) -> GoldenError) throws -> GoldenColumn {
+        guard let colon = text.firstIndex(of: ":") else { throw fail("column line needs 'NAME: source=... tolerance=...'") }
+        let name = String(text[..<colon])
+        var source: ColumnSource?, tolerance: Tolerance?, label = name
+        let rest = text[text.index(after: colon)...]
+        if let range = rest.range(of: " label=") { label = String(rest[range.upperBound...]) }
+        for token in rest.split(separator: " ") {
+            if token.hasPrefix("source=") {
+                source = ColumnSource(rawValue: String(token.dropFirst(7)))
+                if source == nil { throw fail("column \(name): unknown source '\(token.dropFirst(7))' (key, formula, engine or info)") }
+            } else if token.hasPrefix("tolerance=") {
+                tolerance = Tolerance(String(token.dropFirst(10)))
+                if tolerance == nil { throw fail("column \(name): bad tolerance '\(token.dropFirst(10))' (exact, rel:R or norm:R)") }
+            }
+        }
+        guard let source, let tolerance else { throw fail("column \(name): needs source= and tolerance=") }
+        return GoldenColumn(name, source, tolerance, label: label)
+    }
+}
+
+public struct GoldenError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,147 @@
+import Foundation
+
+/// The outcome of comparing one column with its golden values.
+public struct ColumnCheck: Sendable, Equatable {
+    public let column: String
+    public let isKey: Bool
+    public let tolerance: Tolerance
+    public let worstError: Double
+    /// Row of the worst error, and that row's key ("step 37").
+    public let row: Int
+    public let location: String
+    public let engineValue: Double
+    public let goldenValue: Double
+
+    public var passes: Bool { worstError <= tolerance.limit }
+
+    public var message: String {
+        "column \(column) at \(location): engine \(engineValue), golden \(goldenValue), error \(worstError) (\(tolerance))"
+    }
+}
+
+/// The outcome of one scenario's check.
+public struct ScenarioCheck {
+    public let name: String
+    public let path: String
+    public let columns: [ColumnCheck]
+    public let golden: GoldenFile?
+    public let engineRows: [[Double]]
+    public let scenario: Scenario?
+    /// A problem that prevented the comparison (unreadable file, engine error).
+    public let failure: String?
+
+    public var passes: Bool { failure == nil && columns.allSatisfy(\.passes) }
+
+    /// The column that failed worst, or the one with the largest error.
+    public var worst: ColumnCheck? {
+        columns.first { !$0.passes } ?? columns.filter { !$0.isKey }.max { $0.worstError / max($0.tolerance.limit, .leastNormalMagnitude) < $1.worstError / max($1.tolerance.limit, .leastNormalMagnitude) } ?? columns.first
+    }
+
+    /// One line for a failing test: file, column, step and error.
+    public var message: String {
+        if let failure { return "\(path): \(failure)" }
+        let failing = columns.filter { !$0.passes }
+        if failing.isEmpty { return "\(path): all \(columns.count) columns hold" }
+        return failing.map { "\(path): \($0.message)" }.joined(separator: "\n")
+    }
+}
+
+/// Checks and regenerates golden files.
+public enum GoldenRunner {
+    public static func path(_ directory: String, _ name: String) -> String { directory + "/" + name + ".csv" }
+
+    /// Reads `directory/NAME.csv`, rebuilds the scenario from the file's own configuration,
+    /// runs the engine and compares every compared column with its tolerance.
+    public static func check(_ spec: ScenarioSpec, directory: String, runs: RunCache) -> ScenarioCheck {
+        let file = path(directory, spec.name)
+        let golden: GoldenFile
+        do {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                return ScenarioCheck(name: spec.name, path: file, columns: [], golden: nil, engineRows: [], scenario: nil,
+                                     failure: "missing (run `halftrace golden --only \(spec.name)` to create it)")
+            }
+            golden = try GoldenFile.parse(String(decoding: data, as: UTF8.self), path: file)
+        } catch {
+            return ScenarioCheck(name: spec.name, path: file, columns: [], golden: nil, engineRows: [], scenario: nil,
+                                 failure: "\(error)")
+        }
+        do {
+            let scenario = try ScenarioFactory.make(golden.config)
+            let rows = try scenario.engineRows(runs)
+            guard scenario.columns.map(\.name) == golden.columns.map(\.name) else {
+                throw GoldenError("columns \(golden.columns.map(\.name)) differ from the scenario's \(scenario.columns.map(\.name)); regenerate it")
+            }
+            guard rows.count == golden.rows.count else {
+                throw GoldenError("the engine produced \(rows.count) rows, the golden file has \(golden.rows.count)")
+            }
+            return ScenarioCheck(name: spec.name, path: file, columns: compare(rows, golden), golden: golden,
+                                 engineRows: rows, scenario: scenario, failure: nil)
+        } catch {
+            return ScenarioCheck(name: spec.name, path: file, columns: [], golden: golden, engineRows: [], scenario: nil,
+                                 failure: "\(error)")
+        }
+    }
+
+    /// Column-by-column comparison (keys exactly, info columns not at all).
+    public static func compare(_ rows: [[Double]], _ golden: GoldenFile) -> [ColumnCheck] {
+        golden.columns.enumerated().compactMap { j, column in
+            guard column.source != .info else { return nil }
+            let tolerance = column.source == .key ? Tolerance.exact : column.tolerance
+            let scale = golden.rows.map { abs($0[j]) }.filter(\.isFinite).max() ?? 0
+            var worst = (error: 0.0, row: 0)
+            for (i, (e, g)) in zip(rows, golden.rows).enumerated() {
+                let err = tolerance.error(e[j], g[j], columnScale: scale)
+                if err > worst.error { worst = (err, i) }
+            }
+            let keyIndex = golden.columns.firstIndex { $0.source == .key }
+            let location = keyIndex.map { k in
+                "\(golden.columns[k].name) \(golden.rows.isEmpty ? "-" : Trace.format(golden.rows[worst.row][k], integer: true))"
+            } ?? "row \(worst.row)"
+            return ColumnCheck(column: column.name, isKey: column.source == .key, tolerance: tolerance, worstError: worst.error, row: worst.row,
+                               location: location, engineValue: rows.isEmpty ? .nan : rows[worst.row][j],
+                               goldenValue: golden.rows.isEmpty ? .nan : golden.rows[worst.row][j])
+        }
+    }
+
+    /// The golden file a spec produces now: formula columns from the Reference, engine columns
+    /// from a fresh engine run.
+    public static func generate(_ spec: ScenarioSpec, runs: RunCache) throws -> GoldenFile {
+        let scenario = try spec.make()
+        let rows = try scenario.goldenRows(engineRows: try scenario.engineRows(runs))
+        return GoldenFile(scenario: spec.name, title: spec.title, config: spec.config, columns: scenario.columns, rows: rows)
+    }
+
+    /// The file the engine would write: every column holds the engine's own values (`NAME.csv.new`).
+    public static func engineFile(_ check: ScenarioCheck) -> GoldenFile? {
+        guard let golden = check.golden, !check.engineRows.isEmpty else { return nil }
+        var file = golden
+        file.rows = check.engineRows
+        return file
+    }
+
+    /// The largest change per column between an old and a new golden file, for review.
+    public static func changes(old: GoldenFile?, new: GoldenFile) -> [(column: String, change: String)] {
+        guard let old else { return [("(all)", "new file, \(new.rows.count) rows")] }
+        if old.columns.map(\.name) != new.columns.map(\.name) { return [("(all)", "columns changed: \(old.columns.map(\.name)) -> \(new.columns.map(\.name))")] }
+        if old.rows.count != new.rows.count { return [("(all)", "rows \(old.rows.count) -> \(new.rows.count)")] }
+        var out: [(String, String)] = []
+        if old.config != new.config { out.append(("(config)", "\(old.config.text) -> \(new.config.text)")) }
+        if old.title != new.title { out.append(("(title)", "'\(old.title)' -> '\(new.title)'")) }
+        for (a, b) in zip(old.columns, new.columns) where a != b {
+            out.append(("(column \(b.name))", "source \(a.source.rawValue) tolerance \(a.tolerance) label '\(a.label)' -> source \(b.source.rawValue) tolerance \(b.tolerance) label '\(b.label)'"))
+        }
+        for (j, column) in new.columns.enumerated() {
+            var worst = (abs: 0.0, rel: 0.0, row: 0), differing = 0
+            for i in new.rows.indices {
+                let a = old.rows[i][j], b = new.rows[i][j]
+                guard a.bitPattern != b.bitPattern else { continue }
+                differing += 1
+                let d = abs(a - b), r = d / max(abs(a), .leastNormalMagnitude)
+                if d > worst.abs || d.isNaN { worst = (d, r, i) }
+            }
+            out.append((column.name, differing == 0 ? "unchanged"
+                : "\(differing) values moved, largest by \(worst.abs) (relative \(worst.rel)) at row \(worst.row)"))
+        }
+        return out
+    }
+}

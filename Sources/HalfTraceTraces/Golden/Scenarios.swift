@@ -1,0 +1,108 @@
+/// Builds scenarios from their configuration (`kind=...` selects the type).
+enum ScenarioFactory {
+    static func make(_ config: ScenarioConfig) throws -> Scenario {
+        let c = ConfigReader(config: config)
+        switch try c.string("kind") {
+        case "interp": return try InterpScenario(c)
+        case "lambda": return try LambdaScenario(c)
+        case "warmup": return try WarmupScenario(c)
+        case "accumulate_ramp": return try AccumulateRampScenario(c)
+        case "sgdr": return try SGDRScenario(c)
+        case "sgdr_restarts": return try SGDRRestartsScenario(c)
+        case "quadratic": return try QuadraticScenario(c)
+        case "scaler": return try ScalerScenario(c)
+        case "training": return try TrainingScenario(c)
+        case "training_epochs": return try TrainingEpochsScenario(c)
+        case "accumulation": return try AccumulationScenario(c)
+        case let k: throw GoldenError("config: unknown kind '\(k)'")
+        }
+    }
+}
+
+/// The scenarios in Golden/, in the order `check` runs and prints them.
+public enum Scenarios {
+    static let warmupDefaults: [(String, String)] = [
+        ("lr0", "0.01"), ("lrf", "0.01"), ("momentum", "0.937"), ("weight_decay", "0.0005"), ("warmup_epochs", "3.0"),
+        ("warmup_momentum", "0.8"), ("warmup_bias_lr", "0.1"), ("epochs", "10"), ("nb", "24"), ("batch_size", "16"),
+        ("nbs", "64"), ("cos_lr", "false"),
+    ]
+
+    static func scaler(_ pairs: [(String, String)]) -> [(String, String)] {
+        var base: [(String, String)] = [("kind", "scaler"), ("init_scale", "65536"), ("growth_factor", "2"),
+                                        ("backoff_factor", "0.5"), ("growth_interval", "2000"), ("steps", "40"),
+                                        ("inf_steps", "none"), ("accumulate", "1"), ("min_scale", "none"),
+                                        ("max_scale", "none"), ("hysteresis", "1"), ("refill", "clean")]
+        for (k, v) in pairs { base[base.firstIndex { $0.0 == k }!].1 = v }
+        return base
+    }
+
+    /// Overflows spaced closer than the growth interval, so that the two refill rules part:
+    /// apex refills after the clean steps in between, Megatron only after a growth.
+    static let hysteresisPattern = "3,4,7,10,13,16,30,31,34,37,50"
+
+    static func training(_ precision: String, scaler: Bool, epochs: Int = 30) -> [(String, String)] {
+        [("kind", "training"), ("model", "mlp"), ("precision", precision), ("epochs", "\(epochs)"),
+         ("scaler", "\(scaler)"), ("seed", "0")]
+    }
+
+    static func epochs(_ pairs: [(String, String)]) -> [(String, String)] {
+        [("kind", "training_epochs")] + pairs.dropFirst()
+    }
+
+    public static let all: [ScenarioSpec] = [
+        ScenarioSpec("interp_document", "numpy.interp: the document's example (xp 1..5, fp 3..11)",
+                     [("kind", "interp"), ("xp", "1,2,3,4,5"), ("fp", "3,5,7,9,11"), ("x", "0,1.5,3,4.5,6")]),
+        ScenarioSpec("warmup_yolov5_formula", "YOLOv5 warm-up, hyp.scratch-low, nb 24, batch 16, 10 epochs (the formula)",
+                     [("kind", "warmup")] + warmupDefaults + [("yolov5_lag", "false")]),
+        ScenarioSpec("warmup_yolov5_lag", "YOLOv5 warm-up, hyp.scratch-low, nb 24, batch 16, 10 epochs (train.py's one-epoch lag)",
+                     [("kind", "warmup")] + warmupDefaults + [("yolov5_lag", "true")]),
+        ScenarioSpec("cosine_vs_linear", "YOLOv5 one_cycle vs linear multiplier, 100 epochs, lrf 0.1 (the document's figure)",
+                     [("kind", "lambda"), ("epochs", "100"), ("lrf", "0.1")]),
+        ScenarioSpec("sgdr_document_epoch", "SGDR, T_0 10, T_mult 2, lr 0.001 (the document's example), stepped per epoch",
+                     [("kind", "sgdr"), ("lr", "0.001"), ("t0", "10"), ("t_mult", "2"), ("eta_min", "0"), ("epochs", "150"),
+                      ("steps_per_epoch", "1")]),
+        ScenarioSpec("sgdr_document_batch", "SGDR, T_0 10, T_mult 2, lr 0.001, stepped per batch at epoch + i/10",
+                     [("kind", "sgdr"), ("lr", "0.001"), ("t0", "10"), ("t_mult", "2"), ("eta_min", "0"), ("epochs", "150"),
+                      ("steps_per_epoch", "10")]),
+        ScenarioSpec("sgdr_pytorch_restarts", "SGDR at the restarts PyTorch's floating-point log misplaces (SPEC 4)",
+                     [("kind", "sgdr_restarts"), ("lr", "0.1"), ("eta_min", "0"), ("cases", "1:3:121,1:10:111,3:3:363,5:10:555,7:3:847")]),
+        ScenarioSpec("scaler_mlp_overflow", "GradScaler on the digits MLP (amp): starts at 2^16, backs off on real float16 overflow",
+                     training("amp", scaler: true, epochs: 2)),
+        ScenarioSpec("scaler_sawtooth", "GradScaler sawtooth: growth interval 4, an overflow every 10 steps",
+                     scaler([("init_scale", "1024"), ("growth_interval", "4"), ("steps", "60"), ("inf_steps", "9,19,29,39,49,59")])),
+        ScenarioSpec("scaler_hysteresis_clean", "GradScaler, hysteresis 2, refilled after any clean step (apex)",
+                     scaler([("init_scale", "1024"), ("growth_interval", "4"), ("steps", "60"),
+                             ("inf_steps", hysteresisPattern), ("hysteresis", "2"), ("refill", "clean")])),
+        ScenarioSpec("scaler_hysteresis_growth", "GradScaler, hysteresis 2, refilled only when the scale grows (Megatron)",
+                     scaler([("init_scale", "1024"), ("growth_interval", "4"), ("steps", "60"),
+                             ("inf_steps", hysteresisPattern), ("hysteresis", "2"), ("refill", "growth")])),
+        ScenarioSpec("scaler_min_scale", "GradScaler, 30 consecutive overflows with min_scale 1 (the scale stops at the floor)",
+                     scaler([("init_scale", "65536"), ("growth_interval", "5"), ("steps", "45"),
+                             ("inf_steps", (0..<30).map(String.init).joined(separator: ",")), ("min_scale", "1")])),
+        ScenarioSpec("accumulation_equivalence", "Gradient accumulation: 4 micro-batches of 16 equal one batch of 64 (softmax regression on digits)",
+                     [("kind", "accumulation"), ("rows", "64"), ("micro", "4"), ("seed", "0")]),
+        ScenarioSpec("accumulate_ramp", "YOLOv5's accumulate ramp with half-even rounding (batch 16, nbs 64, nw 300)",
+                     [("kind", "accumulate_ramp"), ("nb", "100"), ("batch_size", "16"), ("nbs", "64"), ("warmup_epochs", "3"),
+                      ("iterations", "320")]),
+        ScenarioSpec("optimizer_sgd_nesterov", "SGD, Nesterov momentum 0.937, weight decay 5e-4, on a Float64 quadratic",
+                     [("kind", "quadratic"), ("optimizer", "sgd"), ("a", "1,10,0.3"), ("w0", "1,-1,2"), ("lr", "0.01"),
+                      ("momentum", "0.937"), ("beta2", "0.999"), ("dampening", "0"), ("weight_decay", "0.0005"),
+                      ("nesterov", "true"), ("eps", "1e-08"), ("steps", "200")]),
+        ScenarioSpec("optimizer_adam", "Adam, lr 0.01, betas (0.9, 0.999), on a Float64 quadratic",
+                     [("kind", "quadratic"), ("optimizer", "adam"), ("a", "1,10,0.3"), ("w0", "1,-1,2"), ("lr", "0.01"),
+                      ("momentum", "0.9"), ("beta2", "0.999"), ("dampening", "0"), ("weight_decay", "0"),
+                      ("nesterov", "false"), ("eps", "1e-08"), ("steps", "200")]),
+        ScenarioSpec("optimizer_adamw", "AdamW, lr 0.01, weight decay 0.05, on a Float64 quadratic",
+                     [("kind", "quadratic"), ("optimizer", "adamw"), ("a", "1,10,0.3"), ("w0", "1,-1,2"), ("lr", "0.01"),
+                      ("momentum", "0.9"), ("beta2", "0.999"), ("dampening", "0"), ("weight_decay", "0.05"),
+                      ("nesterov", "false"), ("eps", "1e-08"), ("steps", "200")]),
+        ScenarioSpec("digits_fp32", "Digits MLP, YOLOv5 recipe, float32: per iteration", training("fp32", scaler: true)),
+        ScenarioSpec("digits_fp32_epochs", "Digits MLP, YOLOv5 recipe, float32: per epoch", epochs(training("fp32", scaler: true))),
+        ScenarioSpec("digits_amp", "Digits MLP, YOLOv5 recipe, amp with GradScaler: per iteration", training("amp", scaler: true)),
+        ScenarioSpec("digits_amp_epochs", "Digits MLP, YOLOv5 recipe, amp with GradScaler: per epoch", epochs(training("amp", scaler: true))),
+        ScenarioSpec("digits_fp16", "Digits MLP, YOLOv5 recipe, float16 storage with GradScaler: per iteration", training("fp16", scaler: true)),
+        ScenarioSpec("digits_fp16_epochs", "Digits MLP, YOLOv5 recipe, float16 storage with GradScaler: per epoch", epochs(training("fp16", scaler: true))),
+        ScenarioSpec("digits_fp16_noscaler", "Digits MLP, YOLOv5 recipe, float16 storage without scaler: per iteration", training("fp16", scaler: false)),
+        ScenarioSpec("digits_fp16_noscaler_epochs", "Digits MLP, YOLOv5 recipe, float16 storage without scaler: per epoch", epochs(training("fp16", scaler: false))),
+    ]
+}

@@ -1,0 +1,184 @@
+import HalfTraceOptim
+import HalfTraceReference
+
+/// numpy.interp on knots xp, fp at points x: columns x, y.
+struct InterpScenario: Scenario {
+    let xp: [Double], fp: [Double], x: [Double]
+    init(_ c: ConfigReader) throws {
+        xp = try c.doubles("xp"); fp = try c.doubles("fp"); x = try c.doubles("x")
+    }
+    var columns: [GoldenColumn] { [GoldenColumn("x", .key, label: "x"), GoldenColumn("y", .formula, label: "y = interp(x)")] }
+    func engineRows(_: RunCache) throws -> [[Double]] {
+        let f = try Interpolation(xp: xp, fp: fp)
+        return x.map { [$0, f($0)] }
+    }
+    func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
+        ["y": x.map { Reference.interp($0, xp, fp) }]
+    }
+}
+
+/// YOLOv5's one_cycle and linear multipliers through LambdaLR (lr0 = 1): columns epoch, cosine, linear.
+struct LambdaScenario: Scenario {
+    let epochs: Int, lrf: Double
+    init(_ c: ConfigReader) throws { epochs = try c.int("epochs"); lrf = try c.double("lrf") }
+    var columns: [GoldenColumn] {
+        [GoldenColumn("epoch", .key, label: "epoch"), GoldenColumn("cosine", .formula, label: "lr multiplier (one_cycle)"),
+         GoldenColumn("linear", .formula, label: "lr multiplier (linear)")]
+    }
+    func engineRows(_: RunCache) throws -> [[Double]] {
+        let cos = try ScheduleTraces.lambda(cosine: true, lr0: 1, lrf: lrf, epochs: epochs)
+        let lin = try ScheduleTraces.lambda(cosine: false, lr0: 1, lrf: lrf, epochs: epochs)
+        return zip(cos.rows, lin.rows).map { [$0[0], $0[1], $1[1]] }
+    }
+    func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
+        let e = Double(epochs)
+        return ["cosine": (0..<epochs).map { Reference.oneCycle(Double($0), y1: 1, y2: lrf, steps: e) },
+                "linear": (0..<epochs).map { Reference.linear(Double($0), epochs: e, lrf: lrf) }]
+    }
+}
+
+/// YOLOv5's warm-up per iteration: iteration, epoch, lr per group, momentum, accumulate.
+struct WarmupScenario: Scenario {
+    let hyp: ScheduleHyperparameters
+    let epochs: Int, nb: Int, batchSize: Int, nbs: Int, cosine: Bool, lag: Bool
+    init(_ c: ConfigReader) throws {
+        var h = ScheduleHyperparameters()
+        h.lr0 = try c.double("lr0"); h.lrf = try c.double("lrf"); h.momentum = try c.double("momentum")
+        h.weightDecay = try c.double("weight_decay"); h.warmupEpochs = try c.double("warmup_epochs")
+        h.warmupMomentum = try c.double("warmup_momentum"); h.warmupBiasLR = try c.double("warmup_bias_lr")
+        hyp = h
+        epochs = try c.int("epochs"); nb = try c.int("nb"); batchSize = try c.int("batch_size"); nbs = try c.int("nbs")
+        cosine = try c.bool("cos_lr"); lag = try c.bool("yolov5_lag")
+    }
+    var columns: [GoldenColumn] {
+        [GoldenColumn("iteration", .key, label: "iteration"), GoldenColumn("epoch", .key, label: "epoch"),
+         GoldenColumn("lr_bias", .formula, label: "learning rate"), GoldenColumn("lr_weight", .formula, label: "learning rate"),
+         GoldenColumn("lr_bn", .formula, label: "learning rate"), GoldenColumn("momentum", .formula, label: "momentum"),
+         GoldenColumn("accumulate", .formula, label: "accumulated batches")]
+    }
+    func engineRows(_: RunCache) throws -> [[Double]] {
+        try ScheduleTraces.warmup(hyp: hyp, epochs: epochs, nb: nb, batchSize: batchSize, nbs: nbs, cosine: cosine, lag: lag).rows
+    }
+    func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
+        var h = Reference.WarmupHyperparameters()
+        h.lr0 = hyp.lr0; h.lrf = hyp.lrf; h.momentum = hyp.momentum; h.warmupEpochs = hyp.warmupEpochs
+        h.warmupMomentum = hyp.warmupMomentum; h.warmupBiasLR = hyp.warmupBiasLR
+        let rows = engineRows.map { r in
+            Reference.warmup(ni: Int(r[0]), epoch: Int(r[1]), nb: nb, epochs: epochs, batchSize: batchSize, nbs: nbs,
+                             hyp: h, cosine: cosine, lag: lag)
+        }
+        return ["lr_bias": rows.map { $0.lr[0] }, "lr_weight": rows.map { $0.lr[1] }, "lr_bn": rows.map { $0.lr[2] },
+                "momentum": rows.map(\.momentum), "accumulate": rows.map { Double($0.accumulate) }]
+    }
+}
+
+/// YOLOv5's accumulate ramp during warm-up, with its half-even roundings: iteration, accumulate.
+struct AccumulateRampScenario: Scenario {
+    let nb: Int, batchSize: Int, nbs: Int, warmupEpochs: Double, iterations: Int
+    init(_ c: ConfigReader) throws {
+        nb = try c.int("nb"); batchSize = try c.int("batch_size"); nbs = try c.int("nbs")
+        warmupEpochs = try c.double("warmup_epochs"); iterations = try c.int("iterations")
+    }
+    var columns: [GoldenColumn] {
+        [GoldenColumn("iteration", .key, label: "iteration"), GoldenColumn("accumulate", .formula, label: "accumulated batches")]
+    }
+    func engineRows(_: RunCache) throws -> [[Double]] {
+        var hyp = ScheduleHyperparameters()
+        hyp.warmupEpochs = warmupEpochs
+        let optimizer = try ScheduleTraces.yolov5Optimizer(hyp: hyp, batchSize: batchSize, nbs: nbs)
+        var warmup = try YOLOv5Warmup(optimizer: optimizer, hyp: hyp, epochs: iterations / nb + 1, batchesPerEpoch: nb,
+                                      batchSize: batchSize, nominalBatchSize: nbs)
+        return (0..<iterations).map { ni in
+            warmup.beforeBatch(iteration: ni, epoch: ni / nb, optimizer: optimizer)
+            return [Double(ni), Double(warmup.accumulate)]
+        }
+    }
+    func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
+        let nw = Reference.warmupIterations(warmupEpochs: warmupEpochs, nb: nb)
+        return ["accumulate": (0..<iterations).map { Double(Reference.accumulate(ni: $0, nw: nw, nbs: nbs, batchSize: batchSize)) }]
+    }
+}
+
+/// SGDR stepped with step(epoch:) at e + i / steps: step, epoch, lr, and PyTorch's lr (info).
+struct SGDRScenario: Scenario {
+    let lr: Double, t0: Int, tMult: Int, etaMin: Double, epochs: Int, stepsPerEpoch: Int
+    init(_ c: ConfigReader) throws {
+        lr = try c.double("lr"); t0 = try c.int("t0"); tMult = try c.int("t_mult"); etaMin = try c.double("eta_min")
+        epochs = try c.int("epochs"); stepsPerEpoch = try c.int("steps_per_epoch")
+    }
+    var columns: [GoldenColumn] {
+        [GoldenColumn("step", .key, label: "scheduler step"), GoldenColumn("epoch", .key, label: "epoch"),
+         GoldenColumn("lr", .formula, label: "learning rate"), GoldenColumn("pytorch_lr", .info, label: "PyTorch 2.15 learning rate")]
+    }
+    func engineRows(_: RunCache) throws -> [[Double]] {
+        try ScheduleTraces.sgdr(lr: lr, t0: t0, tMult: tMult, etaMin: etaMin, epochs: epochs, stepsPerEpoch: stepsPerEpoch)
+            .rows.map { $0 + [$0[2]] }
+    }
+    func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
+        ["lr": engineRows.map { Reference.sgdr(epoch: $0[1], baseLR: lr, etaMin: etaMin, t0: t0, tMult: tMult) },
+         "pytorch_lr": engineRows.map { Reference.sgdrPyTorch(epoch: $0[1], baseLR: lr, etaMin: etaMin, t0: t0, tMult: tMult) }]
+    }
+}
+
+/// SGDR at the restart epochs where PyTorch's floating-point log picks the previous cycle, with
+/// the epochs either side: t0, t_mult, epoch, lr, pytorch_lr (info).
+struct SGDRRestartsScenario: Scenario {
+    let cases: [(t0: Int, tMult: Int, epoch: Int)], lr: Double, etaMin: Double
+    init(_ c: ConfigReader) throws {
+        lr = try c.double("lr"); etaMin = try c.double("eta_min")
+        cases = try (try c.string("cases")).split(separator: ",").map { item in
+            let p = item.split(separator: ":").compactMap { Int($0) }
+            guard p.count == 3 else { throw GoldenError("config: cases entry '\(item)' is not T0:TMULT:EPOCH") }
+            return (p[0], p[1], p[2])
+        }
+    }
+    var columns: [GoldenColumn] {
+        [GoldenColumn("t0", .key, label: "T_0"), GoldenColumn("t_mult", .key, label: "T_mult"), GoldenColumn("epoch", .key, label: "epoch"),
+         GoldenColumn("lr", .formula, label: "learning rate"), GoldenColumn("pytorch_lr", .info, label: "PyTorch 2.15 learning rate")]
+    }
+    var points: [(Int, Int, Double)] { cases.flatMap { c in [-1, 0, 1].map { (c.t0, c.tMult, Double(c.epoch + $0)) } } }
+    func engineRows(_: RunCache) throws -> [[Double]] {
+        try points.map { t0, tMult, epoch in
+            var s = try CosineWarmRestarts(baseLRs: [lr], t0: t0, tMult: tMult, etaMin: etaMin)
+            try s.step(epoch: epoch)
+            return [Double(t0), Double(tMult), epoch, s.learningRates[0], s.learningRates[0]]
+        }
+    }
+    func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
+        ["lr": points.map { Reference.sgdr(epoch: $0.2, baseLR: lr, etaMin: etaMin, t0: $0.0, tMult: $0.1) },
+         "pytorch_lr": points.map { Reference.sgdrPyTorch(epoch: $0.2, baseLR: lr, etaMin: etaMin, t0: $0.0, tMult: $0.1) }]
+    }
+}
+
+/// An optimizer on f(w) = 0.5 sum a_i w_i^2 in Float64: step, w0, w1, ... (normwise tolerance:
+/// the engine fuses multiply-adds as PyTorch does, the Reference writes the formula plainly).
+struct QuadraticScenario: Scenario {
+    let kind: ScheduleTraces.OptimizerKind, a: [Double], w0: [Double], group: ParamGroup, steps: Int
+    init(_ c: ConfigReader) throws {
+        guard let k = ScheduleTraces.OptimizerKind(rawValue: try c.string("optimizer")) else {
+            throw GoldenError("config: optimizer must be sgd, adam or adamw")
+        }
+        kind = k
+        a = try c.doubles("a"); w0 = try c.doubles("w0"); steps = try c.int("steps")
+        group = ParamGroup(params: [], lr: try c.double("lr"), momentum: try c.double("momentum"), beta2: try c.double("beta2"),
+                           dampening: try c.double("dampening"), weightDecay: try c.double("weight_decay"),
+                           nesterov: try c.bool("nesterov"), eps: try c.double("eps"))
+    }
+    var columns: [GoldenColumn] {
+        [GoldenColumn("step", .key, label: "optimizer step")]
+            + w0.indices.map { GoldenColumn("w\($0)", .formula, .normwise(1e-12), label: "parameter") }
+    }
+    func engineRows(_: RunCache) throws -> [[Double]] {
+        try ScheduleTraces.quadratic(kind, a: a, w0: w0, group: group, steps: steps).rows
+    }
+    func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
+        let rows = kind == .sgd
+            ? Reference.sgdQuadratic(a: a, w0: w0, lr: group.lr, momentum: group.momentum, dampening: group.dampening,
+                                     weightDecay: group.weightDecay, nesterov: group.nesterov, steps: steps)
+            : Reference.adamQuadratic(a: a, w0: w0, lr: group.lr, beta1: group.momentum, beta2: group.beta2, eps: group.eps,
+                                      weightDecay: group.weightDecay, decoupled: kind == .adamw, steps: steps)
+        var out: [String: [Double]] = [:]
+        for i in w0.indices { out["w\(i)"] = rows.map { $0[i] } }
+        return out
+    }
+}

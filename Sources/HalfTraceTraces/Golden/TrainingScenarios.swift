@@ -1,0 +1,188 @@
+import HalfTraceAutograd
+import HalfTraceKernels
+import HalfTraceNN
+import HalfTraceOptim
+import HalfTraceReference
+import HalfTraceTraining
+
+/// The GradScaler driven through optimizer steps with non-finite gradients at given steps:
+/// step, found_inf (inputs), and scale, skipped, next_scale, growth_tracker from the formula.
+struct ScalerScenario: Scenario {
+    let options: ScalerTraceOptions
+    init(_ c: ConfigReader) throws {
+        var o = ScalerTraceOptions()
+        o.initScale = try c.double("init_scale"); o.growthFactor = try c.double("growth_factor")
+        o.backoffFactor = try c.double("backoff_factor"); o.growthInterval = try c.int("growth_interval")
+        o.steps = try c.int("steps"); o.infSteps = try c.ints("inf_steps"); o.accumulate = try c.int("accumulate")
+        o.minScale = try c.optionalDouble("min_scale"); o.maxScale = try c.optionalDouble("max_scale")
+        o.hysteresis = try c.int("hysteresis")
+        guard let refill = GradScaler.HysteresisRefill(rawValue: try c.string("refill")) else {
+            throw GoldenError("config: refill must be clean or growth")
+        }
+        o.refill = refill
+        options = o
+    }
+    var columns: [GoldenColumn] {
+        [GoldenColumn("step", .key, label: "optimizer step"), GoldenColumn("found_inf", .key, label: "found inf"),
+         GoldenColumn("scale", .formula, label: "loss scale"), GoldenColumn("skipped", .formula, label: "skipped"),
+         GoldenColumn("next_scale", .formula, label: "loss scale after update"),
+         GoldenColumn("growth_tracker", .formula, label: "growth tracker")]
+    }
+    func engineRows(_: RunCache) throws -> [[Double]] {
+        // ScalerTraces columns: step, scale, found_inf, skipped, next_scale, growth_tracker
+        try ScalerTraces.run(options).rows.map { [$0[0], $0[2], $0[1], $0[3], $0[4], $0[5]] }
+    }
+    func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
+        let infs = Set(options.infSteps)
+        let flags = (0..<options.steps).map { infs.contains($0) }
+        var rule = Reference.ScalerRule()
+        rule.initScale = options.initScale; rule.growthFactor = options.growthFactor
+        rule.backoffFactor = options.backoffFactor; rule.growthInterval = options.growthInterval
+        rule.minScale = options.minScale; rule.maxScale = options.maxScale; rule.hysteresis = options.hysteresis
+        rule.refillOnCleanStep = options.refill == .afterCleanStep
+        let after = Reference.scaler(foundInf: flags, rule: rule)
+        let before = [Double(Float(options.initScale))] + after.dropLast().map(\.scale)
+        return ["scale": before, "skipped": flags.map { $0 ? 1 : 0 }, "next_scale": after.map(\.scale),
+                "growth_tracker": after.map { Double($0.tracker) }]
+    }
+}
+
+/// One training run of a toy model with YOLOv5's recipe, per iteration: the schedule columns
+/// from the formula, whether the optimizer stepped (formula), whether it skipped (engine), the
+/// loss scale recomputed from those skips (formula), and the batch loss (engine).
+struct TrainingScenario: Scenario {
+    let training: TrainingConfig
+    let key: String
+
+    init(_ c: ConfigReader) throws {
+        var t = TrainingConfig()
+        guard let model = ToyModel(rawValue: try c.string("model")) else { throw GoldenError("config: unknown model") }
+        guard let precision = Precision(rawValue: try c.string("precision")) else { throw GoldenError("config: unknown precision") }
+        t.model = model
+        t.precision = precision
+        t.epochs = try c.int("epochs")
+        t.scaler.enabled = try c.bool("scaler")
+        t.seed = UInt64(try c.int("seed"))
+        training = t
+        key = c.config.pairs.filter { $0.0 != "kind" }.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+    }
+
+    func run(_ runs: RunCache) throws -> (records: [IterationRecord], epochs: [EpochResult]) {
+        if let cached = runs.runs[key] { return cached }
+        let trainer = try Trainer(config: training)
+        var records: [IterationRecord] = [], epochs: [EpochResult] = []
+        try trainer.run(onIteration: { records.append($0) }, onEpoch: { epochs.append($0) })
+        runs.runs[key] = (records, epochs)
+        return (records, epochs)
+    }
+
+    var columns: [GoldenColumn] {
+        [GoldenColumn("iteration", .key, label: "iteration"), GoldenColumn("epoch", .key, label: "epoch"),
+         GoldenColumn("lr_bias", .formula, label: "learning rate"), GoldenColumn("lr_weight", .formula, label: "learning rate"),
+         GoldenColumn("lr_bn", .formula, label: "learning rate"), GoldenColumn("momentum", .formula, label: "momentum"),
+         GoldenColumn("accumulate", .formula, label: "accumulated batches"),
+         GoldenColumn("optimizer_step", .formula, label: "optimizer step"), GoldenColumn("skipped", .engine, label: "skipped"),
+         GoldenColumn("scale", .formula, label: "loss scale"), GoldenColumn("loss", .engine, label: "batch-mean loss")]
+    }
+
+    func engineRows(_ runs: RunCache) throws -> [[Double]] {
+        try run(runs).records.map { r in
+            [Double(r.iteration), Double(r.epoch), r.lrBias, r.lrWeight, r.lrNorm, r.momentum, Double(r.accumulate),
+             r.optimizerStep ? 1 : 0, r.skipped ? 1 : 0, r.scale, r.loss]
+        }
+    }
+
+    func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
+        let nb = engineRows.filter { $0[1] == 0 }.count
+        var h = Reference.WarmupHyperparameters()
+        let hyp = training.hyp
+        h.lr0 = hyp.lr0; h.lrf = hyp.lrf; h.momentum = hyp.momentum; h.warmupEpochs = hyp.warmupEpochs
+        h.warmupMomentum = hyp.warmupMomentum; h.warmupBiasLR = hyp.warmupBiasLR
+        let plan = engineRows.map { r in
+            Reference.warmup(ni: Int(r[0]), epoch: Int(r[1]), nb: nb, epochs: training.epochs,
+                             batchSize: training.effectiveBatchSize, nbs: training.nominalBatchSize, hyp: h,
+                             cosine: training.cosineLR, lag: training.yolov5Lag)
+        }
+        // optimizer steps: ni - last_opt_step >= accumulate
+        var last = -1
+        let steps: [Bool] = plan.enumerated().map { ni, row in
+            let due = ni - last >= row.accumulate
+            if due { last = ni }
+            return due
+        }
+        // the scale in effect for each batch, recomputed from the run's own skips
+        var scales = [Double](repeating: 1, count: engineRows.count)
+        if training.usesScaler {
+            let flags = engineRows.indices.filter { steps[$0] }.map { engineRows[$0][8] == 1 }
+            var rule = Reference.ScalerRule()
+            rule.initScale = training.scaler.initScale
+            rule.growthInterval = training.scaler.growthInterval
+            let after = Reference.scaler(foundInf: flags, rule: rule)
+            var current = Double(Float(rule.initScale)), k = 0
+            for i in engineRows.indices {
+                scales[i] = current
+                if steps[i] { current = after[k].scale; k += 1 }
+            }
+        }
+        return ["lr_bias": plan.map { $0.lr[0] }, "lr_weight": plan.map { $0.lr[1] }, "lr_bn": plan.map { $0.lr[2] },
+                "momentum": plan.map(\.momentum), "accumulate": plan.map { Double($0.accumulate) },
+                "optimizer_step": steps.map { $0 ? 1 : 0 }, "scale": scales]
+    }
+}
+
+/// The same run's per-epoch results: epoch, train_loss, val_loss, val_accuracy (engine values).
+struct TrainingEpochsScenario: Scenario {
+    let run: TrainingScenario
+    init(_ c: ConfigReader) throws { run = try TrainingScenario(c) }
+    var columns: [GoldenColumn] {
+        [GoldenColumn("epoch", .key, label: "epoch"), GoldenColumn("train_loss", .engine, label: "loss"),
+         GoldenColumn("val_loss", .engine, label: "loss"), GoldenColumn("val_accuracy", .engine, label: "validation accuracy")]
+    }
+    func engineRows(_ runs: RunCache) throws -> [[Double]] {
+        try run.run(runs).epochs.map { [Double($0.epoch), $0.trainLoss, $0.validationLoss, $0.validationAccuracy] }
+    }
+    func reference(engineRows: [[Double]]) throws -> [String: [Double]] { [:] }
+}
+
+/// Gradient accumulation: the gradient of a softmax regression on `rows` digits in one batch,
+/// and accumulated over `micro` equal micro-batches (each loss = batch-mean CE * micro-batch size,
+/// as YOLOv5), both in Float32, against the Float64 closed form (sum over rows of
+/// (softmax - onehot) x^T). Tolerance normwise 3.8e-6 = gamma_64 = 64 * 2^-24, the worst-case
+/// relative error of a 64-term Float32 sum (observed: 1.6e-7).
+struct AccumulationScenario: Scenario {
+    let rows: Int, micro: Int, seed: UInt64
+    init(_ c: ConfigReader) throws {
+        rows = try c.int("rows"); micro = try c.int("micro"); seed = UInt64(try c.int("seed"))
+        guard rows > 0, micro > 0, rows % micro == 0 else { throw GoldenError("config: rows must be a positive multiple of micro") }
+    }
+    var columns: [GoldenColumn] {
+        [GoldenColumn("index", .key, label: "gradient element"),
+         GoldenColumn("one_batch", .formula, .normwise(3.8e-6), label: "gradient"),
+         GoldenColumn("accumulated", .formula, .normwise(3.8e-6), label: "gradient")]
+    }
+    func data() throws -> Dataset { try Digits.loadBundled().train.slice(0..<rows) }
+    func engineRows(_: RunCache) throws -> [[Double]] {
+        let d = try data()
+        func gradient(_ parts: Int) -> [Double] {
+            var rng = SplitMix64(seed: seed)
+            let layer = Linear(64, 10, using: &rng)
+            let size = rows / parts
+            for p in 0..<parts {
+                let idx = (p * size)..<((p + 1) * size)
+                (layer(d.inputs(idx, dtype: .float32)).crossEntropy(labels: d.labels(idx)) * Double(size)).backward()
+            }
+            return layer.weight.grad!.doubles + layer.bias!.grad!.doubles
+        }
+        let one = gradient(1), accumulated = gradient(micro)
+        return one.indices.map { [Double($0), one[$0], accumulated[$0]] }
+    }
+    func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
+        let d = try data()
+        var rng = SplitMix64(seed: seed)
+        let layer = Linear(64, 10, using: &rng)
+        let w = layer.weight.doubles, b = layer.bias!.doubles
+        let x = (0..<rows).map { i in (0..<64).map { Double(d.features[i * 64 + $0]) } }
+        let g = Reference.softmaxRegressionGradient(x: x, labels: Array(d.labels), weight: (0..<10).map { Array(w[($0 * 64)..<(($0 + 1) * 64)]) }, bias: b)
+        return ["one_batch": g, "accumulated": g]
+    }
+}

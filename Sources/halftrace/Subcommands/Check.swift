@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import HalfTracePlot
+import HalfTraceTraces
+import HalfTraceTraining
+
+extension HalfTraceCommand {
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run every scenario through the engine, compare with Golden/, render the figures, print one table.")
+
+        @Option(help: "Directory of golden files.") var golden = "Golden"
+        @Option(help: "Directory for figures.") var plots = "plots"
+        @Flag(name: .customLong("no-plots"), help: "Check the numbers only.") var noPlots = false
+        @Option(help: "Check only this scenario.") var only: String?
+
+        func run() throws {
+            let clock = ContinuousClock(), start = clock.now
+            let specs = try selected(only)
+            var drawFigures = !noPlots
+            if drawFigures {
+                do { try Gnuplot.prepare(directory: plots) } catch { throw CommandError("--plots: \(error)") }
+                if Gnuplot.executable == nil {
+                    print(Gnuplot.installHint)
+                    drawFigures = false
+                }
+            }
+            let progress = ProgressLine()
+            let runs = RunCache()
+            var checks: [String: ScenarioCheck] = [:], ordered: [ScenarioCheck] = []
+            for spec in specs {
+                progress.update("check: \(spec.name)")
+                let c = GoldenRunner.check(spec, directory: golden, runs: runs)
+                checks[spec.name] = c
+                ordered.append(c)
+                if !c.passes, let file = GoldenRunner.engineFile(c) {
+                    try AtomicFile.write(file.text, to: c.path + ".new")
+                }
+            }
+            var figureErrors: [String] = [], figures = 0
+            if drawFigures {
+                let all = ordered.compactMap(ScenarioFigures.figure) + (only == nil ? ScenarioFigures.extras(checks) : [])
+                for figure in all {
+                    progress.update("figure: \(figure.name)")
+                    do {
+                        try Gnuplot.render(figure, directory: plots)
+                        figures += 1
+                    } catch { figureErrors.append("\(error)") }
+                }
+            }
+            progress.finish()
+            print(CheckReport.header)
+            for c in ordered { print(CheckReport.row(c)) }
+            let failed = ordered.filter { !$0.passes }
+            for c in failed {
+                print("")
+                print(c.message)
+                if c.golden != nil && !c.engineRows.isEmpty { print("  the engine's trace is in \(c.path).new") }
+            }
+            for e in figureErrors { print("figure error: \(e)") }
+            let seconds = (clock.now - start).seconds
+            print("\n\(ordered.count - failed.count) of \(ordered.count) scenarios hold; \(drawFigures ? "\(figures) figures in \(plots)/ (png and svg)" : "no figures"); \(String(format: "%.1f", seconds)) s")
+            if !failed.isEmpty || !figureErrors.isEmpty { throw ExitCode(1) }
+        }
+    }
+
+    struct Golden: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Regenerate Golden/ from the Reference formulas (and the engine for engine columns); print what moved.")
+
+        @Option(help: "Directory of golden files.") var golden = "Golden"
+        @Option(help: "Regenerate only this scenario.") var only: String?
+        @Flag(name: .customLong("dry-run"), help: "Print the changes without writing.") var dryRun = false
+
+        func run() throws {
+            let specs = try selected(only)
+            try AtomicFile.makeDirectory(golden)
+            let runs = RunCache()
+            var written = 0
+            for spec in specs {
+                let new = try GoldenRunner.generate(spec, runs: runs)
+                let path = GoldenRunner.path(golden, spec.name)
+                let old: GoldenFile? = FileManager.default.contents(atPath: path).flatMap {
+                    try? GoldenFile.parse(String(decoding: $0, as: UTF8.self), path: path)
+                }
+                let changes = GoldenRunner.changes(old: old, new: new)
+                let moved = changes.filter { $0.change != "unchanged" }
+                print("\(path): \(moved.isEmpty ? "unchanged" : "")")
+                for (column, change) in moved { print("  \(column): \(change)") }
+                if !dryRun && !moved.isEmpty {
+                    try AtomicFile.write(new.text, to: path)
+                    written += 1
+                }
+            }
+            print(dryRun ? "dry run: nothing written" : "\(written) file(s) written")
+        }
+    }
+}
+
+/// The scenarios to run: all, or the one named (with the list when the name is unknown).
+func selected(_ only: String?) throws -> [ScenarioSpec] {
+    guard let only else { return Scenarios.all }
+    guard let spec = Scenarios.all.first(where: { $0.name == only }) else {
+        throw CommandError("--only: no scenario '\(only)'; scenarios: \(Scenarios.all.map(\.name).joined(separator: ", "))")
+    }
+    return [spec]
+}

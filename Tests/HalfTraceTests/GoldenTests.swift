@@ -1,0 +1,98 @@
+import Foundation
+import HalfTracePlot
+import HalfTraceTraces
+import Testing
+
+/// The golden scenarios as regression tests: one test per file in Golden/, never writing it.
+@Suite("Golden traces")
+struct GoldenTests {
+    static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Golden").path
+
+    @Test("the engine reproduces the golden file", arguments: Scenarios.all.map(\.name))
+    func scenario(name: String) {
+        let spec = Scenarios.all.first { $0.name == name }!
+        let check = GoldenRunner.check(spec, directory: Self.golden, runs: RunCache())
+        #expect(check.failure == nil, "\(check.message)")
+        #expect(!check.columns.isEmpty && check.passes, "\(check.message)")
+    }
+
+    @Test("Golden/ holds exactly the listed scenarios, each naming itself")
+    func listing() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.golden).filter { $0.hasSuffix(".csv") }.sorted()
+        #expect(files == Scenarios.all.map { $0.name + ".csv" }.sorted())
+    }
+
+    @Test("a one-ulp change in a formula value is caught and located")
+    func oneULP() throws {
+        let spec = Scenarios.all.first { $0.name == "cosine_vs_linear" }!
+        var file = try GoldenRunner.generate(spec, runs: RunCache())
+        let engine = try spec.make().engineRows(RunCache())
+        file.rows[37][2] = file.rows[37][2].nextUp
+        let checks = GoldenRunner.compare(engine, file)
+        let bad = checks.filter { !$0.passes }
+        #expect(bad.map(\.column) == ["linear"])
+        #expect(bad.first?.location == "epoch 37")
+    }
+
+    static func parseError(_ text: String) -> String {
+        do {
+            _ = try GoldenFile.parse(text, path: "Golden/x.csv")
+            return "parsed"
+        } catch { return "\(error)" }
+    }
+
+    static let good = """
+    # halftrace golden v1
+    # scenario: x
+    # title: t
+    # config: kind=interp xp=1,2 fp=3,4 x=1.5
+    # column x: source=key tolerance=exact label=x
+    # column y: source=formula tolerance=exact label=y
+    # rows: 2
+    x,y
+    1.5,3.5
+    2,4
+
+    """
+
+    @Test("broken golden files fail with file:line and what was expected")
+    func badFiles() {
+        #expect(Self.parseError(Self.good) == "parsed")
+        #expect(Self.parseError(Self.good.replacingOccurrences(of: "2,4\n", with: "2")) == "Golden/x.csv:10: 1 fields, expected 2 (x,y)")
+        #expect(Self.parseError(Self.good.split(separator: "\n").prefix(7).joined(separator: "\n"))
+            == "Golden/x.csv:8: truncated: the CSV header row is missing")
+        #expect(Self.parseError(Self.good.replacingOccurrences(of: "2,4\n", with: "")) == "Golden/x.csv:10: truncated: 1 data rows, the header promises 2")
+        #expect(Self.parseError(Self.good.replacingOccurrences(of: "1.5,3.5", with: "1.5,abc")) == "Golden/x.csv:9: column y: 'abc' is not a number")
+        #expect(Self.parseError(Self.good.replacingOccurrences(of: "1.5,3.5", with: "1.5,3.5,9")) == "Golden/x.csv:9: 3 fields, expected 2 (x,y)")
+        #expect(Self.parseError(Self.good.replacingOccurrences(of: "# config: kind=interp xp=1,2 fp=3,4 x=1.5\n", with: ""))
+            == "Golden/x.csv:7: missing '# config:' line (the scenario's configuration)")
+        #expect(Self.parseError(Self.good.replacingOccurrences(of: "v1", with: "v9")).hasPrefix("Golden/x.csv:1: expected '# halftrace golden v1'"))
+        #expect(Self.parseError("") .hasPrefix("Golden/x.csv:1:"))
+    }
+
+    @Test("golden text round-trips every Float64 bit pattern, signed zero and specials included")
+    func roundTrip() throws {
+        let values: [Double] = [0, -0.0, 0.1, 1e-300, 5e-324, .greatestFiniteMagnitude, -1.5, 3, .infinity, -.infinity, 0.010300000000000004]
+        let file = GoldenFile(scenario: "r", title: "r", config: ScenarioConfig([("kind", "interp")]),
+                              columns: [GoldenColumn("v", .formula)], rows: values.map { [$0] })
+        let back = try GoldenFile.parse(file.text, path: "r")
+        #expect(back.rows.map { $0[0].bitPattern } == values.map(\.bitPattern))
+    }
+
+    @Test("the gnuplot script is a pure function of the figure: datablocks, panels, both outputs")
+    func script() {
+        var panel = Panel(yLabel: "learning rate", series: [Series("lr_bias formula", x: [0, 1], y: [0.1, .nan], style: .line, color: "#000000")])
+        panel.logBase = 2
+        panel.markers = [Marker(x: 1, label: "restart")]
+        let text = GnuplotScript.make(Figure(name: "f", title: "a_b \"q\"", xLabel: "epoch", panels: [panel]),
+                                      outputs: [.init(.png, "/tmp/f.png"), .init(.svg, "/tmp/it's.svg")])
+        #expect(text.contains("$p0s0 << EOD\n0.0 0.1\n1.0 NaN\nEOD\n"), "NaN for non-finite values")
+        #expect(text.contains("set terminal pngcairo") && text.contains("set terminal svg"))
+        #expect(text.contains("set output '/tmp/it''s.svg'"))
+        #expect(text.contains("set multiplot title \"a\\\\_b \\\"q\\\"\""), "enhanced-text specials escaped: \(text.prefix(400))")
+        #expect(text.contains("set logscale y 2") && text.contains("set format y '2^{%L}'"))
+        #expect(text.contains("title \"lr\\\\_bias formula\""))
+        #expect(text.contains("set ylabel \"learning rate\"") && text.contains("set xlabel \"epoch\""))
+    }
+}
