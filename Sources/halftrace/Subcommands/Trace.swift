@@ -168,7 +168,40 @@ extension HalfTraceCommand.TraceCommand {
     }
 
     struct ScalerTrace: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "scaler", abstract: "GradScaler over optimizer steps (issue 4).")
-        func run() throws { throw ValidationError("scaler traces are not available yet") }
+        static let configuration = CommandConfiguration(
+            commandName: "scaler",
+            abstract: "The real GradScaler and an SGD optimizer over optimizer steps: step,scale,found_inf,skipped,next_scale,growth_tracker.")
+        @Option(name: .customLong("init-scale"), parsing: .unconditional, help: "Initial scale.") var initScale: Double = 65536
+        @Option(name: .customLong("growth-factor"), parsing: .unconditional, help: "Growth factor (> 1).") var growthFactor: Double = 2
+        @Option(name: .customLong("backoff-factor"), parsing: .unconditional, help: "Backoff factor (in (0, 1)).") var backoffFactor: Double = 0.5
+        @Option(name: .customLong("growth-interval"), help: "Clean steps before growing (>= 1).") var growthInterval: Int = 2000
+        @Option(help: "Optimizer steps.") var steps: Int = 100
+        @Option(name: .customLong("inf-steps"), help: "Comma-separated steps with a non-finite gradient.") var infSteps: String = ""
+        @Option(help: "Micro-batches per optimizer step.") var accumulate: Int = 1
+        @Option(name: .customLong("min-scale"), parsing: .unconditional, help: "Floor of the scale.") var minScale: Double?
+        @Option(name: .customLong("max-scale"), parsing: .unconditional, help: "Ceiling of the scale.") var maxScale: Double?
+        @Option(help: "Overflows tolerated before a backoff (1: PyTorch).") var hysteresis: Int = 1
+        @Option(name: .customLong("hysteresis-refill"), help: "clean (apex) or growth (Megatron).") var hysteresisRefill: GradScaler.HysteresisRefill = .afterCleanStep
+
+        func run() throws {
+            try naming(["init_scale": "--init-scale", "growth_factor": "--growth-factor", "backoff_factor": "--backoff-factor",
+                        "growth_interval": "--growth-interval", "steps": "--steps", "inf_steps": "--inf-steps",
+                        "accumulate": "--accumulate", "min_scale": "--min-scale", "max_scale": "--max-scale",
+                        "hysteresis": "--hysteresis"]) {
+                var o = ScalerTraceOptions()
+                o.initScale = initScale
+                o.growthFactor = growthFactor
+                o.backoffFactor = backoffFactor
+                o.growthInterval = growthInterval
+                o.steps = steps
+                o.infSteps = try integers(infSteps, flag: "--inf-steps")
+                o.accumulate = accumulate
+                o.minScale = minScale
+                o.maxScale = maxScale
+                o.hysteresis = hysteresis
+                o.refill = hysteresisRefill
+                print(try ScalerTraces.run(o).csv, terminator: "")
+            }
+        }
     }
 }

@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+
+/// The `halftrace` executable as a user runs it: bad input gives a clear message naming the flag
+/// or file, a non-zero exit and never a trap; a missing gnuplot still verifies every number.
+@Suite("Command line")
+struct CLITests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    #if DEBUG
+    static let binary = root.appendingPathComponent(".build/debug/halftrace").path
+    #else
+    static let binary = root.appendingPathComponent(".build/release/halftrace").path
+    #endif
+
+    struct Result {
+        let status: Int32
+        let reason: Process.TerminationReason
+        let out: String
+        let err: String
+        var text: String { out + err }
+        /// Exited normally (a Swift trap ends with SIGILL/SIGTRAP instead).
+        var exited: Bool { reason == .exit }
+    }
+
+    static func run(_ args: [String], path: String? = nil, cwd: String? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        if let path {
+            var env = ProcessInfo.processInfo.environment
+            env["PATH"] = path
+            p.environment = env
+        }
+        p.currentDirectoryURL = URL(fileURLWithPath: cwd ?? root.path)
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, reason: p.terminationReason, out: String(decoding: o, as: UTF8.self),
+                      err: String(decoding: e, as: UTF8.self))
+    }
+
+    static let badFlags: [[String]] = [
+        ["trace", "sgdr", "--t0", "0"], ["trace", "sgdr", "--t-mult", "0.5"], ["trace", "sgdr", "--lr", "-1"],
+        ["trace", "linear", "--epochs", "nan"], ["trace", "onecycle", "--lrf", "nan"], ["trace", "warmup", "--nb", "0"],
+        ["trace", "adam", "--beta1", "1"], ["trace", "sgd", "--a", "1,x"], ["trace", "sgd", "--nesterov"],
+        ["trace", "scaler", "--growth-factor", "1"], ["trace", "scaler", "--backoff-factor", "1.5"],
+        ["trace", "scaler", "--growth-interval", "0"], ["trace", "scaler", "--inf-steps", "x"],
+        ["train", "--model", "nope"], ["train", "--epochs", "0"], ["train", "--precision", "fp8"],
+        ["train", "--lr0", "nan"], ["train", "--batch-size", "0"], ["train", "--init-scale", "-1"],
+        ["bench", "--seconds", "0"], ["check", "--only", "nope"], ["golden", "--only", "nope", "--dry-run"],
+    ]
+
+    @Test("a bad flag exits non-zero with a message naming it, without a trap", arguments: badFlags)
+    func badFlag(args: [String]) throws {
+        let r = try Self.run(args)
+        #expect(r.exited && r.status != 0, "\(args): status \(r.status)")
+        let flag = args.first { $0.hasPrefix("--") } ?? ""
+        #expect(r.text.contains(flag), "\(args): \(r.text)")
+    }
+
+    @Test("a malformed digits file is reported as file:line")
+    func badDigits() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ht-bad-\(getpid()).csv").path
+        let header = (0..<64).map { "p\($0)" }.joined(separator: ",") + ",label\n"
+        try (header + Array(repeating: "0", count: 64).joined(separator: ",") + ",11\n").write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try Self.run(["train", "--data", path, "--epochs", "1"])
+        #expect(r.exited && r.status != 0)
+        #expect(r.text.contains("\(path):2: label 11 is outside 0...9"), "\(r.text)")
+    }
+
+    @Test("trace prints CSV whose floats parse back to the same Double")
+    func traceCSV() throws {
+        let r = try Self.run(["trace", "warmup", "--epochs", "5"])
+        #expect(r.status == 0)
+        let lines = r.out.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        #expect(lines.first == "iteration,epoch,lr_bias,lr_weight,lr_bn,momentum,accumulate")
+        #expect(lines.count == 1 + 5 * 24)
+        for line in lines.dropFirst() { #expect(line.split(separator: ",").allSatisfy { Double($0) != nil }) }
+    }
+
+    @Test("check without gnuplot verifies every number, says how to install it, and exits 0")
+    func checkWithoutGnuplot() throws {
+        let plots = FileManager.default.temporaryDirectory.appendingPathComponent("ht-plots-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: plots) }
+        let r = try Self.run(["check", "--only", "cosine_vs_linear", "--plots", plots], path: "/nonexistent")
+        #expect(r.status == 0, "\(r.text)")
+        #expect(r.text.contains("apt-get install -y gnuplot-nox"))
+        #expect(r.text.contains("cosine_vs_linear") && r.text.contains("ok"))
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: plots))?.isEmpty ?? true, "no figure files")
+    }
+
+    @Test("an unwritable plots directory is a clear error before any work")
+    func unwritablePlots() throws {
+        let r = try Self.run(["check", "--only", "cosine_vs_linear", "--plots", "/proc/halftrace-plots"])
+        #expect(r.exited && r.status != 0)
+        #expect(r.text.contains("--plots") && r.text.contains("/proc/halftrace-plots"), "\(r.text)")
+    }
+
+    @Test("a broken golden file fails check with file:line; nothing half-written is left")
+    func brokenGolden() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ht-golden-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let original = try String(contentsOfFile: Self.root.appendingPathComponent("Golden/cosine_vs_linear.csv").path, encoding: .utf8)
+        try String(original.prefix(original.count - 40)).write(toFile: dir + "/cosine_vs_linear.csv", atomically: true, encoding: .utf8)
+        let r = try Self.run(["check", "--only", "cosine_vs_linear", "--golden", dir, "--no-plots"])
+        #expect(r.exited && r.status == 1)
+        #expect(r.text.contains("\(dir)/cosine_vs_linear.csv:"), "\(r.text)")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test("a golden mismatch writes NAME.csv.new beside it and names file, column and step")
+    func mismatch() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ht-mismatch-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var text = try String(contentsOfFile: Self.root.appendingPathComponent("Golden/cosine_vs_linear.csv").path, encoding: .utf8)
+        text = text.replacingOccurrences(of: "\n37,", with: "\n37,0.5,0.5\n#") // corrupt one row's values
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("#") || $0.hasPrefix("# ") }
+        try lines.joined(separator: "\n").write(toFile: dir + "/cosine_vs_linear.csv", atomically: true, encoding: .utf8)
+        let r = try Self.run(["check", "--only", "cosine_vs_linear", "--golden", dir, "--no-plots"])
+        #expect(r.status == 1)
+        #expect(r.text.contains("column cosine at epoch 37"), "\(r.text)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/cosine_vs_linear.csv.new"))
+    }
+}
