@@ -92,7 +92,7 @@ public struct LambdaLR<S: Schedule>: Sendable {
     /// train.py's `scheduler.last_epoch = start_epoch - 1` (the lr itself is not rewritten).
     public mutating func setLastEpoch(_ epoch: Int) { lastEpoch = epoch }
 
-    func apply(to optimizer: Optimizer) {
+    public func apply(to optimizer: Optimizer) {
         for (i, lr) in learningRates.enumerated() { optimizer.groups[i].lr = lr }
     }
 }

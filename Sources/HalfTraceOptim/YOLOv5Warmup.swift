@@ -112,6 +112,10 @@ public struct YOLOv5Warmup: Sendable {
     /// The scheduler's last_epoch (for checkpoints).
     public var lastEpoch: Int { scheduler.lastEpoch }
 
+    /// Rewrites the groups' lr from the scheduler at its current position (after the schedule
+    /// changed length, e.g. a finished run extended with more epochs).
+    public func reapply(optimizer: Optimizer) { scheduler.apply(to: optimizer) }
+
     /// Restores the scheduler position and accumulation count saved in a checkpoint.
     public mutating func restore(lastEpoch: Int, accumulate: Int) {
         scheduler.setLastEpoch(lastEpoch)

@@ -45,6 +45,17 @@ public enum AtomicFile {
         if dirfd >= 0 { fsync(dirfd); close(dirfd) }
     }
 
+    /// Removes temporary files that a killed writer left in `directory` (".NAME.tmp-PID-N" whose
+    /// process no longer runs), so that no half-written file stays on disk.
+    public static func removeStaleTemporaries(in directory: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+            let fields = name.components(separatedBy: ".tmp-").last?.split(separator: "-") ?? []
+            guard let pid = fields.first.flatMap({ Int32($0) }) else { continue }
+            if pid != getpid() && kill(pid, 0) != 0 { unlink(directory + "/" + name) }
+        }
+    }
+
     /// Creates `path` (and its parents) as a directory, with a clear error when it cannot.
     public static func makeDirectory(_ path: String) throws {
         do {

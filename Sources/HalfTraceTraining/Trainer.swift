@@ -112,6 +112,9 @@ public final class Trainer {
 
     public var isFinished: Bool { epoch >= config.epochs }
 
+    /// Batches completed since the start of the run.
+    public var iterationsDone: Int { epoch * batchesPerEpoch + batch }
+
     /// Runs one batch; returns its record and, when it completed an epoch, the epoch's result.
     public func step() throws -> (IterationRecord, EpochResult?) {
         precondition(!isFinished, "the run has finished")

@@ -12,15 +12,16 @@ extension GradScaler.HysteresisRefill: ExpressibleByArgument {}
 extension HalfTraceCommand {
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Train a toy model with YOLOv5's recipe (warm-up, schedule, accumulation, clipping, loss scaling).")
+            abstract: "Train a toy model with YOLOv5's recipe (warm-up, schedule, accumulation, clipping, loss scaling).",
+            discussion: "Defaults: --model mlp --precision fp32 --epochs 30, hyp.scratch-low.yaml. With --resume, flags that change the checkpoint's configuration need --override FIELD (except a larger --epochs).")
 
-        @Option(help: "tiny (two-moons), mlp (UCI digits) or wide (Gaussian clusters).") var model: ToyModel = .mlp
+        @Option(help: "tiny (two-moons), mlp (UCI digits) or wide (Gaussian clusters).") var model: ToyModel?
         @Option(help: "fp32, amp (float32 master weights, float16 autocast, GradScaler) or fp16 (float16 storage).")
-        var precision: Precision = .fp32
-        @Option(help: "Epochs (1...100000).") var epochs: Int = 30
+        var precision: Precision?
+        @Option(help: "Epochs (1...100000).") var epochs: Int?
         @Option(name: .customLong("batch-size"), help: "Batch size (default: the model's).") var batchSize: Int?
-        @Option(help: "Nominal batch size for accumulation.") var nbs: Int = 64
-        @Option(help: "sgd, adam or adamw.") var optimizer: OptimizerChoice = .sgd
+        @Option(help: "Nominal batch size for accumulation (default 64).") var nbs: Int?
+        @Option(help: "sgd, adam or adamw.") var optimizer: OptimizerChoice?
         @Option(parsing: .unconditional, help: "Initial learning rate.") var lr0: Double?
         @Option(parsing: .unconditional, help: "Final learning-rate fraction.") var lrf: Double?
         @Option(parsing: .unconditional, help: "SGD momentum / Adam beta1.") var momentum: Double?
@@ -30,27 +31,32 @@ extension HalfTraceCommand {
         @Option(name: .customLong("warmup-bias-lr"), parsing: .unconditional, help: "Initial bias learning rate.") var warmupBiasLR: Double?
         @Flag(name: .customLong("cos-lr"), help: "one_cycle schedule instead of linear.") var cosLR = false
         @Flag(name: .customLong("yolov5-lag"), help: "Replay train.py's one-epoch scheduler lag.") var yolov5Lag = false
-        @Option(name: .customLong("clip-norm"), parsing: .unconditional, help: "Gradient norm clip (0: off).") var clipNorm: Double = 10
-        @Option(name: .customLong("loss-gain"), parsing: .unconditional, help: "YOLOv5's loss gain (its cls hyper-parameter).") var lossGain: Double = 1
+        @Option(name: .customLong("clip-norm"), parsing: .unconditional, help: "Gradient norm clip (0: off; default 10).") var clipNorm: Double?
+        @Option(name: .customLong("loss-gain"), parsing: .unconditional, help: "YOLOv5's loss gain (its cls hyper-parameter; default 1).") var lossGain: Double?
         @Flag(name: .customLong("no-scaler"), help: "Train amp/fp16 without the GradScaler.") var noScaler = false
-        @Option(name: .customLong("init-scale"), parsing: .unconditional, help: "GradScaler initial scale.") var initScale: Double = 65536
-        @Option(name: .customLong("growth-interval"), help: "GradScaler growth interval.") var growthInterval: Int = 2000
+        @Option(name: .customLong("init-scale"), parsing: .unconditional, help: "GradScaler initial scale (default 65536).") var initScale: Double?
+        @Option(name: .customLong("growth-interval"), help: "GradScaler growth interval (default 2000).") var growthInterval: Int?
         @Option(name: .customLong("min-scale"), parsing: .unconditional, help: "GradScaler minimum scale.") var minScale: Double?
         @Option(name: .customLong("max-scale"), parsing: .unconditional, help: "GradScaler maximum scale.") var maxScale: Double?
-        @Option(help: "Overflows tolerated before a backoff (1: PyTorch).") var hysteresis: Int = 1
-        @Option(name: .customLong("hysteresis-refill"), help: "clean (apex) or growth (Megatron).") var hysteresisRefill: GradScaler.HysteresisRefill = .afterCleanStep
-        @Option(help: "Seed of initialisation and data order.") var seed: UInt64 = 0
+        @Option(help: "Overflows tolerated before a backoff (1: PyTorch).") var hysteresis: Int?
+        @Option(name: .customLong("hysteresis-refill"), help: "clean (apex) or growth (Megatron).") var hysteresisRefill: GradScaler.HysteresisRefill?
+        @Option(help: "Seed of initialisation and data order (default 0).") var seed: UInt64?
         @Option(help: "A digits CSV (p0..p63,label) instead of the bundled one.") var data: String?
-        @Option(help: "Directory for results.csv and trace.csv.") var out: String?
+        @Option(help: "Directory for results.csv, trace.csv, last.ckpt and best.ckpt.") var out: String?
+        @Option(name: .customLong("save-period"), help: "Also checkpoint every N iterations.") var savePeriod: Int?
+        @Option(help: "Continue the run saved in this checkpoint (DIR/last.ckpt).") var resume: String?
+        @Option(name: .customLong("stop-after-iterations"), help: "Stop after N iterations of the run, as if interrupted (checkpoint saved).")
+        var stopAfterIterations: Int?
+        @Option(help: "Allow a resumed run to change this configuration field (repeatable).") var override: [String] = []
 
-        func config() -> TrainingConfig {
-            var c = TrainingConfig()
-            c.model = model
-            c.precision = precision
-            c.epochs = epochs
-            c.batchSize = batchSize
-            c.nominalBatchSize = nbs
-            c.optimizer = optimizer
+        /// The flags given on the command line, applied to `c`.
+        func apply(to c: inout TrainingConfig) {
+            if let model { c.model = model }
+            if let precision { c.precision = precision }
+            if let epochs { c.epochs = epochs }
+            if let batchSize { c.batchSize = batchSize }
+            if let nbs { c.nominalBatchSize = nbs }
+            if let optimizer { c.optimizer = optimizer }
             if let lr0 { c.hyp.lr0 = lr0 }
             if let lrf { c.hyp.lrf = lrf }
             if let momentum { c.hyp.momentum = momentum }
@@ -58,20 +64,19 @@ extension HalfTraceCommand {
             if let warmupEpochs { c.hyp.warmupEpochs = warmupEpochs }
             if let warmupMomentum { c.hyp.warmupMomentum = warmupMomentum }
             if let warmupBiasLR { c.hyp.warmupBiasLR = warmupBiasLR }
-            c.cosineLR = cosLR
-            c.yolov5Lag = yolov5Lag
-            c.clipNorm = clipNorm
-            c.lossGain = lossGain
-            c.scaler.enabled = !noScaler
-            c.scaler.initScale = initScale
-            c.scaler.growthInterval = growthInterval
-            c.scaler.minScale = minScale
-            c.scaler.maxScale = maxScale
-            c.scaler.hysteresis = hysteresis
-            c.scaler.refill = hysteresisRefill
-            c.seed = seed
-            c.digitsPath = data
-            return c
+            if cosLR { c.cosineLR = true }
+            if yolov5Lag { c.yolov5Lag = true }
+            if let clipNorm { c.clipNorm = clipNorm }
+            if let lossGain { c.lossGain = lossGain }
+            if noScaler { c.scaler.enabled = false }
+            if let initScale { c.scaler.initScale = initScale }
+            if let growthInterval { c.scaler.growthInterval = growthInterval }
+            if let minScale { c.scaler.minScale = minScale }
+            if let maxScale { c.scaler.maxScale = maxScale }
+            if let hysteresis { c.scaler.hysteresis = hysteresis }
+            if let hysteresisRefill { c.scaler.refill = hysteresisRefill }
+            if let seed { c.seed = seed }
+            if let data { c.digitsPath = data }
         }
 
         static let flags = ["epochs": "--epochs", "batch-size": "--batch-size", "nbs": "--nbs", "lr0": "--lr0",
@@ -82,39 +87,53 @@ extension HalfTraceCommand {
                             "min_scale": "--min-scale", "max_scale": "--max-scale", "hysteresis": "--hysteresis"]
 
         func run() throws {
+            if let savePeriod, savePeriod < 1 { throw CommandError("--save-period: \(savePeriod) is invalid: expected an integer >= 1") }
+            if savePeriod != nil && out == nil && resume == nil { throw CommandError("--save-period needs --out DIR") }
+            if let n = stopAfterIterations {
+                guard n >= 0 else { throw CommandError("--stop-after-iterations: \(n) is invalid: expected an integer >= 0") }
+                guard out != nil || resume != nil else { throw CommandError("--stop-after-iterations needs --out DIR") }
+            }
             try naming(Self.flags) {
-                let c = config()
-                try c.validate()
-                if let out { try AtomicFile.makeDirectory(out) }
-                let trainer: Trainer
-                do { trainer = try Trainer(config: c) } catch let e as DataError { throw CommandError("--data: \(e)") }
-                try train(trainer)
+                let session: TrainingSession
+                if let resume {
+                    if out != nil { throw CommandError("--out: a resumed run writes into its checkpoint's directory") }
+                    do {
+                        session = try TrainingSession.resume(checkpoint: resume, config: { apply(to: &$0) },
+                                                             overrides: Set(override), savePeriod: savePeriod)
+                    } catch let e as CheckpointError { throw CommandError("--resume: \(e)") }
+                    for note in session.notes { print(note) }
+                    if session.trainer.isFinished { return }
+                } else {
+                    if !override.isEmpty { throw CommandError("--override only applies with --resume") }
+                    var c = TrainingConfig()
+                    apply(to: &c)
+                    try c.validate()
+                    let trainer: Trainer
+                    do { trainer = try Trainer(config: c) } catch let e as DataError { throw CommandError("--data: \(e)") }
+                    session = try TrainingSession(trainer: trainer, directory: out, savePeriod: savePeriod)
+                }
+                try train(session)
             }
         }
 
-        func train(_ trainer: Trainer) throws {
-            let c = trainer.config
+        func train(_ session: TrainingSession) throws {
+            let trainer = session.trainer, c = trainer.config
             print("halftrace train: \(c.model.rawValue) \(c.model.sizes.map(String.init).joined(separator: "-")) on \(trainer.data.source)")
-            print("  \(c.precision.rawValue), \(c.optimizer.rawValue), \(c.epochs) epochs, batch \(c.effectiveBatchSize), \(trainer.batchesPerEpoch) batches/epoch, warm-up \(trainer.warmup.warmupIterations) iterations, accumulate \(trainer.warmup.accumulate) at the end of warm-up, scaler \(c.usesScaler ? "on" : "off")")
+            print("  \(c.precision.rawValue), \(c.optimizer.rawValue), \(c.epochs) epochs, batch \(c.effectiveBatchSize), \(trainer.batchesPerEpoch) batches/epoch, warm-up \(trainer.warmup.warmupIterations) iterations, scaler \(c.usesScaler ? "on" : "off")")
             print(TrainingTables.consoleHeader)
             let progress = ProgressLine()
-            var results: [EpochResult] = [], records: [IterationRecord] = []
-            try trainer.run(onIteration: { r in
-                records.append(r)
+            try session.run(stopAfter: stopAfterIterations, onIteration: { r in
                 progress.update("epoch \(r.epoch + 1)/\(c.epochs) batch \(r.iteration % trainer.batchesPerEpoch + 1)/\(trainer.batchesPerEpoch) loss \(Format.fixed(r.loss, 4))")
             }, onEpoch: { r in
                 progress.finish()
-                results.append(r)
                 print(TrainingTables.consoleLine(r))
-                if let out {
-                    try AtomicFile.write(TrainingTables.results(results), to: out + "/results.csv")
-                    try AtomicFile.write(TrainingTables.trace(records), to: out + "/trace.csv")
-                }
             })
-            if let last = results.last, let best = results.max(by: { $0.validationAccuracy < $1.validationAccuracy }) {
-                print("final validation accuracy \(Format.fixed(last.validationAccuracy, 4)) (best \(Format.fixed(best.validationAccuracy, 4)) at epoch \(best.epoch)); \(results.reduce(0) { $0 + $1.skipped }) skipped steps")
+            progress.finish()
+            if let last = session.results.last, let best = session.best {
+                print("final validation accuracy \(Format.fixed(last.validationAccuracy, 4)) (best \(Format.fixed(best.accuracy, 4)) at epoch \(best.epoch)); \(session.results.reduce(0) { $0 + $1.skipped }) skipped steps")
             }
-            if let out { print("wrote \(out)/results.csv and \(out)/trace.csv") }
+            if !trainer.isFinished { print("stopped after iteration \(trainer.iterationsDone) (resume with --resume \(session.directory ?? ".")/last.ckpt)") }
+            if let dir = session.directory { print("wrote \(dir)/results.csv, trace.csv, last.ckpt and best.ckpt") }
         }
     }
 }

@@ -1,0 +1,146 @@
+import Foundation
+import HalfTraceKernels
+import HalfTraceNN
+import HalfTraceTraining
+import Testing
+
+@Suite("Checkpoint and resume")
+struct ResumeTests {
+    static func temporary(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("ht-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+    }
+
+    static func config(_ precision: Precision, epochs: Int = 6) -> TrainingConfig {
+        var c = TrainingConfig()
+        c.model = .tiny
+        c.precision = precision
+        c.epochs = epochs
+        return c
+    }
+
+    static func files(_ dir: String) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        for name in ["trace.csv", "results.csv", "last.ckpt", "best.ckpt"] {
+            out[name] = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name))
+        }
+        return out
+    }
+
+    @Test("stopped at an epoch boundary or mid-epoch (inside warm-up and an accumulation window), then resumed: byte-identical outputs",
+          arguments: [(Precision.fp32, 150), (.fp32, 137), (.amp, 150), (.amp, 137), (.fp16, 99)])
+    func stopAndResume(precision: Precision, stop: Int) throws {
+        let a = Self.temporary("a"), b = Self.temporary("b")
+        defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }
+        try TrainingSession(trainer: try Trainer(config: Self.config(precision)), directory: a).run()
+        let first = try TrainingSession(trainer: try Trainer(config: Self.config(precision)), directory: b, savePeriod: 7)
+        try first.run(stopAfter: stop)
+        #expect(!first.trainer.isFinished && first.trainer.iterationsDone == stop)
+        let resumed = try TrainingSession.resume(checkpoint: b + "/last.ckpt", savePeriod: 7)
+        #expect(resumed.trainer.iterationsDone == stop)
+        try resumed.run()
+        let (x, y) = (try Self.files(a), try Self.files(b))
+        for name in x.keys.sorted() { #expect(x[name] == y[name], "\(precision) stop \(stop): \(name) differs") }
+    }
+
+    @Test("a finished run resumed with the same epochs stops; more epochs extend it with the schedule recomputed")
+    func finishedAndExtended() throws {
+        let dir = Self.temporary("ext")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try TrainingSession(trainer: try Trainer(config: Self.config(.fp32, epochs: 4)), directory: dir).run()
+        let done = try TrainingSession.resume(checkpoint: dir + "/last.ckpt")
+        #expect(done.trainer.isFinished && done.notes[0].contains("finished all 4 epochs"))
+        let more = try TrainingSession.resume(checkpoint: dir + "/last.ckpt", config: { $0.epochs = 6 })
+        #expect(more.notes.contains { $0.contains("extending the run from 4 to 6 epochs") })
+        #expect(more.trainer.optimizer.groups[1].lr == 0.01 * ((1 - 4.0 / 6) * (1 - 0.01) + 0.01), "lr0 * lf(4) with 6 epochs")
+        try more.run()
+        let rows = try String(contentsOfFile: dir + "/results.csv", encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 1 + 6)
+        #expect(throws: CheckpointError.self) { try TrainingSession.resume(checkpoint: dir + "/last.ckpt", config: { $0.epochs = 3 }) }
+    }
+
+    @Test("a conflicting configuration names the field and is refused unless overridden")
+    func conflicts() throws {
+        let dir = Self.temporary("conf")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try TrainingSession(trainer: try Trainer(config: Self.config(.amp, epochs: 2)), directory: dir).run(stopAfter: 60)
+        #expect { try TrainingSession.resume(checkpoint: dir + "/last.ckpt", config: { $0.precision = .fp32 }) } throws: {
+            "\($0)".contains("precision: the checkpoint was trained with amp, the command line says fp32 (add --override precision")
+        }
+        #expect { try TrainingSession.resume(checkpoint: dir + "/last.ckpt", config: { $0.batchSize = 32 }) } throws: {
+            "\($0)".contains("batch-size: the checkpoint was trained with 16")
+        }
+        #expect { try TrainingSession.resume(checkpoint: dir + "/last.ckpt", config: { $0.model = .mlp }, overrides: ["model"]) } throws: {
+            "\($0)".contains("batch-size: the checkpoint was trained with 16, the command line says 64")  // mlp's own batch size
+        }
+        #expect { try TrainingSession.resume(checkpoint: dir + "/last.ckpt", config: { $0.model = .mlp }, overrides: ["model", "batch-size"]) } throws: {
+            "\($0)" == "parameter fc0.weight has shape [16, 2] in the checkpoint, [256, 64] in model mlp"
+        }
+        let allowed = try TrainingSession.resume(checkpoint: dir + "/last.ckpt", config: { $0.hyp.lr0 = 0.02 }, overrides: ["lr0"])
+        #expect(allowed.notes.contains("override lr0: 0.01 -> 0.02"))
+    }
+
+    @Test("truncated, bit-flipped, foreign and wrong-version checkpoints are refused with the reason")
+    func corrupt() throws {
+        let dir = Self.temporary("bad")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try TrainingSession(trainer: try Trainer(config: Self.config(.fp32, epochs: 1)), directory: dir).run()
+        let good = try Data(contentsOf: URL(fileURLWithPath: dir + "/last.ckpt"))
+        func message(_ data: Data) -> String {
+            do { _ = try Checkpoint.decode(data); return "accepted" } catch { return "\(error)" }
+        }
+        #expect(message(good) == "accepted")
+        #expect(message(good.prefix(good.count - 100)).hasPrefix("truncated: "))
+        var flipped = good
+        flipped[good.count - 500] ^= 0x04
+        #expect(message(flipped).hasPrefix("checksum mismatch"))
+        #expect(message(Data("PK\u{3}\u{4} a zip file\n\nxx".utf8)).hasPrefix("not a HalfTrace checkpoint"))
+        #expect(message(Data(String(decoding: good, as: UTF8.self).replacingOccurrences(of: "format 1", with: "format 7").utf8))
+            == "format version 7; this HalfTrace reads version 1")
+        // a well-formed file with a field missing
+        let text = String(decoding: good, as: UTF8.self)
+        let payload = text[text.range(of: "\n\n")!.upperBound...].replacingOccurrences(of: "\"scaler\":", with: "\"scalar\":")
+        let bytes = Data(payload.utf8)
+        let forged = "HALFTRACE CHECKPOINT\nformat 1\nbytes \(bytes.count)\ncrc32 \(String(format: "%08x", CRC32.checksum(bytes)))\n\n"
+        #expect(message(Data(forged.utf8) + bytes) == "missing field 'config.scaler'", "the first 'scaler' key is the config's")
+        #expect { try TrainingSession.resume(checkpoint: dir + "/nope.ckpt") } throws: { "\($0)".contains("cannot read the checkpoint") }
+    }
+
+    @Test("killed with SIGKILL at 24 seeded random moments and resumed each time: the same files as an uninterrupted run")
+    func sigkill() throws {
+        let reference = Self.temporary("ref"), dir = Self.temporary("kill")
+        defer { try? FileManager.default.removeItem(atPath: reference); try? FileManager.default.removeItem(atPath: dir) }
+        let args = ["train", "--model", "mlp", "--precision", "amp", "--epochs", "5", "--save-period", "3"]
+        let ref = try CLITests.run(args + ["--out", reference])
+        #expect(ref.status == 0, "\(ref.text)")
+        var rng = SplitMix64(seed: 2026)
+        var kills = 0, resumes = 0
+        while true {
+            let resuming = FileManager.default.fileExists(atPath: dir + "/last.ckpt")
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: CLITests.binary)
+            p.arguments = resuming ? ["train", "--resume", dir + "/last.ckpt", "--save-period", "3"] : args + ["--out", dir]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            if resuming { resumes += 1 }
+            if kills < 24 {
+                usleep(UInt32(rng.nextUniform(0.01, 0.45) * 1_000_000))
+                kill(p.processIdentifier, SIGKILL)
+                p.waitUntilExit()
+                kills += 1
+                if FileManager.default.fileExists(atPath: dir + "/last.ckpt") {
+                    #expect(throws: Never.self, "after kill \(kills) the checkpoint is whole") { try Checkpoint.read(dir + "/last.ckpt") }
+                }
+            } else {
+                p.waitUntilExit()
+                #expect(p.terminationStatus == 0)
+                break
+            }
+        }
+        #expect(kills == 24 && resumes >= 20, "\(kills) kills, \(resumes) resumes")
+        let (x, y) = (try Self.files(reference), try Self.files(dir))
+        for name in x.keys.sorted() { #expect(x[name] == y[name], "\(name) differs after \(kills) kills") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+}
