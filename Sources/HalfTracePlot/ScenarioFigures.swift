@@ -102,7 +102,7 @@ public enum ScenarioFigures {
     /// The figures that combine scenarios; each needs its scenarios among `checks`.
     public static func extras(_ checks: [String: ScenarioCheck]) -> [Figure] {
         [interpDocument(checks), cosineVsLinear(checks), warmupGroups(checks), formulaVsLag(checks),
-         sgdrStepping(checks), sgdrDefect(checks), lossScale(checks), trainingCurves(checks)].compactMap { $0 }
+         sgdrStepping(checks), sgdrDefect(checks), lossScale(checks), trainingCurves(checks), resume(checks)].compactMap { $0 }
     }
 
     static func rows(_ checks: [String: ScenarioCheck], _ name: String) -> (golden: GoldenFile, engine: [[Double]])? {
@@ -288,6 +288,29 @@ public enum ScenarioFigures {
         let ap = Panel(yLabel: "validation accuracy", series: accuracy, weight: 1.2)
         return Figure(name: "training_curves", title: "Digits MLP (64-256-256-10) with YOLOv5's recipe: fp32, amp, fp16 with and without the scaler",
                       xLabel: "epoch", panels: [lp, ap])
+    }
+
+    static func resume(_ checks: [String: ScenarioCheck]) -> Figure? {
+        guard let (g, e) = rows(checks, "resume_amp") else { return nil }
+        let x = col(g, e, "iteration")
+        let stop = Double(g.config["stop"] ?? "0") ?? 0
+        let markers = [Marker(x: stop, label: "stopped (iteration \(Int(stop)))", color: "#d62728"),
+                       Marker(x: Double(Int(stop) / 24 * 24), label: "YOLOv5's last.pt", color: "#ff7f0e")]
+        func panel(_ name: String, _ label: String, log: Double?) -> Panel {
+            var a = Series("uninterrupted", x: x, y: col(g, e, name), style: .line, color: Palette.reference)
+            a.lineWidth = 2.5
+            var b = Series("HalfTrace resume (bit-identical)", x: x, y: col(g, e, "resumed_" + name), style: .points, color: "#1f77b4")
+            b.pointSize = 0.4
+            var c = Series("YOLOv5-style resume", x: x, y: col(g, e, "yolov5_" + name), style: .line, color: "#ff7f0e")
+            c.dashed = true
+            var p = Panel(yLabel: label, series: [a, b, c])
+            p.logBase = log
+            p.markers = markers
+            return p
+        }
+        return Figure(name: "resume", title: "Resume (digits MLP, amp): HalfTrace restores everything; YOLOv5 restarts the scaler at 2^16 and the data order",
+                      xLabel: "iteration", panels: [panel("loss", "batch-mean loss", log: 10), panel("scale", "loss scale", log: 2),
+                                                    panel("lr_weight", "learning rate (weights)", log: nil)])
     }
 
     static func parse(_ text: String?) throws -> [Double] {

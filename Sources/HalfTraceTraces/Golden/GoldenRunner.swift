@@ -1,4 +1,5 @@
 import Foundation
+import HalfTraceKernels
 
 /// The outcome of comparing one column with its golden values.
 public struct ColumnCheck: Sendable, Equatable {
@@ -48,6 +49,45 @@ public struct ScenarioCheck {
 
 /// Checks and regenerates golden files.
 public enum GoldenRunner {
+    /// Specs grouped so that scenarios sharing one training run (per-iteration and per-epoch
+    /// files) run together with one cache, longest jobs first; groups run on both cores.
+    static func jobs(_ specs: [ScenarioSpec]) -> [[Int]] {
+        var groups: [String: [Int]] = [:], order: [String] = []
+        for (i, s) in specs.enumerated() {
+            let kind = s.config["kind"] ?? ""
+            let key = kind.hasPrefix("training") ? s.config.pairs.filter { $0.0 != "kind" }.map { "\($0.0)=\($0.1)" }.joined() : s.name
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(i)
+        }
+        func heavy(_ key: String) -> Bool {
+            let kind = specs[groups[key]![0]].config["kind"] ?? ""
+            return kind.hasPrefix("training") || kind == "resume"
+        }
+        return order.filter(heavy).map { groups[$0]! } + order.filter { !heavy($0) }.map { groups[$0]! }
+    }
+
+    /// `check` for every spec, in the specs' order, using both cores.
+    public static func checkAll(_ specs: [ScenarioSpec], directory: String, progress: (String) -> Void = { _ in }) -> [ScenarioCheck] {
+        let done = concurrentMap(jobs(specs)) { job -> [(Int, ScenarioCheck)] in
+            let runs = RunCache()
+            return job.map { ($0, check(specs[$0], directory: directory, runs: runs)) }
+        }
+        var out = [ScenarioCheck?](repeating: nil, count: specs.count)
+        for (i, c) in done.joined() { out[i] = c }
+        return out.map { $0! }
+    }
+
+    /// `generate` for every spec, in the specs' order, using both cores.
+    public static func generateAll(_ specs: [ScenarioSpec]) throws -> [GoldenFile] {
+        let done = concurrentMap(jobs(specs)) { job -> [(Int, Result<GoldenFile, Error>)] in
+            let runs = RunCache()
+            return job.map { i in (i, Result { try generate(specs[i], runs: runs) }) }
+        }
+        var out = [Result<GoldenFile, Error>?](repeating: nil, count: specs.count)
+        for (i, r) in done.joined() { out[i] = r }
+        return try out.map { try $0!.get() }
+    }
+
     public static func path(_ directory: String, _ name: String) -> String { directory + "/" + name + ".csv" }
 
     /// Reads `directory/NAME.csv`, rebuilds the scenario from the file's own configuration,

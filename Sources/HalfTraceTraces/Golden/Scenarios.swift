@@ -14,6 +14,7 @@ enum ScenarioFactory {
         case "training": return try TrainingScenario(c)
         case "training_epochs": return try TrainingEpochsScenario(c)
         case "accumulation": return try AccumulationScenario(c)
+        case "resume": return try ResumeScenario(c)
         case let k: throw GoldenError("config: unknown kind '\(k)'")
         }
     }
@@ -96,6 +97,8 @@ public enum Scenarios {
                      [("kind", "quadratic"), ("optimizer", "adamw"), ("a", "1,10,0.3"), ("w0", "1,-1,2"), ("lr", "0.01"),
                       ("momentum", "0.9"), ("beta2", "0.999"), ("dampening", "0"), ("weight_decay", "0.05"),
                       ("nesterov", "false"), ("eps", "1e-08"), ("steps", "200")]),
+        ScenarioSpec("resume_amp", "Resume at iteration 60 (mid-epoch, in warm-up): uninterrupted vs HalfTrace resume vs YOLOv5-style resume",
+                     [("kind", "resume"), ("model", "mlp"), ("precision", "amp"), ("epochs", "8"), ("stop", "60"), ("seed", "0")]),
         ScenarioSpec("digits_fp32", "Digits MLP, YOLOv5 recipe, float32: per iteration", training("fp32", scaler: true)),
         ScenarioSpec("digits_fp32_epochs", "Digits MLP, YOLOv5 recipe, float32: per epoch", epochs(training("fp32", scaler: true))),
         ScenarioSpec("digits_amp", "Digits MLP, YOLOv5 recipe, amp with GradScaler: per iteration", training("amp", scaler: true)),

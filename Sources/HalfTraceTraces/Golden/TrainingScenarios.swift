@@ -186,3 +186,57 @@ struct AccumulationScenario: Scenario {
         return ["one_batch": g, "accumulated": g]
     }
 }
+
+/// Resume: one run uninterrupted; the same run stopped at iteration `stop` and resumed from
+/// HalfTrace's checkpoint (identical, bit for bit); and a YOLOv5-style resume from the last
+/// epoch-end checkpoint before the stop (scaler back at init_scale, schedule and accumulation
+/// recomputed, data order from the seed). Engine columns, per iteration.
+struct ResumeScenario: Scenario {
+    let training: TrainingConfig
+    let stop: Int
+
+    init(_ c: ConfigReader) throws {
+        var t = TrainingConfig()
+        guard let model = ToyModel(rawValue: try c.string("model")), let precision = Precision(rawValue: try c.string("precision")) else {
+            throw GoldenError("config: unknown model or precision")
+        }
+        t.model = model
+        t.precision = precision
+        t.epochs = try c.int("epochs")
+        t.seed = UInt64(try c.int("seed"))
+        training = t
+        stop = try c.int("stop")
+    }
+
+    static let series = ["loss", "scale", "lr_weight"]
+    var columns: [GoldenColumn] {
+        let labels = ["loss": "batch-mean loss", "scale": "loss scale", "lr_weight": "learning rate"]
+        return [GoldenColumn("iteration", .key, label: "iteration")]
+            + ["", "resumed_", "yolov5_"].flatMap { prefix in
+                Self.series.map { GoldenColumn(prefix + $0, .engine, label: labels[$0]!) }
+            }
+    }
+
+    func engineRows(_: RunCache) throws -> [[Double]] {
+        func values(_ r: IterationRecord) -> [Double] { [r.loss, r.scale, r.lrWeight] }
+        func collect(_ t: Trainer, until: Int? = nil) throws -> [[Double]] {
+            var rows: [[Double]] = []
+            while !t.isFinished, until.map({ t.iterationsDone < $0 }) ?? true { rows.append(values(try t.step().0)) }
+            return rows
+        }
+        let uninterrupted = try collect(try Trainer(config: training))
+        let stopped = try Trainer(config: training)
+        let boundary = stop / stopped.batchesPerEpoch * stopped.batchesPerEpoch
+        var before = try collect(stopped, until: boundary)
+        let epochEnd = stopped.state(bestAccuracy: nil, bestEpoch: nil)
+        before += try collect(stopped, until: stop)
+        let resumed = before + (try collect(try Trainer(resuming: stopped.state(bestAccuracy: nil, bestEpoch: nil))))
+        let yolov5 = Array(before.prefix(boundary)) + (try collect(try Trainer(yolov5Resuming: epochEnd)))
+        guard resumed.count == uninterrupted.count, yolov5.count == uninterrupted.count else {
+            throw GoldenError("resume runs have \(resumed.count) and \(yolov5.count) rows, the uninterrupted run \(uninterrupted.count)")
+        }
+        return uninterrupted.indices.map { i in [Double(i)] + uninterrupted[i] + resumed[i] + yolov5[i] }
+    }
+
+    func reference(engineRows: [[Double]]) throws -> [String: [Double]] { [:] }
+}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HalfTraceKernels
 import HalfTracePlot
 import HalfTraceTraces
 import HalfTraceTraining
@@ -26,27 +27,27 @@ extension HalfTraceCommand {
                 }
             }
             let progress = ProgressLine()
-            let runs = RunCache()
-            var checks: [String: ScenarioCheck] = [:], ordered: [ScenarioCheck] = []
-            for spec in specs {
-                progress.update("check: \(spec.name)")
-                let c = GoldenRunner.check(spec, directory: golden, runs: runs)
-                checks[spec.name] = c
-                ordered.append(c)
+            progress.update("check: running \(specs.count) scenarios on \(GEMM.defaultThreadCount) cores")
+            let ordered = GoldenRunner.checkAll(specs, directory: golden)
+            var checks: [String: ScenarioCheck] = [:]
+            for c in ordered {
+                checks[c.name] = c
                 if !c.passes, let file = GoldenRunner.engineFile(c) {
                     try AtomicFile.write(file.text, to: c.path + ".new")
                 }
             }
             var figureErrors: [String] = [], figures = 0
             if drawFigures {
+                progress.update("check: rendering figures")
                 let all = ordered.compactMap(ScenarioFigures.figure) + (only == nil ? ScenarioFigures.extras(checks) : [])
-                for figure in all {
-                    progress.update("figure: \(figure.name)")
+                let outcomes = concurrentMap(all) { figure -> String? in
                     do {
                         try Gnuplot.render(figure, directory: plots)
-                        figures += 1
-                    } catch { figureErrors.append("\(error)") }
+                        return nil
+                    } catch { return "\(error)" }
                 }
+                figureErrors = outcomes.compactMap { $0 }
+                figures = outcomes.count - figureErrors.count
             }
             progress.finish()
             print(CheckReport.header)
@@ -75,10 +76,8 @@ extension HalfTraceCommand {
         func run() throws {
             let specs = try selected(only)
             try AtomicFile.makeDirectory(golden)
-            let runs = RunCache()
             var written = 0
-            for spec in specs {
-                let new = try GoldenRunner.generate(spec, runs: runs)
+            for (spec, new) in zip(specs, try GoldenRunner.generateAll(specs)) {
                 let path = GoldenRunner.path(golden, spec.name)
                 let old: GoldenFile? = FileManager.default.contents(atPath: path).flatMap {
                     try? GoldenFile.parse(String(decoding: $0, as: UTF8.self), path: path)
