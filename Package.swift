@@ -24,14 +24,18 @@ let package = Package(
             resources: [.copy("Resources/digits.csv"), .copy("Resources/DIGITS-LICENSE.md")]),
         .target(name: "HalfTraceOptim", dependencies: ["CHalfKernels", "HalfTraceAutograd"]),
         .target(name: "HalfTraceTraining", dependencies: ["HalfTraceNN", "HalfTraceOptim"]),
+        // YOLOv5's AutoAnchor: label reader, metric, k-means + genetic search (kernels only).
+        .target(
+            name: "HalfTraceAnchors", dependencies: ["HalfTraceKernels"],
+            resources: [.copy("Resources/boxes")]),
         // Closed forms straight from the SPEC; imports nothing it checks.
         .target(name: "HalfTraceReference"),
-        .target(name: "HalfTraceTraces", dependencies: ["HalfTraceTraining", "HalfTraceReference"]),
+        .target(name: "HalfTraceTraces", dependencies: ["HalfTraceTraining", "HalfTraceReference", "HalfTraceAnchors"]),
         .target(name: "HalfTracePlot", dependencies: ["HalfTraceTraces"]),
         .executableTarget(
             name: "halftrace",
             dependencies: [
-                "HalfTraceTraining", "HalfTraceTraces", "HalfTracePlot",
+                "HalfTraceTraining", "HalfTraceTraces", "HalfTracePlot", "HalfTraceAnchors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "HalfTraceTestSupport", dependencies: ["HalfTraceAutograd"], path: "Tests/HalfTraceTestSupport"),
@@ -39,7 +43,7 @@ let package = Package(
             name: "HalfTraceTests",
             dependencies: [
                 "CHalfKernels", "HalfTraceKernels", "HalfTraceAutograd", "HalfTraceNN", "HalfTraceOptim",
-                "HalfTraceTraining", "HalfTraceTraces", "HalfTraceReference", "HalfTracePlot", "HalfTraceTestSupport",
+                "HalfTraceTraining", "HalfTraceTraces", "HalfTraceReference", "HalfTracePlot", "HalfTraceAnchors", "HalfTraceTestSupport",
             ],
             exclude: ["Fixtures"]),
     ]

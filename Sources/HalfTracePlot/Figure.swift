@@ -7,6 +7,8 @@ public struct Figure: Equatable, Sendable {
     public var panels: [Panel]
     public var width = 1100
     public var height: Int
+    /// Logarithmic x axis with this base.
+    public var xLogBase: Double? = nil
 
     public init(name: String, title: String, xLabel: String, panels: [Panel]) {
         self.name = name

@@ -52,7 +52,11 @@ public enum GnuplotScript {
             s += "set tmargin at screen \(number(y))\nset bmargin at screen \(number(y - h + (last ? 0 : 0.012)))\n"
             s += "set grid lc rgb '#dddddd'\nset key outside right top vertical spacing 1.1 font ',9'\n"
             s += "set ylabel \(quote(panel.yLabel)) font ',10'\n"
-            if let (lo, hi) = xRange, hi > lo { s += "set xrange [\(number(lo)):\(number(hi))]\n" }
+            if let base = figure.xLogBase {
+                s += "set logscale x \(number(base))\n"
+            } else if let (lo, hi) = xRange, hi > lo {
+                s += "set xrange [\(number(lo)):\(number(hi))]\n"
+            }
             s += last ? "set xlabel \(quote(figure.xLabel))\n" : "set format x ''\n"
             if let base = panel.logBase {
                 s += "set logscale y \(number(base))\n"

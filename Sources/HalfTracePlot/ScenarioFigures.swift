@@ -1,3 +1,4 @@
+import HalfTraceAnchors
 import HalfTraceReference
 import HalfTraceTraces
 
@@ -103,6 +104,7 @@ public enum ScenarioFigures {
     public static func extras(_ checks: [String: ScenarioCheck]) -> [Figure] {
         [interpDocument(checks), cosineVsLinear(checks), warmupGroups(checks), formulaVsLag(checks),
          sgdrStepping(checks), sgdrDefect(checks), lossScale(checks), trainingCurves(checks), resume(checks)].compactMap { $0 }
+            + anchors(checks)
     }
 
     static func rows(_ checks: [String: ScenarioCheck], _ name: String) -> (golden: GoldenFile, engine: [[Double]])? {
@@ -288,6 +290,11 @@ public enum ScenarioFigures {
         let ap = Panel(yLabel: "validation accuracy", series: accuracy, weight: 1.2)
         return Figure(name: "training_curves", title: "Digits MLP (64-256-256-10) with YOLOv5's recipe: fp32, amp, fp16 with and without the scaler",
                       xLabel: "epoch", panels: [lp, ap])
+    }
+
+    static func anchors(_ checks: [String: ScenarioCheck]) -> [Figure] {
+        guard let scenario = checks["anchors_search"]?.scenario as? AnchorSearchScenario, let result = scenario.result else { return [] }
+        return AnchorFigures.figures(wh: scenario.labels, given: AutoAnchor.yolov5Default, search: result)
     }
 
     static func resume(_ checks: [String: ScenarioCheck]) -> Figure? {

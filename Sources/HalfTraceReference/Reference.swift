@@ -229,3 +229,12 @@ public enum Reference {
         return gw + gb
     }
 }
+
+// MARK: §8 AutoAnchor
+
+extension Reference {
+    /// The ratio metric of a label (w, h) and an anchor (aw, ah): min(w/aw, aw/w, h/ah, ah/h).
+    public static func anchorRatio(w: Double, h: Double, aw: Double, ah: Double) -> Double {
+        min(min(w / aw, aw / w), min(h / ah, ah / h))
+    }
+}

@@ -140,7 +140,30 @@ public enum Benchmark {
         }
         report.conversionGElementsPerSecond = ["to_float16": toHalf * Double(count) / 1e9,
                                                "to_float32": toFloat * Double(count) / 1e9]
+        progress("schedules")
+        report.extra["schedule_million_points_s"] = scheduleSeconds()
         return report
+    }
+}
+
+extension Benchmark {
+    /// Seconds to evaluate a million schedule points: SGDR stepped to a million fractional epochs
+    /// (the stateful object, exact cycle indexing) and a million points of warm-up + restarts.
+    static func scheduleSeconds() -> Double {
+        let clock = ContinuousClock()
+        var sink = 0.0
+        let t = clock.measure {
+            var s = try! CosineWarmRestarts(baseLRs: [0.1], t0: 10, tMult: 2)
+            for i in 0..<500_000 {
+                try! s.step(epoch: Double(i) / 100)
+                sink += s.learningRates[0]
+            }
+            let w = try! Warmup(epochs: 5, try! CosineRestarts(baseLR: 0.1, etaMin: 0.001, t0: 10, tMult: 2, cycleDecay: 0.7,
+                                                           restartWarmup: 1, cycleLimit: 6))
+            for i in 0..<500_000 { sink += w(Double(i) / 1000) }
+        }
+        precondition(sink.isFinite)
+        return t.seconds
     }
 }
 

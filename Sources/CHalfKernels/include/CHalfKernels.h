@@ -84,6 +84,13 @@ void ht_adam_f32(ht_isa isa, float *p, const float *g, float *m, float *v, size_
                  float decay, float wd, int small_w, float w, float w_c, float b2, float b2_c,
                  float corr2, float eps, float neg_step);
 
+/// YOLOv5's anchor ratio metric in binary32, for n labels (w[i], h[i]) and k anchors:
+///   x = min(min(r_w, 1/r_w), min(r_h, 1/r_h)) with r = label / anchor (IEEE division, then the
+///   reciprocal of the rounded ratio, as torch computes it); best[i] = max over anchors of x.
+/// Returns the number of (label, anchor) pairs with x > thr. Every ISA gives the same bits.
+size_t ht_anchor_best(ht_isa isa, const float *w, const float *h, size_t n, const float *aw,
+                      const float *ah, size_t k, float thr, float *best);
+
 #ifdef __cplusplus
 }
 #endif

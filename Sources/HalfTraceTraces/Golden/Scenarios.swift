@@ -15,6 +15,8 @@ enum ScenarioFactory {
         case "training_epochs": return try TrainingEpochsScenario(c)
         case "accumulation": return try AccumulationScenario(c)
         case "resume": return try ResumeScenario(c)
+        case "anchor_metric": return try AnchorMetricScenario(c)
+        case "anchor_search": return try AnchorSearchScenario(c)
         case let k: throw GoldenError("config: unknown kind '\(k)'")
         }
     }
@@ -99,6 +101,11 @@ public enum Scenarios {
                       ("nesterov", "false"), ("eps", "1e-08"), ("steps", "200")]),
         ScenarioSpec("resume_amp", "Resume at iteration 60 (mid-epoch, in warm-up): uninterrupted vs HalfTrace resume vs YOLOv5-style resume",
                      [("kind", "resume"), ("model", "mlp"), ("precision", "amp"), ("epochs", "8"), ("stop", "60"), ("seed", "0")]),
+        ScenarioSpec("anchors_metric", "AutoAnchor metric: best ratio and anchors above 1/4 per label, bundled boxes, YOLOv5 default anchors",
+                     [("kind", "anchor_metric"), ("img_size", "640"), ("thr", "4.0"),
+                      ("anchors", "10,13,16,30,33,23,30,61,62,45,59,119,116,90,156,198,373,326")]),
+        ScenarioSpec("anchors_search", "AutoAnchor search on 2,000 very elongated boxes: best fitness per generation (seed 0)",
+                     [("kind", "anchor_search"), ("labels", "2000"), ("seed", "0"), ("n", "9"), ("gen", "1000"), ("thr", "4.0")]),
         ScenarioSpec("digits_fp32", "Digits MLP, YOLOv5 recipe, float32: per iteration", training("fp32", scaler: true)),
         ScenarioSpec("digits_fp32_epochs", "Digits MLP, YOLOv5 recipe, float32: per epoch", epochs(training("fp32", scaler: true))),
         ScenarioSpec("digits_amp", "Digits MLP, YOLOv5 recipe, amp with GradScaler: per iteration", training("amp", scaler: true)),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HalfTraceAnchors
 import HalfTraceTraining
 
 extension HalfTraceCommand {
@@ -21,7 +22,12 @@ extension HalfTraceCommand {
 
         func run() throws {
             let progress = ProgressLine()
-            let report = Benchmark.run(seconds: seconds) { progress.update("bench: \($0)") }
+            var report = Benchmark.run(seconds: seconds) { progress.update("bench: \($0)") }
+            progress.update("bench: autoanchor")
+            let wh = AutoAnchor.elongatedBoxes(count: 10_000, seed: 1)
+            let clock = ContinuousClock()
+            let t = clock.measure { _ = try? AutoAnchor.search(wh, n: 9, generations: 1000, seed: 0) }
+            report.extra["autoanchor_10k_labels_1000_generations_s"] = t.seconds
             progress.finish()
             print(json ? report.json : report.table)
         }

@@ -1,0 +1,110 @@
+import Foundation
+
+/// A YOLO-format label set: image sizes from an images.csv (image,width,height) and one
+/// `<image>.txt` per image in a labels directory, a box per line as `class cx cy w h`,
+/// normalised to [0, 1]. Label values are kept as Float32, as YOLOv5 loads them.
+public struct YOLODataset: Sendable {
+    public struct Image: Sendable, Equatable {
+        public var name: String
+        public var width: Double
+        public var height: Double
+        /// (w, h) of each box, normalised.
+        public var boxes: [(w: Float, h: Float)]
+
+        public static func == (a: Image, b: Image) -> Bool {
+            a.name == b.name && a.width == b.width && a.height == b.height
+                && a.boxes.map(\.w) == b.boxes.map(\.w) && a.boxes.map(\.h) == b.boxes.map(\.h)
+        }
+    }
+
+    public var images: [Image]
+    /// Things YOLOv5 would also only warn about (duplicate boxes removed, images without labels).
+    public var warnings: [String]
+
+    public var labelCount: Int { images.reduce(0) { $0 + $1.boxes.count } }
+
+    public init(images: [Image], warnings: [String] = []) {
+        self.images = images
+        self.warnings = warnings
+    }
+
+    /// The example set bundled with HalfTrace (Resources/boxes).
+    public static var bundled: (labels: String, images: String)? {
+        guard let root = Bundle.module.url(forResource: "boxes", withExtension: nil) else { return nil }
+        return (root.appendingPathComponent("labels").path, root.appendingPathComponent("images.csv").path)
+    }
+
+    /// Reads and validates a label set. Errors name file:line and what is wrong; duplicate boxes
+    /// are removed with a warning, and images without a label file count as background, as in
+    /// YOLOv5's `verify_image_label`.
+    public static func load(labels directory: String, images csv: String) throws -> YOLODataset {
+        guard let text = try? String(contentsOfFile: csv, encoding: .utf8) else {
+            throw AnchorError("\(csv): cannot read the images file")
+        }
+        var sizes: [String: (Double, Double)] = [:], order: [String] = []
+        for (k, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.isEmpty { continue }
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            if k == 0 && fields.first == "image" { continue }
+            guard fields.count == 3 else {
+                throw AnchorError("\(csv):\(k + 1): \(fields.count) fields, expected 3 (image,width,height)")
+            }
+            guard let w = Double(fields[1]), let h = Double(fields[2]), w.isFinite, h.isFinite, w > 0, h > 0 else {
+                throw AnchorError("\(csv):\(k + 1): width and height must be positive numbers, got '\(fields[1])', '\(fields[2])'")
+            }
+            guard sizes[fields[0]] == nil else { throw AnchorError("\(csv):\(k + 1): image '\(fields[0])' is listed twice") }
+            sizes[fields[0]] = (w, h)
+            order.append(fields[0])
+        }
+        guard !order.isEmpty else { throw AnchorError("\(csv): no images listed") }
+        guard let files = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
+            throw AnchorError("\(directory): cannot read the labels directory")
+        }
+        var boxes: [String: [(Float, Float)]] = [:], warnings: [String] = []
+        for file in files.sorted() where file.hasSuffix(".txt") {
+            let name = String(file.dropLast(4)), path = directory + "/" + file
+            guard sizes[name] != nil else {
+                throw AnchorError("\(path): no row for image '\(name)' in \(csv)")
+            }
+            guard let content = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw AnchorError("\(path): cannot read the label file")
+            }
+            var seen = Set<[Float]>(), list: [(Float, Float)] = [], duplicates = 0
+            for (k, raw) in content.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let fields = raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+                if fields.isEmpty { continue }
+                guard fields.count == 5 else {
+                    throw AnchorError("\(path):\(k + 1): \(fields.count) fields, expected 5 (class cx cy w h)")
+                }
+                let values = try fields.map { f -> Float in
+                    guard let v = Float(f), v.isFinite else { throw AnchorError("\(path):\(k + 1): '\(f)' is not a number") }
+                    return v
+                }
+                guard values[0] >= 0, values[0] == values[0].rounded() else {
+                    throw AnchorError("\(path):\(k + 1): class \(fields[0]) is not a non-negative integer")
+                }
+                for (i, v) in values.enumerated().dropFirst() where !(0...1).contains(v) {
+                    throw AnchorError("\(path):\(k + 1): \(["", "cx", "cy", "w", "h"][i]) = \(fields[i]) is outside [0, 1] (non-normalized or out of bounds coordinates)")
+                }
+                if !seen.insert(values).inserted { duplicates += 1; continue }
+                list.append((values[3], values[4]))
+            }
+            if duplicates > 0 { warnings.append("\(path): \(duplicates) duplicate labels removed (as YOLOv5)") }
+            boxes[name] = list
+        }
+        let background = order.filter { boxes[$0] == nil }.count
+        if background > 0 { warnings.append("\(background) images have no label file (background images, as YOLOv5)") }
+        let images = order.map { name in
+            Image(name: name, width: sizes[name]!.0, height: sizes[name]!.1, boxes: (boxes[name] ?? []).map { (w: $0.0, h: $0.1) })
+        }
+        let dataset = YOLODataset(images: images, warnings: warnings)
+        guard dataset.labelCount > 0 else { throw AnchorError("\(directory): the dataset has no labels") }
+        return dataset
+    }
+}
+
+public struct AnchorError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,69 @@
+import HalfTraceAnchors
+import HalfTraceReference
+
+/// YOLOv5's anchor metric on the bundled label set, per label: the best ratio over the given
+/// anchors and how many anchors are above 1/thr, in Float32 (engine) against Float64 (formula).
+/// Tolerance rel 3e-7 on `best`: the Float32 ratio and its reciprocal are each rounded once
+/// (2 ulps of 2^-24 = 1.2e-7).
+struct AnchorMetricScenario: Scenario {
+    let imgSize: Int, thr: Double, anchors: [Size]
+    init(_ c: ConfigReader) throws {
+        imgSize = try c.int("img_size")
+        thr = try c.double("thr")
+        let v = try c.doubles("anchors")
+        anchors = stride(from: 0, to: v.count - 1, by: 2).map { Size(v[$0], v[$0 + 1]) }
+    }
+    var columns: [GoldenColumn] {
+        [GoldenColumn("label", .key, label: "label"), GoldenColumn("w", .key, label: "label width (pixels)"),
+         GoldenColumn("h", .key, label: "label height (pixels)"),
+         GoldenColumn("best", .formula, .relative(3e-7), label: "best anchor ratio"),
+         GoldenColumn("above", .formula, label: "anchors above 1/anchor_t")]
+    }
+    func sizes() throws -> [SIMD2<Float>] {
+        guard let (labels, images) = YOLODataset.bundled else { throw GoldenError("the bundled label set is missing") }
+        return AutoAnchor.labelSizes(try YOLODataset.load(labels: labels, images: images), imgSize: imgSize)
+    }
+    func engineRows(_: RunCache) throws -> [[Double]] {
+        let wh = try sizes()
+        let m = AutoAnchor.ratioMatrix(wh, anchors: anchors)
+        let t = Float(1 / thr)
+        return wh.indices.map { i in
+            [Double(i), Double(wh[i].x), Double(wh[i].y), Double(m.map { $0[i] }.max()!), Double(m.filter { $0[i] > t }.count)]
+        }
+    }
+    func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
+        let ratios = engineRows.map { r in anchors.map { Reference.anchorRatio(w: r[1], h: r[2], aw: $0.w, ah: $0.h) } }
+        return ["best": ratios.map { $0.max()! }, "above": ratios.map { Double($0.filter { $0 > 1 / thr }.count) }]
+    }
+}
+
+/// AutoAnchor's search on very elongated boxes (seeded): the best fitness per generation, and
+/// the fitness of YOLOv5's default anchors for comparison (info).
+public final class AnchorSearchScenario: Scenario {
+    let count: Int, seed: UInt64, n: Int, generations: Int, thr: Double
+    /// The last search, for the figures.
+    public private(set) var result: AnchorSearch?
+    public private(set) var labels: [SIMD2<Float>] = []
+
+    init(_ c: ConfigReader) throws {
+        count = try c.int("labels")
+        seed = UInt64(try c.int("seed"))
+        n = try c.int("n")
+        generations = try c.int("gen")
+        thr = try c.double("thr")
+    }
+    public var columns: [GoldenColumn] {
+        [GoldenColumn("generation", .key, label: "generation"), GoldenColumn("fitness", .engine, label: "fitness"),
+         GoldenColumn("default_fitness", .info, label: "fitness")]
+    }
+    public func engineRows(_: RunCache) throws -> [[Double]] {
+        labels = AutoAnchor.elongatedBoxes(count: count, seed: seed)
+        let r = try AutoAnchor.search(labels, n: n, thr: thr, generations: generations, seed: seed)
+        result = r
+        let base = AutoAnchor.metrics(labels, anchors: AutoAnchor.yolov5Default, thr: thr).fitness
+        return r.fitnessHistory.enumerated().map { [Double($0), $1, base] }
+    }
+    public func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
+        ["default_fitness": engineRows.map { $0[2] }]
+    }
+}
