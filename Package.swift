@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C kernels: Float16 conversion (F16C) and GEMM (AVX2/AVX-512 FMA), chosen at run time
@@ -23,7 +24,9 @@ let package = Package(
             name: "HalfTraceNN", dependencies: ["HalfTraceAutograd"],
             resources: [.copy("Resources/digits.csv"), .copy("Resources/DIGITS-LICENSE.md")]),
         .target(name: "HalfTraceOptim", dependencies: ["CHalfKernels", "HalfTraceAutograd"]),
-        .target(name: "HalfTraceTraining", dependencies: ["HalfTraceNN", "HalfTraceOptim"]),
+        .target(
+            name: "HalfTraceTraining",
+            dependencies: ["HalfTraceNN", "HalfTraceOptim", .product(name: "Yams", package: "Yams")]),
         // YOLOv5's AutoAnchor: label reader, metric, k-means + genetic search (kernels only).
         .target(
             name: "HalfTraceAnchors", dependencies: ["HalfTraceKernels"],
@@ -31,11 +34,13 @@ let package = Package(
         // Closed forms straight from the SPEC; imports nothing it checks.
         .target(name: "HalfTraceReference"),
         .target(name: "HalfTraceTraces", dependencies: ["HalfTraceTraining", "HalfTraceReference", "HalfTraceAnchors"]),
-        .target(name: "HalfTracePlot", dependencies: ["HalfTraceTraces"]),
+        // Hyper-parameter evolution on the toy models (classic and genetic).
+        .target(name: "HalfTraceEvolve", dependencies: ["HalfTraceTraining"]),
+        .target(name: "HalfTracePlot", dependencies: ["HalfTraceTraces", "HalfTraceEvolve"]),
         .executableTarget(
             name: "halftrace",
             dependencies: [
-                "HalfTraceTraining", "HalfTraceTraces", "HalfTracePlot", "HalfTraceAnchors",
+                "HalfTraceTraining", "HalfTraceTraces", "HalfTracePlot", "HalfTraceAnchors", "HalfTraceEvolve",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "HalfTraceTestSupport", dependencies: ["HalfTraceAutograd"], path: "Tests/HalfTraceTestSupport"),
@@ -43,7 +48,7 @@ let package = Package(
             name: "HalfTraceTests",
             dependencies: [
                 "CHalfKernels", "HalfTraceKernels", "HalfTraceAutograd", "HalfTraceNN", "HalfTraceOptim",
-                "HalfTraceTraining", "HalfTraceTraces", "HalfTraceReference", "HalfTracePlot", "HalfTraceAnchors", "HalfTraceTestSupport",
+                "HalfTraceTraining", "HalfTraceTraces", "HalfTraceReference", "HalfTracePlot", "HalfTraceAnchors", "HalfTraceEvolve", "HalfTraceTestSupport",
             ],
             exclude: ["Fixtures"]),
     ]

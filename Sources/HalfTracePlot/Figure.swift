@@ -9,6 +9,9 @@ public struct Figure: Equatable, Sendable {
     public var height: Int
     /// Logarithmic x axis with this base.
     public var xLogBase: Double? = nil
+    /// Panels in a grid of this many columns, each with its own x axis (`Panel.xLabel`),
+    /// instead of stacked on one shared x axis.
+    public var gridColumns: Int? = nil
 
     public init(name: String, title: String, xLabel: String, panels: [Panel]) {
         self.name = name
@@ -33,6 +36,9 @@ public struct Panel: Equatable, Sendable {
     public var bandLabel: String? = nil
     /// Text shown inside the panel (top left).
     public var note: String? = nil
+    /// A title above the panel and its own x label (grid layouts).
+    public var title: String? = nil
+    public var xLabel: String? = nil
 
     public init(yLabel: String, series: [Series], weight: Double = 1) {
         self.yLabel = yLabel

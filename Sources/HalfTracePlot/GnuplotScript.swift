@@ -38,6 +38,7 @@ public enum GnuplotScript {
     }
 
     static func plots(_ figure: Figure) -> String {
+        if let columns = figure.gridColumns { return grid(figure, columns: max(1, columns)) }
         var s = "set multiplot title \(quote(figure.title)) font ',13'\n"
         let total = figure.panels.reduce(0) { $0 + $1.weight }
         // One x range for every panel, so that the panels line up with the shared axis.
@@ -87,6 +88,25 @@ public enum GnuplotScript {
             }
             s += items.isEmpty ? "" : "plot " + items.joined(separator: ", \\\n     ") + "\n"
             y -= h
+        }
+        s += "unset multiplot\n"
+        return s
+    }
+
+    /// Panels in rows of `columns`, each with its own axes and title (YOLOv5's plot_evolve layout).
+    static func grid(_ figure: Figure, columns: Int) -> String {
+        let rows = (figure.panels.count + columns - 1) / columns
+        var s = "set multiplot layout \(rows),\(columns) title \(quote(figure.title)) font ',13'\n"
+        for (p, panel) in figure.panels.enumerated() {
+            s += "reset\nset grid lc rgb '#dddddd'\nunset key\nset offsets graph 0.05, graph 0.05, graph 0.08, graph 0.08\n"
+            s += "set format x '%.3g'\nset xtics font ',7' rotate by 30 right\n"
+            if let title = panel.title { s += "set title \(quote(title)) font ',10'\n" }
+            s += "set ylabel \(quote(panel.yLabel)) font ',9'\n"
+            if let x = panel.xLabel { s += "set xlabel \(quote(x)) font ',9'\n" }
+            let items = panel.series.enumerated().map { k, series in
+                "$p\(p)s\(k) using 1:2 \(style(series)) title \(quote(series.title))"
+            }
+            s += items.isEmpty ? "" : "plot " + items.joined(separator: ", \\\n     ") + "\n"
         }
         s += "unset multiplot\n"
         return s

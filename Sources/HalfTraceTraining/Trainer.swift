@@ -187,7 +187,7 @@ public final class Trainer {
 
     /// The model's output; in pure float16 it is cast to float32 for the loss (as `m(x).float()`),
     /// so that `loss * bs * scale` does not overflow binary16 before backward even starts.
-    func logits(_ x: Tensor) -> Tensor {
+    public func logits(_ x: Tensor) -> Tensor {
         let y = model(x)
         return config.precision == .fp16 ? y.cast(to: .float32) : y
     }

@@ -42,6 +42,7 @@ extension HalfTraceCommand {
         @Option(name: .customLong("hysteresis-refill"), help: "clean (apex) or growth (Megatron).") var hysteresisRefill: GradScaler.HysteresisRefill?
         @Option(help: "Seed of initialisation and data order (default 0).") var seed: UInt64?
         @Option(help: "A digits CSV (p0..p63,label) instead of the bundled one.") var data: String?
+        @Option(help: "A YOLOv5 hyper-parameter YAML (hyp.scratch-low.yaml style); flags given explicitly win.") var hyp: String?
         @Option(help: "Directory for results.csv, trace.csv, last.ckpt and best.ckpt.") var out: String?
         @Option(name: .customLong("save-period"), help: "Also checkpoint every N iterations.") var savePeriod: Int?
         @Option(help: "Continue the run saved in this checkpoint (DIR/last.ckpt).") var resume: String?
@@ -106,6 +107,14 @@ extension HalfTraceCommand {
                 } else {
                     if !override.isEmpty { throw CommandError("--override only applies with --resume") }
                     var c = TrainingConfig()
+                    if let hyp {
+                        do {
+                            let loaded = try HypFile.load(hyp)
+                            c.hyp = loaded.hyp
+                            if !loaded.ignored.isEmpty { print("--hyp: ignored keys the toy recipe does not use: \(loaded.ignored.joined(separator: ", "))") }
+                            if !loaded.missing.isEmpty { print("--hyp: keys not in the file keep their defaults: \(loaded.missing.joined(separator: ", "))") }
+                        } catch let e as HypError { throw CommandError("--hyp: \(e)") }
+                    }
                     apply(to: &c)
                     try c.validate()
                     let trainer: Trainer

@@ -1,0 +1,72 @@
+import Foundation
+import HalfTraceAutograd
+import HalfTraceNN
+
+/// A classifier's validation metrics, and a fitness in the spirit of YOLOv5's
+/// `0.1 * mAP@0.5 + 0.9 * mAP@0.5:0.95` (a lenient and a strict metric, the strict one averaged
+/// over thresholds):
+///
+///     accuracy            = fraction of validation examples classified correctly
+///     accuracy@t          = fraction classified correctly with confidence (softmax, or sigmoid for
+///                           one logit, of the predicted class) >= t
+///     confident_accuracy  = mean of accuracy@t over t = 0.50, 0.55, ..., 0.95
+///     fitness             = 0.1 * accuracy + 0.9 * confident_accuracy
+public struct ValidationMetrics: Sendable, Equatable, Codable {
+    public var accuracy: Double
+    public var confidentAccuracy: Double
+    public var loss: Double
+
+    public static let weights = (accuracy: 0.1, confidentAccuracy: 0.9)
+    public static let thresholds: [Double] = (0..<10).map { 0.5 + 0.05 * Double($0) }
+
+    public var fitness: Double { Self.weights.accuracy * accuracy + Self.weights.confidentAccuracy * confidentAccuracy }
+
+    public init(accuracy: Double, confidentAccuracy: Double, loss: Double) {
+        self.accuracy = accuracy
+        self.confidentAccuracy = confidentAccuracy
+        self.loss = loss
+    }
+}
+
+extension Trainer {
+    /// Loss, accuracy and confident accuracy on the validation set (no graph, run precision).
+    public func validationMetrics() -> ValidationMetrics {
+        let set = data.validation
+        var lossSum = 0.0, correct = 0
+        var confident = [Int](repeating: 0, count: ValidationMetrics.thresholds.count)
+        withNoGrad {
+            var lo = 0
+            while lo < set.count {
+                let hi = min(lo + 512, set.count)
+                let x = set.inputs(lo..<hi, dtype: config.precision.parameterDType)
+                let labels = set.labels(lo..<hi)
+                config.precision.scope {
+                    let y = logits(x)
+                    lossSum += config.model.loss(y, labels: labels).item() * Double(hi - lo)
+                    let v = y.doubles, rows = hi - lo, columns = y.shape[1]
+                    for r in 0..<rows {
+                        let (predicted, confidence): (Int, Double)
+                        if columns == 1 {
+                            let p = 1 / (1 + Foundation.exp(-v[r]))
+                            (predicted, confidence) = p > 0.5 ? (1, p) : (0, 1 - p)
+                        } else {
+                            let row = v[(r * columns)..<((r + 1) * columns)]
+                            let m = row.max()!
+                            let e = row.map { Foundation.exp($0 - m) }
+                            let k = e.indices.max { e[$0] < e[$1] }!
+                            (predicted, confidence) = (k, e[k] / e.reduce(0, +))
+                        }
+                        guard predicted == labels[r] else { continue }
+                        correct += 1
+                        for (i, t) in ValidationMetrics.thresholds.enumerated() where confidence >= t { confident[i] += 1 }
+                    }
+                }
+                lo = hi
+            }
+        }
+        let n = Double(max(set.count, 1))
+        return ValidationMetrics(accuracy: Double(correct) / n,
+                                 confidentAccuracy: confident.reduce(0) { $0 + Double($1) / n } / Double(confident.count),
+                                 loss: lossSum / n)
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import HalfTraceEvolve
+import HalfTraceKernels
+import HalfTraceNN
+import HalfTraceOptim
+import HalfTraceTraining
+import Testing
+
+@Suite("Hyper-parameter evolution and hyp files")
+struct EvolveTests {
+    static func temporary(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("ht-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+    }
+
+    static func config(_ strategy: EvolveStrategy, generations: Int = 4, population: Int = 4, model: ToyModel = .tiny, epochs: Int = 3) -> EvolveConfig {
+        var c = EvolveConfig()
+        c.model = model
+        c.strategy = strategy
+        c.generations = generations
+        c.population = population
+        c.epochs = epochs
+        c.seed = 5
+        return c
+    }
+
+    static func evolve(_ c: EvolveConfig, workers: Int = 2) throws -> (String, EvolveSummary) {
+        let dir = temporary("evolve")
+        let summary = try Evolution(config: c, directory: dir, resume: false).run(workers: workers)
+        return (try String(contentsOfFile: dir + "/evolve.csv", encoding: .utf8), summary)
+    }
+
+    @Test("the same seed gives a byte-identical evolve.csv with one or two workers", arguments: EvolveStrategy.allCases)
+    func deterministic(strategy: EvolveStrategy) throws {
+        let (a, summary) = try Self.evolve(Self.config(strategy), workers: 1)
+        let (b, _) = try Self.evolve(Self.config(strategy), workers: 2)
+        #expect(a == b)
+        #expect(summary.records.count == 16 && summary.trained == 16)
+        #expect(summary.records.map { "\($0.generation),\($0.individual)" } == (0..<4).flatMap { g in (0..<4).map { "\(g),\($0)" } })
+        #expect(summary.base.hyp == HyperparameterMeta.constrain(HyperparameterMeta.vector(ScheduleHyperparameters())))
+    }
+
+    @Test("every candidate respects the meta bounds and 5-decimal rounding; hyp_evolve.yaml reads back as the best")
+    func bounds() throws {
+        let dir = Self.temporary("bounds")
+        let summary = try Evolution(config: Self.config(.ga, generations: 3, population: 6), directory: dir, resume: false).run()
+        for r in summary.records {
+            for (v, m) in zip(r.hyp, HyperparameterMeta.table) {
+                #expect(v >= m.lower && v <= m.upper)
+                #expect(Double(String(format: "%.5f", v)) == v)
+            }
+        }
+        let loaded = try HypFile.load(dir + "/hyp_evolve.yaml")
+        #expect(HyperparameterMeta.vector(loaded.hyp) == summary.best.hyp && loaded.ignored.isEmpty && loaded.missing.isEmpty)
+    }
+
+    @Test("evolving tiny for 20 generations of 8 takes under a minute on two cores")
+    func tinySpeed() throws {
+        let clock = ContinuousClock()
+        var c = Self.config(.classic, generations: 20, population: 8)
+        c.epochs = 10
+        let t = try clock.measure { _ = try Self.evolve(c) }
+        #expect(t < .seconds(60), "\(t)")
+    }
+
+    @Test("on mlp a 10-generation run's best fitness beats the default hyper-parameters'")
+    func mlpImproves() throws {
+        let (_, s) = try Self.evolve(Self.config(.classic, generations: 10, population: 8, model: .mlp, epochs: 10))
+        #expect(s.best.fitness > s.base.fitness, "best \(s.best.fitness) vs default \(s.base.fitness)")
+    }
+
+    @Test("killed with SIGKILL part-way (8 times) and resumed: the same evolve.csv as an uninterrupted run")
+    func killAndResume() throws {
+        let reference = Self.temporary("ref"), dir = Self.temporary("killed")
+        let args = ["evolve", "--model", "tiny", "--strategy", "ga", "--generations", "6", "--population", "6", "--epochs", "4", "--seed", "3"]
+        #expect(try CLITests.run(args + ["--out", reference]).status == 0)
+        var rng = SplitMix64(seed: 9)
+        for k in 0...8 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: CLITests.binary)
+            let resuming = FileManager.default.fileExists(atPath: dir + "/evolve.csv")
+            p.arguments = args + ["--out", dir] + (resuming ? ["--resume"] : [])
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            if k < 8 {
+                usleep(UInt32(rng.nextUniform(0.02, 0.25) * 1_000_000))
+                kill(p.processIdentifier, SIGKILL)
+            }
+            p.waitUntilExit()
+            if k == 8 { #expect(p.terminationStatus == 0) }
+        }
+        let a = try String(contentsOfFile: reference + "/evolve.csv", encoding: .utf8)
+        let b = try String(contentsOfFile: dir + "/evolve.csv", encoding: .utf8)
+        #expect(a == b)
+        #expect(try String(contentsOfFile: reference + "/hyp_evolve.yaml", encoding: .utf8) == (try String(contentsOfFile: dir + "/hyp_evolve.yaml", encoding: .utf8)))
+    }
+
+    @Test("bad input: strategy, generations, a corrupt evolve.csv (nothing overwritten), a conflicting resume")
+    func badInput() throws {
+        #expect(try CLITests.run(["evolve", "--strategy", "annealing", "--generations", "2", "--out", "/tmp/x"]).text.contains("--strategy"))
+        let g0 = try CLITests.run(["evolve", "--generations", "0", "--out", Self.temporary("g0")])
+        #expect(g0.status != 0 && g0.text.contains("--generations: 0 is outside"))
+        let dir = Self.temporary("corrupt")
+        _ = try Evolution(config: Self.config(.classic, generations: 1, population: 2), directory: dir, resume: false).run()
+        let path = dir + "/evolve.csv"
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        text = text.replacingOccurrences(of: "\n0,1,", with: "\n0,1,abc,")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try CLITests.run(["evolve", "--model", "tiny", "--generations", "2", "--population", "2", "--epochs", "3", "--seed", "5", "--out", dir, "--resume"])
+        #expect(r.status != 0 && r.text.contains("evolve.csv:3: "), "\(r.text)")
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == text, "nothing overwritten")
+        let fresh = try CLITests.run(["evolve", "--generations", "2", "--out", dir])
+        #expect(fresh.status != 0 && fresh.text.contains("pass --resume"))
+        #expect { try Evolution(config: Self.config(.classic, generations: 2, population: 3), directory: dir, resume: true) } throws: {
+            "\($0)".contains("population 2 vs 3")
+        }
+    }
+
+    static let yolov5Hyp = """
+    # YOLOv5 hyp.scratch-low.yaml (abridged)
+    lr0: 0.01 # initial learning rate (SGD=1E-2, Adam=1E-3)
+    lrf: 0.01 # final OneCycleLR learning rate (lr0 * lrf)
+    momentum: 0.937 # SGD momentum/Adam beta1
+    weight_decay: 0.0005 # optimizer weight decay 5e-4
+    warmup_epochs: 3.0 # warmup epochs (fractions ok)
+    warmup_momentum: 0.8 # warmup initial momentum
+    warmup_bias_lr: 0.1 # warmup initial bias lr
+    box: 0.05 # box loss gain
+    cls: 0.5 # cls loss gain
+    anchor_t: 4.0 # anchor-multiple threshold
+    # anchors: 3  # anchors per output layer (0 to ignore)
+    mosaic: 1.0 # image mosaic (probability)
+
+    """
+
+    @Test("YOLOv5 hyp files: real keys parse, unknown keys are listed once, missing keys default, bad values name key and line")
+    func hypFiles() throws {
+        let loaded = try HypFile.parse(Self.yolov5Hyp, name: "hyp.yaml")
+        #expect(loaded.hyp == ScheduleHyperparameters())
+        #expect(loaded.ignored == ["box", "cls", "anchor_t", "mosaic"] && loaded.missing.isEmpty)
+        let partial = try HypFile.parse("lr0: 0.02\n", name: "p.yaml")
+        #expect(partial.hyp.lr0 == 0.02 && partial.missing.count == 6)
+        #expect { try HypFile.parse(Self.yolov5Hyp.replacingOccurrences(of: "momentum: 0.937", with: "momentum: fast"), name: "h.yaml") } throws: {
+            "\($0)" == "h.yaml:4: momentum must be a number, got 'fast'"
+        }
+        #expect { try HypFile.parse(Self.yolov5Hyp.replacingOccurrences(of: "lrf: 0.01", with: "lrf: -2"), name: "h.yaml") } throws: {
+            "\($0)".hasPrefix("h.yaml:3: lrf: ")
+        }
+        #expect { try HypFile.parse("lr0: [1, 2]\n", name: "h.yaml") } throws: { "\($0)".hasPrefix("h.yaml:1: lr0 must be a number") }
+        #expect { try HypFile.parse("lr0: 0.1\nlr0: 0.2\n", name: "h.yaml") } throws: { "\($0)" == "h.yaml:2: lr0 is given twice" || "\($0)".contains("not valid YAML") }
+        #expect { try HypFile.parse("- a\n- b\n", name: "h.yaml") } throws: { "\($0)".hasPrefix("h.yaml:1: expected a mapping") }
+    }
+}
