@@ -167,34 +167,28 @@ __attribute__((target("avx512f"))) static void kernel_avx512(ptrdiff_t kc, const
 
 // ---- small problems: no packing, i-k-j order (vectorises over j, keeps the k chain) ----
 
-static void small_portable(ptrdiff_t m, ptrdiff_t n, ptrdiff_t K, const float *a,
-                           const float *b, float *c, ptrdiff_t ldc) {
-  for (ptrdiff_t i = 0; i < m; i++) {
-    float *ci = c + i * ldc;
-    for (ptrdiff_t j = 0; j < n; j++) ci[j] = 0.0f;
-    for (ptrdiff_t k = 0; k < K; k++) {
-      float aik = a[i * K + k];
-      const float *bk = b + k * n;
-      for (ptrdiff_t j = 0; j < n; j++) ci[j] = fmaf(aik, bk[j], ci[j]);
-    }
+// One body, compiled twice: portably (fmaf from the C library) and with the FMA target.
+#define SMALL_BODY(T, FMA)                                        \
+  for (ptrdiff_t i = 0; i < m; i++) {                             \
+    T *ci = c + i * ldc;                                          \
+    for (ptrdiff_t j = 0; j < n; j++) ci[j] = 0;                  \
+    for (ptrdiff_t k = 0; k < K; k++) {                           \
+      T aik = a[i * a_rs + k * a_cs];                             \
+      for (ptrdiff_t j = 0; j < n; j++)                           \
+        ci[j] = FMA(aik, b[k * b_rs + j * b_cs], ci[j]);          \
+    }                                                             \
   }
-}
+
+#define SMALL_ARGS(T)                                                                       \
+  ptrdiff_t m, ptrdiff_t n, ptrdiff_t K, const T *a, ptrdiff_t a_rs, ptrdiff_t a_cs, const T *b, \
+      ptrdiff_t b_rs, ptrdiff_t b_cs, T *c, ptrdiff_t ldc
+
+static void small_portable(SMALL_ARGS(float)) { SMALL_BODY(float, fmaf) }
+static void dgemm_portable(SMALL_ARGS(double)) { SMALL_BODY(double, fma) }
 
 #if defined(__x86_64__)
-__attribute__((target("avx2,fma"))) static void small_fma(ptrdiff_t m, ptrdiff_t n,
-                                                           ptrdiff_t K, const float *a,
-                                                           const float *b, float *c,
-                                                           ptrdiff_t ldc) {
-  for (ptrdiff_t i = 0; i < m; i++) {
-    float *ci = c + i * ldc;
-    for (ptrdiff_t j = 0; j < n; j++) ci[j] = 0.0f;
-    for (ptrdiff_t k = 0; k < K; k++) {
-      float aik = a[i * K + k];
-      const float *bk = b + k * n;
-      for (ptrdiff_t j = 0; j < n; j++) ci[j] = fmaf(aik, bk[j], ci[j]);
-    }
-  }
-}
+__attribute__((target("avx2,fma"))) static void small_fma(SMALL_ARGS(float)) { SMALL_BODY(float, fmaf) }
+__attribute__((target("avx2,fma"))) static void dgemm_fma(SMALL_ARGS(double)) { SMALL_BODY(double, fma) }
 #endif
 
 static ht_isa clamp_isa(ht_isa isa) {
@@ -220,11 +214,11 @@ void ht_sgemm(ht_isa isa, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, ptrdiff_t n1
       for (ptrdiff_t j = 0; j < n; j++) b[k * n + j] = op_at(&B, k, n0 + j);
 #if defined(__x86_64__)
     if (isa != HT_ISA_PORTABLE) {
-      small_fma(m, n, K, a, b, C + m0 * ldc + n0, ldc);
+      small_fma(m, n, K, a, K, 1, b, n, 1, C + m0 * ldc + n0, ldc);
       return;
     }
 #endif
-    small_portable(m, n, K, a, b, C + m0 * ldc + n0, ldc);
+    small_portable(m, n, K, a, K, 1, b, n, 1, C + m0 * ldc + n0, ldc);
     return;
   }
 
@@ -280,37 +274,7 @@ void ht_sgemm(ht_isa isa, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, ptrdiff_t n1
   }
 }
 
-// ---- binary64 ----
-
-static void dgemm_portable(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const double *A, ptrdiff_t ars,
-                           ptrdiff_t acs, const double *B, ptrdiff_t brs, ptrdiff_t bcs,
-                           double *C, ptrdiff_t ldc) {
-  for (ptrdiff_t i = 0; i < M; i++) {
-    double *ci = C + i * ldc;
-    for (ptrdiff_t j = 0; j < N; j++) ci[j] = 0.0;
-    for (ptrdiff_t k = 0; k < K; k++) {
-      double aik = A[i * ars + k * acs];
-      for (ptrdiff_t j = 0; j < N; j++) ci[j] = fma(aik, B[k * brs + j * bcs], ci[j]);
-    }
-  }
-}
-
-#if defined(__x86_64__)
-__attribute__((target("avx2,fma"))) static void dgemm_fma(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
-                                                           const double *A, ptrdiff_t ars,
-                                                           ptrdiff_t acs, const double *B,
-                                                           ptrdiff_t brs, ptrdiff_t bcs,
-                                                           double *C, ptrdiff_t ldc) {
-  for (ptrdiff_t i = 0; i < M; i++) {
-    double *ci = C + i * ldc;
-    for (ptrdiff_t j = 0; j < N; j++) ci[j] = 0.0;
-    for (ptrdiff_t k = 0; k < K; k++) {
-      double aik = A[i * ars + k * acs];
-      for (ptrdiff_t j = 0; j < N; j++) ci[j] = fma(aik, B[k * brs + j * bcs], ci[j]);
-    }
-  }
-}
-#endif
+// ---- binary64 (small_* bodies above, same accumulation order) ----
 
 void ht_dgemm(ht_isa isa, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const double *A, ptrdiff_t a_rs,
               ptrdiff_t a_cs, const double *B, ptrdiff_t b_rs, ptrdiff_t b_cs, double *C,

@@ -113,45 +113,19 @@ public final class Adam: Optimizer {
                     AdamStep(lr: group.lr, beta1: group.momentum, beta2: group.beta2, eps: group.eps,
                              weightDecay: group.weightDecay, decoupled: decoupled, step: s.step)
                 }
-                if p.dtype == .float64 { update(p, grad, &s, k(Double.self)) } else { updateFloat(p, grad, &s, k(Float.self)) }
+                if p.dtype == .float64 {
+                    let k = k(Double.self)
+                    p.applyUpdate(Double.self, grad: grad, state: &s, buffers: 2) { pv, gv, mv, vv in
+                        for i in pv.indices { k.apply(p: &pv[i], grad: gv[i], m: &mv[i], v: &vv[i]) }
+                    }
+                } else {
+                    let k = k(Float.self)
+                    p.applyUpdate(Float.self, grad: grad, state: &s, buffers: 2) { pv, gv, mv, vv in
+                        k.apply(p: pv, grad: gv, m: mv, v: vv)
+                    }
+                }
                 state[p] = s
             }
         }
-    }
-
-    private func updateFloat(_ p: Tensor, _ grad: Storage, _ s: inout ParameterState, _ k: AdamStep<Float>) {
-        let g = Float.load(grad)
-        var m: [Float] = s.first == nil ? [Float](repeating: 0, count: g.count) : s.first!.take(Float.self)
-        var v: [Float] = s.second == nil ? [Float](repeating: 0, count: g.count) : s.second!.take(Float.self)
-        p.updateValues(Float.self) { values in
-            values.withUnsafeMutableBufferPointer { pv in
-                g.withUnsafeBufferPointer { gv in
-                    m.withUnsafeMutableBufferPointer { mv in
-                        v.withUnsafeMutableBufferPointer { vv in k.apply(p: pv, grad: gv, m: mv, v: vv) }
-                    }
-                }
-            }
-        }
-        s.first = Float.store(m, as: p.dtype)
-        s.second = Float.store(v, as: p.dtype)
-    }
-
-    private func update<T: TensorCompute>(_ p: Tensor, _ grad: Storage, _ s: inout ParameterState, _ k: AdamStep<T>) {
-        let g = T.load(grad)
-        var m: [T] = s.first == nil ? [T](repeating: 0, count: g.count) : s.first!.take(T.self)
-        var v: [T] = s.second == nil ? [T](repeating: 0, count: g.count) : s.second!.take(T.self)
-        p.updateValues(T.self) { values in
-            values.withUnsafeMutableBufferPointer { pv in
-                g.withUnsafeBufferPointer { gv in
-                    m.withUnsafeMutableBufferPointer { mv in
-                        v.withUnsafeMutableBufferPointer { vv in
-                            for i in pv.indices { k.apply(p: &pv[i], grad: gv[i], m: &mv[i], v: &vv[i]) }
-                        }
-                    }
-                }
-            }
-        }
-        s.first = T.store(m, as: p.dtype)
-        s.second = T.store(v, as: p.dtype)
     }
 }

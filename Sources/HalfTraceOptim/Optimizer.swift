@@ -109,6 +109,32 @@ extension Tensor {
     }
 }
 
+extension Tensor {
+    /// One optimizer update of this parameter in compute type T: the parameter, its gradient and
+    /// `buffers` (0, 1 or 2) state buffers are widened (state that does not exist yet starts at
+    /// zero), `body` updates them in place, and parameter and state are stored back rounded once to
+    /// the parameter's dtype. Values are moved, not copied.
+    func applyUpdate<T: TensorCompute>(
+        _: T.Type, grad: Storage, state s: inout ParameterState, buffers: Int,
+        _ body: (UnsafeMutableBufferPointer<T>, UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>, UnsafeMutableBufferPointer<T>) -> Void
+    ) {
+        let g = T.load(grad)
+        func take(_ b: inout Storage?) -> [T] { b == nil ? [T](repeating: 0, count: g.count) : b!.take(T.self) }
+        var first: [T] = buffers >= 1 ? take(&s.first) : [], second: [T] = buffers >= 2 ? take(&s.second) : []
+        updateValues(T.self) { values in
+            values.withUnsafeMutableBufferPointer { pv in
+                g.withUnsafeBufferPointer { gv in
+                    first.withUnsafeMutableBufferPointer { fv in
+                        second.withUnsafeMutableBufferPointer { sv in body(pv, gv, fv, sv) }
+                    }
+                }
+            }
+        }
+        if buffers >= 1 { s.first = T.store(first, as: dtype) }
+        if buffers >= 2 { s.second = T.store(second, as: dtype) }
+    }
+}
+
 extension Storage {
     /// Moves the values out in compute type T (leaving `self` empty).
     mutating func take<T: TensorCompute>(_: T.Type) -> [T] {

@@ -95,53 +95,31 @@ public final class SGD: Optimizer {
         for group in groups {
             for p in group.params {
                 guard let grad = p.grad?.storage else { continue }
+                var s = state.take(p)
+                let first = s.first == nil
+                func k<T: FusedMultiplyAdd>(_: T.Type) -> SGDStep<T> {
+                    SGDStep(lr: group.lr, momentum: group.momentum, dampening: group.dampening,
+                            weightDecay: group.weightDecay, nesterov: group.nesterov)
+                }
+                let buffers = group.momentum != 0 ? 1 : 0
                 if p.dtype == .float64 {
-                    update(p, grad, SGDStep<Double>(lr: group.lr, momentum: group.momentum, dampening: group.dampening,
-                                                    weightDecay: group.weightDecay, nesterov: group.nesterov))
-                } else {
-                    updateFloat(p, grad, SGDStep<Float>(lr: group.lr, momentum: group.momentum, dampening: group.dampening,
-                                                        weightDecay: group.weightDecay, nesterov: group.nesterov))
-                }
-            }
-        }
-    }
-
-    private func updateFloat(_ p: Tensor, _ grad: Storage, _ k: SGDStep<Float>) {
-        var s = state.take(p)
-        let g = Float.load(grad)
-        let first = s.first == nil
-        var buffer: [Float] = k.usesMomentum ? (first ? [Float](repeating: 0, count: g.count) : s.first!.take(Float.self)) : []
-        p.updateValues(Float.self) { values in
-            values.withUnsafeMutableBufferPointer { pv in
-                g.withUnsafeBufferPointer { gv in
-                    buffer.withUnsafeMutableBufferPointer { bv in k.apply(p: pv, grad: gv, buffer: bv, first: first) }
-                }
-            }
-        }
-        if k.usesMomentum { s.first = Float.store(buffer, as: p.dtype) }
-        state[p] = s
-    }
-
-    private func update<T: TensorCompute>(_ p: Tensor, _ grad: Storage, _ k: SGDStep<T>) {
-        var s = state.take(p)
-        let g = T.load(grad)
-        let first = s.first == nil
-        var buffer: [T] = k.usesMomentum ? (first ? [T](repeating: 0, count: g.count) : s.first!.take(T.self)) : []
-        p.updateValues(T.self) { values in
-            values.withUnsafeMutableBufferPointer { pv in
-                g.withUnsafeBufferPointer { gv in
-                    if k.usesMomentum {
-                        buffer.withUnsafeMutableBufferPointer { bv in
-                            for i in pv.indices { k.apply(p: &pv[i], grad: gv[i], buffer: &bv[i], first: first) }
+                    let k = k(Double.self)
+                    p.applyUpdate(Double.self, grad: grad, state: &s, buffers: buffers) { pv, gv, bv, _ in
+                        var unused = 0.0
+                        for i in pv.indices {
+                            if buffers == 1 { k.apply(p: &pv[i], grad: gv[i], buffer: &bv[i], first: first) } else {
+                                k.apply(p: &pv[i], grad: gv[i], buffer: &unused, first: true)
+                            }
                         }
-                    } else {
-                        var unused: T = 0
-                        for i in pv.indices { k.apply(p: &pv[i], grad: gv[i], buffer: &unused, first: true) }
+                    }
+                } else {
+                    let k = k(Float.self)
+                    p.applyUpdate(Float.self, grad: grad, state: &s, buffers: buffers) { pv, gv, bv, _ in
+                        k.apply(p: pv, grad: gv, buffer: bv, first: first)
                     }
                 }
+                state[p] = s
             }
         }
-        if k.usesMomentum { s.first = T.store(buffer, as: p.dtype) }
-        state[p] = s
     }
 }

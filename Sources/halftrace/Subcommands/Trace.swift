@@ -132,8 +132,13 @@ extension HalfTraceCommand.TraceCommand {
         @Option(parsing: .unconditional, help: "beta2.") var beta2: Double = 0.999
         @Option(parsing: .unconditional, help: "Epsilon.") var eps: Double = 1e-8
 
-        func group(weightDecay: Double) -> ParamGroup {
-            ParamGroup(params: [], lr: lr, momentum: beta1, beta2: beta2, weightDecay: weightDecay, eps: eps)
+        /// Prints the trace of Adam (`.adam`) or AdamW (`.adamw`) on the quadratic.
+        func trace(_ kind: ScheduleTraces.OptimizerKind, _ quadratic: QuadraticOptions, weightDecay: Double) throws {
+            try naming(optimizerFlags) {
+                let (a, w0) = try quadratic.parsed()
+                let group = ParamGroup(params: [], lr: lr, momentum: beta1, beta2: beta2, weightDecay: weightDecay, eps: eps)
+                print(try ScheduleTraces.quadratic(kind, a: a, w0: w0, group: group, steps: quadratic.steps).csv, terminator: "")
+            }
         }
     }
 
@@ -143,13 +148,7 @@ extension HalfTraceCommand.TraceCommand {
         @OptionGroup var adam: AdamOptions
         @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "L2 weight decay.") var weightDecay: Double = 0
 
-        func run() throws {
-            try naming(optimizerFlags) {
-                let (a, w0) = try quadratic.parsed()
-                print(try ScheduleTraces.quadratic(.adam, a: a, w0: w0, group: adam.group(weightDecay: weightDecay),
-                                                   steps: quadratic.steps).csv, terminator: "")
-            }
-        }
+        func run() throws { try adam.trace(.adam, quadratic, weightDecay: weightDecay) }
     }
 
     struct AdamWTrace: ParsableCommand {
@@ -158,13 +157,7 @@ extension HalfTraceCommand.TraceCommand {
         @OptionGroup var adam: AdamOptions
         @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "Decoupled weight decay.") var weightDecay: Double = 0.01
 
-        func run() throws {
-            try naming(optimizerFlags) {
-                let (a, w0) = try quadratic.parsed()
-                print(try ScheduleTraces.quadratic(.adamw, a: a, w0: w0, group: adam.group(weightDecay: weightDecay),
-                                                   steps: quadratic.steps).csv, terminator: "")
-            }
-        }
+        func run() throws { try adam.trace(.adamw, quadratic, weightDecay: weightDecay) }
     }
 
     struct ScalerTrace: ParsableCommand {
