@@ -76,7 +76,7 @@ public enum EvolveCSV {
                 guard let x = Double(f), x.isFinite || i == 4 else { throw EvolveError("\(path):\(k + 1): \(columns[i]) '\(f)' is not a number") }
                 return x
             }
-            guard v[0] >= 0, v[1] >= 0, v[0] == v[0].rounded(), v[1] == v[1].rounded() else {
+            guard v[0] >= 0, v[1] >= 0, v[0] < 1e9, v[1] < 1e9, v[0] == v[0].rounded(), v[1] == v[1].rounded() else {
                 throw EvolveError("\(path):\(k + 1): generation and individual must be non-negative integers")
             }
             let record = EvolveRecord(generation: Int(v[0]), individual: Int(v[1]),

@@ -31,8 +31,8 @@ public enum ScalerTraces {
     /// scaled gradient is set to +inf. Columns: step, scale (before the step), found_inf, skipped,
     /// next_scale (after update), growth_tracker (after update); `parameters` receives p after each step.
     public static func run(_ o: ScalerTraceOptions, parameters: ((Int, [Double]) -> Void)? = nil) throws -> Trace {
-        guard o.steps >= 1 else { throw ParameterError("steps", "\(o.steps) is invalid: expected an integer >= 1") }
-        guard o.accumulate >= 1 else { throw ParameterError("accumulate", "\(o.accumulate) is invalid: expected an integer >= 1") }
+        try ScheduleTraces.validatePositive("steps", o.steps)
+        guard (1...10_000).contains(o.accumulate) else { throw ParameterError("accumulate", "\(o.accumulate) is outside 1...10000") }
         if let bad = o.infSteps.first(where: { $0 < 0 || $0 >= o.steps }) {
             throw ParameterError("inf_steps", "step \(bad) is outside 0..<\(o.steps)")
         }

@@ -8,6 +8,7 @@ public enum ScheduleTraces {
     public static func sgdr(lr: Double, t0: Int, tMult: Int, etaMin: Double, epochs: Int, stepsPerEpoch: Int) throws -> Trace {
         try validatePositive("epochs", epochs)
         try validatePositive("steps-per-epoch", stepsPerEpoch)
+        try validatePositive("steps-per-epoch", epochs * stepsPerEpoch)
         var s = try CosineWarmRestarts(baseLRs: [lr], t0: t0, tMult: tMult, etaMin: etaMin)
         var trace = Trace(comments: ["sgdr lr=\(lr) t0=\(t0) t_mult=\(tMult) eta_min=\(etaMin) epochs=\(epochs) steps_per_epoch=\(stepsPerEpoch)"],
                           columns: ["step", "epoch", "lr"], integerColumns: ["step"])
@@ -42,6 +43,8 @@ public enum ScheduleTraces {
     public static func warmup(hyp: ScheduleHyperparameters, epochs: Int, nb: Int, batchSize: Int, nbs: Int,
                               cosine: Bool, lag: Bool) throws -> Trace {
         try validatePositive("epochs", epochs)
+        try validatePositive("nb", nb)
+        try validatePositive("nb", epochs * nb)
         let optimizer = try yolov5Optimizer(hyp: hyp, batchSize: batchSize, nbs: nbs)
         var warmup = try YOLOv5Warmup(optimizer: optimizer, hyp: hyp, epochs: epochs, batchesPerEpoch: nb,
                                       batchSize: batchSize, nominalBatchSize: nbs, cosine: cosine, lag: lag)
@@ -108,7 +111,11 @@ public enum ScheduleTraces {
         return trace
     }
 
+    /// Traces are printed whole: more than ten million rows is refused rather than run for hours.
+    static let maximumRows = 10_000_000
+
     static func validatePositive(_ name: String, _ value: Int) throws {
         guard value >= 1 else { throw ParameterError(name, "\(value) is invalid: expected an integer >= 1") }
+        guard value <= maximumRows else { throw ParameterError(name, "\(value) is too large: a trace has at most \(maximumRows) rows") }
     }
 }

@@ -20,7 +20,8 @@ public struct TensorRecord: Codable, Equatable, Sendable {
     }
 
     public func storage() throws -> Storage {
-        guard bytes.count == count * dtype.byteSize else {
+        let (size, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
+        guard count >= 0, !overflow, bytes.count == size else {
             throw CheckpointError("a \(dtype) tensor of \(count) elements holds \(bytes.count) bytes")
         }
         func load<T>(_: T.Type) -> [T] {
@@ -84,6 +85,22 @@ public struct TrainerState: Codable, Equatable, Sendable {
     /// Batches completed since the start of the run.
     public var iterationsDone: Int { epoch * batchesPerEpoch + batch }
     public var batchesPerEpoch: Int
+
+    /// Refuses positions and counters that no run can produce (a checksum only proves the file
+    /// is the one that was written, not that its writer was HalfTrace).
+    public func validate() throws {
+        func check(_ ok: Bool, _ field: String) throws {
+            if !ok { throw CheckpointError("field '\(field)' is out of range") }
+        }
+        try check((1...1_000_000).contains(batchesPerEpoch), "batchesPerEpoch")
+        try check((0...config.epochs).contains(epoch), "epoch")
+        try check((0..<batchesPerEpoch).contains(batch), "batch")
+        try check((-1..<(epoch + 1) * batchesPerEpoch).contains(lastOptimizerStep), "lastOptimizerStep")
+        try check((-1...config.epochs + 1).contains(schedulerLastEpoch), "schedulerLastEpoch")
+        try check(accumulate >= 1 && accumulate <= 1_000_000, "accumulate")
+        try check(epochBatches >= 0 && epochSkips >= 0 && underflowElements >= 0 && underflowFlushed >= 0, "epoch counters")
+        for (i, o) in optimizer.enumerated() { try check(o.step >= 0, "optimizer.\(i).step") }
+    }
 }
 
 public struct CheckpointError: Error, CustomStringConvertible, Equatable {
@@ -145,7 +162,9 @@ public enum Checkpoint {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         do {
-            return try decoder.decode(TrainerState.self, from: Data(payload))
+            let state = try decoder.decode(TrainerState.self, from: Data(payload))
+            try state.validate()
+            return state
         } catch DecodingError.keyNotFound(let key, let context) {
             throw CheckpointError("missing field '\((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))'")
         } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context), DecodingError.dataCorrupted(let context) {

@@ -102,6 +102,10 @@ struct ResumeTests {
         let bytes = Data(payload.utf8)
         let forged = "HALFTRACE CHECKPOINT\nformat 1\nbytes \(bytes.count)\ncrc32 \(String(format: "%08x", CRC32.checksum(bytes)))\n\n"
         #expect(message(Data(forged.utf8) + bytes) == "missing field 'config.scaler'", "the first 'scaler' key is the config's")
+        // a consistent checksum over impossible values: refused, not trapped
+        let absurd = Data(text[text.range(of: "\n\n")!.upperBound...].replacingOccurrences(of: "\"epoch\":1,", with: "\"epoch\":4611686018427387903,").utf8)
+        let header = "HALFTRACE CHECKPOINT\nformat 1\nbytes \(absurd.count)\ncrc32 \(String(format: "%08x", CRC32.checksum(absurd)))\n\n"
+        #expect(message(Data(header.utf8) + absurd) == "field 'epoch' is out of range")
         #expect { try TrainingSession.resume(checkpoint: dir + "/nope.ckpt") } throws: { "\($0)".contains("cannot read the checkpoint") }
     }
 
