@@ -174,10 +174,10 @@ public final class Trainer {
         let g = optimizer.groups
         let lrs = (g[0].lr, g[1].lr, g[2].lr)  // logged before scheduler.step(), as train.py does
         warmup.afterEpoch(optimizer: optimizer)
-        let (valLoss, accuracy) = evaluate(data.validation)
+        let metrics = validationMetrics()
         let result = EpochResult(
-            epoch: epoch, trainLoss: epochLossSum / Double(max(epochBatches, 1)), validationLoss: valLoss,
-            validationAccuracy: accuracy, lrBias: lrs.0, lrWeight: lrs.1, lrNorm: lrs.2,
+            epoch: epoch, trainLoss: epochLossSum / Double(max(epochBatches, 1)), validationLoss: metrics.loss,
+            validationAccuracy: metrics.accuracy, lrBias: lrs.0, lrWeight: lrs.1, lrNorm: lrs.2,
             scale: scaler.isEnabled ? Double(scaler.scale) : 1, skipped: epochSkips,
             underflowFraction: epochUnderflow.elements == 0 ? 0 : Double(epochUnderflow.flushed) / Double(epochUnderflow.elements))
         epoch += 1
@@ -190,27 +190,6 @@ public final class Trainer {
     public func logits(_ x: Tensor) -> Tensor {
         let y = model(x)
         return config.precision == .fp16 ? y.cast(to: .float32) : y
-    }
-
-    /// Batch-mean loss and accuracy on `set`, without recording a graph, in the run's precision.
-    public func evaluate(_ set: Dataset, batchSize: Int = 512) -> (loss: Double, accuracy: Double) {
-        var lossSum = 0.0, correct = 0
-        withNoGrad {
-            var lo = 0
-            while lo < set.count {
-                let hi = min(lo + batchSize, set.count)
-                let x = set.inputs(lo..<hi, dtype: config.precision.parameterDType)
-                let labels = set.labels(lo..<hi)
-                config.precision.scope {
-                    let y = logits(x)
-                    lossSum += config.model.loss(y, labels: labels).item() * Double(hi - lo)
-                    correct += zip(config.model.loss.predictions(y), labels).filter { $0 == $1 }.count
-                }
-                lo = hi
-            }
-        }
-        let n = Double(max(set.count, 1))
-        return (lossSum / n, Double(correct) / n)
     }
 
     /// Runs to the end, calling `onIteration` and `onEpoch` as records arrive.

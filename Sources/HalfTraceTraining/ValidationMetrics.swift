@@ -29,6 +29,18 @@ public struct ValidationMetrics: Sendable, Equatable, Codable {
 }
 
 extension Trainer {
+    /// The probability of class `k` given one row of logits: sigmoid for a single logit (of class
+    /// 1, or its complement for class 0), softmax otherwise.
+    static func confidence(_ logits: [Double], _ k: Int) -> Double {
+        if logits.count == 1 {
+            let p = 1 / (1 + Foundation.exp(-logits[0]))
+            return k == 1 ? p : 1 - p
+        }
+        let m = logits.max()!
+        let e = logits.map { Foundation.exp($0 - m) }
+        return e[k] / e.reduce(0, +)
+    }
+
     /// Loss, accuracy and confident accuracy on the validation set (no graph, run precision).
     public func validationMetrics() -> ValidationMetrics {
         let set = data.validation
@@ -43,21 +55,10 @@ extension Trainer {
                 config.precision.scope {
                     let y = logits(x)
                     lossSum += config.model.loss(y, labels: labels).item() * Double(hi - lo)
-                    let v = y.doubles, rows = hi - lo, columns = y.shape[1]
-                    for r in 0..<rows {
-                        let (predicted, confidence): (Int, Double)
-                        if columns == 1 {
-                            let p = 1 / (1 + Foundation.exp(-v[r]))
-                            (predicted, confidence) = p > 0.5 ? (1, p) : (0, 1 - p)
-                        } else {
-                            let row = v[(r * columns)..<((r + 1) * columns)]
-                            let m = row.max()!
-                            let e = row.map { Foundation.exp($0 - m) }
-                            let k = e.indices.max { e[$0] < e[$1] }!
-                            (predicted, confidence) = (k, e[k] / e.reduce(0, +))
-                        }
-                        guard predicted == labels[r] else { continue }
+                    let v = y.doubles, columns = y.shape[1]
+                    for (r, predicted) in config.model.loss.predictions(y).enumerated() where predicted == labels[r] {
                         correct += 1
+                        let confidence = Self.confidence(Array(v[(r * columns)..<((r + 1) * columns)]), predicted)
                         for (i, t) in ValidationMetrics.thresholds.enumerated() where confidence >= t { confident[i] += 1 }
                     }
                 }
