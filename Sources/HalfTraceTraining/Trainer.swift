@@ -139,11 +139,7 @@ public final class Trainer {
 
         var stepped = false, skipped = false
         if ni - lastOptimizerStep >= warmup.accumulate {
-            try scaler.unscale(optimizer)
-            if config.clipNorm > 0 { clipGradNorm(optimizer.allParameters, maxNorm: config.clipNorm) }
-            skipped = !(try scaler.step(optimizer))
-            try scaler.update()
-            optimizer.zeroGrad()
+            skipped = !(try yolov5OptimizerStep(optimizer, scaler: scaler, maxNorm: config.clipNorm))
             lastOptimizerStep = ni
             stepped = true
             if skipped { epochSkips += 1 }

@@ -2,6 +2,7 @@ import HalfTraceAutograd
 import HalfTraceKernels
 import HalfTraceOptim
 import HalfTraceTraces
+import HalfTraceTraining
 import Testing
 
 @Suite("GradScaler")
@@ -119,6 +120,22 @@ struct GradScalerTests {
         #expect(try only.step(ob) == true, "the other optimizer steps")
         try only.update()
         #expect(only.scale == 512 && b.item() == Double(Float.fma(1, -Float(0.1), 1)))
+    }
+
+    @Test("YOLOv5's step order: clipping sees the unscaled gradient, an overflow skips, gradients are zeroed")
+    func optimizerStepOrder() throws {
+        let p = Tensor([0, 0], dtype: .float32, requiresGrad: true)
+        let opt = try SGD(groups: [ParamGroup(params: [p], lr: 0.1)])
+        let s = try GradScaler(initScale: 1024)
+        s.scale((p * Tensor([60, 80], dtype: .float32)).sum()).backward()  // unscaled norm 100
+        #expect(try yolov5OptimizerStep(opt, scaler: s, maxNorm: 10))
+        let clipped = Float(10) / (Float(100) + Float(1e-6))
+        #expect(p.doubles == [Double(Float.fma(60 * clipped, -0.1, 0)), Double(Float.fma(80 * clipped, -0.1, 0))])
+        #expect(p.grad == nil, "zeroed")
+        s.scale((p * Tensor([.infinity, 1], dtype: .float32)).sum()).backward()
+        let before = p.doubles
+        #expect(try yolov5OptimizerStep(opt, scaler: s, maxNorm: 10) == false)
+        #expect(p.doubles == before && s.scale == 512)
     }
 
     @Test("disabled scaler is a pass-through; state saves and restores exactly")
