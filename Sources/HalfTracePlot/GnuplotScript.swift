@@ -39,7 +39,7 @@ public enum GnuplotScript {
 
     static func plots(_ figure: Figure) -> String {
         if let columns = figure.gridColumns { return grid(figure, columns: max(1, columns)) }
-        var s = "set multiplot title \(quote(figure.title)) font ',13'\n"
+        var s = "set multiplot title \(quote(figure.title)) font ',\(titleSize(figure))'\n"
         let total = figure.panels.reduce(0) { $0 + $1.weight }
         // One x range for every panel, so that the panels line up with the shared axis.
         let xs = figure.panels.flatMap { $0.series.flatMap(\.x) + $0.markers.map(\.x) }.filter(\.isFinite)
@@ -96,7 +96,7 @@ public enum GnuplotScript {
     /// Panels in rows of `columns`, each with its own axes and title (YOLOv5's plot_evolve layout).
     static func grid(_ figure: Figure, columns: Int) -> String {
         let rows = (figure.panels.count + columns - 1) / columns
-        var s = "set multiplot layout \(rows),\(columns) title \(quote(figure.title)) font ',13'\n"
+        var s = "set multiplot layout \(rows),\(columns) title \(quote(figure.title)) font ',\(titleSize(figure))'\n"
         for (p, panel) in figure.panels.enumerated() {
             s += "reset\nset grid lc rgb '#dddddd'\nunset key\nset offsets graph 0.05, graph 0.05, graph 0.08, graph 0.08\n"
             s += "set format x '%.3g'\nset xtics font ',7' rotate by 30 right\n"
@@ -110,6 +110,11 @@ public enum GnuplotScript {
         }
         s += "unset multiplot\n"
         return s
+    }
+
+    /// A title that fits the figure's width (about 8 px per character at 13 pt).
+    static func titleSize(_ figure: Figure) -> Int {
+        max(8, min(13, figure.width * 13 / max(1, figure.title.count * 9)))
     }
 
     static func style(_ series: Series) -> String {

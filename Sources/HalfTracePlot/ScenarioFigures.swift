@@ -14,7 +14,10 @@ public enum ScenarioFigures {
         let columns = golden.columns
         let names = columns.map(\.name)
         let xIndex = names.firstIndex(of: "iteration") ?? names.firstIndex(of: "epoch") ?? columns.firstIndex { $0.source == .key } ?? 0
-        let x = golden.rows.map { $0[xIndex] }
+        // A key that is not in order (several cases in one file) would join unrelated rows:
+        // plot against the row number instead, as points.
+        let ordered = zip(golden.rows, golden.rows.dropFirst()).allSatisfy { $0[xIndex] <= $1[xIndex] }
+        let x = ordered ? golden.rows.map { $0[xIndex] } : golden.rows.indices.map(Double.init)
         var groups: [(label: String, columns: [Int])] = []
         for (j, c) in columns.enumerated() where c.source != .key && !flagLabels.contains(c.label) {
             if let g = groups.firstIndex(where: { $0.label == c.label }) { groups[g].columns.append(j) } else { groups.append((c.label, [j])) }
@@ -28,13 +31,13 @@ public enum ScenarioFigures {
                 colorIndex += 1
                 let golden = golden.rows.map { $0[j] }, engine = check.engineRows.map { $0[j] }
                 if c.source == .info {
-                    var s = Series("\(c.name) (\(infoSource(check.name)))", x: x, y: golden, style: .line, color: color)
+                    var s = Series("\(c.name) (\(infoSource(check.name)))", x: x, y: golden, style: ordered ? .line : .points, color: color)
                     s.dashed = true
                     series.append(s)
                     continue
                 }
                 series.append(Series("\(c.name) \(c.source == .formula ? "formula" : "golden")", x: x, y: golden,
-                                     style: x.count > 400 ? .line : .linesPoints, color: Palette.reference))
+                                     style: !ordered ? .points : x.count > 400 ? .line : .linesPoints, color: Palette.reference))
                 var e = Series("\(c.name) engine", x: x, y: engine, style: .points, color: color)
                 e.pointSize = x.count > 400 ? 0.35 : 0.7
                 series.append(e)
@@ -46,7 +49,7 @@ public enum ScenarioFigures {
         }
         panels.append(residualPanel(check, x: x))
         return Figure(name: check.name, title: "\(golden.title) — \(check.passes ? "all columns hold" : "MISMATCH")",
-                      xLabel: columns[xIndex].label + (columns[xIndex].label == "x" ? "" : ""), panels: panels)
+                      xLabel: ordered ? columns[xIndex].label : "row of \(check.name).csv", panels: panels)
     }
 
     static func infoSource(_ scenario: String) -> String { scenario.hasPrefix("sgdr") ? "PyTorch 2.15" : "info" }
