@@ -33,15 +33,13 @@ public enum TrainingTables {
 
     public static func consoleLine(_ r: EpochResult) -> String {
         func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
-        return pad("\(r.epoch)", 5) + pad(fixed(r.trainLoss, 4), 12) + pad(fixed(r.validationLoss, 4), 12)
-            + pad(fixed(r.validationAccuracy, 4), 9) + pad(scientific(r.lrWeight), 13) + pad(compact(r.scale), 11)
-            + pad("\(r.skipped)", 9) + pad(fixed(r.underflowFraction, 4), 11)
+        return pad("\(r.epoch)", 5) + pad(Format.fixed(r.trainLoss, 4), 12) + pad(Format.fixed(r.validationLoss, 4), 12)
+            + pad(Format.fixed(r.validationAccuracy, 4), 9) + pad(Format.scientific(r.lrWeight), 13) + pad(compact(r.scale), 11)
+            + pad("\(r.skipped)", 9) + pad(Format.fixed(r.underflowFraction, 4), 11)
     }
 
     static func compact(_ v: Double) -> String {
-        v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : scientific(v)
+        v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : Format.scientific(v)
     }
 
-    static func fixed(_ v: Double, _ digits: Int) -> String { Format.fixed(v, digits) }
-    static func scientific(_ v: Double) -> String { Format.scientific(v) }
 }
