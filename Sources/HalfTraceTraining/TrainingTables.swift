@@ -1,5 +1,3 @@
-import HalfTraceKernels
-
 /// The CSV files a run writes: results.csv (one row per epoch, as YOLOv5's) and trace.csv (one
 /// row per iteration). Numbers print as the shortest text that parses back to the same Double.
 public enum TrainingTables {
