@@ -11,8 +11,8 @@ let package = Package(
         .library(name: "HalfTrace", targets: ["HalfTraceTraining"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
     ],
     targets: [
         // C kernels: Float16 conversion (F16C) and GEMM (AVX2/AVX-512 FMA), chosen at run time
@@ -23,7 +23,7 @@ let package = Package(
         .target(
             name: "HalfTraceNN", dependencies: ["HalfTraceAutograd"],
             resources: [.copy("Resources/digits.csv"), .copy("Resources/DIGITS-LICENSE.md")]),
-        .target(name: "HalfTraceOptim", dependencies: ["CHalfKernels", "HalfTraceAutograd"]),
+        .target(name: "HalfTraceOptim", dependencies: ["HalfTraceAutograd"]),
         .target(
             name: "HalfTraceTraining",
             dependencies: ["HalfTraceNN", "HalfTraceOptim", .product(name: "Yams", package: "Yams")]),
@@ -31,7 +31,7 @@ let package = Package(
         .target(
             name: "HalfTraceAnchors", dependencies: ["HalfTraceKernels"],
             resources: [.copy("Resources/boxes")]),
-        // Closed forms straight from the SPEC; imports nothing it checks.
+        // Closed forms straight from the sources' formulas; imports nothing it checks.
         .target(name: "HalfTraceReference"),
         .target(name: "HalfTraceTraces", dependencies: ["HalfTraceTraining", "HalfTraceReference", "HalfTraceAnchors"]),
         // Hyper-parameter evolution on the toy models (classic and genetic).
@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(
             name: "HalfTraceTests",
             dependencies: [
-                "CHalfKernels", "HalfTraceKernels", "HalfTraceAutograd", "HalfTraceNN", "HalfTraceOptim",
+                "HalfTraceKernels", "HalfTraceAutograd", "HalfTraceNN", "HalfTraceOptim",
                 "HalfTraceTraining", "HalfTraceTraces", "HalfTraceReference", "HalfTracePlot", "HalfTraceAnchors", "HalfTraceEvolve", "HalfTraceTestSupport",
             ],
             exclude: ["Fixtures"]),

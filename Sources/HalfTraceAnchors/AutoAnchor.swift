@@ -1,8 +1,7 @@
-import CHalfKernels
 import HalfTraceKernels
 
 /// An anchor or label size in pixels.
-public struct Size: Equatable, Sendable, Codable {
+public struct AnchorSize: Equatable, Sendable, Codable {
     public var w: Double
     public var h: Double
     public init(_ w: Double, _ h: Double) {
@@ -12,7 +11,7 @@ public struct Size: Equatable, Sendable, Codable {
     public var area: Double { w * h }
 }
 
-/// YOLOv5's anchor metrics for a set of anchors on a set of labels (SPEC 8).
+/// YOLOv5's anchor metrics for a set of anchors on a set of labels (`utils/autoanchor.py`, v7.0).
 public struct AnchorMetrics: Equatable, Sendable, Codable {
     /// Best possible recall: the fraction of labels whose best anchor ratio exceeds 1/thr.
     public var bpr: Double
@@ -25,14 +24,14 @@ public struct AnchorMetrics: Equatable, Sendable, Codable {
 /// The outcome of `AutoAnchor.search`.
 public struct AnchorSearch: Sendable {
     /// Anchors sorted by area, small to large.
-    public var anchors: [Size]
+    public var anchors: [AnchorSize]
     public var metrics: AnchorMetrics
     /// The k-means anchors the genetic search started from, and their metrics.
-    public var kmeans: [Size]
+    public var kmeans: [AnchorSize]
     public var kmeansMetrics: AnchorMetrics
     /// Best fitness after each generation (entry 0: the k-means start).
     public var fitnessHistory: [Double]
-    /// Labels used by the search (both sides >= 2 px) and labels filtered out.
+    /// Labels used by the search (at least one side >= 2 px, as YOLOv5 keeps them) and labels filtered out.
     public var labelsUsed: Int
     public var labelsFiltered: Int
 }
@@ -56,22 +55,22 @@ public struct AnchorSearch: Sendable {
 /// four evaluations per generation cost little because the metric is vectorised (C kernel).
 public enum AutoAnchor {
     /// YOLOv5's default anchors (pixels), P3/8, P4/16, P5/32.
-    public static let yolov5Default: [Size] = [
-        Size(10, 13), Size(16, 30), Size(33, 23), Size(30, 61), Size(62, 45), Size(59, 119),
-        Size(116, 90), Size(156, 198), Size(373, 326),
+    public static let yolov5Default: [AnchorSize] = [
+        AnchorSize(10, 13), AnchorSize(16, 30), AnchorSize(33, 23), AnchorSize(30, 61), AnchorSize(62, 45), AnchorSize(59, 119),
+        AnchorSize(116, 90), AnchorSize(156, 198), AnchorSize(373, 326),
     ]
     public static let strides = [8, 16, 32]
 
     /// Label sizes in pixels: (w, h) * imgSize * shape / max(shape) per image, times one
-    /// U(0.9, 1.1) factor per image with `jitter` (check_anchors' augment scale); the Float64
+    /// U(0.9, 1.1) factor per image drawn from `jitterSeed` when given (check_anchors' augment scale); the Float64
     /// product is rounded to Float32 as YOLOv5's `.float()` does.
-    public static func labelSizes(_ d: YOLODataset, imgSize: Int, jitter: UInt64? = nil) -> [SIMD2<Float>] {
-        var rng = SplitMix64(seed: jitter ?? 0)
+    public static func labelSizes(_ d: YOLODataset, imgSize: Int, jitterSeed: UInt64? = nil) -> [SIMD2<Float>] {
+        var rng = SplitMix64(seed: jitterSeed ?? 0)
         var out: [SIMD2<Float>] = []
         out.reserveCapacity(d.labelCount)
         for image in d.images {
             let m = max(image.width, image.height)
-            let scale = jitter == nil ? 1.0 : rng.nextUniform(0.9, 1.1)
+            let scale = jitterSeed == nil ? 1.0 : rng.nextUniform(0.9, 1.1)
             let sw = Double(imgSize) * image.width / m * scale, sh = Double(imgSize) * image.height / m * scale
             for b in image.boxes { out.append(SIMD2(Float(Double(b.w) * sw), Float(Double(b.h) * sh))) }
         }
@@ -90,15 +89,15 @@ public enum AutoAnchor {
     }
 
     /// For each label, the best anchor ratio, and the number of (label, anchor) pairs above
-    /// `thr` (YOLOv5's Float32 arithmetic, in `ht_anchor_best`).
+    /// `thr` (YOLOv5's Float32 arithmetic, in `ElementKernels.anchorBest`).
     static func ratios(_ labels: Labels, _ anchors: [SIMD2<Float>], thr: Float) -> (best: [Float], above: Int) {
         let aw = anchors.map(\.x), ah = anchors.map(\.y)
         var above = 0
         let best = [Float](unsafeUninitializedCapacity: labels.count) { buffer, n in
             labels.w.withUnsafeBufferPointer { w in
                 labels.h.withUnsafeBufferPointer { h in
-                    above = ht_anchor_best(KernelISA.best.native, w.baseAddress, h.baseAddress, labels.count, aw, ah,
-                                           anchors.count, thr, buffer.baseAddress)
+                    above = ElementKernels.anchorBest(w: w, h: h, anchorWidths: aw, anchorHeights: ah, thr: thr,
+                                                      best: UnsafeMutableBufferPointer(rebasing: buffer[0..<labels.count]))
                 }
             }
             n = labels.count
@@ -107,7 +106,7 @@ public enum AutoAnchor {
     }
 
     /// The ratio metric of every label against each anchor separately: result[a][i].
-    public static func ratioMatrix(_ wh: [SIMD2<Float>], anchors: [Size]) -> [[Float]] {
+    public static func ratioMatrix(_ wh: [SIMD2<Float>], anchors: [AnchorSize]) -> [[Float]] {
         let labels = Labels(wh)
         return anchors.map { ratios(labels, [SIMD2(Float($0.w), Float($0.h))], thr: 1).best }
     }
@@ -124,7 +123,7 @@ public enum AutoAnchor {
     }
 
     /// bpr, aat and fitness of `anchors` on labels `wh` with anchor_t = `thr`.
-    public static func metrics(_ wh: [SIMD2<Float>], anchors: [Size], thr: Double = 4.0) -> AnchorMetrics {
+    public static func metrics(_ wh: [SIMD2<Float>], anchors: [AnchorSize], thr: Double = 4.0) -> AnchorMetrics {
         let t = Float(1 / thr)
         let (best, above) = ratios(Labels(wh), anchors.map { SIMD2(Float($0.w), Float($0.h)) }, thr: t)
         let n = Double(max(wh.count, 1))
@@ -150,12 +149,12 @@ public enum AutoAnchor {
     /// to >= 2 px), and keeps the best if its fitness is strictly higher.
     public static func search(_ wh0: [SIMD2<Float>], n: Int, thr: Double = 4.0, generations: Int = 1000, seed: UInt64 = 0,
                               mutants: Int = 2, chains: Int = 2, progress: ((Int, Double) -> Void)? = nil) throws -> AnchorSearch {
-        guard n >= 1 else { throw AnchorError("--n \(n) is invalid: expected at least 1 anchor") }
-        guard generations >= 0 else { throw AnchorError("--gen \(generations) is invalid: expected >= 0") }
-        guard mutants >= 1, chains >= 1 else { throw AnchorError("mutants \(mutants), chains \(chains): expected >= 1") }
+        guard n >= 1 else { throw HalfTraceError.invalid("n", "\(n) is invalid: expected at least 1 anchor") }
+        guard generations >= 0 else { throw HalfTraceError.invalid("generations", "\(generations) is invalid: expected >= 0") }
+        guard mutants >= 1, chains >= 1 else { throw HalfTraceError.invalid("mutants", "mutants \(mutants), chains \(chains): expected >= 1") }
         let wh = wh0.filter { $0.x >= 2 || $0.y >= 2 }
         guard n <= wh.count else {
-            throw AnchorError("--n \(n) is larger than the \(wh.count) labels with a side of at least 2 px")
+            throw HalfTraceError.invalid("n", "\(n) is larger than the \(wh.count) labels with a side of at least 2 px")
         }
         var rng = SplitMix64(seed: seed)
         let t = Float(1 / thr)
@@ -191,8 +190,8 @@ public enum AutoAnchor {
             progress?(g + 1, history.last!)
         }
         let k = state.max { $0.f < $1.f }!.k
-        let sorted = k.sorted { $0.x * $0.y < $1.x * $1.y }.map { Size($0.x, $0.y) }
-        let kmeansSorted = start.sorted { $0.x * $0.y < $1.x * $1.y }.map { Size($0.x, $0.y) }
+        let sorted = k.sorted { $0.x * $0.y < $1.x * $1.y }.map { AnchorSize($0.x, $0.y) }
+        let kmeansSorted = start.sorted { $0.x * $0.y < $1.x * $1.y }.map { AnchorSize($0.x, $0.y) }
         return AnchorSearch(anchors: sorted, metrics: metrics(wh0, anchors: sorted, thr: thr), kmeans: kmeansSorted,
                             kmeansMetrics: metrics(wh0, anchors: kmeansSorted, thr: thr), fitnessHistory: history,
                             labelsUsed: wh.count, labelsFiltered: wh0.count - wh.count)
@@ -221,9 +220,9 @@ public enum AutoAnchor {
 
     /// YOLOv5's `check_anchor_order`: split anchors over output layers (strides 8, 16, 32) and,
     /// if the mean anchor area per layer runs opposite to the stride order, reverse the layers.
-    public static func layers(_ anchors: [Size], count: Int = 3) throws -> (layers: [[Size]], reversed: Bool) {
+    public static func layers(_ anchors: [AnchorSize], count: Int = 3) throws -> (layers: [[AnchorSize]], reversed: Bool) {
         guard count >= 1, anchors.count % count == 0 else {
-            throw AnchorError("\(anchors.count) anchors cannot be split over \(count) output layers")
+            throw HalfTraceError.invalid("anchors", "\(anchors.count) anchors cannot be split over \(count) output layers")
         }
         let per = anchors.count / count
         var layers = (0..<count).map { Array(anchors[($0 * per)..<(($0 + 1) * per)]) }

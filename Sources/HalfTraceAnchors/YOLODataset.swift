@@ -1,4 +1,5 @@
 import Foundation
+import HalfTraceKernels
 
 /// A YOLO-format label set: image sizes from an images.csv (image,width,height) and one
 /// `<image>.txt` per image in a labels directory, a box per line as `class cx cy w h`,
@@ -39,7 +40,7 @@ public struct YOLODataset: Sendable {
     /// YOLOv5's `verify_image_label`.
     public static func load(labels directory: String, images csv: String) throws -> YOLODataset {
         guard let text = try? String(contentsOfFile: csv, encoding: .utf8) else {
-            throw AnchorError("\(csv): cannot read the images file")
+            throw HalfTraceError.inaccessible(csv, "cannot read the images file")
         }
         var sizes: [String: (Double, Double)] = [:], order: [String] = []
         for (k, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -48,44 +49,44 @@ public struct YOLODataset: Sendable {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             if k == 0 && fields.first == "image" { continue }
             guard fields.count == 3 else {
-                throw AnchorError("\(csv):\(k + 1): \(fields.count) fields, expected 3 (image,width,height)")
+                throw HalfTraceError.file(csv, line: k + 1, "\(fields.count) fields, expected 3 (image,width,height)")
             }
             guard let w = Double(fields[1]), let h = Double(fields[2]), w.isFinite, h.isFinite, w > 0, h > 0 else {
-                throw AnchorError("\(csv):\(k + 1): width and height must be positive numbers, got '\(fields[1])', '\(fields[2])'")
+                throw HalfTraceError.file(csv, line: k + 1, "width and height must be positive numbers, got '\(fields[1])', '\(fields[2])'")
             }
-            guard sizes[fields[0]] == nil else { throw AnchorError("\(csv):\(k + 1): image '\(fields[0])' is listed twice") }
+            guard sizes[fields[0]] == nil else { throw HalfTraceError.file(csv, line: k + 1, "image '\(fields[0])' is listed twice") }
             sizes[fields[0]] = (w, h)
             order.append(fields[0])
         }
-        guard !order.isEmpty else { throw AnchorError("\(csv): no images listed") }
+        guard !order.isEmpty else { throw HalfTraceError.file(csv, "no images listed") }
         guard let files = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
-            throw AnchorError("\(directory): cannot read the labels directory")
+            throw HalfTraceError.inaccessible(directory, "cannot read the labels directory")
         }
         var boxes: [String: [(Float, Float)]] = [:], warnings: [String] = []
         for file in files.sorted() where file.hasSuffix(".txt") {
             let name = String(file.dropLast(4)), path = directory + "/" + file
             guard sizes[name] != nil else {
-                throw AnchorError("\(path): no row for image '\(name)' in \(csv)")
+                throw HalfTraceError.file(path, "no row for image '\(name)' in \(csv)")
             }
             guard let content = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw AnchorError("\(path): cannot read the label file")
+                throw HalfTraceError.inaccessible(path, "cannot read the label file")
             }
             var seen = Set<[Float]>(), list: [(Float, Float)] = [], duplicates = 0
             for (k, raw) in content.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 let fields = raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
                 if fields.isEmpty { continue }
                 guard fields.count == 5 else {
-                    throw AnchorError("\(path):\(k + 1): \(fields.count) fields, expected 5 (class cx cy w h)")
+                    throw HalfTraceError.file(path, line: k + 1, "\(fields.count) fields, expected 5 (class cx cy w h)")
                 }
                 let values = try fields.map { f -> Float in
-                    guard let v = Float(f), v.isFinite else { throw AnchorError("\(path):\(k + 1): '\(f)' is not a number") }
+                    guard let v = Float(f), v.isFinite else { throw HalfTraceError.file(path, line: k + 1, "'\(f)' is not a number") }
                     return v
                 }
                 guard values[0] >= 0, values[0] == values[0].rounded() else {
-                    throw AnchorError("\(path):\(k + 1): class \(fields[0]) is not a non-negative integer")
+                    throw HalfTraceError.file(path, line: k + 1, "class \(fields[0]) is not a non-negative integer")
                 }
                 for (i, v) in values.enumerated().dropFirst() where !(0...1).contains(v) {
-                    throw AnchorError("\(path):\(k + 1): \(["", "cx", "cy", "w", "h"][i]) = \(fields[i]) is outside [0, 1] (non-normalized or out of bounds coordinates)")
+                    throw HalfTraceError.file(path, line: k + 1, "\(["", "cx", "cy", "w", "h"][i]) = \(fields[i]) is outside [0, 1] (non-normalized or out of bounds coordinates)")
                 }
                 if !seen.insert(values).inserted { duplicates += 1; continue }
                 list.append((values[3], values[4]))
@@ -99,12 +100,7 @@ public struct YOLODataset: Sendable {
             Image(name: name, width: sizes[name]!.0, height: sizes[name]!.1, boxes: (boxes[name] ?? []).map { (w: $0.0, h: $0.1) })
         }
         let dataset = YOLODataset(images: images, warnings: warnings)
-        guard dataset.labelCount > 0 else { throw AnchorError("\(directory): the dataset has no labels") }
+        guard dataset.labelCount > 0 else { throw HalfTraceError.file(directory, "the dataset has no labels") }
         return dataset
     }
-}
-
-public struct AnchorError: Error, CustomStringConvertible, Equatable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

@@ -10,13 +10,6 @@ public final class UnderflowCounter: @unchecked Sendable {
 
     public init() {}
 
-    public var fraction: Double { elements == 0 ? 0 : Double(flushed) / Double(elements) }
-
-    public func reset() {
-        elements = 0
-        flushed = 0
-    }
-
     func record<C: BinaryFloatingPoint>(_ values: [C], _ halves: [Float16]) {
         elements += values.count
         var lost = 0

@@ -24,12 +24,12 @@ public struct EvolveConfig: Sendable, Codable, Equatable {
     public init() {}
 
     public func validate() throws {
-        guard model != .wide else { throw EvolveError("--model: evolution runs on tiny or mlp") }
-        guard (1...100_000).contains(generations) else { throw EvolveError("--generations: \(generations) is outside 1...100000") }
-        guard (1...10_000).contains(population) else { throw EvolveError("--population: \(population) is outside 1...10000") }
-        guard strategy == .classic || population >= 2 else { throw EvolveError("--population: the genetic algorithm needs at least 2") }
-        guard (1...10_000).contains(epochs) else { throw EvolveError("--epochs: \(epochs) is outside 1...10000") }
-        do { try base.validate() } catch let e as ParameterError { throw EvolveError("--hyp: \(e)") }
+        guard model == .tiny || model == .mlp else { throw HalfTraceError.invalid("model", "evolution runs on tiny or mlp, not \(model.rawValue)") }
+        try HalfTraceError.check("generations", generations, in: 1...1_000_000)
+        try HalfTraceError.check("population", population, in: 1...10_000)
+        guard strategy == .classic || population >= 2 else { throw HalfTraceError.invalid("population", "the genetic algorithm needs at least 2") }
+        try HalfTraceError.check("epochs", epochs, in: 1...10_000)
+        do { try base.validate() } catch let e as HalfTraceError { throw e.inField("base") }
     }
 }
 
@@ -42,16 +42,11 @@ public struct EvolveRecord: Sendable, Equatable {
     public var fitness: Double { metrics.fitness }
 }
 
-public struct EvolveError: Error, CustomStringConvertible, Equatable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
 /// evolve.csv: one row per trained individual, in (generation, individual) order; every number
 /// parses back to the identical Double.
 public enum EvolveCSV {
     public static let columns = ["generation", "individual", "accuracy", "confident_accuracy", "val_loss", "fitness"]
-        + HyperparameterMeta.table.map(\.key)
+        + HyperparameterMeta.table.map(\.name)
 
     public static func text(_ records: [EvolveRecord]) -> String {
         ([columns.joined(separator: ",")] + records.map { r in
@@ -60,30 +55,44 @@ public enum EvolveCSV {
         }).joined(separator: "\n") + "\n"
     }
 
-    public static func parse(_ text: String, path: String) throws -> [EvolveRecord] {
+    /// Parses evolve.csv, refusing anything an evolution run with `config` cannot have written:
+    /// a row out of (generation, individual) order or repeated, an individual outside the
+    /// population, an accuracy outside [0, 1], a fitness that is not the weighted metric, a
+    /// hyper-parameter outside its bounds or not rounded to 5 decimals. Errors name file:line.
+    public static func parse(_ text: String, path: String, config: EvolveConfig) throws -> [EvolveRecord] {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard lines.first == columns.joined(separator: ",") else {
-            throw EvolveError("\(path):1: expected the header \(columns.joined(separator: ","))")
+            throw HalfTraceError.file(path, line: 1, "expected the header \(columns.joined(separator: ","))")
         }
         var records: [EvolveRecord] = []
         for (k, line) in lines.enumerated().dropFirst() {
             if line.isEmpty && k == lines.count - 1 { break }
+            func fail(_ field: String?, _ reason: String) -> HalfTraceError { HalfTraceError.file(path, line: k + 1, field: field, reason) }
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard fields.count == columns.count else {
-                throw EvolveError("\(path):\(k + 1): \(fields.count) fields, expected \(columns.count)")
-            }
+            guard fields.count == columns.count else { throw fail(nil, "\(fields.count) fields, expected \(columns.count)") }
             let v = try fields.enumerated().map { i, f -> Double in
-                guard let x = Double(f), x.isFinite || i == 4 else { throw EvolveError("\(path):\(k + 1): \(columns[i]) '\(f)' is not a number") }
+                guard let x = Double(f), x.isFinite || i == 4 else { throw fail(columns[i], "'\(f.prefix(40))' is not a number") }
                 return x
             }
-            guard v[0] >= 0, v[1] >= 0, v[0] < 1e9, v[1] < 1e9, v[0] == v[0].rounded(), v[1] == v[1].rounded() else {
-                throw EvolveError("\(path):\(k + 1): generation and individual must be non-negative integers")
+            guard let generation = Int(exactly: v[0]), let individual = Int(exactly: v[1]),
+                  (0..<config.generations).contains(generation), (0..<config.population).contains(individual) else {
+                throw fail("generation", "generation \(v[0]) individual \(v[1]) is outside the run's \(config.generations) generations of \(config.population)")
             }
-            let record = EvolveRecord(generation: Int(v[0]), individual: Int(v[1]),
-                                      metrics: ValidationMetrics(accuracy: v[2], confidentAccuracy: v[3], loss: v[4]),
-                                      hyp: Array(v[6...]))
+            if let last = records.last, (last.generation, last.individual) >= (generation, individual) {
+                throw fail("individual", "generation \(generation) individual \(individual) repeats or comes after generation \(last.generation) individual \(last.individual)")
+            }
+            for (i, name) in [(2, "accuracy"), (3, "confident_accuracy")] where !(0...1).contains(v[i]) {
+                throw fail(name, "\(v[i]) is outside [0, 1]")
+            }
+            if !(v[4] >= 0 || v[4].isNaN) { throw fail("val_loss", "\(v[4]) is negative") }
+            let hyp = Array(v[6...])
+            for (value, key) in zip(hyp, HyperparameterMeta.table) where !(key.lower...key.upper).contains(value) || HyperparameterMeta.round5(value) != value {
+                throw fail(key.name, "\(value) is outside [\(key.lower), \(key.upper)] or not rounded to 5 decimals")
+            }
+            let record = EvolveRecord(generation: generation, individual: individual,
+                                      metrics: ValidationMetrics(accuracy: v[2], confidentAccuracy: v[3], loss: v[4]), hyp: hyp)
             guard abs(record.fitness - v[5]) <= 1e-12 else {
-                throw EvolveError("\(path):\(k + 1): fitness \(v[5]) does not equal 0.1 * accuracy + 0.9 * confident_accuracy")
+                throw fail("fitness", "\(v[5]) does not equal 0.1 * accuracy + 0.9 * confident_accuracy")
             }
             records.append(record)
         }
@@ -100,7 +109,7 @@ public struct EvolveSummary: Sendable {
     public var trained: Int
 }
 
-/// Hyper-parameter evolution on a toy model (SPEC 9): DIR/evolve.csv, DIR/hyp_evolve.yaml (the
+/// Hyper-parameter evolution on a toy model (YOLOv5's `train.py --evolve`, v7.0 and master): DIR/evolve.csv, DIR/hyp_evolve.yaml (the
 /// best, readable by `train --hyp`), DIR/evolve_config.json. The individuals of a generation
 /// train in parallel on both cores; rows are written in (generation, individual) order after each
 /// individual, atomically, so results never depend on the number of threads and an interrupted
@@ -125,43 +134,34 @@ public final class Evolution {
         data = try config.model.loadData(digitsPath: digitsPath)
         let exists = FileManager.default.fileExists(atPath: csvPath)
         if resume {
-            guard exists else { throw EvolveError("--resume: \(csvPath) does not exist") }
-            guard let saved = FileManager.default.contents(atPath: configPath),
-                  let old = try? JSONDecoder().decode(EvolveConfig.self, from: saved) else {
-                throw EvolveError("--resume: \(configPath) is missing or unreadable")
+            guard exists else { throw HalfTraceError.inaccessible(csvPath, "does not exist: nothing to resume") }
+            guard let saved = FileManager.default.contents(atPath: configPath) else {
+                throw HalfTraceError.inaccessible(configPath, "missing or unreadable")
             }
-            var comparable = old
-            comparable.generations = config.generations
-            guard comparable == config else {
-                throw EvolveError("--resume: the run in \(directory) was started with a different configuration (\(Self.differences(old, config)))")
+            let old: EvolveConfig
+            do { old = try JSONDecoder().decode(EvolveConfig.self, from: saved) } catch {
+                throw HalfTraceError.file(configPath, "not an evolution configuration")
+            }
+            if let change = configurationChanges(from: old, to: config).first(where: { $0.field != "generations" }) {
+                throw HalfTraceError(.invalidValue, field: change.field, file: configPath,
+                                     "the run in \(directory) was started with \(change.old), not \(change.new)")
             }
             guard let text = try? String(contentsOfFile: csvPath, encoding: .utf8) else {
-                throw EvolveError("\(csvPath): cannot read")
+                throw HalfTraceError.inaccessible(csvPath, "cannot read")
             }
-            records = try EvolveCSV.parse(text, path: csvPath)
+            records = try EvolveCSV.parse(text, path: csvPath, config: config)
         } else if exists {
-            throw EvolveError("--out: \(csvPath) exists; pass --resume to continue that run, or choose another directory")
+            throw HalfTraceError(.invalidValue, field: "directory", file: csvPath, "exists; resume that run, or choose another directory")
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         try AtomicFile.write(try encoder.encode(config), to: configPath)
     }
 
-    static func differences(_ a: EvolveConfig, _ b: EvolveConfig) -> String {
-        var d: [String] = []
-        if a.model != b.model { d.append("model \(a.model.rawValue) vs \(b.model.rawValue)") }
-        if a.strategy != b.strategy { d.append("strategy \(a.strategy.rawValue) vs \(b.strategy.rawValue)") }
-        if a.population != b.population { d.append("population \(a.population) vs \(b.population)") }
-        if a.epochs != b.epochs { d.append("epochs \(a.epochs) vs \(b.epochs)") }
-        if a.seed != b.seed { d.append("seed \(a.seed) vs \(b.seed)") }
-        if a.base != b.base { d.append("base hyper-parameters differ") }
-        return d.joined(separator: ", ")
-    }
-
     /// The candidates of generation g, rebuilt from the records of earlier generations.
     func candidates(_ g: Int) -> [[Double]] {
         var rng = SplitMix64.stream(seed: config.seed, index: 1_000 + UInt64(g))
-        let base = HyperparameterMeta.vector(config.base)
+        let base = config.base.vector
         switch config.strategy {
         case .classic:
             return Breeding.classic(generation: g, population: config.population,
@@ -180,7 +180,7 @@ public final class Evolution {
         c.model = config.model
         c.epochs = config.epochs
         c.seed = config.seed
-        c.hyp = HyperparameterMeta.hyperparameters(hyp)
+        c.hyp = ScheduleHyperparameters(vector: hyp)
         let trainer = try Trainer(config: c, data: data)
         try trainer.run()
         return trainer.validationMetrics()
@@ -193,7 +193,7 @@ public final class Evolution {
             let wanted = candidates(g)
             let done = records.filter { $0.generation == g }
             for r in done where r.individual >= wanted.count || r.hyp != wanted[r.individual] {
-                throw EvolveError("\(csvPath): generation \(g) individual \(r.individual) does not match this configuration's candidates")
+                throw HalfTraceError.file(csvPath, field: "hyp", "generation \(g) individual \(r.individual) does not match this configuration's candidates")
             }
             let missing = wanted.indices.filter { i in !done.contains { $0.individual == i } }
             let outcomes = concurrentMap(missing, workers: workers) { i -> Error? in
@@ -235,6 +235,6 @@ public final class Evolution {
             "fitness = 0.1 * accuracy + 0.9 * confident_accuracy (mean accuracy at confidence >= 0.50:0.95)",
             "accuracy \(best.metrics.accuracy), confident_accuracy \(best.metrics.confidentAccuracy), val_loss \(best.metrics.loss), fitness \(best.fitness)",
         ]
-        try AtomicFile.write(HypFile.text(HyperparameterMeta.hyperparameters(best.hyp), header: header), to: yamlPath)
+        try AtomicFile.write(HypFile.text(ScheduleHyperparameters(vector: best.hyp), header: header), to: yamlPath)
     }
 }

@@ -12,9 +12,6 @@ public enum KernelISA: Int, Sendable, CaseIterable, CustomStringConvertible {
     /// The fastest level this CPU supports, detected once at run time (CPUID).
     public static let best: KernelISA = KernelISA(rawValue: Int(ht_isa_best().rawValue)) ?? .portable
 
-    /// Whether this CPU converts binary16 in hardware (F16C).
-    public static let hasF16C: Bool = ht_cpu_detect().f16c != 0
-
     /// The levels this CPU can run.
     public static var supported: [KernelISA] { allCases.filter { $0.rawValue <= best.rawValue } }
 

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Dispatch
+import Synchronization
 
 // (GEMM.defaultThreadCount is the number of online cores, capped at 8.)
 
@@ -16,14 +17,14 @@ public func concurrentMap<T, R>(_ items: [T], workers: Int = GEMM.defaultThreadC
     let results = UnsafeMutableBufferPointer<R?>.allocate(capacity: n)
     results.initialize(repeating: nil)
     defer { results.deallocate() }
-    let next = AtomicCounter()
+    let next = IndexDispenser()
     withoutActuallyEscaping(transform) { transform in
         let shared = UncheckedSendable((items, results, transform))
         DispatchQueue.concurrentPerform(iterations: min(workers, n)) { _ in
             let (items, results, transform) = shared.value
             GEMM.$maxThreads.withValue(1) {
                 while true {
-                    let i = next.increment()
+                    let i = next.take()
                     guard i < n else { return }
                     results[i] = transform(items[i])
                 }
@@ -33,23 +34,14 @@ public func concurrentMap<T, R>(_ items: [T], workers: Int = GEMM.defaultThreadC
     return results.map { $0! }
 }
 
-/// A lock-protected counter handing out indices 0, 1, 2, ... to workers.
-final class AtomicCounter: @unchecked Sendable {
-    private var value = 0
-    private let lock = NSLockLite()
-    func increment() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        value += 1
-        return value - 1
-    }
-}
+/// Hands out the indices 0, 1, 2, ... to workers, each once.
+final class IndexDispenser: Sendable {
+    private let next = Mutex(0)
 
-/// A pthread mutex (Foundation-free, the kernels module does not import Foundation).
-final class NSLockLite: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    init() { pthread_mutex_init(mutex, nil) }
-    deinit { pthread_mutex_destroy(mutex); mutex.deallocate() }
-    func lock() { pthread_mutex_lock(mutex) }
-    func unlock() { pthread_mutex_unlock(mutex) }
+    func take() -> Int {
+        next.withLock { value in
+            defer { value += 1 }
+            return value
+        }
+    }
 }

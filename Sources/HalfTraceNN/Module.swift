@@ -23,13 +23,10 @@ public protocol Module: AnyObject {
 extension Module {
     public var parameters: [Tensor] { namedParameters.map(\.tensor) }
 
-    /// The number of scalar parameters.
-    public var parameterCount: Int { namedParameters.reduce(0) { $0 + $1.tensor.count } }
-
     /// Clears every parameter's gradient.
     public func zeroGrad() { for p in parameters { p.zeroGrad() } }
 
-    /// Parameters split as YOLOv5's `smart_optimizer` does (SPEC §3): group 0 = biases,
+    /// Parameters split as YOLOv5's `smart_optimizer` does (`utils/torch_utils.py`, v7.0): group 0 = biases,
     /// group 1 = weights (decayed), group 2 = normalisation weights (not decayed).
     public var parameterGroups: ParameterGroups {
         let named = namedParameters
@@ -45,7 +42,4 @@ public struct ParameterGroups {
     public var biases: [Tensor]
     public var weights: [Tensor]
     public var normWeights: [Tensor]
-
-    /// [biases, weights, normWeights]: the order of the optimizer's param_groups.
-    public var ordered: [[Tensor]] { [biases, weights, normWeights] }
 }

@@ -1,4 +1,3 @@
-import CHalfKernels
 import HalfTraceAutograd
 import HalfTraceKernels
 
@@ -63,11 +62,10 @@ extension AdamStep where T == Float {
     /// The same step over whole Float arrays, in the C kernels: bit-identical to `apply`.
     public func apply(p: UnsafeMutableBufferPointer<Float>, grad: UnsafeBufferPointer<Float>,
                       m: UnsafeMutableBufferPointer<Float>, v: UnsafeMutableBufferPointer<Float>, isa: KernelISA = .best) {
-        precondition(grad.count == p.count && m.count == p.count && v.count == p.count)
-        guard let pp = p.baseAddress else { return }
-        ht_adam_f32(isa.native, pp, grad.baseAddress, m.baseAddress, v.baseAddress, p.count, decoupled ? 1 : 0, decay,
-                    weightDecay, smallWeight ? 1 : 0, lerpWeight, lerpComplement, beta2, oneMinusBeta2,
-                    correction2Root, eps, negativeStepSize)
+        ElementKernels.adam(p: p, grad: grad, m: m, v: v, ElementKernels.AdamScalars(
+            decoupled: decoupled, decay: decay, weightDecay: weightDecay, smallWeight: smallWeight, lerpWeight: lerpWeight,
+            lerpComplement: lerpComplement, beta2: beta2, oneMinusBeta2: oneMinusBeta2, correction2Root: correction2Root,
+            eps: eps, negativeStepSize: negativeStepSize), isa: isa)
     }
 }
 
@@ -84,13 +82,13 @@ public final class Adam: Optimizer {
     /// Validates lr >= 0, eps >= 0, 0 <= beta1 < 1, 0 <= beta2 < 1, weight_decay >= 0.
     public init(groups: [ParamGroup], decoupled: Bool = false) throws {
         for (i, g) in groups.enumerated() {
-            let at = "group \(i)"
-            try ParameterError.check("lr (\(at))", g.lr, atLeast: 0)
-            try ParameterError.check("eps (\(at))", g.eps, atLeast: 0)
-            try ParameterError.check("weight_decay (\(at))", g.weightDecay, atLeast: 0)
+            let at = "param_groups[\(i)]"
+            try HalfTraceError.check("\(at).lr", g.lr, atLeast: 0)
+            try HalfTraceError.check("\(at).eps", g.eps, atLeast: 0)
+            try HalfTraceError.check("\(at).weight_decay", g.weightDecay, atLeast: 0)
             for (name, beta) in [("beta1", g.momentum), ("beta2", g.beta2)] {
                 guard beta.isFinite, beta >= 0, beta < 1 else {
-                    throw ParameterError("\(name) (\(at))", "\(beta) is outside [0, 1)")
+                    throw HalfTraceError.invalid("\(at).\(name)", "\(beta) is outside [0, 1)")
                 }
             }
         }
@@ -98,9 +96,10 @@ public final class Adam: Optimizer {
         self.decoupled = decoupled
     }
 
-    public var parameterStates: [ParameterState] {
-        get { state.export(groups) }
-        set { state.restore(newValue, groups) }
+    public var parameterStates: [ParameterState] { state.export(groups) }
+
+    public func restore(_ states: [ParameterState]) throws {
+        try state.restore(states, groups, buffers: 2, countsSteps: true)
     }
 
     public func step() {

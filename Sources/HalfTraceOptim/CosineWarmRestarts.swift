@@ -34,10 +34,10 @@ public struct CosineWarmRestarts: Sendable, Equatable {
     /// Validates as PyTorch (T_0 a positive integer, T_mult an integer >= 1, eta_min finite),
     /// and performs the constructor's step to epoch 0 (lr = base_lr).
     public init(baseLRs: [Double], t0: Int, tMult: Int = 1, etaMin: Double = 0) throws {
-        guard t0 >= 1 else { throw ParameterError("T_0", "Expected positive integer T_0, but got \(t0)") }
-        guard tMult >= 1 else { throw ParameterError("T_mult", "Expected integer T_mult >= 1, but got \(tMult)") }
-        guard etaMin.isFinite else { throw ParameterError("eta_min", "Expected a finite eta_min, but got \(etaMin)") }
-        for (i, lr) in baseLRs.enumerated() { try ParameterError.check("lr (group \(i))", lr, atLeast: 0) }
+        guard t0 >= 1 else { throw HalfTraceError.invalid("T_0", "Expected positive integer T_0, but got \(t0)") }
+        guard tMult >= 1 else { throw HalfTraceError.invalid("T_mult", "Expected integer T_mult >= 1, but got \(tMult)") }
+        guard etaMin.isFinite else { throw HalfTraceError.invalid("eta_min", "Expected a finite eta_min, but got \(etaMin)") }
+        for (i, lr) in baseLRs.enumerated() { try HalfTraceError.check("base_lrs[\(i)]", lr, atLeast: 0) }
         self.t0 = t0
         self.tMult = tMult
         self.etaMin = etaMin
@@ -69,7 +69,7 @@ public struct CosineWarmRestarts: Sendable, Equatable {
     /// Jumps to a real epoch >= 0 (PyTorch's `step(epoch)`), with exact cycle indexing.
     public mutating func step(epoch: Double) throws {
         guard epoch.isFinite, epoch >= 0 else {
-            throw ParameterError("epoch", "Expected non-negative epoch, but got \(epoch)")
+            throw HalfTraceError.invalid("epoch", "Expected non-negative epoch, but got \(epoch)")
         }
         let position = CosineWarmRestarts.position(of: epoch, t0: t0, tMult: tMult)
         if epoch >= Double(t0) && tMult == 1 {

@@ -1,3 +1,4 @@
+import HalfTraceKernels
 import HalfTraceAutograd
 
 /// Dynamic loss scaling for float16 gradients: `torch.amp.GradScaler`'s state machine (PyTorch
@@ -15,7 +16,8 @@ import HalfTraceAutograd
 /// Where HalfTrace departs from PyTorch, and why:
 /// - **The fix (always on).** PyTorch tests finiteness only on the scaled gradient. After about
 ///   144 consecutive overflows `1/scale` overflows Float32, finite scaled gradients are multiplied
-///   by infinity and NaN reaches the parameters (SPEC §5). HalfTrace also tests the unscaled
+///   by infinity and the parameters become non-finite (-inf, inf or NaN; reproduced with PyTorch
+///   2.15 on CPU: -inf). HalfTrace also tests the unscaled
 ///   value `g * inv` (after rounding to the gradient's dtype): a non-finite result sets found_inf
 ///   and the step is skipped. This changes nothing while `inv` is finite and `g * inv` does not
 ///   overflow, i.e. whenever PyTorch's own update would be finite.
@@ -52,6 +54,29 @@ public final class GradScaler {
         public var totalSkips: Int
         public var consecutiveSkips: Int
         public var lastStepSkipped: Bool
+
+        /// Refuses a state that the options and the update rule cannot produce (a hand-edited
+        /// checkpoint): every value is checked before the scaler does arithmetic with it.
+        public func validate() throws {
+            guard scale.isFinite, scale > 0 else { throw HalfTraceError.invalid("scale", "\(scale) is invalid: expected a finite value > 0") }
+            guard growthFactor.isFinite, growthFactor > 1 else {
+                throw HalfTraceError.invalid("growth_factor", "\(growthFactor) is invalid: the growth factor must be > 1.0")
+            }
+            guard backoffFactor.isFinite, backoffFactor > 0, backoffFactor < 1 else {
+                throw HalfTraceError.invalid("backoff_factor", "\(backoffFactor) is invalid: the backoff factor must be in (0, 1)")
+            }
+            try HalfTraceError.check("growth_interval", growthInterval, in: 1...(1 << 40))
+            try HalfTraceError.check("growth_tracker", growthTracker, in: 0...(growthInterval - 1))
+            try HalfTraceError.check("hysteresis", hysteresis, in: 1...(1 << 40))
+            try HalfTraceError.check("hysteresis_remaining", hysteresisRemaining, in: 0...hysteresis)
+            if let minScale { try HalfTraceError.check("min_scale", Double(minScale), atLeast: 0) }
+            if let maxScale {
+                guard maxScale.isFinite, maxScale > 0 else { throw HalfTraceError.invalid("max_scale", "\(maxScale) is invalid: expected a finite value > 0") }
+                if let minScale, minScale > maxScale { throw HalfTraceError.invalid("min_scale", "\(minScale) is larger than max_scale \(maxScale)") }
+            }
+            try HalfTraceError.check("total_skips", totalSkips, in: 0...(1 << 53))
+            try HalfTraceError.check("consecutive_skips", consecutiveSkips, in: 0...totalSkips)
+        }
     }
 
     private enum Stage { case ready, unscaled, stepped }
@@ -63,36 +88,27 @@ public final class GradScaler {
     public private(set) var state: State
     private var perOptimizer: [ObjectIdentifier: PerOptimizer] = [:]
 
-    /// Misuse of the scaler, with PyTorch's meaning.
-    public struct UsageError: Error, CustomStringConvertible, Equatable {
-        public let description: String
-    }
-
     public init(initScale: Double = 65536, growthFactor: Double = 2, backoffFactor: Double = 0.5,
                 growthInterval: Int = 2000, enabled: Bool = true, minScale: Double? = nil,
                 maxScale: Double? = nil, hysteresis: Int = 1, refill: HysteresisRefill = .afterCleanStep) throws {
         guard initScale.isFinite, initScale > 0, Float(initScale).isFinite else {
-            throw ParameterError("init_scale", "\(initScale) is invalid: expected a finite value > 0")
+            throw HalfTraceError.invalid("init_scale", "\(initScale) is invalid: expected a finite value > 0")
         }
         guard growthFactor.isFinite, growthFactor > 1 else {
-            throw ParameterError("growth_factor", "\(growthFactor) is invalid: the growth factor must be > 1.0")
+            throw HalfTraceError.invalid("growth_factor", "\(growthFactor) is invalid: the growth factor must be > 1.0")
         }
         guard backoffFactor.isFinite, backoffFactor > 0, backoffFactor < 1 else {
-            throw ParameterError("backoff_factor", "\(backoffFactor) is invalid: the backoff factor must be in (0, 1)")
+            throw HalfTraceError.invalid("backoff_factor", "\(backoffFactor) is invalid: the backoff factor must be in (0, 1)")
         }
-        guard growthInterval >= 1 else {
-            throw ParameterError("growth_interval", "\(growthInterval) is invalid: expected an integer >= 1")
-        }
-        guard hysteresis >= 1 else {
-            throw ParameterError("hysteresis", "\(hysteresis) is invalid: expected an integer >= 1")
-        }
-        if let minScale { try ParameterError.check("min_scale", minScale, atLeast: 0) }
+        try HalfTraceError.check("growth_interval", growthInterval, in: 1...(1 << 40))
+        try HalfTraceError.check("hysteresis", hysteresis, in: 1...(1 << 40))
+        if let minScale { try HalfTraceError.check("min_scale", minScale, atLeast: 0) }
         if let maxScale {
             guard maxScale.isFinite, maxScale > 0, Float(maxScale).isFinite else {
-                throw ParameterError("max_scale", "\(maxScale) is invalid: expected a finite Float32 value > 0")
+                throw HalfTraceError.invalid("max_scale", "\(maxScale) is invalid: expected a finite Float32 value > 0")
             }
             if let minScale, minScale > maxScale {
-                throw ParameterError("min_scale", "\(minScale) is larger than max_scale \(maxScale)")
+                throw HalfTraceError.invalid("min_scale", "\(minScale) is larger than max_scale \(maxScale)")
             }
         }
         state = State(scale: Float(initScale), growthFactor: growthFactor, backoffFactor: backoffFactor,
@@ -102,8 +118,9 @@ public final class GradScaler {
                       totalSkips: 0, consecutiveSkips: 0, lastStepSkipped: false)
     }
 
-    /// Restores a saved state (between iterations).
-    public init(state: State) {
+    /// Restores a saved state (between iterations), refusing one no scaler can be in.
+    public init(state: State) throws {
+        try state.validate()
         self.state = state
     }
 
@@ -123,8 +140,8 @@ public final class GradScaler {
         let id = ObjectIdentifier(optimizer)
         var entry = perOptimizer[id] ?? PerOptimizer()
         switch entry.stage {
-        case .unscaled: throw UsageError(description: "unscale_() has already been called on this optimizer since the last update().")
-        case .stepped: throw UsageError(description: "unscale_() is being called after step().")
+        case .unscaled: throw HalfTraceError.misuse("unscale_() has already been called on this optimizer since the last update().")
+        case .stepped: throw HalfTraceError.misuse("unscale_() is being called after step().")
         case .ready: break
         }
         let inverse = Float(1 / Double(state.scale))
@@ -177,7 +194,7 @@ public final class GradScaler {
         }
         let id = ObjectIdentifier(optimizer)
         if perOptimizer[id]?.stage == .stepped {
-            throw UsageError(description: "step() has already been called since the last update().")
+            throw HalfTraceError.misuse("step() has already been called since the last update().")
         }
         if perOptimizer[id]?.stage != .unscaled { try unscale(optimizer) }
         var entry = perOptimizer[id]!
@@ -195,13 +212,13 @@ public final class GradScaler {
         defer { perOptimizer = [:] }
         if let newScale {
             guard newScale.isFinite, newScale > 0 else {
-                throw ParameterError("new_scale", "\(newScale) is invalid: expected a finite value > 0")
+                throw HalfTraceError.invalid("new_scale", "\(newScale) is invalid: expected a finite value > 0")
             }
             state.scale = Float(newScale)
             return
         }
         guard !perOptimizer.isEmpty else {
-            throw UsageError(description: "No inf checks were recorded prior to update().")
+            throw HalfTraceError.misuse("No inf checks were recorded prior to update().")
         }
         let foundInf = perOptimizer.values.contains { $0.foundInf }
         advance(foundInf: foundInf)

@@ -1,4 +1,5 @@
 import HalfTraceAutograd
+import HalfTraceKernels
 
 /// One parameter group: the parameters and their hyper-parameters, all writable every iteration
 /// (YOLOv5's warm-up rewrites `lr` and `momentum` before each batch).
@@ -56,7 +57,10 @@ public protocol Optimizer: AnyObject {
     /// Updates every parameter that has a gradient.
     func step()
     /// The state of each parameter, in group order then parameter order (PyTorch's state_dict order).
-    var parameterStates: [ParameterState] { get set }
+    var parameterStates: [ParameterState] { get }
+    /// Replaces the state of every parameter (a checkpoint's), after checking that each buffer
+    /// fits its parameter: one state per parameter, buffers of the parameter's length and dtype.
+    func restore(_ states: [ParameterState]) throws
     /// "sgd", "adam" or "adamw".
     var kind: String { get }
 }
@@ -89,9 +93,30 @@ final class StateTable {
         groups.flatMap { $0.params.map { self[$0] } }
     }
 
-    func restore(_ states: [ParameterState], _ groups: [ParamGroup]) {
+    /// Replaces the table, refusing states that do not fit the parameters. `buffers` is how many
+    /// state buffers the optimizer keeps (SGD 1 with momentum, Adam 2) and `counts` whether it
+    /// counts steps (Adam).
+    func restore(_ states: [ParameterState], _ groups: [ParamGroup], buffers: Int, countsSteps: Bool) throws {
         let params = groups.flatMap(\.params)
-        precondition(states.count == params.count, "optimizer state for \(states.count) parameters, have \(params.count)")
+        guard states.count == params.count else {
+            throw HalfTraceError.invalid("optimizer", "state for \(states.count) parameters; the optimizer has \(params.count)")
+        }
+        for (i, (p, s)) in zip(params, states).enumerated() {
+            for (name, buffer, allowed) in [("first", s.first, buffers >= 1), ("second", s.second, buffers >= 2)] {
+                guard let buffer else { continue }
+                guard allowed else { throw HalfTraceError.invalid("optimizer.\(i).\(name)", "this optimizer keeps no such buffer") }
+                guard buffer.count == p.count, buffer.dtype == p.dtype else {
+                    throw HalfTraceError.invalid("optimizer.\(i).\(name)",
+                                                 "\(buffer.dtype)[\(buffer.count)] does not fit parameter \(p.dtype)\(p.shape)")
+                }
+            }
+            guard s.step >= 0, countsSteps || s.step == 0, s.step <= 1 << 53 else {
+                throw HalfTraceError.invalid("optimizer.\(i).step", "\(s.step) is not a step count this optimizer can have")
+            }
+            if countsSteps && ((s.step == 0) != (s.first == nil) || (s.first == nil) != (s.second == nil)) {
+                throw HalfTraceError.invalid("optimizer.\(i)", "step \(s.step) with\(s.first == nil ? "out" : "") moment buffers")
+            }
+        }
         table = [:]
         for (p, s) in zip(params, states) { self[p] = s }
     }

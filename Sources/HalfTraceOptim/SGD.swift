@@ -1,4 +1,3 @@
-import CHalfKernels
 import HalfTraceAutograd
 import HalfTraceKernels
 
@@ -52,10 +51,9 @@ extension SGDStep where T == Float {
     /// CPU has no FMA): bit-identical to `apply` element by element.
     public func apply(p: UnsafeMutableBufferPointer<Float>, grad: UnsafeBufferPointer<Float>,
                       buffer: UnsafeMutableBufferPointer<Float>, first: Bool, isa: KernelISA = .best) {
-        precondition(grad.count == p.count && (!usesMomentum || buffer.count == p.count))
-        guard let pp = p.baseAddress, let gp = grad.baseAddress else { return }
-        ht_sgd_f32(isa.native, pp, gp, buffer.baseAddress, p.count, lr, momentum, dampeningComplement,
-                   weightDecay, nesterov ? 1 : 0, first ? 1 : 0)
+        ElementKernels.sgd(p: p, grad: grad, buffer: buffer, lr: lr, momentum: momentum,
+                           dampeningComplement: dampeningComplement, weightDecay: weightDecay, nesterov: nesterov,
+                           first: first, isa: isa)
     }
 }
 
@@ -75,20 +73,21 @@ public final class SGD: Optimizer {
     }
 
     static func validate(_ g: ParamGroup, index: Int) throws {
-        let at = "group \(index)"
-        try ParameterError.check("lr (\(at))", g.lr, atLeast: 0)
-        try ParameterError.check("momentum (\(at))", g.momentum, atLeast: 0)
-        try ParameterError.check("dampening (\(at))", g.dampening, atLeast: 0)
-        try ParameterError.check("weight_decay (\(at))", g.weightDecay, atLeast: 0)
+        let at = "param_groups[\(index)]"
+        try HalfTraceError.check("\(at).lr", g.lr, atLeast: 0)
+        try HalfTraceError.check("\(at).momentum", g.momentum, atLeast: 0)
+        try HalfTraceError.check("\(at).dampening", g.dampening, atLeast: 0)
+        try HalfTraceError.check("\(at).weight_decay", g.weightDecay, atLeast: 0)
         if g.nesterov && (g.momentum <= 0 || g.dampening != 0) {
-            throw ParameterError("nesterov (\(at))",
+            throw HalfTraceError.invalid("\(at).nesterov",
                                  "Nesterov momentum requires a momentum > 0 and zero dampening (momentum \(g.momentum), dampening \(g.dampening))")
         }
     }
 
-    public var parameterStates: [ParameterState] {
-        get { state.export(groups) }
-        set { state.restore(newValue, groups) }
+    public var parameterStates: [ParameterState] { state.export(groups) }
+
+    public func restore(_ states: [ParameterState]) throws {
+        try state.restore(states, groups, buffers: groups.contains { $0.momentum != 0 } ? 1 : 0, countsSteps: false)
     }
 
     public func step() {

@@ -1,7 +1,7 @@
 import HalfTraceKernels
 
 /// A value as a function of the (integer or real) epoch: a learning-rate multiplier for
-/// LambdaLR, or a learning rate. Schedules are pure values and compose (`Warmup<CosineRestarts>`).
+/// LambdaLR, or a learning rate. Schedules are pure values and compose (`Warmup<SGDRSchedule>`).
 public protocol Schedule: Sendable {
     func callAsFunction(_ epoch: Double) -> Double
 }
@@ -13,8 +13,8 @@ public struct LinearSchedule: Schedule, Equatable {
     public let lrf: Double
 
     public init(epochs: Int, lrf: Double) throws {
-        guard epochs >= 1 else { throw ParameterError("epochs", "\(epochs) is invalid: expected an integer >= 1") }
-        try ParameterError.check("lrf", lrf, atLeast: 0)
+        guard epochs >= 1 else { throw HalfTraceError.invalid("epochs", "\(epochs) is invalid: expected an integer >= 1") }
+        try HalfTraceError.check("lrf", lrf, atLeast: 0)
         self.epochs = epochs
         self.lrf = lrf
     }
@@ -31,9 +31,9 @@ public struct OneCycleSchedule: Schedule, Equatable {
     public let steps: Int
 
     public init(y1: Double = 1, y2: Double, steps: Int) throws {
-        guard steps >= 1 else { throw ParameterError("epochs", "\(steps) is invalid: expected an integer >= 1") }
-        try ParameterError.check("lrf", y2, atLeast: 0)
-        guard y1.isFinite else { throw ParameterError("y1", "\(y1) is not finite") }
+        guard steps >= 1 else { throw HalfTraceError.invalid("epochs", "\(steps) is invalid: expected an integer >= 1") }
+        try HalfTraceError.check("lrf", y2, atLeast: 0)
+        guard y1.isFinite else { throw HalfTraceError.invalid("y1", "\(y1) is not finite") }
         self.y1 = y1
         self.y2 = y2
         self.steps = steps

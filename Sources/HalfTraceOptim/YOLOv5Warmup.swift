@@ -1,29 +1,5 @@
-/// YOLOv5's hyper-parameters that the schedule uses (`data/hyps/hyp.scratch-low.yaml` defaults).
-public struct ScheduleHyperparameters: Sendable, Equatable, Codable {
-    public var lr0: Double = 0.01
-    public var lrf: Double = 0.01
-    public var momentum: Double = 0.937
-    public var weightDecay: Double = 0.0005
-    public var warmupEpochs: Double = 3.0
-    public var warmupMomentum: Double = 0.8
-    public var warmupBiasLR: Double = 0.1
-
-    public init() {}
-
-    /// Ranges every value must lie in (YOLOv5's evolution meta table bounds, widened where the
-    /// recipe allows more), so that nonsense is refused before training.
-    public func validate() throws {
-        try ParameterError.check("lr0", lr0, in: 0...1e12)
-        try ParameterError.check("lrf", lrf, in: 0...10)
-        try ParameterError.check("momentum", momentum, in: 0...0.999_999)
-        try ParameterError.check("weight_decay", weightDecay, in: 0...1)
-        try ParameterError.check("warmup_epochs", warmupEpochs, in: 0...1000)
-        try ParameterError.check("warmup_momentum", warmupMomentum, in: 0...0.999_999)
-        try ParameterError.check("warmup_bias_lr", warmupBiasLR, in: 0...1e12)
-    }
-}
-
-/// YOLOv5's learning-rate, momentum and accumulation control (train.py, v7.0 = master, SPEC §3):
+import HalfTraceKernels
+/// YOLOv5's learning-rate, momentum and accumulation control (`train.py`, v7.0 = master):
 ///
 /// - `accumulate = max(round(nbs / bs), 1)`; the weight decay is scaled once by `bs * accumulate / nbs`.
 /// - `nw = max(round(warmup_epochs * nb), 100)` warm-up iterations.
@@ -70,9 +46,9 @@ public struct YOLOv5Warmup: Sendable {
                 batchSize: Int, nominalBatchSize: Int = 64, cosine: Bool = false, lag: Bool = false,
                 startEpoch: Int = 0) throws {
         try hyp.validate()
-        guard batchesPerEpoch >= 1 else { throw ParameterError("nb", "\(batchesPerEpoch) is invalid: expected an integer >= 1") }
-        guard batchSize >= 1 else { throw ParameterError("batch_size", "\(batchSize) is invalid: expected an integer >= 1") }
-        guard nominalBatchSize >= 1 else { throw ParameterError("nbs", "\(nominalBatchSize) is invalid: expected an integer >= 1") }
+        guard batchesPerEpoch >= 1 else { throw HalfTraceError.invalid("nb", "\(batchesPerEpoch) is invalid: expected an integer >= 1") }
+        guard batchSize >= 1 else { throw HalfTraceError.invalid("batch_size", "\(batchSize) is invalid: expected an integer >= 1") }
+        guard nominalBatchSize >= 1 else { throw HalfTraceError.invalid("nbs", "\(nominalBatchSize) is invalid: expected an integer >= 1") }
         self.hyp = hyp
         self.batchSize = batchSize
         self.nominalBatchSize = nominalBatchSize

@@ -14,8 +14,8 @@ public enum EvolveFigure {
             top.pointType = 1
             top.pointSize = 3
             var p = Panel(yLabel: "fitness", series: [all, top])
-            p.title = "\(meta[j].key) = \(best.hyp[j])"
-            p.xLabel = "\(meta[j].key) (range \(meta[j].lower)...\(meta[j].upper))"
+            p.title = "\(meta[j].name) = \(best.hyp[j])"
+            p.xLabel = "\(meta[j].name) (range \(meta[j].lower)...\(meta[j].upper))"
             return p
         }
         var f = Figure(name: "evolve", title: title, xLabel: "", panels: panels)

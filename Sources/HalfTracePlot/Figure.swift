@@ -49,7 +49,7 @@ public struct Panel: Equatable, Sendable {
 
 public struct Series: Equatable, Sendable {
     public enum Style: String, Sendable {
-        case line, points, linesPoints, steps, impulses
+        case line, points, linesPoints, steps
     }
 
     public var title: String

@@ -1,11 +1,8 @@
 import Foundation
+import HalfTraceKernels
 
 /// Renders figures with gnuplot: the only I/O of the plot module.
 public enum Gnuplot {
-    public struct RenderError: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     /// The gnuplot executable on PATH, if any.
     public static var executable: String? {
         let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
@@ -17,7 +14,7 @@ public enum Gnuplot {
     /// Writes DIRECTORY/NAME.png and NAME.svg. gnuplot writes temporary files that are renamed
     /// into place only when it succeeded, so no half-written figure is ever left behind.
     public static func render(_ figure: Figure, directory: String, svg: Bool = true, suffix: String = "") throws {
-        guard let gnuplot = executable else { throw RenderError(description: installHint) }
+        guard let gnuplot = executable else { throw HalfTraceError.misuse(installHint) }
         let base = directory + "/" + figure.name + suffix
         let token = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         var outputs = [GnuplotScript.Output(.png, "\(directory)/.\(figure.name)\(suffix).png.tmp-\(token)")]
@@ -32,7 +29,7 @@ public enum Gnuplot {
         process.standardOutput = FileHandle.nullDevice
         defer { for o in outputs { unlink(o.path) } }
         do { try process.run() } catch {
-            throw RenderError(description: "\(figure.name): cannot start gnuplot (\(error.localizedDescription))")
+            throw HalfTraceError.inaccessible(figure.name, "cannot start gnuplot (\(error.localizedDescription))")
         }
         input.fileHandleForWriting.write(Data(script.utf8))
         try? input.fileHandleForWriting.close()
@@ -40,12 +37,12 @@ public enum Gnuplot {
         process.waitUntilExit()
         let message = String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard process.terminationStatus == 0, outputs.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) else {
-            throw RenderError(description: "\(figure.name): gnuplot failed (status \(process.terminationStatus)): \(message.prefix(400))")
+            throw HalfTraceError.inaccessible(figure.name, "gnuplot failed (status \(process.terminationStatus)): \(message.prefix(400))")
         }
         for o in outputs {
             let final = base + "." + o.format.rawValue
             guard rename(o.path, final) == 0 else {
-                throw RenderError(description: "\(final): cannot write (\(String(cString: strerror(errno))))")
+                throw HalfTraceError.inaccessible(final, "cannot write (\(String(cString: strerror(errno))))")
             }
         }
     }
@@ -55,11 +52,11 @@ public enum Gnuplot {
         var isDirectory: ObjCBool = false
         if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
             do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-                throw RenderError(description: "\(directory): cannot create the plots directory (\(error.localizedDescription))")
+                throw HalfTraceError.inaccessible(directory, "cannot create the plots directory (\(error.localizedDescription))")
             }
         } else if !isDirectory.boolValue {
-            throw RenderError(description: "\(directory): exists and is not a directory")
+            throw HalfTraceError.inaccessible(directory, "exists and is not a directory")
         }
-        guard access(directory, W_OK) == 0 else { throw RenderError(description: "\(directory): the plots directory is not writable") }
+        guard access(directory, W_OK) == 0 else { throw HalfTraceError.inaccessible(directory, "the plots directory is not writable") }
     }
 }

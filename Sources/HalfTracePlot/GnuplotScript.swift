@@ -125,7 +125,6 @@ public enum GnuplotScript {
         case .points: return "with points \(color) pt \(series.pointType) ps \(number(series.pointSize))"
         case .linesPoints: return "with linespoints \(color) lw \(number(series.lineWidth)) pt \(series.pointType) ps \(number(series.pointSize))\(dash)"
         case .steps: return "with fsteps \(color) lw \(number(series.lineWidth))\(dash)"
-        case .impulses: return "with impulses \(color) lw \(number(series.lineWidth))"
         }
     }
 

@@ -1,10 +1,18 @@
 import Foundation
 
-/// Closed-form Float64 functions written straight from the documents' formulas (shared SPEC
-/// §1-5). Golden files' `formula` columns come from here. This module imports none of the
-/// stateful implementations it checks; where the SPEC fixes an evaluation order, it is followed.
+/// Closed-form Float64 functions written straight from the formulas of the sources they
+/// reproduce: NumPy 2.x `numpy.interp` (`numpy/_core/src/multiarray/compiled_base.c`), YOLOv5
+/// v7.0 `train.py` and `utils/general.py` (warm-up, accumulation, one_cycle), PyTorch 2.15
+/// `CosineAnnealingWarmRestarts`, `GradScaler` (`torch/amp/grad_scaler.py`) and the optimizers
+/// (`torch/optim/sgd.py`, `adam.py`), and YOLOv5's `utils/autoanchor.py`. Golden files'
+/// `formula` columns come from here.
+///
+/// Independence: this module imports nothing but Foundation, so it shares no code with the
+/// engine it checks. It does share the platform's C library (`exp`, `log`, `cos`, `pow`,
+/// `tanh`) with the engine: a wrong libm would be wrong in both. Where a source fixes an
+/// evaluation order, it is followed.
 public enum Reference {
-    // MARK: §1 numpy.interp
+    // MARK: numpy.interp
 
     /// y = slope * (x - xp[j]) + fp[j], slope = (fp[j+1] - fp[j]) / (xp[j+1] - xp[j]), j the last
     /// knot with xp[j] <= x; fp[0] left of the knots, fp[last] right of them and at xp[last];
@@ -29,7 +37,7 @@ public enum Reference {
         return f.truncatingRemainder(dividingBy: 2) == 0 ? f : f + 1
     }
 
-    // MARK: §2 YOLOv5 schedules
+    // MARK: YOLOv5 schedules
 
     /// one_cycle(y1, y2, steps)(x) = ((1 - cos(x * pi / steps)) / 2) * (y2 - y1) + y1
     public static func oneCycle(_ x: Double, y1: Double, y2: Double, steps: Double) -> Double {
@@ -41,7 +49,7 @@ public enum Reference {
         (1 - x / epochs) * (1.0 - lrf) + lrf
     }
 
-    // MARK: §4 SGDR
+    // MARK: SGDR
 
     /// lr = eta_min + (base - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2, with the cycle found by
     /// walking the cycle lengths T_0, T_0 T_mult, ... in integers.
@@ -54,6 +62,18 @@ public enum Reference {
         }
         let tCur = tMult == 1 && epoch >= Double(t0) ? epoch.truncatingRemainder(dividingBy: Double(t0)) : epoch - Double(start)
         return etaMin + (baseLR - etaMin) * (1 + cos(Double.pi * tCur / Double(length))) / 2
+    }
+
+    /// The restart epochs below `limit`: T_0, T_0 + T_0 T_mult, ... (integer arithmetic).
+    public static func restartEpochs(t0: Int, tMult: Int, below limit: Double) -> [Double] {
+        var out: [Double] = [], start = 0, length = t0
+        while Double(start + length) < limit {
+            start += length
+            out.append(Double(start))
+            if length > Int.max / max(tMult, 1) / 2 { break }
+            length *= tMult
+        }
+        return out
     }
 
     /// What PyTorch 2.15's `CosineAnnealingWarmRestarts.step(epoch)` computes: the cycle index n
@@ -74,7 +94,7 @@ public enum Reference {
         return etaMin + (baseLR - etaMin) * (1 + cos(Double.pi * tCur / tI)) / 2
     }
 
-    // MARK: §3 YOLOv5 warm-up and accumulation
+    // MARK: YOLOv5 warm-up and accumulation
 
     public struct WarmupHyperparameters: Sendable {
         public var lr0 = 0.01, lrf = 0.01, momentum = 0.937, warmupEpochs = 3.0, warmupMomentum = 0.8, warmupBiasLR = 0.1
@@ -121,7 +141,7 @@ public enum Reference {
         return WarmupRow(lr: [lr, lr, lr], momentum: h.momentum, accumulate: acc)
     }
 
-    // MARK: §5 GradScaler
+    // MARK: GradScaler
 
     public struct ScalerRule: Sendable {
         public var initScale = 65536.0, growthFactor = 2.0, backoffFactor = 0.5
@@ -168,7 +188,7 @@ public enum Reference {
         return out
     }
 
-    // MARK: §6 optimizers on f(w) = 0.5 sum a_i w_i^2 (gradient a_i w_i)
+    // MARK: optimizers on f(w) = 0.5 sum a_i w_i^2 (gradient a_i w_i)
 
     /// SGD: g += wd p; buf = g (first) or mu buf + (1 - damp) g; g = nesterov ? g + mu buf : buf; p -= lr g.
     public static func sgdQuadratic(a: [Double], w0: [Double], lr: Double, momentum: Double, dampening: Double,
@@ -230,7 +250,7 @@ public enum Reference {
     }
 }
 
-// MARK: §8 AutoAnchor
+// MARK: AutoAnchor
 
 extension Reference {
     /// The ratio metric of a label (w, h) and an anchor (aw, ah): min(w/aw, aw/w, h/ah, ah/h).

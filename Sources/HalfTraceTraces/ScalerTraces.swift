@@ -1,4 +1,5 @@
 import HalfTraceAutograd
+import HalfTraceKernels
 import HalfTraceOptim
 
 /// Options of a GradScaler trace (`halftrace trace scaler`).
@@ -19,6 +20,19 @@ public struct ScalerTraceOptions: Sendable, Equatable {
 
     public init() {}
 
+    /// Refuses what `ScalerTraces.run` would refuse, without running it.
+    public func validate() throws {
+        try ScheduleTraces.validatePositive("steps", steps)
+        try HalfTraceError.check("accumulate", accumulate, in: 1...10_000)
+        try ScheduleTraces.validatePositive("accumulate", ScheduleTraces.product(steps, accumulate))  // micro-batches in all
+        if let bad = infSteps.first(where: { $0 < 0 || $0 >= steps }) {
+            throw HalfTraceError.invalid("inf_steps", "step \(bad) is outside 0..<\(steps)")
+        }
+        _ = try GradScaler(initScale: initScale, growthFactor: growthFactor, backoffFactor: backoffFactor,
+                           growthInterval: growthInterval, minScale: minScale, maxScale: maxScale,
+                           hysteresis: hysteresis, refill: refill)
+    }
+
     public var summary: String {
         "scaler init_scale=\(initScale) growth_factor=\(growthFactor) backoff_factor=\(backoffFactor) growth_interval=\(growthInterval) steps=\(steps) inf_steps=\(infSteps.map(String.init).joined(separator: ";")) accumulate=\(accumulate) min_scale=\(minScale.map { "\($0)" } ?? "none") max_scale=\(maxScale.map { "\($0)" } ?? "none") hysteresis=\(hysteresis) refill=\(refill.rawValue)"
     }
@@ -31,11 +45,7 @@ public enum ScalerTraces {
     /// scaled gradient is set to +inf. Columns: step, scale (before the step), found_inf, skipped,
     /// next_scale (after update), growth_tracker (after update); `parameters` receives p after each step.
     public static func run(_ o: ScalerTraceOptions, parameters: ((Int, [Double]) -> Void)? = nil) throws -> Trace {
-        try ScheduleTraces.validatePositive("steps", o.steps)
-        guard (1...10_000).contains(o.accumulate) else { throw ParameterError("accumulate", "\(o.accumulate) is outside 1...10000") }
-        if let bad = o.infSteps.first(where: { $0 < 0 || $0 >= o.steps }) {
-            throw ParameterError("inf_steps", "step \(bad) is outside 0..<\(o.steps)")
-        }
+        try o.validate()
         let scaler = try GradScaler(initScale: o.initScale, growthFactor: o.growthFactor, backoffFactor: o.backoffFactor,
                                     growthInterval: o.growthInterval, minScale: o.minScale, maxScale: o.maxScale,
                                     hysteresis: o.hysteresis, refill: o.refill)

@@ -1,4 +1,5 @@
 import HalfTraceAutograd
+import HalfTraceKernels
 import HalfTraceOptim
 
 /// Traces of the stateful schedule and optimizer objects (`halftrace trace KIND`). Each runs the
@@ -6,9 +7,7 @@ import HalfTraceOptim
 public enum ScheduleTraces {
     /// SGDR stepped with `step(epoch:)` at epoch e + i / stepsPerEpoch: columns step, epoch, lr.
     public static func sgdr(lr: Double, t0: Int, tMult: Int, etaMin: Double, epochs: Int, stepsPerEpoch: Int) throws -> Trace {
-        try validatePositive("epochs", epochs)
-        try validatePositive("steps-per-epoch", stepsPerEpoch)
-        try validatePositive("steps-per-epoch", epochs * stepsPerEpoch)
+        try validateSGDR(lr: lr, t0: t0, tMult: tMult, etaMin: etaMin, epochs: epochs, stepsPerEpoch: stepsPerEpoch)
         var s = try CosineWarmRestarts(baseLRs: [lr], t0: t0, tMult: tMult, etaMin: etaMin)
         var trace = Trace(comments: ["sgdr lr=\(lr) t0=\(t0) t_mult=\(tMult) eta_min=\(etaMin) epochs=\(epochs) steps_per_epoch=\(stepsPerEpoch)"],
                           columns: ["step", "epoch", "lr"], integerColumns: ["step"])
@@ -22,10 +21,17 @@ public enum ScheduleTraces {
         return trace
     }
 
+    /// Refuses what `sgdr` would refuse, without computing the trace.
+    public static func validateSGDR(lr: Double, t0: Int, tMult: Int, etaMin: Double, epochs: Int, stepsPerEpoch: Int) throws {
+        try validatePositive("epochs", epochs)
+        try validatePositive("steps_per_epoch", stepsPerEpoch)
+        try validatePositive("steps_per_epoch", product(epochs, stepsPerEpoch))
+        _ = try CosineWarmRestarts(baseLRs: [lr], t0: t0, tMult: tMult, etaMin: etaMin)
+    }
+
     /// LambdaLR with YOLOv5's multiplier: columns epoch, lr (the lr in effect during each epoch).
     public static func lambda(cosine: Bool, lr0: Double, lrf: Double, epochs: Int) throws -> Trace {
-        try validatePositive("epochs", epochs)
-        try ParameterError.check("lr0", lr0, atLeast: 0)
+        try validateLambda(cosine: cosine, lr0: lr0, lrf: lrf, epochs: epochs)
         let optimizer = try SGD(groups: [ParamGroup(params: [], lr: lr0)])
         var scheduler = LambdaLR(optimizer: optimizer, lambda: try YOLOv5Multiplier(cosine: cosine, epochs: epochs, lrf: lrf))
         var trace = Trace(comments: ["\(cosine ? "onecycle" : "linear") lr0=\(lr0) lrf=\(lrf) epochs=\(epochs)"],
@@ -37,15 +43,21 @@ public enum ScheduleTraces {
         return trace
     }
 
+    /// Refuses what `lambda` would refuse, without computing the trace.
+    public static func validateLambda(cosine: Bool, lr0: Double, lrf: Double, epochs: Int) throws {
+        try validatePositive("epochs", epochs)
+        try HalfTraceError.check("lr0", lr0, atLeast: 0)
+        _ = try YOLOv5Multiplier(cosine: cosine, epochs: epochs, lrf: lrf)
+    }
+
     /// YOLOv5's warm-up over three parameter groups (SGD, as train.py builds it): columns
     /// iteration, epoch, lr_bias, lr_weight, lr_bn, momentum, accumulate, the values in effect for
     /// each iteration's batch after its warm-up block.
     public static func warmup(hyp: ScheduleHyperparameters, epochs: Int, nb: Int, batchSize: Int, nbs: Int,
                               cosine: Bool, lag: Bool) throws -> Trace {
-        try validatePositive("epochs", epochs)
-        try validatePositive("nb", nb)
-        try validatePositive("nb", epochs * nb)
-        let optimizer = try yolov5Optimizer(hyp: hyp, batchSize: batchSize, nbs: nbs)
+        try validateWarmup(hyp: hyp, epochs: epochs, nb: nb, batchSize: batchSize, nbs: nbs, cosine: cosine)
+        let optimizer = try yolov5Optimizer(.sgd, biases: [], weights: [], normWeights: [], hyp: hyp, batchSize: batchSize,
+                                            nominalBatchSize: nbs)
         var warmup = try YOLOv5Warmup(optimizer: optimizer, hyp: hyp, epochs: epochs, batchesPerEpoch: nb,
                                       batchSize: batchSize, nominalBatchSize: nbs, cosine: cosine, lag: lag)
         var trace = Trace(comments: ["warmup lr0=\(hyp.lr0) lrf=\(hyp.lrf) epochs=\(epochs) nb=\(nb) batch_size=\(batchSize) nbs=\(nbs) warmup_epochs=\(hyp.warmupEpochs) warmup_bias_lr=\(hyp.warmupBiasLR) warmup_momentum=\(hyp.warmupMomentum) momentum=\(hyp.momentum) cos_lr=\(cosine) yolov5_lag=\(lag) nw=\(warmup.warmupIterations)"],
@@ -63,43 +75,26 @@ public enum ScheduleTraces {
         return trace
     }
 
-    /// An SGD optimizer with YOLOv5's three (here empty) groups: biases without decay, weights
-    /// with the scaled decay, norm weights without decay; Nesterov momentum.
-    public static func yolov5Optimizer(hyp: ScheduleHyperparameters, batchSize: Int, nbs: Int,
-                                       groups: [[Tensor]] = [[], [], []]) throws -> SGD {
-        try validatePositive("batch-size", batchSize)
-        try validatePositive("nbs", nbs)
-        let decay = YOLOv5Warmup.scaledWeightDecay(hyp.weightDecay, batchSize: batchSize, nominalBatchSize: nbs)
-        return try SGD(groups: [
-            ParamGroup(params: groups[0], lr: hyp.lr0, momentum: hyp.momentum, nesterov: true),
-            ParamGroup(params: groups[1], lr: hyp.lr0, momentum: hyp.momentum, weightDecay: decay, nesterov: true),
-            ParamGroup(params: groups[2], lr: hyp.lr0, momentum: hyp.momentum, nesterov: true),
-        ])
-    }
-
-    public enum OptimizerKind: String, Sendable, CaseIterable {
-        case sgd, adam, adamw
+    /// Refuses what `warmup` would refuse, without computing the trace.
+    public static func validateWarmup(hyp: ScheduleHyperparameters, epochs: Int, nb: Int, batchSize: Int, nbs: Int, cosine: Bool) throws {
+        try validatePositive("epochs", epochs)
+        try validatePositive("nb", nb)
+        try validatePositive("nb", product(epochs, nb))
+        try hyp.validate()
+        try HalfTraceError.check("batch_size", batchSize, in: 1...1_000_000)
+        try HalfTraceError.check("nominal_batch_size", nbs, in: 1...1_000_000)
+        _ = try YOLOv5Multiplier(cosine: cosine, epochs: epochs, lrf: hyp.lrf)
     }
 
     /// An optimizer on f(w) = 0.5 * sum(a_i w_i^2) in Float64, the gradient from the engine's
     /// backward pass (exactly a_i * w_i): columns step, w0, w1, ..., the parameters after each step.
     public static func quadratic(_ kind: OptimizerKind, a: [Double], w0: [Double], group: ParamGroup, steps: Int) throws -> Trace {
-        guard !a.isEmpty, a.count == w0.count else {
-            throw ParameterError("a", "needs one coefficient per element of --w0 (\(a.count) vs \(w0.count))")
-        }
-        for (i, v) in (a + w0).enumerated() where !v.isFinite {
-            throw ParameterError(i < a.count ? "a" : "w0", "\(v) is not a finite number")
-        }
-        try validatePositive("steps", steps)
+        try validateQuadratic(kind, a: a, w0: w0, group: group, steps: steps)
         let w = Tensor(w0, dtype: .float64, requiresGrad: true)
         let coefficients = Tensor(a, dtype: .float64)
         var g = group
         g.params = [w]
-        let optimizer: Optimizer = switch kind {
-        case .sgd: try SGD(groups: [g])
-        case .adam: try Adam(groups: [g], decoupled: false)
-        case .adamw: try Adam(groups: [g], decoupled: true)
-        }
+        let optimizer = try makeOptimizer(kind, g)
         var trace = Trace(comments: ["\(kind.rawValue) a=\(a) w0=\(w0) lr=\(g.lr) momentum/beta1=\(g.momentum) beta2=\(g.beta2) dampening=\(g.dampening) eps=\(g.eps) weight_decay=\(g.weightDecay) nesterov=\(g.nesterov) steps=\(steps)"],
                           columns: ["step"] + (0..<w0.count).map { "w\($0)" }, integerColumns: ["step"])
         for step in 1...steps {
@@ -111,11 +106,38 @@ public enum ScheduleTraces {
         return trace
     }
 
+    static func makeOptimizer(_ kind: OptimizerKind, _ g: ParamGroup) throws -> Optimizer {
+        switch kind {
+        case .sgd: try SGD(groups: [g])
+        case .adam: try Adam(groups: [g], decoupled: false)
+        case .adamw: try Adam(groups: [g], decoupled: true)
+        }
+    }
+
+    /// Refuses what `quadratic` would refuse, without computing the trace.
+    public static func validateQuadratic(_ kind: OptimizerKind, a: [Double], w0: [Double], group: ParamGroup, steps: Int) throws {
+        guard !a.isEmpty, a.count == w0.count else {
+            throw HalfTraceError.invalid("a", "needs one coefficient per element of w0 (\(a.count) vs \(w0.count))")
+        }
+        for (i, v) in (a + w0).enumerated() where !v.isFinite {
+            throw HalfTraceError.invalid(i < a.count ? "a" : "w0", "\(v) is not a finite number")
+        }
+        try validatePositive("steps", steps)
+        try validatePositive("steps", product(steps, a.count))
+        _ = try makeOptimizer(kind, group)
+    }
+
     /// Traces are printed whole: more than ten million rows is refused rather than run for hours.
-    static let maximumRows = 10_000_000
+    public static let maximumRows = 10_000_000
+
+    /// a * b, or Int.max when it overflows (so that the row limit refuses it).
+    static func product(_ a: Int, _ b: Int) -> Int {
+        let (p, overflow) = a.multipliedReportingOverflow(by: b)
+        return overflow ? Int.max : p
+    }
 
     static func validatePositive(_ name: String, _ value: Int) throws {
-        guard value >= 1 else { throw ParameterError(name, "\(value) is invalid: expected an integer >= 1") }
-        guard value <= maximumRows else { throw ParameterError(name, "\(value) is too large: a trace has at most \(maximumRows) rows") }
+        guard value >= 1 else { throw HalfTraceError.invalid(name, "\(value) is invalid: expected an integer >= 1") }
+        guard value <= maximumRows else { throw HalfTraceError.invalid(name, "\(value) is too large: a trace has at most \(maximumRows) rows") }
     }
 }

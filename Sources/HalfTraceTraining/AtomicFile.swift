@@ -1,13 +1,10 @@
 import Foundation
+import HalfTraceKernels
 
 /// Writes files so that a reader (or a crash) never sees a half-written one: the bytes go to a
 /// temporary file in the same directory, are flushed to disk, and the file is renamed over the
 /// destination in one step.
 public enum AtomicFile {
-    public struct WriteError: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     public static func write(_ text: String, to path: String) throws {
         try write(Data(text.utf8), to: path)
     }
@@ -17,12 +14,12 @@ public enum AtomicFile {
         let directory = url.deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw WriteError(description: "\(path): the directory \(directory) does not exist")
+            throw HalfTraceError.inaccessible(path, "the directory \(directory) does not exist")
         }
         let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else {
-            throw WriteError(description: "\(path): cannot write in \(directory) (\(String(cString: strerror(errno))))")
+            throw HalfTraceError.inaccessible(path, "cannot write in \(directory) (\(String(cString: strerror(errno))))")
         }
         var ok = true
         data.withUnsafeBytes { raw in
@@ -38,7 +35,7 @@ public enum AtomicFile {
         guard ok, rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
-            throw WriteError(description: "\(path): write failed (\(reason))")
+            throw HalfTraceError.inaccessible(path, "write failed (\(reason))")
         }
         // Make the rename itself durable.
         let dirfd = open(directory, O_RDONLY)
@@ -61,8 +58,8 @@ public enum AtomicFile {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw WriteError(description: "\(path): cannot create the directory (\(error.localizedDescription))")
+            throw HalfTraceError.inaccessible(path, "cannot create the directory (\(error.localizedDescription))")
         }
-        guard access(path, W_OK) == 0 else { throw WriteError(description: "\(path): the directory is not writable") }
+        guard access(path, W_OK) == 0 else { throw HalfTraceError.inaccessible(path, "the directory is not writable") }
     }
 }

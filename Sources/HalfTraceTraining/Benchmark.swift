@@ -19,23 +19,6 @@ public struct BenchmarkReport: Sendable {
     public var threads: Int = GEMM.defaultThreadCount
 }
 
-/// A training precision: what dtype parameters are stored in and whether autocast is on.
-public enum Precision: String, Sendable, Codable, CaseIterable {
-    /// float32 parameters and activations.
-    case fp32
-    /// float32 master weights, forward under autocast(float16), GradScaler.
-    case amp
-    /// float16 parameters and activations ("pure" half).
-    case fp16
-
-    public var parameterDType: DType { self == .fp16 ? .float16 : .float32 }
-
-    /// Runs `body` under autocast when this precision asks for it.
-    public func scope<R>(_ body: () throws -> R) rethrows -> R {
-        self == .amp ? try withAutocast(.float16, body) : try body()
-    }
-}
-
 public enum Benchmark {
     /// Times `body` repeatedly for about `seconds` (after `warmup` calls); returns calls per second.
     public static func rate(seconds: Double, warmup: Int = 3, _ body: () -> Void) -> Double {
@@ -141,7 +124,7 @@ public enum Benchmark {
         report.conversionGElementsPerSecond = ["to_float16": toHalf * Double(count) / 1e9,
                                                "to_float32": toFloat * Double(count) / 1e9]
         progress("schedules")
-        report.extra["schedule_million_points_s"] = scheduleSeconds()
+        report.extra["schedule_million_points_seconds"] = scheduleSeconds()
         return report
     }
 }
@@ -158,23 +141,12 @@ extension Benchmark {
                 try! s.step(epoch: Double(i) / 100)
                 sink += s.learningRates[0]
             }
-            let w = try! Warmup(epochs: 5, try! CosineRestarts(baseLR: 0.1, etaMin: 0.001, t0: 10, tMult: 2, cycleDecay: 0.7,
+            let w = try! Warmup(epochs: 5, try! SGDRSchedule(baseLR: 0.1, etaMin: 0.001, t0: 10, tMult: 2, cycleDecay: 0.7,
                                                            restartWarmup: 1, cycleLimit: 6))
             for i in 0..<500_000 { sink += w(Double(i) / 1000) }
         }
         precondition(sink.isFinite)
         return t.seconds
-    }
-}
-
-extension Precision {
-    /// The key `bench --json` uses: "float32", "float16" or "amp".
-    public var dtypeKey: String {
-        switch self {
-        case .fp32: "float32"
-        case .fp16: "float16"
-        case .amp: "amp"
-        }
     }
 }
 

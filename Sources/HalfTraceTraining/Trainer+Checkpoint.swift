@@ -27,25 +27,28 @@ extension Trainer {
     }
 
     /// A trainer continuing `state` under `config` (the state's own configuration, possibly
-    /// with overridden fields or more epochs). Every piece of state is restored exactly, so the
-    /// continuation is bit-identical to a run that never stopped.
+    /// with overridden fields or more epochs). Every piece of state is checked against the model
+    /// and the data, then restored exactly, so the continuation is bit-identical to a run that
+    /// never stopped.
     public convenience init(resuming state: TrainerState, config: TrainingConfig? = nil, data: DataSplit? = nil) throws {
+        try state.validate()
         let config = config ?? state.config
         try self.init(config: config, data: data)
+        func fail(_ field: String, _ reason: String) -> HalfTraceError { HalfTraceError.invalid(field, reason) }
         let named = model.namedParameters
         guard named.map(\.name) == state.parameters.map(\.name) else {
-            throw CheckpointError("the checkpoint's parameters (\(state.parameters.map(\.name).joined(separator: ", "))) do not match model \(config.model.rawValue)")
+            throw fail("parameters", "the checkpoint's parameters (\(state.parameters.map(\.name).joined(separator: ", "))) do not match model \(config.model.rawValue)")
+        }
+        for (p, saved) in zip(named, state.parameters) where p.tensor.shape != saved.shape {
+            throw fail("parameters", "\(saved.name) has shape \(saved.shape) in the checkpoint, \(p.tensor.shape) in model \(config.model.rawValue)")
+        }
+        guard state.batchesPerEpoch == batchesPerEpoch else {
+            throw fail("batches_per_epoch", "\(state.batchesPerEpoch) in the checkpoint; this run has \(batchesPerEpoch)")
         }
         let dtype = config.precision.parameterDType
         for (p, saved) in zip(named, state.parameters) {
-            guard p.tensor.shape == saved.shape, saved.value.count == p.tensor.count else {
-                throw CheckpointError("parameter \(saved.name) has shape \(saved.shape) in the checkpoint, \(p.tensor.shape) in model \(config.model.rawValue)")
-            }
             p.tensor.storage = try saved.value.storage().converted(to: dtype)
             p.tensor.grad = try saved.grad.map { Tensor(storage: try $0.storage().converted(to: dtype), shape: saved.shape) }
-        }
-        guard state.groups.count == optimizer.groups.count, state.optimizer.count == optimizer.allParameters.count else {
-            throw CheckpointError("the checkpoint's optimizer has \(state.groups.count) groups and \(state.optimizer.count) parameter states; this run has \(optimizer.groups.count) and \(optimizer.allParameters.count)")
         }
         for (i, g) in state.groups.enumerated() {
             optimizer.groups[i].lr = g.lr
@@ -57,10 +60,26 @@ extension Trainer {
             optimizer.groups[i].eps = g.eps
             optimizer.groups[i].nesterov = g.nesterov
         }
-        optimizer.parameterStates = try state.optimizer.map {
-            ParameterState(first: try $0.first?.storage().converted(to: dtype), second: try $0.second?.storage().converted(to: dtype), step: $0.step)
+        do {
+            try optimizer.restore(try state.optimizer.map {
+                ParameterState(first: try $0.first?.storage().converted(to: dtype), second: try $0.second?.storage().converted(to: dtype),
+                               step: $0.step)
+            })
+        } catch let e as HalfTraceError { throw e.field.map { _ in e } ?? e.inField("optimizer") }
+        if state.config.usesScaler && config.usesScaler {
+            // The scale and its counters continue; the options are this run's (an override may change them).
+            var restored = scaler.state
+            restored.scale = state.scaler.scale
+            restored.growthTracker = min(state.scaler.growthTracker, restored.growthInterval - 1)
+            restored.hysteresisRemaining = min(state.scaler.hysteresisRemaining, restored.hysteresis)
+            restored.totalSkips = state.scaler.totalSkips
+            restored.consecutiveSkips = state.scaler.consecutiveSkips
+            restored.lastStepSkipped = state.scaler.lastStepSkipped
+            scaler = try GradScaler(state: restored)
         }
-        if (state.config.precision != .fp32) == (config.precision != .fp32) { scaler = GradScaler(state: state.scaler) }
+        var drawn = state.epochStartRNG
+        if state.epoch > 0 || state.batch > 0 { _ = drawn.permutation(self.data.train.count) }
+        guard drawn == state.orderRNG else { throw fail("order_rng", "does not follow from epoch_start_rng and \(self.data.train.count) training rows") }
         warmup.restore(lastEpoch: state.schedulerLastEpoch, accumulate: state.accumulate)
         epoch = state.epoch
         batch = state.batch
@@ -81,20 +100,24 @@ extension Trainer {
         }
     }
 
-    /// YOLOv5's resume (train.py v7.0 `smart_resume`): weights and optimizer buffers come back,
+    /// YOLOv5's resume (`train.py` and `utils/torch_utils.py` `smart_resume`, v7.0): weights and optimizer buffers come back,
     /// the run restarts at the next epoch; the GradScaler restarts at init_scale, the scheduler is
     /// rebuilt with last_epoch = start_epoch - 1, accumulate and last_opt_step start afresh, and
     /// the data order restarts from the seed (no RNG state is saved).
     public convenience init(yolov5Resuming state: TrainerState) throws {
         try self.init(config: state.config)
-        for (p, saved) in zip(model.namedParameters, state.parameters) { p.tensor.storage = try saved.value.storage() }
+        try state.validate()
+        for (p, saved) in zip(model.namedParameters, state.parameters) {
+            guard p.tensor.shape == saved.shape else { throw HalfTraceError.invalid("parameters", "\(saved.name) has shape \(saved.shape)") }
+            p.tensor.storage = try saved.value.storage()
+        }
         for (i, g) in state.groups.enumerated() {
             optimizer.groups[i].lr = g.lr
             optimizer.groups[i].momentum = g.momentum
         }
-        optimizer.parameterStates = try state.optimizer.map {
+        try optimizer.restore(try state.optimizer.map {
             ParameterState(first: try $0.first?.storage(), second: try $0.second?.storage(), step: $0.step)
-        }
+        })
         let start = state.batch == 0 ? state.epoch : state.epoch + 1
         warmup.restore(lastEpoch: config.yolov5Lag ? start - 1 : start,
                        accumulate: YOLOv5Warmup.initialAccumulate(batchSize: config.effectiveBatchSize, nominalBatchSize: config.nominalBatchSize))

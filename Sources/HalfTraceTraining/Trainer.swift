@@ -38,7 +38,7 @@ public struct EpochResult: Sendable, Equatable {
     public var underflowFraction: Double
 }
 
-/// YOLOv5's training loop on a toy model (train.py v7.0, SPEC §3):
+/// YOLOv5's training loop on a toy model (`train.py`, YOLOv5 v7.0):
 ///
 ///     for epoch: zero_grad; for i, batch: ni = i + nb * epoch
 ///         warm-up block (ni <= nw); loss = mean_loss * bs (* gain); scaler.scale(loss).backward()
@@ -78,9 +78,12 @@ public final class Trainer {
         self.data = try data ?? config.model.loadData(digitsPath: config.digitsPath)
         let bs = config.effectiveBatchSize
         batchesPerEpoch = (self.data.train.count + bs - 1) / bs
-        guard batchesPerEpoch >= 1 else { throw DataError("the training set is empty") }
+        guard batchesPerEpoch >= 1 else { throw HalfTraceError.invalid("data", "the training set is empty") }
         model = config.model.makeModel(dtype: config.precision.parameterDType, seed: config.seed)
-        optimizer = try Trainer.makeOptimizer(config, model)
+        let groups = model.parameterGroups
+        optimizer = try yolov5Optimizer(config.optimizer, biases: groups.biases, weights: groups.weights,
+                                        normWeights: groups.normWeights, hyp: config.hyp, batchSize: bs,
+                                        nominalBatchSize: config.nominalBatchSize)
         scaler = try config.scaler.make(active: config.precision != .fp32)
         warmup = try YOLOv5Warmup(optimizer: optimizer, hyp: config.hyp, epochs: config.epochs,
                                   batchesPerEpoch: batchesPerEpoch, batchSize: bs,
@@ -88,26 +91,6 @@ public final class Trainer {
                                   lag: config.yolov5Lag)
         orderRNG = SplitMix64.stream(seed: config.seed, index: 1)
         epochStartRNG = orderRNG
-    }
-
-    /// YOLOv5's `smart_optimizer`: group 0 biases (no decay), group 1 weights (decay scaled by
-    /// bs * accumulate / nbs), group 2 norm weights (no decay). SGD uses Nesterov momentum;
-    /// Adam and AdamW use betas (momentum, 0.999).
-    static func makeOptimizer(_ c: TrainingConfig, _ model: MLP) throws -> Optimizer {
-        let groups = model.parameterGroups
-        let decay = YOLOv5Warmup.scaledWeightDecay(c.hyp.weightDecay, batchSize: c.effectiveBatchSize,
-                                                   nominalBatchSize: c.nominalBatchSize)
-        let nesterov = c.optimizer == .sgd
-        let make = { (params: [Tensor], wd: Double) in
-            ParamGroup(params: params, lr: c.hyp.lr0, momentum: c.hyp.momentum, beta2: 0.999,
-                       weightDecay: wd, nesterov: nesterov)
-        }
-        let all = [make(groups.biases, 0), make(groups.weights, decay), make(groups.normWeights, 0)]
-        switch c.optimizer {
-        case .sgd: return try SGD(groups: all)
-        case .adam: return try Adam(groups: all, decoupled: false)
-        case .adamw: return try Adam(groups: all, decoupled: true)
-        }
     }
 
     public var isFinished: Bool { epoch >= config.epochs }
@@ -160,10 +143,6 @@ public final class Trainer {
         epochStartRNG = orderRNG
         order = orderRNG.permutation(data.train.count)
         optimizer.zeroGrad()  // train.py zeroes at the start of every epoch: a partial window is dropped
-        epochLossSum = 0
-        epochBatches = 0
-        epochSkips = 0
-        epochUnderflow = (0, 0)
     }
 
     func finishEpoch() -> EpochResult {
@@ -178,6 +157,10 @@ public final class Trainer {
             underflowFraction: epochUnderflow.elements == 0 ? 0 : Double(epochUnderflow.flushed) / Double(epochUnderflow.elements))
         epoch += 1
         batch = 0
+        epochLossSum = 0  // the running sums start afresh: a checkpoint between epochs holds zeros
+        epochBatches = 0
+        epochSkips = 0
+        epochUnderflow = (0, 0)
         return result
     }
 

@@ -1,12 +1,6 @@
+import HalfTraceKernels
 import HalfTraceNN
 import HalfTraceOptim
-
-/// The optimizer a run builds (YOLOv5's `--optimizer`).
-public enum OptimizerChoice: String, Sendable, Codable, CaseIterable {
-    case sgd
-    case adam
-    case adamw
-}
 
 /// The GradScaler options of a run (defaults reproduce PyTorch).
 public struct ScalerConfig: Sendable, Codable, Equatable {
@@ -23,19 +17,23 @@ public struct ScalerConfig: Sendable, Codable, Equatable {
     public init() {}
 
     func make(active: Bool) throws -> GradScaler {
-        try GradScaler(initScale: initScale, growthFactor: growthFactor, backoffFactor: backoffFactor,
-                       growthInterval: growthInterval, enabled: active && enabled, minScale: minScale,
-                       maxScale: maxScale, hysteresis: hysteresis, refill: refill)
+        do {
+            return try GradScaler(initScale: initScale, growthFactor: growthFactor, backoffFactor: backoffFactor,
+                                  growthInterval: growthInterval, enabled: active && enabled, minScale: minScale,
+                                  maxScale: maxScale, hysteresis: hysteresis, refill: refill)
+        } catch let e as HalfTraceError { throw e.inField("scaler") }
     }
 }
 
 /// Everything a training run depends on. Saved whole in checkpoints, so that a run can be
-/// resumed, and compared field by field when a resume's configuration differs.
+/// resumed, and compared field by field (`configurationChanges`) when a resume's configuration
+/// differs.
 ///
-/// The default is YOLOv5's recipe (SPEC §3): SGD with Nesterov momentum 0.937, lr0 0.01,
-/// lrf 0.01 on the linear schedule, 3 warm-up epochs with bias lr 0.1 and momentum 0.8, weight
-/// decay 5e-4 on weights only (scaled by bs * accumulate / 64), gradients clipped to norm 10,
-/// nominal batch 64, and the loss = batch-mean loss * batch size (YOLOv5's `loss * bs`).
+/// The default is YOLOv5's recipe (`train.py` and `data/hyps/hyp.scratch-low.yaml`, v7.0): SGD
+/// with Nesterov momentum 0.937, lr0 0.01, lrf 0.01 on the linear schedule, 3 warm-up epochs
+/// with bias lr 0.1 and momentum 0.8, weight decay 5e-4 on weights only (scaled by
+/// bs * accumulate / 64), gradients clipped to norm 10, nominal batch 64, and the loss = the
+/// batch-mean loss * batch size.
 public struct TrainingConfig: Sendable, Codable, Equatable {
     public var model: ToyModel = .mlp
     public var precision: Precision = .fp32
@@ -44,7 +42,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public var batchSize: Int? = nil
     public var nominalBatchSize = 64
     public var hyp = ScheduleHyperparameters()
-    public var optimizer: OptimizerChoice = .sgd
+    public var optimizer: OptimizerKind = .sgd
     public var cosineLR = false
     public var yolov5Lag = false
     public var scaler = ScalerConfig()
@@ -60,27 +58,43 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
 
     public var effectiveBatchSize: Int { batchSize ?? model.batchSize }
 
+    /// This configuration with the batch size made explicit, so that two configurations that
+    /// train the same way compare equal field by field.
+    public var resolved: TrainingConfig {
+        var c = self
+        c.batchSize = effectiveBatchSize
+        return c
+    }
+
     /// Refuses nonsense with the name of the field, the value and what is valid.
     public func validate() throws {
-        guard (1...100_000).contains(epochs) else {
-            throw ParameterError("epochs", "\(epochs) is outside 1...100000")
-        }
-        guard (1...100_000).contains(effectiveBatchSize) else {
-            throw ParameterError("batch-size", "\(effectiveBatchSize) is outside 1...100000")
-        }
-        guard (1...100_000).contains(nominalBatchSize) else {
-            throw ParameterError("nbs", "\(nominalBatchSize) is outside 1...100000")
-        }
-        try hyp.validate()
-        try ParameterError.check("clip-norm", clipNorm, in: 0...1e12, expected: "[0, 1e12] (0 disables clipping)")
+        try HalfTraceError.check("epochs", epochs, in: 1...100_000)
+        try HalfTraceError.check("batch_size", effectiveBatchSize, in: 1...100_000)
+        try HalfTraceError.check("nominal_batch_size", nominalBatchSize, in: 1...100_000)
+        do { try hyp.validate() } catch let e as HalfTraceError { throw e.inField("hyp") }
+        try HalfTraceError.check("clip_norm", clipNorm, in: 0...1e12, expected: "[0, 1e12] (0 disables clipping)")
         guard lossGain.isFinite, lossGain > 0, lossGain <= 1e6 else {
-            throw ParameterError("loss-gain", "\(lossGain) is outside (0, 1e6]")
+            throw HalfTraceError.invalid("loss_gain", "\(lossGain) is outside (0, 1e6]")
         }
         _ = try scaler.make(active: true)
-        if optimizer != .sgd && (hyp.momentum >= 1) {
-            throw ParameterError("momentum", "\(hyp.momentum) is beta1 for Adam and must be < 1")
+        if optimizer != .sgd && hyp.momentum >= 1 {
+            throw HalfTraceError.invalid("hyp.momentum", "\(hyp.momentum) is beta1 for Adam and must be < 1")
+        }
+        if digitsPath != nil && model != .mlp {
+            throw HalfTraceError.invalid("digits_path", "a digits CSV is the data of model mlp only; model \(model.rawValue) has its own data")
         }
     }
+
+    /// Every field's library name (`epochs`, `hyp.lr0`, `scaler.min_scale`, ...), as
+    /// `configurationChanges` names them.
+    public static let fieldNames: Set<String> = {
+        var every = TrainingConfig()  // optionals set, so that the encoding has them
+        every.batchSize = 1
+        every.digitsPath = ""
+        every.scaler.minScale = 1
+        every.scaler.maxScale = 1
+        return Set(flattenedFields(every).keys)
+    }()
 
     /// Whether the run uses a GradScaler (amp and fp16 with the scaler enabled).
     public var usesScaler: Bool { precision != .fp32 && scaler.enabled }

@@ -1,4 +1,5 @@
 import Foundation
+import HalfTraceKernels
 import HalfTraceNN
 
 /// A training run with its output directory: DIR/trace.csv (one row per iteration),
@@ -20,7 +21,7 @@ public final class TrainingSession {
     public private(set) var best: (accuracy: Double, epoch: Int)?
 
     public init(trainer: Trainer, directory: String?, savePeriod: Int? = nil) throws {
-        if let savePeriod, savePeriod < 1 { throw CheckpointError("--save-period \(savePeriod) is invalid: expected an integer >= 1") }
+        if let savePeriod { try HalfTraceError.check("save_period", savePeriod, in: 1...Int(Int32.max)) }
         self.trainer = trainer
         self.directory = directory
         self.savePeriod = savePeriod
@@ -31,35 +32,40 @@ public final class TrainingSession {
     }
 
     /// Resumes the run saved in `checkpoint`. `config` is the checkpoint's configuration with the
-    /// caller's changes applied; a changed field must be listed in `overrides`, except `epochs`,
-    /// which may grow (YOLOv5's fine-tune semantics, with the schedule recomputed).
+    /// caller's changes applied; a changed field (a library name such as `hyp.lr0` or
+    /// `batch_size`) must be listed in `overrides`, except `epochs`, which may grow (YOLOv5's
+    /// fine-tune semantics, with the schedule recomputed).
     public static func resume(checkpoint: String, config change: (inout TrainingConfig) -> Void = { _ in },
                               overrides: Set<String> = [], savePeriod: Int? = nil) throws -> TrainingSession {
         let state = try Checkpoint.read(checkpoint)
         var config = state.config
         change(&config)
-        let conflicts = config.differences(from: state.config).filter { $0.field != "epochs" && !overrides.contains($0.field) }
-        if !conflicts.isEmpty {
-            throw CheckpointError(conflicts.map {
-                "\($0.field): the checkpoint was trained with \($0.old), the command line says \($0.new) (add --override \($0.field) to change it)"
-            }.joined(separator: "\n"))
+        let changes = configurationChanges(from: state.config.resolved, to: config.resolved)
+        if let unknown = overrides.first(where: { !TrainingConfig.fieldNames.contains($0) }) {
+            throw HalfTraceError.invalid("overrides", "'\(unknown)' is not a configuration field")
+        }
+        if let conflict = changes.first(where: { $0.field != "epochs" && !overrides.contains($0.field) }) {
+            throw HalfTraceError(.invalidValue, field: conflict.field, file: checkpoint,
+                                 "the checkpoint was trained with \(conflict.old), the new configuration has \(conflict.new); an override is needed to change it")
         }
         guard config.epochs >= state.epoch else {
-            throw CheckpointError("--epochs \(config.epochs) is less than the \(state.epoch) epochs already trained")
+            throw HalfTraceError.invalid("epochs", "\(config.epochs) is less than the \(state.epoch) epochs already trained")
+        }
+        guard config.epochs >= state.config.epochs || overrides.contains("epochs") else {
+            throw HalfTraceError.invalid("epochs", "\(config.epochs) would shorten the \(state.config.epochs)-epoch run; an override is needed to change it")
         }
         let directory = URL(fileURLWithPath: checkpoint).deletingLastPathComponent().path
-        let trainer = try Trainer(resuming: state, config: config)
+        let trainer: Trainer
+        do { trainer = try Trainer(resuming: state, config: config) } catch let e as HalfTraceError { throw e.inFile(checkpoint) }
         let session = try TrainingSession(trainer: trainer, directory: directory, savePeriod: savePeriod)
         try session.loadRows(upTo: state)
         if let a = state.bestAccuracy, let e = state.bestEpoch { session.best = (a, e) }
-        for c in config.differences(from: state.config) where c.field != "epochs" {
-            session.notes.append("override \(c.field): \(c.old) -> \(c.new)")
-        }
+        for c in changes where c.field != "epochs" { session.notes.append("override \(c)") }
         if config.epochs != state.config.epochs {
-            session.notes.append("extending the run from \(state.config.epochs) to \(config.epochs) epochs: the \(config.cosineLR ? "one_cycle" : "linear") schedule is recomputed for \(config.epochs) epochs (epoch \(state.epoch) trains at lr \(trainer.optimizer.groups[1].lr))")
+            session.notes.append("\(config.epochs > state.config.epochs ? "extending" : "shortening") the run from \(state.config.epochs) to \(config.epochs) epochs: the \(config.cosineLR ? "one_cycle" : "linear") schedule is recomputed for \(config.epochs) epochs (epoch \(state.epoch) trains at lr \(trainer.optimizer.groups[1].lr))")
         }
         session.notes.insert(trainer.isFinished
-            ? "the run in \(checkpoint) finished all \(config.epochs) epochs; nothing to do (pass a larger --epochs to extend it)"
+            ? "the run in \(checkpoint) finished all \(config.epochs) epochs; nothing to do (a larger epochs extends it)"
             : "resuming \(checkpoint) at epoch \(state.epoch), batch \(state.batch) (iteration \(state.iterationsDone))", at: 0)
         return session
     }
@@ -71,11 +77,11 @@ public final class TrainingSession {
             let path = directory + "/" + name
             guard needed > 0 else { return [] }
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw CheckpointError("\(path) is missing; it should hold the \(needed) rows the checkpoint accounts for")
+                throw HalfTraceError.inaccessible(path, "missing; it should hold the \(needed) rows the checkpoint accounts for")
             }
             let lines = text.split(separator: "\n").map(String.init).dropFirst()
             guard lines.count >= needed else {
-                throw CheckpointError("\(path) has \(lines.count) rows; the checkpoint accounts for \(needed)")
+                throw HalfTraceError.file(path, "\(lines.count) rows; the checkpoint accounts for \(needed)")
             }
             return Array(lines.prefix(needed))
         }
@@ -110,36 +116,11 @@ public final class TrainingSession {
 
     func save(best improved: Bool) throws {
         guard let directory else { return }
-        try AtomicFile.write(([TrainingTables.traceColumns.joined(separator: ",")] + traceLines).joined(separator: "\n") + "\n",
-                             to: directory + "/trace.csv")
-        try AtomicFile.write(([TrainingTables.resultsColumns.joined(separator: ",")] + resultLines).joined(separator: "\n") + "\n",
-                             to: directory + "/results.csv")
+        try AtomicFile.write(TrainingTables.traceFile(rows: traceLines), to: directory + "/trace.csv")
+        try AtomicFile.write(TrainingTables.resultsFile(rows: resultLines), to: directory + "/results.csv")
         let state = trainer.state(bestAccuracy: best?.accuracy, bestEpoch: best?.epoch)
         let data = try Checkpoint.encode(state)
         try AtomicFile.write(data, to: directory + "/last.ckpt")
         if improved { try AtomicFile.write(data, to: directory + "/best.ckpt") }
-    }
-}
-
-extension TrainingConfig {
-    /// Fields that differ, named as the command-line flags.
-    public func differences(from other: TrainingConfig) -> [(field: String, old: String, new: String)] {
-        func show(_ v: Any?) -> String { v.map { "\($0)" } ?? "none" }
-        let pairs: [(String, Any?, Any?)] = [
-            ("model", other.model.rawValue, model.rawValue), ("precision", other.precision.rawValue, precision.rawValue),
-            ("epochs", other.epochs, epochs), ("batch-size", other.effectiveBatchSize, effectiveBatchSize),
-            ("nbs", other.nominalBatchSize, nominalBatchSize), ("optimizer", other.optimizer.rawValue, optimizer.rawValue),
-            ("lr0", other.hyp.lr0, hyp.lr0), ("lrf", other.hyp.lrf, hyp.lrf), ("momentum", other.hyp.momentum, hyp.momentum),
-            ("weight-decay", other.hyp.weightDecay, hyp.weightDecay), ("warmup-epochs", other.hyp.warmupEpochs, hyp.warmupEpochs),
-            ("warmup-momentum", other.hyp.warmupMomentum, hyp.warmupMomentum),
-            ("warmup-bias-lr", other.hyp.warmupBiasLR, hyp.warmupBiasLR), ("cos-lr", other.cosineLR, cosineLR),
-            ("yolov5-lag", other.yolov5Lag, yolov5Lag), ("scaler", other.scaler.enabled, scaler.enabled),
-            ("init-scale", other.scaler.initScale, scaler.initScale), ("growth-interval", other.scaler.growthInterval, scaler.growthInterval),
-            ("min-scale", other.scaler.minScale, scaler.minScale), ("max-scale", other.scaler.maxScale, scaler.maxScale),
-            ("hysteresis", other.scaler.hysteresis, scaler.hysteresis), ("hysteresis-refill", other.scaler.refill.rawValue, scaler.refill.rawValue),
-            ("clip-norm", other.clipNorm, clipNorm), ("loss-gain", other.lossGain, lossGain), ("seed", other.seed, seed),
-            ("data", other.digitsPath, digitsPath),
-        ]
-        return pairs.compactMap { name, a, b in show(a) == show(b) ? nil : (name, show(a), show(b)) }
     }
 }

@@ -16,12 +16,14 @@ public enum TrainingTables {
          f(r.scale), r.optimizerStep ? "1" : "0", r.skipped ? "1" : "0", f(r.loss)].joined(separator: ",")
     }
 
-    public static func results(_ rows: [EpochResult]) -> String {
-        ([resultsColumns.joined(separator: ",")] + rows.map(resultsRow)).joined(separator: "\n") + "\n"
+    /// results.csv from rows made by `resultsRow`.
+    public static func resultsFile(rows: [String]) -> String {
+        ([resultsColumns.joined(separator: ",")] + rows).joined(separator: "\n") + "\n"
     }
 
-    public static func trace(_ rows: [IterationRecord]) -> String {
-        ([traceColumns.joined(separator: ",")] + rows.map(traceRow)).joined(separator: "\n") + "\n"
+    /// trace.csv from rows made by `traceRow`.
+    public static func traceFile(rows: [String]) -> String {
+        ([traceColumns.joined(separator: ",")] + rows).joined(separator: "\n") + "\n"
     }
 
     static func f(_ v: Double) -> String { v.description }

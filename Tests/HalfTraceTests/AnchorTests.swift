@@ -11,9 +11,9 @@ struct AnchorTests {
         return stride(from: 0, to: v.count, by: 2).map { SIMD2(Float(v[$0]), Float(v[$0 + 1])) }
     }
 
-    static func anchors(_ hex: Any?) throws -> [Size] {
+    static func anchors(_ hex: Any?) throws -> [AnchorSize] {
         let v = try Fixture.doubles(hex)
-        return stride(from: 0, to: v.count, by: 2).map { Size(v[$0], v[$0 + 1]) }
+        return stride(from: 0, to: v.count, by: 2).map { AnchorSize(v[$0], v[$0 + 1]) }
     }
 
     @Test("bpr, aat and fitness agree with YOLOv5's code to 1e-6 (bundled set and random sets, boundary ratios included)")
@@ -62,10 +62,10 @@ struct AnchorTests {
     @Test("check_anchor_order reverses layers whose mean area runs against the strides")
     func anchorOrder() throws {
         let forward = try AutoAnchor.layers(AutoAnchor.yolov5Default)
-        #expect(!forward.reversed && forward.layers[0][0] == Size(10, 13))
+        #expect(!forward.reversed && forward.layers[0][0] == AnchorSize(10, 13))
         let backward = try AutoAnchor.layers(Array(AutoAnchor.yolov5Default.reversed()))
-        #expect(backward.reversed && backward.layers[0].contains(Size(10, 13)))
-        #expect(throws: AnchorError.self) { try AutoAnchor.layers(Array(AutoAnchor.yolov5Default.prefix(8))) }
+        #expect(backward.reversed && backward.layers[0].contains(AnchorSize(10, 13)))
+        #expect(throws: HalfTraceError.self) { try AutoAnchor.layers(Array(AutoAnchor.yolov5Default.prefix(8))) }
     }
 
     static func dataset(_ files: [String: String], images: String) throws -> String {
@@ -101,7 +101,7 @@ struct AnchorTests {
         let d = try YOLODataset.load(labels: root + "/labels", images: root + "/images.csv")
         #expect(d.labelCount == 2 && d.warnings.count == 2, "duplicates removed and a background image, as YOLOv5: \(d.warnings)")
         #expect { try AutoAnchor.search(AutoAnchor.labelSizes(d, imgSize: 640), n: 9) } throws: {
-            "\($0)" == "--n 9 is larger than the 2 labels with a side of at least 2 px"
+            "\($0)" == "n: 9 is larger than the 2 labels with a side of at least 2 px"
         }
     }
 }

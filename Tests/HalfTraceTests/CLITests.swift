@@ -1,4 +1,5 @@
 import Foundation
+import HalfTraceOptim
 import Testing
 
 /// The `halftrace` executable as a user runs it: bad input gives a clear message naming the flag
@@ -59,6 +60,16 @@ struct CLITests {
         #expect(r.exited && r.status != 0, "\(args): status \(r.status)")
         let flag = args.first { $0.hasPrefix("--") } ?? ""
         #expect(r.text.contains(flag), "\(args): \(r.text)")
+    }
+
+    @Test("every hyper-parameter of ScheduleHyperparameters.keys has its flag in train and trace warmup")
+    func hyperparameterFlags() throws {
+        for command in [["train"], ["trace", "warmup"]] {
+            let help = try Self.run(command + ["--help"]).text
+            for key in ScheduleHyperparameters.keys {
+                #expect(help.contains("--" + key.name.replacingOccurrences(of: "_", with: "-") + " "), "\(command): --\(key.name)")
+            }
+        }
     }
 
     @Test("a malformed digits file is reported as file:line")

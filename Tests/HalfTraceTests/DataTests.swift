@@ -1,4 +1,5 @@
 import Foundation
+import HalfTraceKernels
 import HalfTraceNN
 import Testing
 
@@ -41,8 +42,8 @@ struct DataTests {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("halftrace-few-\(getpid()).csv").path
         try (Self.header + Self.row + Self.row).write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        #expect(throws: DataError.self) { try Digits.load(path) }
-        #expect(throws: DataError.self) { try Digits.load("/nonexistent/digits.csv") }
+        #expect(throws: HalfTraceError.self) { try Digits.load(path) }
+        #expect(throws: HalfTraceError.self) { try Digits.load("/nonexistent/digits.csv") }
     }
 
     @Test("two moons is seeded: same seed same data, another seed other data")

@@ -4,7 +4,9 @@ import HalfTraceKernels
 import Testing
 
 /// Each op on float16 storage must equal `Float16(op(Float(x)))`: computed in Float, rounded
-/// once. The references below are written independently of the engine (C library calls).
+/// once. The references below do not use the engine's code, but they call the same C library
+/// (`expf`, `tanhf`, ...) that the engine calls: they check the float16 rounding and the
+/// computation type, not the C library's accuracy.
 @Suite("Float16 semantics of every op")
 struct Float16OpsTests {
     static var all: Tensor { Tensor(storage: .float16((0...UInt16.max).map { Float16(bitPattern: $0) }), shape: [65536]) }

@@ -60,7 +60,7 @@ struct PyTorchDifferentialTests {
                 #expect(plain.learningRates[0].bitPattern == expected.bitPattern, "step() at epoch \(e)")
             }
         }
-        // SPEC §4's list of misplaced restarts is among the defects found.
+        // The known misplaced restarts (T_0=1, T_mult=3 at 121; T_0=5, T_mult=10 at 555; ...) are among the defects found.
         for d in [[1, 3, 121], [1, 10, 111], [3, 3, 363], [5, 10, 555], [7, 3, 847]] {
             #expect(defects.contains(d), "PyTorch misplaces the restart T_0=\(d[0]) T_mult=\(d[1]) at epoch \(d[2])")
         }
@@ -101,7 +101,7 @@ struct PyTorchDifferentialTests {
     @Test("SGD trajectories equal PyTorch bit for bit; Adam and AdamW within 1e-12 normwise")
     func optimizers() throws {
         for run in try Fixture.load("torch_optimizers")["runs"] as! [[String: Any]] {
-            let kind = ScheduleTraces.OptimizerKind(rawValue: run["kind"] as! String)!
+            let kind = OptimizerKind(rawValue: run["kind"] as! String)!
             let o = run["options"] as! [String: Any]
             let trace = try ScheduleTraces.quadratic(kind, a: try Fixture.doubles(run["a"]), w0: try Fixture.doubles(run["w0"]),
                                                      group: try Self.group(kind, o), steps: try Fixture.int(run["steps"]))
@@ -126,7 +126,7 @@ struct PyTorchDifferentialTests {
     func adamStepReplay() throws {
         var sqrtDeviations = 0, compared = 0
         for run in try Fixture.load("torch_optimizers")["adam_replays"] as! [[String: Any]] {
-            let kind = ScheduleTraces.OptimizerKind(rawValue: run["kind"] as! String)!
+            let kind = OptimizerKind(rawValue: run["kind"] as! String)!
             let g = try Self.group(kind, run["options"] as! [String: Any])
             for (t, row) in (run["rows"] as! [[Any]]).enumerated() {
                 let v = try row.map { try Fixture.doubles($0) }
@@ -150,7 +150,7 @@ struct PyTorchDifferentialTests {
         #expect(compared > 3000 && sqrtDeviations < compared / 50, "\(compared) compared, \(sqrtDeviations) PyTorch sqrt deviations")
     }
 
-    static func group(_ kind: ScheduleTraces.OptimizerKind, _ o: [String: Any]) throws -> ParamGroup {
+    static func group(_ kind: OptimizerKind, _ o: [String: Any]) throws -> ParamGroup {
         let betas = try (o["betas"] as? [Any]).map { try Fixture.doubles($0) } ?? [0.9, 0.999]
         return ParamGroup(
             params: [], lr: try Fixture.double(o["lr"]),

@@ -18,6 +18,12 @@ struct ResumeTests {
         return c
     }
 
+    /// A checkpoint file around `payload` with a correct header and checksum (as a hand-edited
+    /// file would have), so that a corruption reaches the semantic checks.
+    static func forge(_ payload: Data) -> Data {
+        Data("HALFTRACE CHECKPOINT\nformat \(Checkpoint.formatVersion)\nbytes \(payload.count)\ncrc32 \(String(format: "%08x", CRC32.checksum(payload)))\n\n".utf8) + payload
+    }
+
     static func files(_ dir: String) throws -> [String: Data] {
         var out: [String: Data] = [:]
         for name in ["trace.csv", "results.csv", "last.ckpt", "best.ckpt"] {
@@ -55,7 +61,7 @@ struct ResumeTests {
         try more.run()
         let rows = try String(contentsOfFile: dir + "/results.csv", encoding: .utf8).split(separator: "\n")
         #expect(rows.count == 1 + 6)
-        #expect(throws: CheckpointError.self) { try TrainingSession.resume(checkpoint: dir + "/last.ckpt", config: { $0.epochs = 3 }) }
+        #expect(throws: HalfTraceError.self) { try TrainingSession.resume(checkpoint: dir + "/last.ckpt", config: { $0.epochs = 3 }) }
     }
 
     @Test("a conflicting configuration names the field and is refused unless overridden")
@@ -64,19 +70,22 @@ struct ResumeTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try TrainingSession(trainer: try Trainer(config: Self.config(.amp, epochs: 2)), directory: dir).run(stopAfter: 60)
         #expect { try TrainingSession.resume(checkpoint: dir + "/last.ckpt", config: { $0.precision = .fp32 }) } throws: {
-            "\($0)".contains("precision: the checkpoint was trained with amp, the command line says fp32 (add --override precision")
+            "\($0)" == "\(dir)/last.ckpt: precision: the checkpoint was trained with amp, the new configuration has fp32; an override is needed to change it"
         }
         #expect { try TrainingSession.resume(checkpoint: dir + "/last.ckpt", config: { $0.batchSize = 32 }) } throws: {
-            "\($0)".contains("batch-size: the checkpoint was trained with 16")
+            "\($0)".contains("batch_size: the checkpoint was trained with 16")
         }
         #expect { try TrainingSession.resume(checkpoint: dir + "/last.ckpt", config: { $0.model = .mlp }, overrides: ["model"]) } throws: {
-            "\($0)".contains("batch-size: the checkpoint was trained with 16, the command line says 64")  // mlp's own batch size
+            "\($0)".contains("batch_size: the checkpoint was trained with 16, the new configuration has 64")  // mlp's own batch size
         }
-        #expect { try TrainingSession.resume(checkpoint: dir + "/last.ckpt", config: { $0.model = .mlp }, overrides: ["model", "batch-size"]) } throws: {
-            "\($0)" == "parameter fc0.weight has shape [16, 2] in the checkpoint, [256, 64] in model mlp"
+        #expect { try TrainingSession.resume(checkpoint: dir + "/last.ckpt", config: { $0.model = .mlp }, overrides: ["model", "batch_size"]) } throws: {
+            "\($0)" == "\(dir)/last.ckpt: parameters: fc0.weight has shape [16, 2] in the checkpoint, [256, 64] in model mlp"
         }
-        let allowed = try TrainingSession.resume(checkpoint: dir + "/last.ckpt", config: { $0.hyp.lr0 = 0.02 }, overrides: ["lr0"])
-        #expect(allowed.notes.contains("override lr0: 0.01 -> 0.02"))
+        let allowed = try TrainingSession.resume(checkpoint: dir + "/last.ckpt", config: { $0.hyp.lr0 = 0.02 }, overrides: ["hyp.lr0"])
+        #expect(allowed.notes.contains("override hyp.lr0: 0.01 -> 0.02"))
+        #expect { try TrainingSession.resume(checkpoint: dir + "/last.ckpt", overrides: ["no_such_field"]) } throws: {
+            "\($0)" == "overrides: 'no_such_field' is not a configuration field"
+        }
     }
 
     @Test("truncated, bit-flipped, foreign and wrong-version checkpoints are refused with the reason")
@@ -94,18 +103,16 @@ struct ResumeTests {
         flipped[good.count - 500] ^= 0x04
         #expect(message(flipped).hasPrefix("checksum mismatch"))
         #expect(message(Data("PK\u{3}\u{4} a zip file\n\nxx".utf8)).hasPrefix("not a HalfTrace checkpoint"))
-        #expect(message(Data(String(decoding: good, as: UTF8.self).replacingOccurrences(of: "format 1", with: "format 7").utf8))
-            == "format version 7; this HalfTrace reads version 1")
+        #expect(message(Data(String(decoding: good, as: UTF8.self).replacingOccurrences(of: "format 2", with: "format 7").utf8))
+            == "format version 7; this HalfTrace reads version 2")
         // a well-formed file with a field missing
         let text = String(decoding: good, as: UTF8.self)
         let payload = text[text.range(of: "\n\n")!.upperBound...].replacingOccurrences(of: "\"scaler\":", with: "\"scalar\":")
         let bytes = Data(payload.utf8)
-        let forged = "HALFTRACE CHECKPOINT\nformat 1\nbytes \(bytes.count)\ncrc32 \(String(format: "%08x", CRC32.checksum(bytes)))\n\n"
-        #expect(message(Data(forged.utf8) + bytes) == "missing field 'config.scaler'", "the first 'scaler' key is the config's")
+        #expect(message(Self.forge(bytes)) == "config.scaler: missing", "the first 'scaler' key is the config's")
         // a consistent checksum over impossible values: refused, not trapped
         let absurd = Data(text[text.range(of: "\n\n")!.upperBound...].replacingOccurrences(of: "\"epoch\":1,", with: "\"epoch\":4611686018427387903,").utf8)
-        let header = "HALFTRACE CHECKPOINT\nformat 1\nbytes \(absurd.count)\ncrc32 \(String(format: "%08x", CRC32.checksum(absurd)))\n\n"
-        #expect(message(Data(header.utf8) + absurd) == "field 'epoch' is out of range")
+        #expect(message(Self.forge(absurd)) == "epoch: 4611686018427387903 is outside 0...1")
         #expect { try TrainingSession.resume(checkpoint: dir + "/nope.ckpt") } throws: { "\($0)".contains("cannot read the checkpoint") }
     }
 

@@ -9,7 +9,7 @@ struct ScheduleTests {
     func interpExample() throws {
         let f = try Interpolation(xp: [1, 2, 3, 4, 5], fp: [3, 5, 7, 9, 11])
         #expect([0, 1.5, 3, 4.5, 6].map { f($0) } == [3, 4, 7, 10, 11])
-        #expect(try interp(299, [0, 300], [0.1, 0.01]) == 0.010300000000000004, "NumPy's evaluation order (SPEC 1)")
+        #expect(try interp(299, [0, 300], [0.1, 0.01]) == 0.010300000000000004, "NumPy's evaluation order (compiled_base.c: slope * (x - xp[j]) + fp[j])")
         #expect(throws: Interpolation.Failure.emptyKnots) { try Interpolation(xp: [], fp: []) }
         #expect(throws: Interpolation.Failure.lengthMismatch(xp: 2, fp: 1)) { try Interpolation(xp: [0, 1], fp: [1]) }
         #expect(throws: Interpolation.Failure.decreasing(index: 2, previous: 2, value: 1)) { try Interpolation(xp: [0, 2, 1], fp: [1, 2, 3]) }
@@ -25,7 +25,7 @@ struct ScheduleTests {
     func accumulateRamp() throws {
         var hyp = ScheduleHyperparameters()
         hyp.warmupEpochs = 3
-        let optimizer = try ScheduleTraces.yolov5Optimizer(hyp: hyp, batchSize: 16, nbs: 64)
+        let optimizer = try yolov5Optimizer(.sgd, biases: [], weights: [], normWeights: [], hyp: hyp, batchSize: 16, nominalBatchSize: 64)
         var w = try YOLOv5Warmup(optimizer: optimizer, hyp: hyp, epochs: 10, batchesPerEpoch: 100, batchSize: 16)
         #expect(w.warmupIterations == 300)
         var got: [Int: Int] = [:]
@@ -69,11 +69,11 @@ struct ScheduleTests {
     func sgdrValidation() {
         #expect { try CosineWarmRestarts(baseLRs: [0.1], t0: 0) } throws: { "\($0)" == "T_0: Expected positive integer T_0, but got 0" }
         #expect { try CosineWarmRestarts(baseLRs: [0.1], t0: 5, tMult: 0) } throws: { "\($0)" == "T_mult: Expected integer T_mult >= 1, but got 0" }
-        #expect { try CosineWarmRestarts(baseLRs: [0.1], t0: 5, etaMin: .nan) } throws: { ($0 as? ParameterError)?.parameter == "eta_min" }
-        #expect { try CosineWarmRestarts(baseLRs: [-1], t0: 5) } throws: { ($0 as? ParameterError)?.parameter == "lr (group 0)" }
+        #expect { try CosineWarmRestarts(baseLRs: [0.1], t0: 5, etaMin: .nan) } throws: { ($0 as? HalfTraceError)?.field == "eta_min" }
+        #expect { try CosineWarmRestarts(baseLRs: [-1], t0: 5) } throws: { ($0 as? HalfTraceError)?.field == "base_lrs[0]" }
         var s = try! CosineWarmRestarts(baseLRs: [0.1], t0: 5)
         #expect { try s.step(epoch: -1) } throws: { "\($0)" == "epoch: Expected non-negative epoch, but got -1.0" }
-        #expect(throws: ParameterError.self) { try s.step(epoch: .infinity) }
+        #expect(throws: HalfTraceError.self) { try s.step(epoch: .infinity) }
     }
 
     static let sgdrCases: [(Int, Int)] = [(1, 1), (1, 2), (1, 3), (1, 10), (2, 2), (3, 3), (5, 10), (7, 3), (10, 2), (4, 1)]
@@ -109,14 +109,14 @@ struct ScheduleTests {
 
     @Test("warm-up + restarts: plain settings equal SGDR bit for bit; decay, re-warm-up and limit follow their formulas")
     func cosineRestarts() throws {
-        let plain = try CosineRestarts(baseLR: 0.1, etaMin: 0.001, t0: 3, tMult: 2)
+        let plain = try SGDRSchedule(baseLR: 0.1, etaMin: 0.001, t0: 3, tMult: 2)
         var sgdr = try CosineWarmRestarts(baseLRs: [0.1], t0: 3, tMult: 2, etaMin: 0.001)
         for k in 0..<500 {
             let e = Double(k) / 4
             try sgdr.step(epoch: e)
             #expect(plain(e) == sgdr.learningRates[0])
         }
-        let s = try Warmup(epochs: 2, startLR: 0, try CosineRestarts(baseLR: 0.1, etaMin: 0.001, t0: 3, tMult: 2, cycleDecay: 0.5,
+        let s = try Warmup(epochs: 2, startLR: 0, try SGDRSchedule(baseLR: 0.1, etaMin: 0.001, t0: 3, tMult: 2, cycleDecay: 0.5,
                                                                     restartWarmup: 1, cycleLimit: 3))
         #expect(s(0) == 0 && s(1) == 0.05 && s(2) == 0.1, "linear warm-up to the first peak")
         // cycles start at 2 + 0, 3, 9, 21 (after the 2-epoch warm-up)
@@ -129,8 +129,8 @@ struct ScheduleTests {
             let v = s(Double(k) / 40)
             #expect(v >= 0 && v <= 0.1)
         }
-        #expect(throws: ParameterError.self) { try CosineRestarts(baseLR: 0.1, t0: 3, restartWarmup: 3) }
-        #expect(throws: ParameterError.self) { try CosineRestarts(baseLR: 0.1, t0: 3, cycleDecay: 1.5) }
+        #expect(throws: HalfTraceError.self) { try SGDRSchedule(baseLR: 0.1, t0: 3, restartWarmup: 3) }
+        #expect(throws: HalfTraceError.self) { try SGDRSchedule(baseLR: 0.1, t0: 3, cycleDecay: 1.5) }
     }
 
     @Test("LambdaLR: the constructor's step gives lf(0); each step recomputes initial_lr * lf(last_epoch)")

@@ -2,7 +2,9 @@ import HalfTraceAutograd
 import HalfTraceNN
 import HalfTraceOptim
 import HalfTraceTraining
+import HalfTraceReference
 import HalfTraceTraces
+import HalfTraceKernels
 import Testing
 
 @Suite("Training with YOLOv5's recipe")
@@ -50,7 +52,7 @@ struct TrainerTests {
         }
     }
 
-    @Test("the per-iteration lr, momentum and accumulate are the YOLOv5 warm-up trace's")
+    @Test("wiring only: the trainer's per-iteration lr, momentum and accumulate are the warm-up trace's (both drive YOLOv5Warmup)")
     func recipeMatchesWarmupTrace() throws {
         let (t, records, _) = try Self.run { $0.model = .tiny; $0.epochs = 10 }
         let trace = try ScheduleTraces.warmup(hyp: t.config.hyp, epochs: 10, nb: t.batchesPerEpoch, batchSize: 16, nbs: 64,
@@ -61,32 +63,35 @@ struct TrainerTests {
         }
     }
 
-    @Test("optimizer steps happen when ni - last_opt_step >= accumulate; a partial window is dropped at epoch start")
+    @Test("optimizer steps happen exactly when ni - last_opt_step >= accumulate, accumulate from YOLOv5's formula")
     func accumulationWindows() throws {
         let (t, records, _) = try Self.run { $0.model = .tiny; $0.epochs = 12 }
-        var last = -1
+        let nw = Reference.warmupIterations(warmupEpochs: 3, nb: t.batchesPerEpoch)
+        var last = -1, steps = 0
         for r in records {
-            if r.iteration % t.batchesPerEpoch == 0 { /* zero_grad at epoch start; last_opt_step is kept */ }
-            let due = r.iteration - last >= r.accumulate
+            let accumulate = Reference.accumulate(ni: r.iteration, nw: nw, nbs: 64, batchSize: 16)
+            #expect(r.accumulate == accumulate, "iteration \(r.iteration)")
+            let due = r.iteration - last >= accumulate
             #expect(r.optimizerStep == due, "iteration \(r.iteration)")
-            if due { last = r.iteration }
+            if due { last = r.iteration; steps += 1 }
         }
         #expect(records.last!.accumulate == 4, "batch 16, nbs 64")
+        #expect(steps < records.count / 2, "accumulation spans several batches after warm-up")
     }
 
     @Test("bad configurations are refused with the field's name")
     func validation() {
         var c = TrainingConfig()
         c.epochs = 0
-        #expect(throws: ParameterError.self) { try Trainer(config: c) }
+        #expect(throws: HalfTraceError.self) { try Trainer(config: c) }
         c = TrainingConfig()
         c.hyp.lr0 = .nan
-        #expect { try Trainer(config: c) } throws: { ($0 as? ParameterError)?.parameter == "lr0" }
+        #expect { try Trainer(config: c) } throws: { ($0 as? HalfTraceError)?.field == "hyp.lr0" }
         c = TrainingConfig()
         c.scaler.growthFactor = 1
-        #expect { try Trainer(config: c) } throws: { ($0 as? ParameterError)?.parameter == "growth_factor" }
+        #expect { try Trainer(config: c) } throws: { ($0 as? HalfTraceError)?.field == "scaler.growth_factor" }
         c = TrainingConfig()
         c.digitsPath = "/nonexistent.csv"
-        #expect(throws: DataError.self) { try Trainer(config: c) }
+        #expect(throws: HalfTraceError.self) { try Trainer(config: c) }
     }
 }

@@ -44,9 +44,3 @@ public struct DataSplit: Sendable {
     /// Where the data came from (file path or generator and seed), for logs and checkpoints.
     public let source: String
 }
-
-/// A data file that cannot be used, with the place (file:line) and what is wrong.
-public struct DataError: Error, CustomStringConvertible, Equatable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import HalfTraceKernels
 
 /// The UCI "Optical Recognition of Handwritten Digits" data as shipped with scikit-learn
 /// (E. Alpaydin and C. Kaynak, 1998; CC BY 4.0): 1,797 images of 8x8 pixels with values 0..16
@@ -12,17 +13,17 @@ public enum Digits {
     public static var bundledURL: URL? { Bundle.module.url(forResource: "digits", withExtension: "csv") }
 
     public static func loadBundled() throws -> DataSplit {
-        guard let url = bundledURL else { throw DataError("the bundled digits.csv is missing from the resource bundle") }
+        guard let url = bundledURL else { throw HalfTraceError.inaccessible("digits.csv", "the bundled digits.csv is missing from the resource bundle") }
         return try load(url.path)
     }
 
     public static func load(_ path: String) throws -> DataSplit {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw DataError("\(path): cannot read the file")
+            throw HalfTraceError.inaccessible(path, "cannot read the file")
         }
         let all = try parse(data, name: path)
         guard all.count > trainRows else {
-            throw DataError("\(path): \(all.count) data rows; the digits split needs more than \(trainRows) (rows 0..<\(trainRows) train, the rest validate)")
+            throw HalfTraceError.file(path, "\(all.count) data rows; the digits split needs more than \(trainRows) (rows 0..<\(trainRows) train, the rest validate)")
         }
         return DataSplit(train: all.slice(0..<trainRows), validation: all.slice(trainRows..<all.count), source: path)
     }
@@ -42,7 +43,7 @@ public enum Digits {
             if line.isEmpty { continue }
             let fields = line.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
             guard fields.count == columns else {
-                throw DataError("\(name):\(lineNumber): \(fields.count) columns, expected \(columns) (p0..p63,label)")
+                throw HalfTraceError.file(name, line: lineNumber, "\(fields.count) columns, expected \(columns) (p0..p63,label)")
             }
             if !sawHeader {
                 sawHeader = true
@@ -51,22 +52,22 @@ public enum Digits {
             for (c, field) in fields.enumerated() {
                 let text = String(decoding: field, as: UTF8.self).trimmingCharacters(in: .whitespaces)
                 guard let value = Double(text), value.isFinite else {
-                    throw DataError("\(name):\(lineNumber): column \(c + 1) is not a number: '\(text)'")
+                    throw HalfTraceError.file(name, line: lineNumber, "column \(c + 1) is not a number: '\(text)'")
                 }
                 if c == pixels {
                     guard value == value.rounded(), (0...9).contains(value) else {
-                        throw DataError("\(name):\(lineNumber): label \(text) is outside 0...9")
+                        throw HalfTraceError.file(name, line: lineNumber, "label \(text) is outside 0...9")
                     }
                     labels.append(Int(value))
                 } else {
                     guard (0...16).contains(value) else {
-                        throw DataError("\(name):\(lineNumber): pixel p\(c) = \(text) is outside 0...16")
+                        throw HalfTraceError.file(name, line: lineNumber, "pixel p\(c) = \(text) is outside 0...16")
                     }
                     features.append(Float(value / 16))
                 }
             }
         }
-        guard !labels.isEmpty else { throw DataError("\(name): no data rows") }
+        guard !labels.isEmpty else { throw HalfTraceError.file(name, "no data rows") }
         return Dataset(features: features, featureCount: pixels, labels: labels, classes: 10)
     }
 }

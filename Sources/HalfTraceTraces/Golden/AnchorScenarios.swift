@@ -1,3 +1,4 @@
+import HalfTraceKernels
 import HalfTraceAnchors
 import HalfTraceReference
 
@@ -6,12 +7,13 @@ import HalfTraceReference
 /// Tolerance rel 3e-7 on `best`: the Float32 ratio and its reciprocal are each rounded once
 /// (2 ulps of 2^-24 = 1.2e-7).
 struct AnchorMetricScenario: Scenario {
-    let imgSize: Int, thr: Double, anchors: [Size]
+    let imgSize: Int, thr: Double, anchors: [AnchorSize]
     init(_ c: ConfigReader) throws {
-        imgSize = try c.int("img_size")
-        thr = try c.double("thr")
-        let v = try c.doubles("anchors")
-        anchors = stride(from: 0, to: v.count - 1, by: 2).map { Size(v[$0], v[$0 + 1]) }
+        imgSize = try c.int("img_size", in: 32...8192)
+        thr = try c.double("thr", in: 1.000_001...1000)
+        let v = try c.doubles("anchors", count: 2...2000, each: 0.01...1e5)
+        guard v.count % 2 == 0 else { throw HalfTraceError.invalid("config.anchors", "\(v.count) numbers; expected w,h pairs") }
+        anchors = stride(from: 0, to: v.count, by: 2).map { AnchorSize(v[$0], v[$0 + 1]) }
     }
     var columns: [GoldenColumn] {
         [GoldenColumn("label", .key, label: "label"), GoldenColumn("w", .key, label: "label width (pixels)"),
@@ -20,16 +22,16 @@ struct AnchorMetricScenario: Scenario {
          GoldenColumn("above", .formula, label: "anchors above 1/anchor_t")]
     }
     func sizes() throws -> [SIMD2<Float>] {
-        guard let (labels, images) = YOLODataset.bundled else { throw GoldenError("the bundled label set is missing") }
+        guard let (labels, images) = YOLODataset.bundled else { throw HalfTraceError.inaccessible("boxes", "the bundled label set is missing") }
         return AutoAnchor.labelSizes(try YOLODataset.load(labels: labels, images: images), imgSize: imgSize)
     }
-    func engineRows(_: RunCache) throws -> [[Double]] {
+    func run(_: RunCache) throws -> EngineRun {
         let wh = try sizes()
         let m = AutoAnchor.ratioMatrix(wh, anchors: anchors)
         let t = Float(1 / thr)
-        return wh.indices.map { i in
+        return EngineRun(rows: wh.indices.map { i in
             [Double(i), Double(wh[i].x), Double(wh[i].y), Double(m.map { $0[i] }.max()!), Double(m.filter { $0[i] > t }.count)]
-        }
+        })
     }
     func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
         let ratios = engineRows.map { r in anchors.map { Reference.anchorRatio(w: r[1], h: r[2], aw: $0.w, ah: $0.h) } }
@@ -38,32 +40,42 @@ struct AnchorMetricScenario: Scenario {
 }
 
 /// AutoAnchor's search on very elongated boxes (seeded): the best fitness per generation, and
-/// the fitness of YOLOv5's default anchors for comparison (info).
-public final class AnchorSearchScenario: Scenario {
+/// the fitness of YOLOv5's default anchors for comparison (info). The figures' label sizes and
+/// anchors are attached to the engine run.
+struct AnchorSearchScenario: Scenario {
     let count: Int, seed: UInt64, n: Int, generations: Int, thr: Double
-    /// The last search, for the figures.
-    public private(set) var result: AnchorSearch?
-    public private(set) var labels: [SIMD2<Float>] = []
 
     init(_ c: ConfigReader) throws {
-        count = try c.int("labels")
-        seed = UInt64(try c.int("seed"))
-        n = try c.int("n")
-        generations = try c.int("gen")
-        thr = try c.double("thr")
+        count = try c.int("labels", in: 1...1_000_000)
+        seed = try c.seed("seed")
+        n = try c.int("n", in: 1...1000)
+        generations = try c.int("gen", in: 0...1_000_000)
+        thr = try c.double("thr", in: 1.000_001...1000)
+        try HalfTraceError.check("config.gen", generations * count, in: 0...100_000_000)
+        guard n <= count else { throw HalfTraceError.invalid("config.n", "\(n) anchors for \(count) labels") }
     }
-    public var columns: [GoldenColumn] {
+    var columns: [GoldenColumn] {
         [GoldenColumn("generation", .key, label: "generation"), GoldenColumn("fitness", .engine, label: "fitness"),
          GoldenColumn("default_fitness", .info, label: "fitness")]
     }
-    public func engineRows(_: RunCache) throws -> [[Double]] {
-        labels = AutoAnchor.elongatedBoxes(count: count, seed: seed)
+    func run(_: RunCache) throws -> EngineRun {
+        let labels = AutoAnchor.elongatedBoxes(count: count, seed: seed)
         let r = try AutoAnchor.search(labels, n: n, thr: thr, generations: generations, seed: seed)
-        result = r
         let base = AutoAnchor.metrics(labels, anchors: AutoAnchor.yolov5Default, thr: thr).fitness
-        return r.fitnessHistory.enumerated().map { [Double($0), $1, base] }
+        return EngineRun(rows: r.fitnessHistory.enumerated().map { [Double($0), $1, base] },
+                         attachments: AnchorSearchScenario.attachments(labels: labels, search: r))
     }
-    public func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
+
+    /// The series the anchor figures draw: label sizes, and the given, k-means and new anchors
+    /// with their fitness and bpr.
+    static func attachments(labels: [SIMD2<Float>], search r: AnchorSearch) -> [String: [Double]] {
+        ["label_w": labels.map { Double($0.x) }, "label_h": labels.map { Double($0.y) },
+         "given_w": AutoAnchor.yolov5Default.map(\.w), "given_h": AutoAnchor.yolov5Default.map(\.h),
+         "kmeans_w": r.kmeans.map(\.w), "kmeans_h": r.kmeans.map(\.h), "new_w": r.anchors.map(\.w), "new_h": r.anchors.map(\.h),
+         "kmeans_fitness": [r.kmeansMetrics.fitness], "new_fitness": [r.metrics.fitness], "new_bpr": [r.metrics.bpr]]
+    }
+
+    func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
         ["default_fitness": engineRows.map { $0[2] }]
     }
 }

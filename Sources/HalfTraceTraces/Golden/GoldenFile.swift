@@ -1,3 +1,5 @@
+import HalfTraceKernels
+
 /// Where a golden column's values come from.
 public enum ColumnSource: String, Sendable, Equatable {
     /// An input or index (step, epoch): must match exactly.
@@ -11,17 +13,34 @@ public enum ColumnSource: String, Sendable, Equatable {
 }
 
 public struct GoldenColumn: Equatable, Sendable {
+    /// How a column's values are drawn on a figure's y axis.
+    public enum Axis: Sendable, Equatable {
+        case linear
+        /// Logarithmic with this base (2 for loss scales, 10 for losses).
+        case log(Double)
+        /// A 0/1 flag: shown in the residual panel only.
+        case flag
+    }
+
     public var name: String
     public var source: ColumnSource
     public var tolerance: Tolerance
     /// Axis label with units, for figures.
     public var label: String
+    /// Not part of the file: how the scenario draws the column.
+    public var axis: Axis
 
-    public init(_ name: String, _ source: ColumnSource, _ tolerance: Tolerance = .exact, label: String? = nil) {
+    public init(_ name: String, _ source: ColumnSource, _ tolerance: Tolerance = .exact, label: String? = nil, axis: Axis = .linear) {
         self.name = name
         self.source = source
         self.tolerance = tolerance
         self.label = label ?? name
+        self.axis = axis
+    }
+
+    /// Name, source, tolerance and label: what a golden file records of a column.
+    public func sameInFile(as other: GoldenColumn) -> Bool {
+        name == other.name && source == other.source && tolerance == other.tolerance && label == other.label
     }
 }
 
@@ -43,7 +62,7 @@ public struct ScenarioConfig: Equatable, Sendable {
         var pairs: [(String, String)] = []
         for token in text.split(separator: " ", omittingEmptySubsequences: true) {
             let kv = token.split(separator: "=", maxSplits: 1).map(String.init)
-            guard kv.count == 2, !kv[0].isEmpty else { throw GoldenError("config token '\(token)' is not key=value") }
+            guard kv.count == 2, !kv[0].isEmpty else { throw HalfTraceError.invalid("config", "token '\(token.prefix(40))' is not key=value") }
             pairs.append((kv[0], kv[1]))
         }
         self.pairs = pairs
@@ -55,6 +74,8 @@ public struct ScenarioConfig: Equatable, Sendable {
 /// printed so that they parse back to the identical Float64; gnuplot and CSV readers read it.
 public struct GoldenFile: Equatable, Sendable {
     public static let formatVersion = "halftrace golden v1"
+    /// A golden file holds at most this many rows (the largest scenario has a few thousand).
+    public static let maximumRows = 1_000_000
 
     public var scenario: String
     public var title: String
@@ -88,7 +109,7 @@ public struct GoldenFile: Equatable, Sendable {
     /// Parses a golden file; every problem names `path:line` and what was expected.
     public static func parse(_ text: String, path: String) throws -> GoldenFile {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        func fail(_ line: Int, _ message: String) -> GoldenError { GoldenError("\(path):\(line): \(message)") }
+        func fail(_ line: Int, _ message: String) -> HalfTraceError { HalfTraceError.file(path, line: line, message) }
         guard let first = lines.first, first == "# " + formatVersion else {
             throw fail(1, "expected '# \(formatVersion)', found '\(lines.first ?? "")' (not a golden file, or another format version)")
         }
@@ -102,13 +123,15 @@ public struct GoldenFile: Equatable, Sendable {
             } else if line.hasPrefix("title: ") {
                 title = String(line.dropFirst(7))
             } else if line.hasPrefix("config: ") {
-                do { config = try ScenarioConfig(parsing: String(line.dropFirst(8))) } catch let e as GoldenError {
-                    throw fail(n, e.description)
+                do { config = try ScenarioConfig(parsing: String(line.dropFirst(8))) } catch let e as HalfTraceError {
+                    throw e.inFile(path, line: n)
                 }
             } else if line.hasPrefix("column ") {
                 columns.append(try parseColumn(String(line.dropFirst(7)), fail: { fail(n, $0) }))
             } else if line.hasPrefix("rows: ") {
-                guard let r = Int(line.dropFirst(6)), r >= 0 else { throw fail(n, "'rows:' needs a non-negative integer") }
+                guard let r = Int(line.dropFirst(6)), (0...maximumRows).contains(r) else {
+                    throw fail(n, "'rows:' needs an integer in 0...\(maximumRows)")
+                }
                 expectedRows = r
             }
             index += 1
@@ -142,7 +165,7 @@ public struct GoldenFile: Equatable, Sendable {
         return GoldenFile(scenario: scenario, title: title, config: config, columns: columns, rows: rows)
     }
 
-    static func parseColumn(_ text: String, fail: (String) -> GoldenError) throws -> GoldenColumn {
+    static func parseColumn(_ text: String, fail: (String) -> HalfTraceError) throws -> GoldenColumn {
         guard let colon = text.firstIndex(of: ":") else { throw fail("column line needs 'NAME: source=... tolerance=...'") }
         let name = String(text[..<colon])
         var source: ColumnSource?, tolerance: Tolerance?, label = name
@@ -160,9 +183,4 @@ public struct GoldenFile: Equatable, Sendable {
         guard let source, let tolerance else { throw fail("column \(name): needs source= and tolerance=") }
         return GoldenColumn(name, source, tolerance, label: label)
     }
-}
-
-public struct GoldenError: Error, CustomStringConvertible, Equatable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

@@ -28,6 +28,8 @@ public struct ScenarioCheck {
     public let golden: GoldenFile?
     public let engineRows: [[Double]]
     public let scenario: Scenario?
+    /// The engine's extra series for figures.
+    public let attachments: [String: [Double]]
     /// A problem that prevented the comparison (unreadable file, engine error).
     public let failure: String?
 
@@ -91,40 +93,59 @@ public enum GoldenRunner {
     public static func path(_ directory: String, _ name: String) -> String { directory + "/" + name + ".csv" }
 
     /// Reads `directory/NAME.csv`, rebuilds the scenario from the file's own configuration,
-    /// runs the engine and compares every compared column with its tolerance.
+    /// runs the engine and compares every compared column with the tolerance the scenario
+    /// declares. The file must agree with the scenario on every column's name, source,
+    /// tolerance and label, and on the row count: a file cannot relabel a column `info` or widen
+    /// its own tolerance. Any problem fails this scenario only.
     public static func check(_ spec: ScenarioSpec, directory: String, runs: RunCache) -> ScenarioCheck {
         let file = path(directory, spec.name)
+        func failed(_ golden: GoldenFile?, _ reason: String) -> ScenarioCheck {
+            ScenarioCheck(name: spec.name, path: file, columns: [], golden: golden, engineRows: [], scenario: nil,
+                          attachments: [:], failure: reason)
+        }
         let golden: GoldenFile
         do {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                return ScenarioCheck(name: spec.name, path: file, columns: [], golden: nil, engineRows: [], scenario: nil,
-                                     failure: "missing (run `halftrace golden --only \(spec.name)` to create it)")
-            }
-            golden = try GoldenFile.parse(String(decoding: data, as: UTF8.self), path: file)
-        } catch {
-            return ScenarioCheck(name: spec.name, path: file, columns: [], golden: nil, engineRows: [], scenario: nil,
-                                 failure: "\(error)")
-        }
+            golden = try read(file)
+        } catch let e as HalfTraceError {
+            return failed(nil, e.kind == .inaccessible ? "missing (run `halftrace golden --only \(spec.name)` to create it)" : e.description)
+        } catch { return failed(nil, "\(error)") }
         do {
             let scenario = try ScenarioFactory.make(golden.config)
-            let rows = try scenario.engineRows(runs)
-            guard scenario.columns.map(\.name) == golden.columns.map(\.name) else {
-                throw GoldenError("columns \(golden.columns.map(\.name)) differ from the scenario's \(scenario.columns.map(\.name)); regenerate it")
+            try agree(golden, scenario.columns)
+            let run = try scenario.run(runs)
+            guard run.rows.count == golden.rows.count else {
+                throw HalfTraceError.invalid("rows", "the engine produced \(run.rows.count) rows, the golden file has \(golden.rows.count)")
             }
-            guard rows.count == golden.rows.count else {
-                throw GoldenError("the engine produced \(rows.count) rows, the golden file has \(golden.rows.count)")
-            }
-            return ScenarioCheck(name: spec.name, path: file, columns: compare(rows, golden), golden: golden,
-                                 engineRows: rows, scenario: scenario, failure: nil)
-        } catch {
-            return ScenarioCheck(name: spec.name, path: file, columns: [], golden: golden, engineRows: [], scenario: nil,
-                                 failure: "\(error)")
+            return ScenarioCheck(name: spec.name, path: file, columns: compare(run.rows, golden, scenario.columns), golden: golden,
+                                 engineRows: run.rows, scenario: scenario, attachments: run.attachments, failure: nil)
+        } catch let e as HalfTraceError {
+            return failed(golden, e.description)
+        } catch { return failed(golden, "\(error)") }
+    }
+
+    /// Reads and parses a golden file, refusing one too large to be a golden file before reading it.
+    static func read(_ file: String) throws -> GoldenFile {
+        if let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int, size > 256 << 20 {
+            throw HalfTraceError.file(file, "\(size) bytes; a golden file is at most 256 MB")
+        }
+        guard let data = FileManager.default.contents(atPath: file) else { throw HalfTraceError.inaccessible(file, "cannot read") }
+        return try GoldenFile.parse(String(decoding: data, as: UTF8.self), path: file)
+    }
+
+    /// Throws unless the file declares exactly the scenario's columns.
+    static func agree(_ golden: GoldenFile, _ columns: [GoldenColumn]) throws {
+        guard golden.columns.map(\.name) == columns.map(\.name) else {
+            throw HalfTraceError.invalid("columns", "the file has \(golden.columns.map(\.name).joined(separator: ",")); the scenario has \(columns.map(\.name).joined(separator: ",")) (regenerate it)")
+        }
+        for (f, c) in zip(golden.columns, columns) where !f.sameInFile(as: c) {
+            throw HalfTraceError.invalid("column \(c.name)", "the file says source=\(f.source.rawValue) tolerance=\(f.tolerance) label=\(f.label); the scenario declares source=\(c.source.rawValue) tolerance=\(c.tolerance) label=\(c.label)")
         }
     }
 
-    /// Column-by-column comparison (keys exactly, info columns not at all).
-    public static func compare(_ rows: [[Double]], _ golden: GoldenFile) -> [ColumnCheck] {
-        golden.columns.enumerated().compactMap { j, column in
+    /// Column-by-column comparison with the scenario's declared columns (keys exactly, info
+    /// columns not at all).
+    public static func compare(_ rows: [[Double]], _ golden: GoldenFile, _ columns: [GoldenColumn]) -> [ColumnCheck] {
+        columns.enumerated().compactMap { j, column in
             guard column.source != .info else { return nil }
             let tolerance = column.source == .key ? Tolerance.exact : column.tolerance
             let scale = golden.rows.map { abs($0[j]) }.filter(\.isFinite).max() ?? 0
@@ -133,9 +154,9 @@ public enum GoldenRunner {
                 let err = tolerance.error(e[j], g[j], columnScale: scale)
                 if err > worst.error { worst = (err, i) }
             }
-            let keyIndex = golden.columns.firstIndex { $0.source == .key }
+            let keyIndex = columns.firstIndex { $0.source == .key }
             let location = keyIndex.map { k in
-                "\(golden.columns[k].name) \(golden.rows.isEmpty ? "-" : Trace.format(golden.rows[worst.row][k], integer: true))"
+                "\(columns[k].name) \(golden.rows.isEmpty ? "-" : Trace.format(golden.rows[worst.row][k], integer: true))"
             } ?? "row \(worst.row)"
             return ColumnCheck(column: column.name, isKey: column.source == .key, tolerance: tolerance, worstError: worst.error, row: worst.row,
                                location: location, engineValue: rows.isEmpty ? .nan : rows[worst.row][j],
@@ -147,7 +168,7 @@ public enum GoldenRunner {
     /// from a fresh engine run.
     public static func generate(_ spec: ScenarioSpec, runs: RunCache) throws -> GoldenFile {
         let scenario = try spec.make()
-        let rows = try scenario.goldenRows(engineRows: try scenario.engineRows(runs))
+        let rows = try scenario.goldenRows(engineRows: try scenario.run(runs).rows)
         return GoldenFile(scenario: spec.name, title: spec.title, config: spec.config, columns: scenario.columns, rows: rows)
     }
 
@@ -167,7 +188,7 @@ public enum GoldenRunner {
         var out: [(String, String)] = []
         if old.config != new.config { out.append(("(config)", "\(old.config.text) -> \(new.config.text)")) }
         if old.title != new.title { out.append(("(title)", "'\(old.title)' -> '\(new.title)'")) }
-        for (a, b) in zip(old.columns, new.columns) where a != b {
+        for (a, b) in zip(old.columns, new.columns) where !a.sameInFile(as: b) {
             out.append(("(column \(b.name))", "source \(a.source.rawValue) tolerance \(a.tolerance) label '\(a.label)' -> source \(b.source.rawValue) tolerance \(b.tolerance) label '\(b.label)'"))
         }
         for (j, column) in new.columns.enumerated() {

@@ -1,14 +1,49 @@
+import HalfTraceKernels
 import HalfTraceTraining
 
-/// A golden scenario: a configuration, its columns, the engine run that produces every column,
-/// and the Reference values of its formula (and info) columns.
+/// A golden scenario: a configuration, its columns (each with its source and tolerance, which
+/// the scenario decides, not the golden file), the engine run that produces every column, and
+/// the Reference values of its formula (and info) columns.
 public protocol Scenario {
     var columns: [GoldenColumn] { get }
-    /// The engine's rows, one value per column (formula columns hold what the engine computed).
-    func engineRows(_ runs: RunCache) throws -> [[Double]]
-    /// Reference values for the formula and info columns, by name. May read the engine's own
-    /// rows (e.g. the found-inf flags a real run produced, from which the scale is recomputed).
+    /// The engine's rows, one value per column (formula columns hold what the engine computed),
+    /// and any extra series a figure needs.
+    func run(_ runs: RunCache) throws -> EngineRun
+    /// Reference values for the formula and info columns, by name. The engine rows are passed
+    /// for their key columns (the iteration, the epoch) only.
     func reference(engineRows: [[Double]]) throws -> [String: [Double]]
+    /// Vertical marks for figures (the end of warm-up, restarts, a stop), from the configuration.
+    var markers: [ScenarioMarker] { get }
+}
+
+extension Scenario {
+    public var markers: [ScenarioMarker] { [] }
+
+    /// The engine's rows alone.
+    public func engineRows(_ runs: RunCache) throws -> [[Double]] { try run(runs).rows }
+}
+
+/// What the engine produced for a scenario: its rows, and named series that only figures use
+/// (e.g. the label sizes and anchors of an anchor search).
+public struct EngineRun {
+    public var rows: [[Double]]
+    public var attachments: [String: [Double]]
+
+    public init(rows: [[Double]], attachments: [String: [Double]] = [:]) {
+        self.rows = rows
+        self.attachments = attachments
+    }
+}
+
+/// A vertical mark on a scenario's x axis.
+public struct ScenarioMarker: Sendable, Equatable {
+    public var x: Double
+    public var label: String
+
+    public init(x: Double, label: String) {
+        self.x = x
+        self.label = label
+    }
 }
 
 /// A scenario as listed in Golden/: a file name, a title and the configuration that rebuilds it.
@@ -40,63 +75,10 @@ extension Scenario {
         var rows = engineRows
         for (j, column) in columns.enumerated() where column.source == .formula || column.source == .info {
             guard let values = ref[column.name], values.count == rows.count else {
-                throw GoldenError("reference for column \(column.name): \(ref[column.name]?.count ?? 0) values, \(rows.count) rows")
+                throw HalfTraceError.invalid(column.name, "the reference has \(ref[column.name]?.count ?? 0) values for \(rows.count) rows")
             }
             for i in rows.indices { rows[i][j] = values[i] }
         }
         return rows
-    }
-}
-
-/// Typed access to a scenario's configuration, with errors naming the key.
-struct ConfigReader {
-    let config: ScenarioConfig
-
-    func string(_ key: String) throws -> String {
-        guard let v = config[key] else { throw GoldenError("config: missing '\(key)'") }
-        return v
-    }
-
-    func double(_ key: String) throws -> Double {
-        let s = try string(key)
-        guard let v = Double(s), v.isFinite else { throw GoldenError("config: \(key)=\(s) is not a finite number") }
-        return v
-    }
-
-    func optionalDouble(_ key: String) throws -> Double? {
-        guard let s = config[key], s != "none" else { return nil }
-        return try double(key)
-    }
-
-    func int(_ key: String) throws -> Int {
-        let s = try string(key)
-        guard let v = Int(s) else { throw GoldenError("config: \(key)=\(s) is not an integer") }
-        return v
-    }
-
-    func bool(_ key: String) throws -> Bool {
-        switch try string(key) {
-        case "true": return true
-        case "false": return false
-        case let s: throw GoldenError("config: \(key)=\(s) is not true or false")
-        }
-    }
-
-    func doubles(_ key: String) throws -> [Double] {
-        let s = try string(key)
-        if s.isEmpty || s == "none" { return [] }
-        return try s.split(separator: ",").map {
-            guard let v = Double($0), v.isFinite else { throw GoldenError("config: \(key) has '\($0)', not a finite number") }
-            return v
-        }
-    }
-
-    func ints(_ key: String) throws -> [Int] {
-        let s = try string(key)
-        if s.isEmpty || s == "none" { return [] }
-        return try s.split(separator: ",").map {
-            guard let v = Int($0) else { throw GoldenError("config: \(key) has '\($0)', not an integer") }
-            return v
-        }
     }
 }

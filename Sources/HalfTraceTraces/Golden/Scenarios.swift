@@ -1,3 +1,6 @@
+import HalfTraceKernels
+import HalfTraceOptim
+
 /// Builds scenarios from their configuration (`kind=...` selects the type).
 enum ScenarioFactory {
     static func make(_ config: ScenarioConfig) throws -> Scenario {
@@ -17,18 +20,15 @@ enum ScenarioFactory {
         case "resume": return try ResumeScenario(c)
         case "anchor_metric": return try AnchorMetricScenario(c)
         case "anchor_search": return try AnchorSearchScenario(c)
-        case let k: throw GoldenError("config: unknown kind '\(k)'")
+        case let k: throw HalfTraceError.invalid("config.kind", "unknown kind '\(k.prefix(40))'")
         }
     }
 }
 
 /// The scenarios in Golden/, in the order `check` runs and prints them.
 public enum Scenarios {
-    static let warmupDefaults: [(String, String)] = [
-        ("lr0", "0.01"), ("lrf", "0.01"), ("momentum", "0.937"), ("weight_decay", "0.0005"), ("warmup_epochs", "3.0"),
-        ("warmup_momentum", "0.8"), ("warmup_bias_lr", "0.1"), ("epochs", "10"), ("nb", "24"), ("batch_size", "16"),
-        ("nbs", "64"), ("cos_lr", "false"),
-    ]
+    static let warmupDefaults: [(String, String)] = ScheduleHyperparameters.configPairs()
+        + [("epochs", "10"), ("nb", "24"), ("batch_size", "16"), ("nbs", "64"), ("cos_lr", "false")]
 
     static func scaler(_ pairs: [(String, String)]) -> [(String, String)] {
         var base: [(String, String)] = [("kind", "scaler"), ("init_scale", "65536"), ("growth_factor", "2"),
@@ -114,5 +114,35 @@ public enum Scenarios {
         ScenarioSpec("digits_fp16_epochs", "Digits MLP, YOLOv5 recipe, float16 storage with GradScaler: per epoch", epochs(training("fp16", scaler: true))),
         ScenarioSpec("digits_fp16_noscaler", "Digits MLP, YOLOv5 recipe, float16 storage without scaler: per iteration", training("fp16", scaler: false)),
         ScenarioSpec("digits_fp16_noscaler_epochs", "Digits MLP, YOLOv5 recipe, float16 storage without scaler: per epoch", epochs(training("fp16", scaler: false))),
+    ]
+}
+
+extension Scenarios {
+    /// The figures that combine scenarios, declared here beside them; `HalfTracePlot` draws them.
+    public static let figures: [ComparisonFigure] = [
+        ComparisonFigure("document_interp", "Example for np.interp(): x = [0, 1.5, 3, 4.5, 6] gives [3, 4, 7, 10, 11]",
+                         .interpolation("interp_document")),
+        ComparisonFigure("document_cosine_vs_linear", "Comparison of Cosine and Linear Learning Rate Schedulers (epochs 100, lrf 0.1)",
+                         .multipliers("cosine_vs_linear")),
+        ComparisonFigure("warmup_groups", "YOLOv5 warm-up per parameter group (hyp.scratch-low, nb 24, batch 16; groups 1 and 2 share one lr)",
+                         .warmupGroups("warmup_yolov5_formula")),
+        ComparisonFigure("warmup_formula_vs_lag", "The documents' formula vs train.py's one-epoch scheduler lag (epoch e trains at lf(e-1))",
+                         .difference("warmup_yolov5_formula", "warmup_yolov5_lag", column: "lr_weight",
+                                     legends: ["formula: lr0 · lf(epoch)", "yolov5Lag: train.py (last_epoch = start_epoch - 1)", "lag − formula"],
+                                     yLabel: "learning rate (weights)")),
+        ComparisonFigure("sgdr_stepping", "CosineAnnealingWarmRestarts(T_0=10, T_mult=2), Adam lr 0.001: restarts at 10, 30, 70",
+                         .stepping(perBatch: "sgdr_document_batch", perEpoch: "sgdr_document_epoch")),
+        ComparisonFigure("sgdr_pytorch_defect",
+                         "Where PyTorch's floating-point log misplaces an SGDR restart (it gives eta_min = 0; HalfTrace gives base lr)",
+                         .restartCases("sgdr_pytorch_restarts")),
+        ComparisonFigure("loss_scale", "GradScaler: the loss scale on a log2 axis, skipped steps marked",
+                         .lossScale(training: "scaler_mlp_overflow",
+                                    traces: ["scaler_sawtooth", "scaler_hysteresis_clean", "scaler_hysteresis_growth", "scaler_min_scale"])),
+        ComparisonFigure("training_curves", "Digits MLP (64-256-256-10) with YOLOv5's recipe: fp32, amp, fp16 with and without the scaler",
+                         .trainingCurves([("digits_fp32_epochs", "fp32"), ("digits_amp_epochs", "amp + scaler"),
+                                          ("digits_fp16_epochs", "fp16 + scaler"), ("digits_fp16_noscaler_epochs", "fp16, no scaler")])),
+        ComparisonFigure("resume", "Resume (digits MLP, amp): HalfTrace restores everything; YOLOv5 restarts the scaler at 2^16 and the data order",
+                         .resume("resume_amp")),
+        ComparisonFigure("anchors", "AutoAnchor on very elongated boxes", .anchors("anchors_search")),
     ]
 }

@@ -1,3 +1,4 @@
+import HalfTraceKernels
 import HalfTraceOptim
 import HalfTraceReference
 
@@ -5,12 +6,15 @@ import HalfTraceReference
 struct InterpScenario: Scenario {
     let xp: [Double], fp: [Double], x: [Double]
     init(_ c: ConfigReader) throws {
-        xp = try c.doubles("xp"); fp = try c.doubles("fp"); x = try c.doubles("x")
+        xp = try c.doubles("xp", count: 1...10_000, each: -1e300...1e300)
+        fp = try c.doubles("fp", count: xp.count...xp.count, each: -1e300...1e300)
+        x = try c.doubles("x", count: 0...1_000_000, each: -1e300...1e300)
+        _ = try Interpolation(xp: xp, fp: fp)
     }
     var columns: [GoldenColumn] { [GoldenColumn("x", .key, label: "x"), GoldenColumn("y", .formula, label: "y = interp(x)")] }
-    func engineRows(_: RunCache) throws -> [[Double]] {
+    func run(_: RunCache) throws -> EngineRun {
         let f = try Interpolation(xp: xp, fp: fp)
-        return x.map { [$0, f($0)] }
+        return EngineRun(rows: x.map { [$0, f($0)] })
     }
     func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
         ["y": x.map { Reference.interp($0, xp, fp) }]
@@ -20,15 +24,15 @@ struct InterpScenario: Scenario {
 /// YOLOv5's one_cycle and linear multipliers through LambdaLR (lr0 = 1): columns epoch, cosine, linear.
 struct LambdaScenario: Scenario {
     let epochs: Int, lrf: Double
-    init(_ c: ConfigReader) throws { epochs = try c.int("epochs"); lrf = try c.double("lrf") }
+    init(_ c: ConfigReader) throws { epochs = try c.int("epochs", in: 1...1_000_000); lrf = try c.double("lrf", in: 0...10) }
     var columns: [GoldenColumn] {
         [GoldenColumn("epoch", .key, label: "epoch"), GoldenColumn("cosine", .formula, label: "lr multiplier (one_cycle)"),
          GoldenColumn("linear", .formula, label: "lr multiplier (linear)")]
     }
-    func engineRows(_: RunCache) throws -> [[Double]] {
+    func run(_: RunCache) throws -> EngineRun {
         let cos = try ScheduleTraces.lambda(cosine: true, lr0: 1, lrf: lrf, epochs: epochs)
         let lin = try ScheduleTraces.lambda(cosine: false, lr0: 1, lrf: lrf, epochs: epochs)
-        return zip(cos.rows, lin.rows).map { [$0[0], $0[1], $1[1]] }
+        return EngineRun(rows: zip(cos.rows, lin.rows).map { [$0[0], $0[1], $1[1]] })
     }
     func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
         let e = Double(epochs)
@@ -42,12 +46,10 @@ struct WarmupScenario: Scenario {
     let hyp: ScheduleHyperparameters
     let epochs: Int, nb: Int, batchSize: Int, nbs: Int, cosine: Bool, lag: Bool
     init(_ c: ConfigReader) throws {
-        var h = ScheduleHyperparameters()
-        h.lr0 = try c.double("lr0"); h.lrf = try c.double("lrf"); h.momentum = try c.double("momentum")
-        h.weightDecay = try c.double("weight_decay"); h.warmupEpochs = try c.double("warmup_epochs")
-        h.warmupMomentum = try c.double("warmup_momentum"); h.warmupBiasLR = try c.double("warmup_bias_lr")
-        hyp = h
-        epochs = try c.int("epochs"); nb = try c.int("nb"); batchSize = try c.int("batch_size"); nbs = try c.int("nbs")
+        hyp = try c.hyperparameters()
+        epochs = try c.int("epochs", in: 1...100_000); nb = try c.int("nb", in: 1...1_000_000)
+        batchSize = try c.int("batch_size", in: 1...100_000); nbs = try c.int("nbs", in: 1...100_000)
+        try HalfTraceError.check("config.nb", epochs * nb, in: 1...ScheduleTraces.maximumRows)
         cosine = try c.bool("cos_lr"); lag = try c.bool("yolov5_lag")
     }
     var columns: [GoldenColumn] {
@@ -56,13 +58,15 @@ struct WarmupScenario: Scenario {
          GoldenColumn("lr_bn", .formula, label: "learning rate"), GoldenColumn("momentum", .formula, label: "momentum"),
          GoldenColumn("accumulate", .formula, label: "accumulated batches")]
     }
-    func engineRows(_: RunCache) throws -> [[Double]] {
-        try ScheduleTraces.warmup(hyp: hyp, epochs: epochs, nb: nb, batchSize: batchSize, nbs: nbs, cosine: cosine, lag: lag).rows
+    func run(_: RunCache) throws -> EngineRun {
+        EngineRun(rows: try ScheduleTraces.warmup(hyp: hyp, epochs: epochs, nb: nb, batchSize: batchSize, nbs: nbs, cosine: cosine, lag: lag).rows)
+    }
+    var markers: [ScenarioMarker] {
+        let nw = Reference.warmupIterations(warmupEpochs: hyp.warmupEpochs, nb: nb)
+        return [ScenarioMarker(x: Double(nw), label: "end of warm-up (nw = \(nw))")]
     }
     func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
-        var h = Reference.WarmupHyperparameters()
-        h.lr0 = hyp.lr0; h.lrf = hyp.lrf; h.momentum = hyp.momentum; h.warmupEpochs = hyp.warmupEpochs
-        h.warmupMomentum = hyp.warmupMomentum; h.warmupBiasLR = hyp.warmupBiasLR
+        let h = Reference.WarmupHyperparameters(hyp)
         let rows = engineRows.map { r in
             Reference.warmup(ni: Int(r[0]), epoch: Int(r[1]), nb: nb, epochs: epochs, batchSize: batchSize, nbs: nbs,
                              hyp: h, cosine: cosine, lag: lag)
@@ -76,22 +80,24 @@ struct WarmupScenario: Scenario {
 struct AccumulateRampScenario: Scenario {
     let nb: Int, batchSize: Int, nbs: Int, warmupEpochs: Double, iterations: Int
     init(_ c: ConfigReader) throws {
-        nb = try c.int("nb"); batchSize = try c.int("batch_size"); nbs = try c.int("nbs")
-        warmupEpochs = try c.double("warmup_epochs"); iterations = try c.int("iterations")
+        nb = try c.int("nb", in: 1...1_000_000); batchSize = try c.int("batch_size", in: 1...100_000)
+        nbs = try c.int("nbs", in: 1...100_000); warmupEpochs = try c.double("warmup_epochs", in: 0...1000)
+        iterations = try c.int("iterations", in: 1...ScheduleTraces.maximumRows)
     }
     var columns: [GoldenColumn] {
         [GoldenColumn("iteration", .key, label: "iteration"), GoldenColumn("accumulate", .formula, label: "accumulated batches")]
     }
-    func engineRows(_: RunCache) throws -> [[Double]] {
+    func run(_: RunCache) throws -> EngineRun {
         var hyp = ScheduleHyperparameters()
         hyp.warmupEpochs = warmupEpochs
-        let optimizer = try ScheduleTraces.yolov5Optimizer(hyp: hyp, batchSize: batchSize, nbs: nbs)
+        let optimizer = try yolov5Optimizer(.sgd, biases: [], weights: [], normWeights: [], hyp: hyp, batchSize: batchSize,
+                                            nominalBatchSize: nbs)
         var warmup = try YOLOv5Warmup(optimizer: optimizer, hyp: hyp, epochs: iterations / nb + 1, batchesPerEpoch: nb,
                                       batchSize: batchSize, nominalBatchSize: nbs)
-        return (0..<iterations).map { ni in
+        return EngineRun(rows: (0..<iterations).map { ni in
             warmup.beforeBatch(iteration: ni, epoch: ni / nb, optimizer: optimizer)
             return [Double(ni), Double(warmup.accumulate)]
-        }
+        })
     }
     func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
         let nw = Reference.warmupIterations(warmupEpochs: warmupEpochs, nb: nb)
@@ -103,16 +109,21 @@ struct AccumulateRampScenario: Scenario {
 struct SGDRScenario: Scenario {
     let lr: Double, t0: Int, tMult: Int, etaMin: Double, epochs: Int, stepsPerEpoch: Int
     init(_ c: ConfigReader) throws {
-        lr = try c.double("lr"); t0 = try c.int("t0"); tMult = try c.int("t_mult"); etaMin = try c.double("eta_min")
-        epochs = try c.int("epochs"); stepsPerEpoch = try c.int("steps_per_epoch")
+        lr = try c.double("lr", in: 0...1e12); t0 = try c.int("t0", in: 1...1_000_000); tMult = try c.int("t_mult", in: 1...1_000_000)
+        etaMin = try c.double("eta_min", in: -1e12...1e12)
+        epochs = try c.int("epochs", in: 1...1_000_000); stepsPerEpoch = try c.int("steps_per_epoch", in: 1...1_000_000)
+        try HalfTraceError.check("config.steps_per_epoch", epochs * stepsPerEpoch, in: 1...ScheduleTraces.maximumRows)
     }
     var columns: [GoldenColumn] {
         [GoldenColumn("step", .key, label: "scheduler step"), GoldenColumn("epoch", .key, label: "epoch"),
          GoldenColumn("lr", .formula, label: "learning rate"), GoldenColumn("pytorch_lr", .info, label: "PyTorch 2.15 learning rate")]
     }
-    func engineRows(_: RunCache) throws -> [[Double]] {
-        try ScheduleTraces.sgdr(lr: lr, t0: t0, tMult: tMult, etaMin: etaMin, epochs: epochs, stepsPerEpoch: stepsPerEpoch)
-            .rows.map { $0 + [$0[2]] }
+    func run(_: RunCache) throws -> EngineRun {
+        EngineRun(rows: try ScheduleTraces.sgdr(lr: lr, t0: t0, tMult: tMult, etaMin: etaMin, epochs: epochs, stepsPerEpoch: stepsPerEpoch)
+            .rows.map { $0 + [$0[2]] })
+    }
+    var markers: [ScenarioMarker] {
+        Reference.restartEpochs(t0: t0, tMult: tMult, below: Double(epochs)).map { ScenarioMarker(x: $0, label: "restart \(Int($0))") }
     }
     func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
         ["lr": engineRows.map { Reference.sgdr(epoch: $0[1], baseLR: lr, etaMin: etaMin, t0: t0, tMult: tMult) },
@@ -125,24 +136,28 @@ struct SGDRScenario: Scenario {
 struct SGDRRestartsScenario: Scenario {
     let cases: [(t0: Int, tMult: Int, epoch: Int)], lr: Double, etaMin: Double
     init(_ c: ConfigReader) throws {
-        lr = try c.double("lr"); etaMin = try c.double("eta_min")
-        cases = try (try c.string("cases")).split(separator: ",").map { item in
-            let p = item.split(separator: ":").compactMap { Int($0) }
-            guard p.count == 3 else { throw GoldenError("config: cases entry '\(item)' is not T0:TMULT:EPOCH") }
-            return (p[0], p[1], p[2])
+        lr = try c.double("lr", in: 0...1e12); etaMin = try c.double("eta_min", in: -1e12...1e12)
+        cases = try (try c.string("cases")).split(separator: ",").prefix(10_001).map { item in
+            let p = item.split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
+            guard p.count == 3, let t0 = p[0], let tMult = p[1], let epoch = p[2], (1...1_000_000).contains(t0),
+                  (1...1_000_000).contains(tMult), (1...1_000_000_000).contains(epoch) else {
+                throw HalfTraceError.invalid("config.cases", "'\(item.prefix(40))' is not T0:TMULT:EPOCH with T0, TMULT in 1...1000000 and EPOCH in 1...1000000000")
+            }
+            return (t0, tMult, epoch)
         }
+        guard (1...10_000).contains(cases.count) else { throw HalfTraceError.invalid("config.cases", "expected 1...10000 cases") }
     }
     var columns: [GoldenColumn] {
         [GoldenColumn("t0", .key, label: "T_0"), GoldenColumn("t_mult", .key, label: "T_mult"), GoldenColumn("epoch", .key, label: "epoch"),
          GoldenColumn("lr", .formula, label: "learning rate"), GoldenColumn("pytorch_lr", .info, label: "PyTorch 2.15 learning rate")]
     }
     var points: [(Int, Int, Double)] { cases.flatMap { c in [-1, 0, 1].map { (c.t0, c.tMult, Double(c.epoch + $0)) } } }
-    func engineRows(_: RunCache) throws -> [[Double]] {
-        try points.map { t0, tMult, epoch in
+    func run(_: RunCache) throws -> EngineRun {
+        EngineRun(rows: try points.map { t0, tMult, epoch in
             var s = try CosineWarmRestarts(baseLRs: [lr], t0: t0, tMult: tMult, etaMin: etaMin)
             try s.step(epoch: epoch)
             return [Double(t0), Double(tMult), epoch, s.learningRates[0], s.learningRates[0]]
-        }
+        })
     }
     func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
         ["lr": points.map { Reference.sgdr(epoch: $0.2, baseLR: lr, etaMin: etaMin, t0: $0.0, tMult: $0.1) },
@@ -153,23 +168,24 @@ struct SGDRRestartsScenario: Scenario {
 /// An optimizer on f(w) = 0.5 sum a_i w_i^2 in Float64: step, w0, w1, ... (normwise tolerance:
 /// the engine fuses multiply-adds as PyTorch does, the Reference writes the formula plainly).
 struct QuadraticScenario: Scenario {
-    let kind: ScheduleTraces.OptimizerKind, a: [Double], w0: [Double], group: ParamGroup, steps: Int
+    let kind: OptimizerKind, a: [Double], w0: [Double], group: ParamGroup, steps: Int
     init(_ c: ConfigReader) throws {
-        guard let k = ScheduleTraces.OptimizerKind(rawValue: try c.string("optimizer")) else {
-            throw GoldenError("config: optimizer must be sgd, adam or adamw")
-        }
-        kind = k
-        a = try c.doubles("a"); w0 = try c.doubles("w0"); steps = try c.int("steps")
-        group = ParamGroup(params: [], lr: try c.double("lr"), momentum: try c.double("momentum"), beta2: try c.double("beta2"),
-                           dampening: try c.double("dampening"), weightDecay: try c.double("weight_decay"),
-                           nesterov: try c.bool("nesterov"), eps: try c.double("eps"))
+        kind = try c.choice("optimizer", OptimizerKind.self)
+        a = try c.doubles("a", count: 1...10_000, each: -1e6...1e6)
+        w0 = try c.doubles("w0", count: a.count...a.count, each: -1e6...1e6)
+        steps = try c.int("steps", in: 1...1_000_000)
+        group = ParamGroup(params: [], lr: try c.double("lr", in: 0...1e6), momentum: try c.double("momentum", in: 0...1),
+                           beta2: try c.double("beta2", in: 0...1), dampening: try c.double("dampening", in: 0...1),
+                           weightDecay: try c.double("weight_decay", in: 0...1e6), nesterov: try c.bool("nesterov"),
+                           eps: try c.double("eps", in: 0...1))
+        try HalfTraceError.check("config.steps", steps * a.count, in: 1...10_000_000)
     }
     var columns: [GoldenColumn] {
         [GoldenColumn("step", .key, label: "optimizer step")]
             + w0.indices.map { GoldenColumn("w\($0)", .formula, .normwise(1e-12), label: "parameter") }
     }
-    func engineRows(_: RunCache) throws -> [[Double]] {
-        try ScheduleTraces.quadratic(kind, a: a, w0: w0, group: group, steps: steps).rows
+    func run(_: RunCache) throws -> EngineRun {
+        EngineRun(rows: try ScheduleTraces.quadratic(kind, a: a, w0: w0, group: group, steps: steps).rows)
     }
     func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
         let rows = kind == .sgd

@@ -5,48 +5,6 @@ import HalfTraceOptim
 import HalfTraceReference
 import HalfTraceTraining
 
-/// The GradScaler driven through optimizer steps with non-finite gradients at given steps:
-/// step, found_inf (inputs), and scale, skipped, next_scale, growth_tracker from the formula.
-struct ScalerScenario: Scenario {
-    let options: ScalerTraceOptions
-    init(_ c: ConfigReader) throws {
-        var o = ScalerTraceOptions()
-        o.initScale = try c.double("init_scale"); o.growthFactor = try c.double("growth_factor")
-        o.backoffFactor = try c.double("backoff_factor"); o.growthInterval = try c.int("growth_interval")
-        o.steps = try c.int("steps"); o.infSteps = try c.ints("inf_steps"); o.accumulate = try c.int("accumulate")
-        o.minScale = try c.optionalDouble("min_scale"); o.maxScale = try c.optionalDouble("max_scale")
-        o.hysteresis = try c.int("hysteresis")
-        guard let refill = GradScaler.HysteresisRefill(rawValue: try c.string("refill")) else {
-            throw GoldenError("config: refill must be clean or growth")
-        }
-        o.refill = refill
-        options = o
-    }
-    var columns: [GoldenColumn] {
-        [GoldenColumn("step", .key, label: "optimizer step"), GoldenColumn("found_inf", .key, label: "found inf"),
-         GoldenColumn("scale", .formula, label: "loss scale"), GoldenColumn("skipped", .formula, label: "skipped"),
-         GoldenColumn("next_scale", .formula, label: "loss scale after update"),
-         GoldenColumn("growth_tracker", .formula, label: "growth tracker")]
-    }
-    func engineRows(_: RunCache) throws -> [[Double]] {
-        // ScalerTraces columns: step, scale, found_inf, skipped, next_scale, growth_tracker
-        try ScalerTraces.run(options).rows.map { [$0[0], $0[2], $0[1], $0[3], $0[4], $0[5]] }
-    }
-    func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
-        let infs = Set(options.infSteps)
-        let flags = (0..<options.steps).map { infs.contains($0) }
-        var rule = Reference.ScalerRule()
-        rule.initScale = options.initScale; rule.growthFactor = options.growthFactor
-        rule.backoffFactor = options.backoffFactor; rule.growthInterval = options.growthInterval
-        rule.minScale = options.minScale; rule.maxScale = options.maxScale; rule.hysteresis = options.hysteresis
-        rule.refillOnCleanStep = options.refill == .afterCleanStep
-        let after = Reference.scaler(foundInf: flags, rule: rule)
-        let before = [Double(Float(options.initScale))] + after.dropLast().map(\.scale)
-        return ["scale": before, "skipped": flags.map { $0 ? 1 : 0 }, "next_scale": after.map(\.scale),
-                "growth_tracker": after.map { Double($0.tracker) }]
-    }
-}
-
 /// One training run of a toy model with YOLOv5's recipe, per iteration: the schedule columns
 /// from the formula, whether the optimizer stepped (formula), whether it skipped (engine), the
 /// loss scale recomputed from those skips (formula), and the batch loss (engine).
@@ -56,18 +14,17 @@ struct TrainingScenario: Scenario {
 
     init(_ c: ConfigReader) throws {
         var t = TrainingConfig()
-        guard let model = ToyModel(rawValue: try c.string("model")) else { throw GoldenError("config: unknown model") }
-        guard let precision = Precision(rawValue: try c.string("precision")) else { throw GoldenError("config: unknown precision") }
-        t.model = model
-        t.precision = precision
-        t.epochs = try c.int("epochs")
+        t.model = try c.choice("model", ToyModel.self)
+        t.precision = try c.choice("precision", Precision.self)
+        t.epochs = try c.int("epochs", in: 1...1000)
         t.scaler.enabled = try c.bool("scaler")
-        t.seed = UInt64(try c.int("seed"))
+        t.seed = try c.seed("seed")
+        try t.validate()
         training = t
         key = c.config.pairs.filter { $0.0 != "kind" }.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
     }
 
-    func run(_ runs: RunCache) throws -> (records: [IterationRecord], epochs: [EpochResult]) {
+    func train(_ runs: RunCache) throws -> (records: [IterationRecord], epochs: [EpochResult]) {
         if let cached = runs.runs[key] { return cached }
         let trainer = try Trainer(config: training)
         var records: [IterationRecord] = [], epochs: [EpochResult] = []
@@ -81,23 +38,21 @@ struct TrainingScenario: Scenario {
          GoldenColumn("lr_bias", .formula, label: "learning rate"), GoldenColumn("lr_weight", .formula, label: "learning rate"),
          GoldenColumn("lr_bn", .formula, label: "learning rate"), GoldenColumn("momentum", .formula, label: "momentum"),
          GoldenColumn("accumulate", .formula, label: "accumulated batches"),
-         GoldenColumn("optimizer_step", .formula, label: "optimizer step"), GoldenColumn("skipped", .engine, label: "skipped"),
-         GoldenColumn("scale", .formula, label: "loss scale"), GoldenColumn("loss", .engine, label: "batch-mean loss")]
+         GoldenColumn("optimizer_step", .formula, label: "optimizer step", axis: .flag),
+         GoldenColumn("skipped", .engine, label: "skipped", axis: .flag),
+         GoldenColumn("scale", .formula, label: "loss scale", axis: .log(2)), GoldenColumn("loss", .engine, label: "batch-mean loss", axis: .log(10))]
     }
 
-    func engineRows(_ runs: RunCache) throws -> [[Double]] {
-        try run(runs).records.map { r in
+    func run(_ runs: RunCache) throws -> EngineRun {
+        EngineRun(rows: try train(runs).records.map { r in
             [Double(r.iteration), Double(r.epoch), r.lrBias, r.lrWeight, r.lrNorm, r.momentum, Double(r.accumulate),
              r.optimizerStep ? 1 : 0, r.skipped ? 1 : 0, r.scale, r.loss]
-        }
+        })
     }
 
     func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
         let nb = engineRows.filter { $0[1] == 0 }.count
-        var h = Reference.WarmupHyperparameters()
-        let hyp = training.hyp
-        h.lr0 = hyp.lr0; h.lrf = hyp.lrf; h.momentum = hyp.momentum; h.warmupEpochs = hyp.warmupEpochs
-        h.warmupMomentum = hyp.warmupMomentum; h.warmupBiasLR = hyp.warmupBiasLR
+        let h = Reference.WarmupHyperparameters(training.hyp)
         let plan = engineRows.map { r in
             Reference.warmup(ni: Int(r[0]), epoch: Int(r[1]), nb: nb, epochs: training.epochs,
                              batchSize: training.effectiveBatchSize, nbs: training.nominalBatchSize, hyp: h,
@@ -132,14 +87,14 @@ struct TrainingScenario: Scenario {
 
 /// The same run's per-epoch results: epoch, train_loss, val_loss, val_accuracy (engine values).
 struct TrainingEpochsScenario: Scenario {
-    let run: TrainingScenario
-    init(_ c: ConfigReader) throws { run = try TrainingScenario(c) }
+    let training: TrainingScenario
+    init(_ c: ConfigReader) throws { training = try TrainingScenario(c) }
     var columns: [GoldenColumn] {
         [GoldenColumn("epoch", .key, label: "epoch"), GoldenColumn("train_loss", .engine, label: "loss"),
          GoldenColumn("val_loss", .engine, label: "loss"), GoldenColumn("val_accuracy", .engine, label: "validation accuracy")]
     }
-    func engineRows(_ runs: RunCache) throws -> [[Double]] {
-        try run.run(runs).epochs.map { [Double($0.epoch), $0.trainLoss, $0.validationLoss, $0.validationAccuracy] }
+    func run(_ runs: RunCache) throws -> EngineRun {
+        EngineRun(rows: try training.train(runs).epochs.map { [Double($0.epoch), $0.trainLoss, $0.validationLoss, $0.validationAccuracy] })
     }
     func reference(engineRows: [[Double]]) throws -> [String: [Double]] { [:] }
 }
@@ -152,8 +107,8 @@ struct TrainingEpochsScenario: Scenario {
 struct AccumulationScenario: Scenario {
     let rows: Int, micro: Int, seed: UInt64
     init(_ c: ConfigReader) throws {
-        rows = try c.int("rows"); micro = try c.int("micro"); seed = UInt64(try c.int("seed"))
-        guard rows > 0, micro > 0, rows % micro == 0 else { throw GoldenError("config: rows must be a positive multiple of micro") }
+        rows = try c.int("rows", in: 1...Digits.trainRows); micro = try c.int("micro", in: 1...rows); seed = try c.seed("seed")
+        guard rows % micro == 0 else { throw HalfTraceError.invalid("config.rows", "\(rows) is not a multiple of micro \(micro)") }
     }
     var columns: [GoldenColumn] {
         [GoldenColumn("index", .key, label: "gradient element"),
@@ -161,7 +116,7 @@ struct AccumulationScenario: Scenario {
          GoldenColumn("accumulated", .formula, .normwise(3.8e-6), label: "gradient")]
     }
     func data() throws -> Dataset { try Digits.loadBundled().train.slice(0..<rows) }
-    func engineRows(_: RunCache) throws -> [[Double]] {
+    func run(_: RunCache) throws -> EngineRun {
         let d = try data()
         func gradient(_ parts: Int) -> [Double] {
             var rng = SplitMix64(seed: seed)
@@ -174,7 +129,7 @@ struct AccumulationScenario: Scenario {
             return layer.weight.grad!.doubles + layer.bias!.grad!.doubles
         }
         let one = gradient(1), accumulated = gradient(micro)
-        return one.indices.map { [Double($0), one[$0], accumulated[$0]] }
+        return EngineRun(rows: one.indices.map { [Double($0), one[$0], accumulated[$0]] })
     }
     func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
         let d = try data()
@@ -193,31 +148,36 @@ struct AccumulationScenario: Scenario {
 /// recomputed, data order from the seed). Engine columns, per iteration.
 struct ResumeScenario: Scenario {
     let training: TrainingConfig
-    let stop: Int
+    let stop: Int, nb: Int
 
     init(_ c: ConfigReader) throws {
         var t = TrainingConfig()
-        guard let model = ToyModel(rawValue: try c.string("model")), let precision = Precision(rawValue: try c.string("precision")) else {
-            throw GoldenError("config: unknown model or precision")
-        }
-        t.model = model
-        t.precision = precision
-        t.epochs = try c.int("epochs")
-        t.seed = UInt64(try c.int("seed"))
+        t.model = try c.choice("model", ToyModel.self)
+        t.precision = try c.choice("precision", Precision.self)
+        t.epochs = try c.int("epochs", in: 1...1000)
+        t.seed = try c.seed("seed")
+        try t.validate()
         training = t
-        stop = try c.int("stop")
+        nb = try Trainer(config: t).batchesPerEpoch
+        stop = try c.int("stop", in: 1...(t.epochs * nb - 1))
     }
 
     static let series = ["loss", "scale", "lr_weight"]
     var columns: [GoldenColumn] {
-        let labels = ["loss": "batch-mean loss", "scale": "loss scale", "lr_weight": "learning rate"]
+        let labels: [String: (String, GoldenColumn.Axis)] = ["loss": ("batch-mean loss", .log(10)), "scale": ("loss scale", .log(2)),
+                                                             "lr_weight": ("learning rate", .linear)]
         return [GoldenColumn("iteration", .key, label: "iteration")]
             + ["", "resumed_", "yolov5_"].flatMap { prefix in
-                Self.series.map { GoldenColumn(prefix + $0, .engine, label: labels[$0]!) }
+                Self.series.map { GoldenColumn(prefix + $0, .engine, label: labels[$0]!.0, axis: labels[$0]!.1) }
             }
     }
 
-    func engineRows(_: RunCache) throws -> [[Double]] {
+    var markers: [ScenarioMarker] {
+        [ScenarioMarker(x: Double(stop), label: "stopped (iteration \(stop))"),
+         ScenarioMarker(x: Double(stop / nb * nb), label: "YOLOv5's last.pt (epoch \(stop / nb) start)")]
+    }
+
+    func run(_: RunCache) throws -> EngineRun {
         func values(_ r: IterationRecord) -> [Double] { [r.loss, r.scale, r.lrWeight] }
         func collect(_ t: Trainer, until: Int? = nil) throws -> [[Double]] {
             var rows: [[Double]] = []
@@ -233,9 +193,9 @@ struct ResumeScenario: Scenario {
         let resumed = before + (try collect(try Trainer(resuming: stopped.state(bestAccuracy: nil, bestEpoch: nil))))
         let yolov5 = Array(before.prefix(boundary)) + (try collect(try Trainer(yolov5Resuming: epochEnd)))
         guard resumed.count == uninterrupted.count, yolov5.count == uninterrupted.count else {
-            throw GoldenError("resume runs have \(resumed.count) and \(yolov5.count) rows, the uninterrupted run \(uninterrupted.count)")
+            throw HalfTraceError.invalid("rows", "resume runs have \(resumed.count) and \(yolov5.count) rows, the uninterrupted run \(uninterrupted.count)")
         }
-        return uninterrupted.indices.map { i in [Double(i)] + uninterrupted[i] + resumed[i] + yolov5[i] }
+        return EngineRun(rows: uninterrupted.indices.map { i in [Double(i)] + uninterrupted[i] + resumed[i] + yolov5[i] })
     }
 
     func reference(engineRows: [[Double]]) throws -> [String: [Double]] { [:] }

@@ -15,12 +15,14 @@ extension HalfTraceCommand {
         @Flag(name: .customLong("no-plots"), help: "Check the numbers only.") var noPlots = false
         @Option(help: "Check only this scenario.") var only: String?
 
+        func validate() throws { _ = try selected(only) }
+
         func run() throws {
             let clock = ContinuousClock(), start = clock.now
             let specs = try selected(only)
             var drawFigures = !noPlots
             if drawFigures {
-                do { try Gnuplot.prepare(directory: plots) } catch { throw CommandError("--plots: \(error)") }
+                do { try Gnuplot.prepare(directory: plots) } catch let e as HalfTraceError { throw CommandFailure("--plots: \(e)") }
                 if Gnuplot.executable == nil {
                     print(Gnuplot.installHint)
                     drawFigures = false
@@ -39,7 +41,7 @@ extension HalfTraceCommand {
             var figureErrors: [String] = [], figures = 0
             if drawFigures {
                 progress.update("check: rendering figures")
-                let all = ordered.compactMap(ScenarioFigures.figure) + (only == nil ? ScenarioFigures.extras(checks) : [])
+                let all = ordered.compactMap(ScenarioFigures.figure) + (only == nil ? ScenarioFigures.comparisons(checks) : [])
                 let outcomes = concurrentMap(all) { figure -> String? in
                     do {
                         try Gnuplot.render(figure, directory: plots)
@@ -73,6 +75,8 @@ extension HalfTraceCommand {
         @Option(help: "Regenerate only this scenario.") var only: String?
         @Flag(name: .customLong("dry-run"), help: "Print the changes without writing.") var dryRun = false
 
+        func validate() throws { _ = try selected(only) }
+
         func run() throws {
             let specs = try selected(only)
             try AtomicFile.makeDirectory(golden)
@@ -100,7 +104,7 @@ extension HalfTraceCommand {
 func selected(_ only: String?) throws -> [ScenarioSpec] {
     guard let only else { return Scenarios.all }
     guard let spec = Scenarios.all.first(where: { $0.name == only }) else {
-        throw CommandError("--only: no scenario '\(only)'; scenarios: \(Scenarios.all.map(\.name).joined(separator: ", "))")
+        throw ValidationError("--only: no scenario '\(only)'; scenarios: \(Scenarios.all.map(\.name).joined(separator: ", "))")
     }
     return [spec]
 }

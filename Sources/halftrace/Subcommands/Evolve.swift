@@ -23,7 +23,7 @@ extension HalfTraceCommand {
         @Option(help: "Output directory.") var out: String
         @Flag(help: "Continue the run in --out from its evolve.csv.") var resume = false
 
-        func run() throws {
+        var config: EvolveConfig {
             var c = EvolveConfig()
             c.model = model
             c.strategy = strategy
@@ -31,27 +31,28 @@ extension HalfTraceCommand {
             c.population = population
             c.epochs = epochs
             c.seed = seed
+            return c
+        }
+
+        func validate() throws { try validating { try config.validate() } }
+
+        func run() throws {
+            var c = config
             if let hyp {
-                do {
-                    let loaded = try HypFile.load(hyp)
-                    c.base = loaded.hyp
-                    if !loaded.ignored.isEmpty { print("--hyp: ignored keys the toy recipe does not use: \(loaded.ignored.joined(separator: ", "))") }
-                } catch let e as HypError { throw CommandError("--hyp: \(e)") }
+                let loaded = try HypFile.load(hyp)
+                c.base = loaded.hyp
+                if !loaded.ignored.isEmpty { print("--hyp: ignored keys the toy recipe does not use: \(loaded.ignored.joined(separator: ", "))") }
             }
-            let evolution: Evolution
-            do { evolution = try Evolution(config: c, directory: out, resume: resume) } catch let e as EvolveError {
-                throw CommandError("\(e)")
-            } catch let e as AtomicFile.WriteError { throw CommandError("--out: \(e)") }
+            let evolution = try Evolution(config: c, directory: out, resume: resume)
             let progress = ProgressLine()
-            let summary: EvolveSummary
-            do { summary = try evolution.run { progress.update($0) } } catch let e as EvolveError { throw CommandError("\(e)") }
+            let summary = try evolution.run { progress.update($0) }
             progress.finish()
             let b = summary.best, d = summary.base
             print("evolved \(model.rawValue) with \(strategy.rawValue): \(summary.records.count) individuals (\(summary.trained) trained now) over \(generations) generations of \(population)")
             print("fitness = 0.1 * accuracy + 0.9 * confident_accuracy (mean accuracy at confidence >= 0.50:0.95)")
             print("  default hyper-parameters: fitness \(Format.fixed(d.fitness, 4)) (accuracy \(Format.fixed(d.metrics.accuracy, 4)), confident accuracy \(Format.fixed(d.metrics.confidentAccuracy, 4)))")
             print("  best (generation \(b.generation), individual \(b.individual)): fitness \(Format.fixed(b.fitness, 4)) (accuracy \(Format.fixed(b.metrics.accuracy, 4)), confident accuracy \(Format.fixed(b.metrics.confidentAccuracy, 4)))")
-            print("  " + zip(HyperparameterMeta.table, b.hyp).map { "\($0.key) \($1)" }.joined(separator: ", "))
+            print("  " + zip(HyperparameterMeta.table, b.hyp).map { "\($0.name) \($1)" }.joined(separator: ", "))
             if let figure = EvolveFigure.make(summary.records, title: "Hyper-parameter evolution (\(strategy.rawValue), \(model.rawValue)): fitness against each hyper-parameter (+ the best individual)") {
                 if Gnuplot.executable == nil {
                     print(Gnuplot.installHint)

@@ -23,12 +23,13 @@ extension HalfTraceCommand.TraceCommand {
         @Option(help: "Epochs to trace.") var epochs: Int = 150
         @Option(name: .customLong("steps-per-epoch"), help: "Scheduler steps per epoch (fractional epochs).") var stepsPerEpoch: Int = 1
 
+        func validate() throws {
+            try validating { try ScheduleTraces.validateSGDR(lr: lr, t0: t0, tMult: tMult, etaMin: etaMin, epochs: epochs, stepsPerEpoch: stepsPerEpoch) }
+        }
+
         func run() throws {
-            try naming(["T_0": "--t0", "T_mult": "--t-mult", "eta_min": "--eta-min", "lr": "--lr", "epochs": "--epochs",
-                        "steps-per-epoch": "--steps-per-epoch"]) {
-                print(try ScheduleTraces.sgdr(lr: lr, t0: t0, tMult: tMult, etaMin: etaMin, epochs: epochs,
-                                              stepsPerEpoch: stepsPerEpoch).csv, terminator: "")
-            }
+            print(try ScheduleTraces.sgdr(lr: lr, t0: t0, tMult: tMult, etaMin: etaMin, epochs: epochs, stepsPerEpoch: stepsPerEpoch).csv,
+                  terminator: "")
         }
     }
 
@@ -37,10 +38,12 @@ extension HalfTraceCommand.TraceCommand {
         @Option(parsing: .unconditional, help: "Final learning-rate fraction.") var lrf: Double = 0.01
         @Option(help: "Epochs.") var epochs: Int = 300
 
+        func validate() throws {
+            try validating { try ScheduleTraces.validateLambda(cosine: true, lr0: lr0, lrf: lrf, epochs: epochs) }
+        }
+
         func trace(cosine: Bool) throws {
-            try naming(["lr0": "--lr0", "lrf": "--lrf", "epochs": "--epochs"]) {
-                print(try ScheduleTraces.lambda(cosine: cosine, lr0: lr0, lrf: lrf, epochs: epochs).csv, terminator: "")
-            }
+            print(try ScheduleTraces.lambda(cosine: cosine, lr0: lr0, lrf: lrf, epochs: epochs).csv, terminator: "")
         }
     }
 
@@ -60,36 +63,27 @@ extension HalfTraceCommand.TraceCommand {
         static let configuration = CommandConfiguration(
             commandName: "warmup",
             abstract: "YOLOv5's warm-up per iteration: iteration,epoch,lr_bias,lr_weight,lr_bn,momentum,accumulate.")
-        @Option(parsing: .unconditional, help: "Initial learning rate.") var lr0: Double = 0.01
-        @Option(parsing: .unconditional, help: "Final learning-rate fraction.") var lrf: Double = 0.01
+        @OptionGroup(title: "Hyper-parameters (YOLOv5's hyp keys)") var hypFlags: HyperparameterOptions
         @Option(help: "Epochs.") var epochs: Int = 10
         @Option(help: "Batches per epoch.") var nb: Int = 24
         @Option(name: .customLong("batch-size"), help: "Batch size.") var batchSize: Int = 16
         @Option(help: "Nominal batch size.") var nbs: Int = 64
-        @Option(name: .customLong("warmup-epochs"), help: "Warm-up epochs (fractions ok).") var warmupEpochs: Double = 3.0
-        @Option(name: .customLong("warmup-bias-lr"), parsing: .unconditional, help: "Initial bias learning rate.") var warmupBiasLR: Double = 0.1
-        @Option(name: .customLong("warmup-momentum"), parsing: .unconditional, help: "Initial momentum.") var warmupMomentum: Double = 0.8
-        @Option(parsing: .unconditional, help: "Momentum after warm-up.") var momentum: Double = 0.937
-        @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "Weight decay before scaling.") var weightDecay: Double = 0.0005
         @Flag(name: .customLong("cos-lr"), help: "one_cycle instead of the linear schedule.") var cosLR = false
         @Flag(name: .customLong("yolov5-lag"), help: "Replay train.py's one-epoch scheduler lag.") var yolov5Lag = false
 
-        func run() throws {
+        var hyp: ScheduleHyperparameters {
             var hyp = ScheduleHyperparameters()
-            hyp.lr0 = lr0
-            hyp.lrf = lrf
-            hyp.warmupEpochs = warmupEpochs
-            hyp.warmupBiasLR = warmupBiasLR
-            hyp.warmupMomentum = warmupMomentum
-            hyp.momentum = momentum
-            hyp.weightDecay = weightDecay
-            try naming(["lr0": "--lr0", "lrf": "--lrf", "epochs": "--epochs", "nb": "--nb", "batch-size": "--batch-size",
-                        "batch_size": "--batch-size", "nbs": "--nbs", "warmup_epochs": "--warmup-epochs",
-                        "warmup_bias_lr": "--warmup-bias-lr", "warmup_momentum": "--warmup-momentum",
-                        "momentum": "--momentum", "weight_decay": "--weight-decay"]) {
-                print(try ScheduleTraces.warmup(hyp: hyp, epochs: epochs, nb: nb, batchSize: batchSize, nbs: nbs,
-                                                cosine: cosLR, lag: yolov5Lag).csv, terminator: "")
-            }
+            hypFlags.apply(to: &hyp)
+            return hyp
+        }
+
+        func validate() throws {
+            try validating { try ScheduleTraces.validateWarmup(hyp: hyp, epochs: epochs, nb: nb, batchSize: batchSize, nbs: nbs, cosine: cosLR) }
+        }
+
+        func run() throws {
+            print(try ScheduleTraces.warmup(hyp: hyp, epochs: epochs, nb: nb, batchSize: batchSize, nbs: nbs, cosine: cosLR, lag: yolov5Lag).csv,
+                  terminator: "")
         }
     }
 
@@ -101,11 +95,18 @@ extension HalfTraceCommand.TraceCommand {
         func parsed() throws -> ([Double], [Double]) {
             (try numbers(a, flag: "--a"), try numbers(w0, flag: "--w0"))
         }
-    }
 
-    static let optimizerFlags = ["lr": "--lr", "momentum": "--momentum", "dampening": "--dampening",
-                                 "weight_decay": "--weight-decay", "nesterov": "--nesterov", "beta1": "--beta1",
-                                 "beta2": "--beta2", "eps": "--eps", "steps": "--steps", "a": "--a", "w0": "--w0"]
+        /// Checks the quadratic and the optimizer group for `validate()`.
+        func validate(_ kind: OptimizerKind, _ group: ParamGroup) throws {
+            let (a, w0) = try parsed()
+            try validating { try ScheduleTraces.validateQuadratic(kind, a: a, w0: w0, group: group, steps: steps) }
+        }
+
+        func trace(_ kind: OptimizerKind, _ group: ParamGroup) throws {
+            let (a, w0) = try parsed()
+            print(try ScheduleTraces.quadratic(kind, a: a, w0: w0, group: group, steps: steps).csv, terminator: "")
+        }
+    }
 
     struct SGDTrace: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "sgd", abstract: "SGD on a quadratic in Float64: step,w0,w1,...")
@@ -116,14 +117,12 @@ extension HalfTraceCommand.TraceCommand {
         @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "L2 weight decay.") var weightDecay: Double = 0
         @Flag(help: "Nesterov momentum.") var nesterov = false
 
-        func run() throws {
-            try naming(optimizerFlags) {
-                let (a, w0) = try quadratic.parsed()
-                let group = ParamGroup(params: [], lr: lr, momentum: momentum, dampening: dampening,
-                                       weightDecay: weightDecay, nesterov: nesterov)
-                print(try ScheduleTraces.quadratic(.sgd, a: a, w0: w0, group: group, steps: quadratic.steps).csv, terminator: "")
-            }
+        var group: ParamGroup {
+            ParamGroup(params: [], lr: lr, momentum: momentum, dampening: dampening, weightDecay: weightDecay, nesterov: nesterov)
         }
+
+        func validate() throws { try quadratic.validate(.sgd, group) }
+        func run() throws { try quadratic.trace(.sgd, group) }
     }
 
     struct AdamOptions: ParsableArguments {
@@ -132,13 +131,8 @@ extension HalfTraceCommand.TraceCommand {
         @Option(parsing: .unconditional, help: "beta2.") var beta2: Double = 0.999
         @Option(parsing: .unconditional, help: "Epsilon.") var eps: Double = 1e-8
 
-        /// Prints the trace of Adam (`.adam`) or AdamW (`.adamw`) on the quadratic.
-        func trace(_ kind: ScheduleTraces.OptimizerKind, _ quadratic: QuadraticOptions, weightDecay: Double) throws {
-            try naming(optimizerFlags) {
-                let (a, w0) = try quadratic.parsed()
-                let group = ParamGroup(params: [], lr: lr, momentum: beta1, beta2: beta2, weightDecay: weightDecay, eps: eps)
-                print(try ScheduleTraces.quadratic(kind, a: a, w0: w0, group: group, steps: quadratic.steps).csv, terminator: "")
-            }
+        func group(weightDecay: Double) -> ParamGroup {
+            ParamGroup(params: [], lr: lr, momentum: beta1, beta2: beta2, weightDecay: weightDecay, eps: eps)
         }
     }
 
@@ -148,7 +142,8 @@ extension HalfTraceCommand.TraceCommand {
         @OptionGroup var adam: AdamOptions
         @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "L2 weight decay.") var weightDecay: Double = 0
 
-        func run() throws { try adam.trace(.adam, quadratic, weightDecay: weightDecay) }
+        func validate() throws { try quadratic.validate(.adam, adam.group(weightDecay: weightDecay)) }
+        func run() throws { try quadratic.trace(.adam, adam.group(weightDecay: weightDecay)) }
     }
 
     struct AdamWTrace: ParsableCommand {
@@ -157,7 +152,8 @@ extension HalfTraceCommand.TraceCommand {
         @OptionGroup var adam: AdamOptions
         @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "Decoupled weight decay.") var weightDecay: Double = 0.01
 
-        func run() throws { try adam.trace(.adamw, quadratic, weightDecay: weightDecay) }
+        func validate() throws { try quadratic.validate(.adamw, adam.group(weightDecay: weightDecay)) }
+        func run() throws { try quadratic.trace(.adamw, adam.group(weightDecay: weightDecay)) }
     }
 
     struct ScalerTrace: ParsableCommand {
@@ -176,25 +172,27 @@ extension HalfTraceCommand.TraceCommand {
         @Option(help: "Overflows tolerated before a backoff (1: PyTorch).") var hysteresis: Int = 1
         @Option(name: .customLong("hysteresis-refill"), help: "clean (apex) or growth (Megatron).") var hysteresisRefill: GradScaler.HysteresisRefill = .afterCleanStep
 
-        func run() throws {
-            try naming(["init_scale": "--init-scale", "growth_factor": "--growth-factor", "backoff_factor": "--backoff-factor",
-                        "growth_interval": "--growth-interval", "steps": "--steps", "inf_steps": "--inf-steps",
-                        "accumulate": "--accumulate", "min_scale": "--min-scale", "max_scale": "--max-scale",
-                        "hysteresis": "--hysteresis"]) {
-                var o = ScalerTraceOptions()
-                o.initScale = initScale
-                o.growthFactor = growthFactor
-                o.backoffFactor = backoffFactor
-                o.growthInterval = growthInterval
-                o.steps = steps
-                o.infSteps = try integers(infSteps, flag: "--inf-steps")
-                o.accumulate = accumulate
-                o.minScale = minScale
-                o.maxScale = maxScale
-                o.hysteresis = hysteresis
-                o.refill = hysteresisRefill
-                print(try ScalerTraces.run(o).csv, terminator: "")
-            }
+        func options() throws -> ScalerTraceOptions {
+            var o = ScalerTraceOptions()
+            o.initScale = initScale
+            o.growthFactor = growthFactor
+            o.backoffFactor = backoffFactor
+            o.growthInterval = growthInterval
+            o.steps = steps
+            o.infSteps = try integers(infSteps, flag: "--inf-steps")
+            o.accumulate = accumulate
+            o.minScale = minScale
+            o.maxScale = maxScale
+            o.hysteresis = hysteresis
+            o.refill = hysteresisRefill
+            return o
         }
+
+        func validate() throws {
+            let o = try options()
+            try validating { try o.validate() }
+        }
+
+        func run() throws { print(try ScalerTraces.run(try options()).csv, terminator: "") }
     }
 }

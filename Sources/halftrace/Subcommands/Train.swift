@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
+import HalfTraceKernels
 import HalfTraceNN
 import HalfTraceOptim
 import HalfTraceTraining
 
 extension ToyModel: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
-extension OptimizerChoice: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
 extension GradScaler.HysteresisRefill: ExpressibleByArgument {}
 
 extension HalfTraceCommand {
@@ -21,14 +22,8 @@ extension HalfTraceCommand {
         @Option(help: "Epochs (1...100000).") var epochs: Int?
         @Option(name: .customLong("batch-size"), help: "Batch size (default: the model's).") var batchSize: Int?
         @Option(help: "Nominal batch size for accumulation (default 64).") var nbs: Int?
-        @Option(help: "sgd, adam or adamw.") var optimizer: OptimizerChoice?
-        @Option(parsing: .unconditional, help: "Initial learning rate.") var lr0: Double?
-        @Option(parsing: .unconditional, help: "Final learning-rate fraction.") var lrf: Double?
-        @Option(parsing: .unconditional, help: "SGD momentum / Adam beta1.") var momentum: Double?
-        @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "Weight decay (before scaling).") var weightDecay: Double?
-        @Option(name: .customLong("warmup-epochs"), parsing: .unconditional, help: "Warm-up epochs.") var warmupEpochs: Double?
-        @Option(name: .customLong("warmup-momentum"), parsing: .unconditional, help: "Initial warm-up momentum.") var warmupMomentum: Double?
-        @Option(name: .customLong("warmup-bias-lr"), parsing: .unconditional, help: "Initial bias learning rate.") var warmupBiasLR: Double?
+        @Option(help: "sgd, adam or adamw.") var optimizer: OptimizerKind?
+        @OptionGroup(title: "Hyper-parameters (YOLOv5's hyp keys)") var hypFlags: HyperparameterOptions
         @Flag(name: .customLong("cos-lr"), help: "one_cycle schedule instead of linear.") var cosLR = false
         @Flag(name: .customLong("yolov5-lag"), help: "Replay train.py's one-epoch scheduler lag.") var yolov5Lag = false
         @Option(name: .customLong("clip-norm"), parsing: .unconditional, help: "Gradient norm clip (0: off; default 10).") var clipNorm: Double?
@@ -48,7 +43,7 @@ extension HalfTraceCommand {
         @Option(help: "Continue the run saved in this checkpoint (DIR/last.ckpt).") var resume: String?
         @Option(name: .customLong("stop-after-iterations"), help: "Stop after N iterations of the run, as if interrupted (checkpoint saved).")
         var stopAfterIterations: Int?
-        @Option(help: "Allow a resumed run to change this configuration field (repeatable).") var override: [String] = []
+        @Option(help: "Allow a resumed run to change the field of this flag, e.g. --override lr0 (repeatable).") var override: [String] = []
 
         /// The flags given on the command line, applied to `c`.
         func apply(to c: inout TrainingConfig) {
@@ -58,13 +53,7 @@ extension HalfTraceCommand {
             if let batchSize { c.batchSize = batchSize }
             if let nbs { c.nominalBatchSize = nbs }
             if let optimizer { c.optimizer = optimizer }
-            if let lr0 { c.hyp.lr0 = lr0 }
-            if let lrf { c.hyp.lrf = lrf }
-            if let momentum { c.hyp.momentum = momentum }
-            if let weightDecay { c.hyp.weightDecay = weightDecay }
-            if let warmupEpochs { c.hyp.warmupEpochs = warmupEpochs }
-            if let warmupMomentum { c.hyp.warmupMomentum = warmupMomentum }
-            if let warmupBiasLR { c.hyp.warmupBiasLR = warmupBiasLR }
+            hypFlags.apply(to: &c.hyp)
             if cosLR { c.cosineLR = true }
             if yolov5Lag { c.yolov5Lag = true }
             if let clipNorm { c.clipNorm = clipNorm }
@@ -80,49 +69,48 @@ extension HalfTraceCommand {
             if let data { c.digitsPath = data }
         }
 
-        static let flags = ["epochs": "--epochs", "batch-size": "--batch-size", "nbs": "--nbs", "lr0": "--lr0",
-                            "lrf": "--lrf", "momentum": "--momentum", "weight_decay": "--weight-decay",
-                            "warmup_epochs": "--warmup-epochs", "warmup_momentum": "--warmup-momentum",
-                            "warmup_bias_lr": "--warmup-bias-lr", "clip-norm": "--clip-norm", "loss-gain": "--loss-gain",
-                            "init_scale": "--init-scale", "growth_interval": "--growth-interval",
-                            "min_scale": "--min-scale", "max_scale": "--max-scale", "hysteresis": "--hysteresis"]
+        func validate() throws {
+            if let savePeriod, savePeriod < 1 { throw ValidationError("--save-period: \(savePeriod) is invalid: expected an integer >= 1") }
+            if savePeriod != nil && out == nil && resume == nil { throw ValidationError("--save-period needs --out DIR (or --resume)") }
+            if let n = stopAfterIterations {
+                guard n >= 0 else { throw ValidationError("--stop-after-iterations: \(n) is invalid: expected an integer >= 0") }
+                guard out != nil || resume != nil else { throw ValidationError("--stop-after-iterations needs --out DIR (or --resume)") }
+            }
+            if resume != nil {
+                if out != nil { throw ValidationError("--out: a resumed run writes into its checkpoint's directory") }
+                if hyp != nil { throw ValidationError("--hyp: a resumed run keeps its checkpoint's hyper-parameters (change one with its flag and --override)") }
+                for name in override { _ = try Flags.trainingField(forOverride: name) }
+            } else {
+                if !override.isEmpty { throw ValidationError("--override only applies with --resume") }
+                var c = TrainingConfig()
+                apply(to: &c)
+                try validating { try c.validate() }
+            }
+        }
 
         func run() throws {
-            if let savePeriod, savePeriod < 1 { throw CommandError("--save-period: \(savePeriod) is invalid: expected an integer >= 1") }
-            if savePeriod != nil && out == nil && resume == nil { throw CommandError("--save-period needs --out DIR") }
-            if let n = stopAfterIterations {
-                guard n >= 0 else { throw CommandError("--stop-after-iterations: \(n) is invalid: expected an integer >= 0") }
-                guard out != nil || resume != nil else { throw CommandError("--stop-after-iterations needs --out DIR") }
-            }
-            try naming(Self.flags) {
-                let session: TrainingSession
-                if let resume {
-                    if out != nil { throw CommandError("--out: a resumed run writes into its checkpoint's directory") }
-                    do {
-                        session = try TrainingSession.resume(checkpoint: resume, config: { apply(to: &$0) },
-                                                             overrides: Set(override), savePeriod: savePeriod)
-                    } catch let e as CheckpointError { throw CommandError("--resume: \(e)") }
-                    for note in session.notes { print(note) }
-                    if session.trainer.isFinished { return }
-                } else {
-                    if !override.isEmpty { throw CommandError("--override only applies with --resume") }
-                    var c = TrainingConfig()
-                    if let hyp {
-                        do {
-                            let loaded = try HypFile.load(hyp)
-                            c.hyp = loaded.hyp
-                            if !loaded.ignored.isEmpty { print("--hyp: ignored keys the toy recipe does not use: \(loaded.ignored.joined(separator: ", "))") }
-                            if !loaded.missing.isEmpty { print("--hyp: keys not in the file keep their defaults: \(loaded.missing.joined(separator: ", "))") }
-                        } catch let e as HypError { throw CommandError("--hyp: \(e)") }
-                    }
-                    apply(to: &c)
-                    try c.validate()
-                    let trainer: Trainer
-                    do { trainer = try Trainer(config: c) } catch let e as DataError { throw CommandError("--data: \(e)") }
-                    session = try TrainingSession(trainer: trainer, directory: out, savePeriod: savePeriod)
+            let session: TrainingSession
+            if let resume {
+                let fields = Set(try override.map(Flags.trainingField(forOverride:)))
+                do {
+                    session = try TrainingSession.resume(checkpoint: resume, config: { apply(to: &$0) }, overrides: fields, savePeriod: savePeriod)
+                } catch let e as HalfTraceError where e.kind == .invalidValue && e.file == resume && e.field != nil {
+                    throw CommandFailure("\(Flags.message(e)) (add --override \(Flags.flag(for: e.field!).dropFirst(2)))")
                 }
-                try train(session)
+                for note in session.notes { print(note) }
+                if session.trainer.isFinished { return }
+            } else {
+                var c = TrainingConfig()
+                if let hyp {
+                    let loaded = try HypFile.load(hyp)
+                    c.hyp = loaded.hyp
+                    if !loaded.ignored.isEmpty { print("--hyp: ignored keys the toy recipe does not use: \(loaded.ignored.joined(separator: ", "))") }
+                    if !loaded.missing.isEmpty { print("--hyp: keys not in the file keep their defaults: \(loaded.missing.joined(separator: ", "))") }
+                }
+                apply(to: &c)
+                session = try TrainingSession(trainer: try Trainer(config: c), directory: out, savePeriod: savePeriod)
             }
+            try train(session)
         }
 
         func train(_ session: TrainingSession) throws {

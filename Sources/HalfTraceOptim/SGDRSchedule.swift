@@ -1,6 +1,7 @@
 import HalfTraceKernels
 
-/// Cosine restarts as a pure schedule, with what PyTorch and timm do not offer together:
+/// SGDR (cosine annealing with warm restarts) as a pure schedule of the epoch, with what PyTorch
+/// and timm do not offer together:
 /// a per-cycle peak decay, an optional linear re-warm-up at the start of every restarted cycle,
 /// and a cycle limit. With epoch t, cycle n and phase tau found exactly as
 /// `CosineWarmRestarts.position` (start(n) = T_0 (T_mult^n - 1)/(T_mult - 1), T_n = T_0 T_mult^n):
@@ -13,7 +14,7 @@ import HalfTraceKernels
 ///
 /// With cycleDecay 1, no re-warm-up and no limit this is SGDR's closed form, evaluated in
 /// PyTorch's order, so it equals `CosineWarmRestarts` bit for bit.
-public struct CosineRestarts: Schedule, Equatable {
+public struct SGDRSchedule: Schedule, Equatable {
     public let baseLR: Double
     public let etaMin: Double
     public let t0: Int
@@ -24,18 +25,18 @@ public struct CosineRestarts: Schedule, Equatable {
 
     public init(baseLR: Double, etaMin: Double = 0, t0: Int, tMult: Int = 1, cycleDecay: Double = 1,
                 restartWarmup: Double = 0, cycleLimit: Int? = nil) throws {
-        try ParameterError.check("lr", baseLR, atLeast: 0)
-        guard etaMin.isFinite else { throw ParameterError("eta_min", "Expected a finite eta_min, but got \(etaMin)") }
-        guard t0 >= 1 else { throw ParameterError("T_0", "Expected positive integer T_0, but got \(t0)") }
-        guard tMult >= 1 else { throw ParameterError("T_mult", "Expected integer T_mult >= 1, but got \(tMult)") }
+        try HalfTraceError.check("lr", baseLR, atLeast: 0)
+        guard etaMin.isFinite else { throw HalfTraceError.invalid("eta_min", "Expected a finite eta_min, but got \(etaMin)") }
+        guard t0 >= 1 else { throw HalfTraceError.invalid("T_0", "Expected positive integer T_0, but got \(t0)") }
+        guard tMult >= 1 else { throw HalfTraceError.invalid("T_mult", "Expected integer T_mult >= 1, but got \(tMult)") }
         guard cycleDecay.isFinite, cycleDecay > 0, cycleDecay <= 1 else {
-            throw ParameterError("cycle_decay", "\(cycleDecay) is outside (0, 1]")
+            throw HalfTraceError.invalid("cycle_decay", "\(cycleDecay) is outside (0, 1]")
         }
         guard restartWarmup.isFinite, restartWarmup >= 0, restartWarmup < Double(t0) else {
-            throw ParameterError("restart_warmup", "\(restartWarmup) is outside [0, T_0 = \(t0))")
+            throw HalfTraceError.invalid("restart_warmup", "\(restartWarmup) is outside [0, T_0 = \(t0))")
         }
         if let cycleLimit, cycleLimit < 1 {
-            throw ParameterError("cycle_limit", "\(cycleLimit) is invalid: expected an integer >= 1")
+            throw HalfTraceError.invalid("cycle_limit", "\(cycleLimit) is invalid: expected an integer >= 1")
         }
         self.baseLR = baseLR
         self.etaMin = etaMin
@@ -56,30 +57,5 @@ public struct CosineRestarts: Schedule, Equatable {
             return etaMin + (peak - etaMin) * (1 + Double.cos(Double.pi * (p.tCur - restartWarmup) / (p.tI - restartWarmup))) / 2
         }
         return etaMin + (peak - etaMin) * (1 + Double.cos(Double.pi * p.tCur / p.tI)) / 2
-    }
-}
-
-/// A linear warm-up in front of any schedule (prefix semantics, as timm's warmup_prefix):
-///
-///     t < W : lr = start + (S(0) - start) * t / W
-///     t >= W: lr = S(t - W)
-///
-/// so the warm-up ends exactly on the schedule's first value and the schedule then runs whole.
-public struct Warmup<S: Schedule>: Schedule {
-    public let epochs: Double
-    public let startLR: Double
-    public let schedule: S
-
-    public init(epochs: Double, startLR: Double = 0, _ schedule: S) throws {
-        guard epochs.isFinite, epochs >= 0 else { throw ParameterError("warmup_epochs", "\(epochs) is invalid: expected a finite value >= 0") }
-        guard startLR.isFinite, startLR >= 0 else { throw ParameterError("warmup_start_lr", "\(startLR) is invalid: expected a finite value >= 0") }
-        self.epochs = epochs
-        self.startLR = startLR
-        self.schedule = schedule
-    }
-
-    public func callAsFunction(_ t: Double) -> Double {
-        if t < epochs { return startLR + (schedule(0) - startLR) * t / epochs }
-        return schedule(t - epochs)
     }
 }

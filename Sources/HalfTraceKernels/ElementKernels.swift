@@ -1,0 +1,59 @@
+import CHalfKernels
+
+/// The element loops of the optimizers and of AutoAnchor's metric, in the C kernels (vectorised
+/// with FMA where the CPU has it, `fmaf` otherwise): every ISA gives the same bits. The formulas
+/// are documented where they are used (`SGDStep`, `AdamStep`, `AutoAnchor.ratios`).
+public enum ElementKernels {
+    /// One SGD step over `p`, PyTorch's op order with fused multiply-adds:
+    /// `g = wd != 0 ? fma(p, wd, g) : g`; with momentum `buf = first ? g : fma(g, dampC, buf * mu)`,
+    /// `g = nesterov ? fma(buf, mu, g) : buf`; `p = fma(g, -lr, p)`.
+    public static func sgd(p: UnsafeMutableBufferPointer<Float>, grad: UnsafeBufferPointer<Float>,
+                           buffer: UnsafeMutableBufferPointer<Float>, lr: Float, momentum: Float,
+                           dampeningComplement: Float, weightDecay: Float, nesterov: Bool, first: Bool,
+                           isa: KernelISA = .best) {
+        precondition(grad.count == p.count && (momentum == 0 || buffer.count == p.count),
+                     "sgd: \(p.count) parameters, \(grad.count) gradients, \(buffer.count) buffer elements")
+        guard let pp = p.baseAddress, let gp = grad.baseAddress else { return }
+        ht_sgd_f32(isa.native, pp, gp, buffer.baseAddress, p.count, lr, momentum, dampeningComplement,
+                   weightDecay, nesterov ? 1 : 0, first ? 1 : 0)
+    }
+
+    /// The scalars of one Adam/AdamW step (see `AdamStep`).
+    public struct AdamScalars: Sendable {
+        public var decoupled: Bool
+        public var decay, weightDecay: Float
+        public var smallWeight: Bool
+        public var lerpWeight, lerpComplement, beta2, oneMinusBeta2, correction2Root, eps, negativeStepSize: Float
+
+        public init(decoupled: Bool, decay: Float, weightDecay: Float, smallWeight: Bool, lerpWeight: Float,
+                    lerpComplement: Float, beta2: Float, oneMinusBeta2: Float, correction2Root: Float, eps: Float,
+                    negativeStepSize: Float) {
+            (self.decoupled, self.decay, self.weightDecay, self.smallWeight) = (decoupled, decay, weightDecay, smallWeight)
+            (self.lerpWeight, self.lerpComplement, self.beta2, self.oneMinusBeta2) = (lerpWeight, lerpComplement, beta2, oneMinusBeta2)
+            (self.correction2Root, self.eps, self.negativeStepSize) = (correction2Root, eps, negativeStepSize)
+        }
+    }
+
+    /// One Adam/AdamW step over `p` with moments `m` and `v`.
+    public static func adam(p: UnsafeMutableBufferPointer<Float>, grad: UnsafeBufferPointer<Float>,
+                            m: UnsafeMutableBufferPointer<Float>, v: UnsafeMutableBufferPointer<Float>,
+                            _ s: AdamScalars, isa: KernelISA = .best) {
+        precondition(grad.count == p.count && m.count == p.count && v.count == p.count,
+                     "adam: \(p.count) parameters, \(grad.count) gradients, \(m.count) and \(v.count) moment elements")
+        guard let pp = p.baseAddress else { return }
+        ht_adam_f32(isa.native, pp, grad.baseAddress, m.baseAddress, v.baseAddress, p.count, s.decoupled ? 1 : 0, s.decay,
+                    s.weightDecay, s.smallWeight ? 1 : 0, s.lerpWeight, s.lerpComplement, s.beta2, s.oneMinusBeta2,
+                    s.correction2Root, s.eps, s.negativeStepSize)
+    }
+
+    /// YOLOv5's anchor ratio metric in binary32: for label i and each anchor, x = min(min(r_w, 1/r_w),
+    /// min(r_h, 1/r_h)) with r = label / anchor; `best[i]` = the largest x. Returns the number of
+    /// (label, anchor) pairs with x > thr.
+    public static func anchorBest(w: UnsafeBufferPointer<Float>, h: UnsafeBufferPointer<Float>, anchorWidths: [Float],
+                                  anchorHeights: [Float], thr: Float, best: UnsafeMutableBufferPointer<Float>,
+                                  isa: KernelISA = .best) -> Int {
+        precondition(w.count == h.count && best.count == w.count && anchorWidths.count == anchorHeights.count)
+        return ht_anchor_best(isa.native, w.baseAddress, h.baseAddress, w.count, anchorWidths, anchorHeights,
+                              anchorWidths.count, thr, best.baseAddress)
+    }
+}
