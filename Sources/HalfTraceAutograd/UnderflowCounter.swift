@@ -15,7 +15,8 @@ public final class UnderflowCounter: @unchecked Sendable {
         var lost = 0
         values.withUnsafeBufferPointer { v in
             halves.withUnsafeBufferPointer { h in
-                for i in v.indices where h[i] == 0 && v[i] != 0 { lost += 1 }
+                // A zero binary16 is +0 or -0: compare bit patterns (a Float16 comparison widens in software).
+                for i in v.indices where h[i].bitPattern & 0x7FFF == 0 && v[i] != 0 { lost += 1 }
             }
         }
         flushed += lost

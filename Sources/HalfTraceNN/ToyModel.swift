@@ -44,16 +44,27 @@ public enum ToyModel: String, Sendable, Codable, CaseIterable {
     case mlp
     /// 256-d Gaussian clusters, 256-1024-1024-10, ReLU, cross-entropy, batch 256 (throughput).
     case wide
+    /// The first 240 training rows of UCI digits, 64-16-10 with a LayerNorm after the hidden
+    /// layer, tanh, cross-entropy, batch 16: small enough that the Float64 reference trainer
+    /// writes its gradients out by hand, and with all three of YOLOv5's parameter groups.
+    case probe
+
+    /// Training rows of the probe model (240: 15 batches of 16, 10 of 24).
+    public static let probeRows = 240
 
     public var sizes: [Int] {
         switch self {
         case .tiny: [2, 16, 16, 1]
         case .mlp: [64, 256, 256, 10]
         case .wide: [256, 1024, 1024, 10]
+        case .probe: [64, 16, 10]
         }
     }
 
-    public var activation: Activation { self == .tiny ? .tanh : .relu }
+    /// Whether a LayerNorm follows every hidden Linear.
+    public var layerNorm: Bool { self == .probe }
+
+    public var activation: Activation { self == .tiny || self == .probe ? .tanh : .relu }
     public var loss: LossKind { self == .tiny ? .binaryCrossEntropy : .crossEntropy }
 
     public var batchSize: Int {
@@ -61,21 +72,29 @@ public enum ToyModel: String, Sendable, Codable, CaseIterable {
         case .tiny: 16
         case .mlp: 64
         case .wide: 256
+        case .probe: 16
         }
     }
 
     /// The model with PyTorch-default initialisation from `seed`.
     public func makeModel(dtype: DType, seed: UInt64) -> MLP {
         var rng = SplitMix64(seed: seed)
-        return MLP(sizes: sizes, activation: activation, dtype: dtype, using: &rng)
+        return MLP(sizes: sizes, activation: activation, layerNorm: layerNorm, dtype: dtype, using: &rng)
     }
+
+    /// Whether the model trains on digits (and so accepts another digits CSV).
+    public var usesDigits: Bool { self == .mlp || self == .probe }
 
     /// The data: two-moons (seed 0), the bundled digits (or `digitsPath`), Gaussian clusters.
     public func loadData(digitsPath: String? = nil) throws -> DataSplit {
         switch self {
-        case .tiny: TwoMoons.make(count: 1000, noise: 0.1, seed: 0)
-        case .mlp: try digitsPath.map(Digits.load) ?? Digits.loadBundled()
-        case .wide: GaussianClusters.make()
+        case .tiny: return TwoMoons.make(count: 1000, noise: 0.1, seed: 0)
+        case .mlp: return try digitsPath.map(Digits.load) ?? Digits.loadBundled()
+        case .wide: return GaussianClusters.make()
+        case .probe:
+            let digits = try digitsPath.map(Digits.load) ?? Digits.loadBundled()
+            return DataSplit(train: digits.train.slice(0..<Self.probeRows), validation: digits.validation,
+                             source: digits.source + " (training rows 0..<\(Self.probeRows))")
         }
     }
 }

@@ -44,10 +44,12 @@ public struct OneCycleSchedule: Schedule, Equatable {
     }
 }
 
-/// YOLOv5's choice between the two multipliers (`--cos-lr`).
+/// YOLOv5's choice between the two multipliers (`--cos-lr`), or the constant 1 (a run whose lr
+/// another scheduler sets).
 public enum YOLOv5Multiplier: Schedule, Equatable {
     case linear(LinearSchedule)
     case oneCycle(OneCycleSchedule)
+    case constant
 
     public init(cosine: Bool, epochs: Int, lrf: Double) throws {
         self = cosine ? .oneCycle(try OneCycleSchedule(y1: 1, y2: lrf, steps: epochs))
@@ -58,6 +60,7 @@ public enum YOLOv5Multiplier: Schedule, Equatable {
         switch self {
         case .linear(let s): s(x)
         case .oneCycle(let s): s(x)
+        case .constant: 1
         }
     }
 }
@@ -66,7 +69,7 @@ public enum YOLOv5Multiplier: Schedule, Equatable {
 ///
 /// Construction performs one step (last_epoch = 0, lr = initial_lr * lambda(0)); each `step()`
 /// does last_epoch += 1 and recomputes the closed form (it never reads the current lr).
-/// YOLOv5's train.py then sets `last_epoch = start_epoch - 1`; `lagLikeYOLOv5()` does that.
+/// YOLOv5's train.py then sets `last_epoch = start_epoch - 1`; `setLastEpoch` does that.
 public struct LambdaLR<S: Schedule>: Sendable {
     public let lambda: S
     public let initialLRs: [Double]

@@ -20,7 +20,7 @@ public func yolov5Optimizer(_ kind: OptimizerKind, biases: [Tensor], weights: [T
                             hyp: ScheduleHyperparameters, batchSize: Int, nominalBatchSize: Int) throws -> Optimizer {
     try HalfTraceError.check("batch_size", batchSize, in: 1...1_000_000)
     try HalfTraceError.check("nominal_batch_size", nominalBatchSize, in: 1...1_000_000)
-    let decay = YOLOv5Warmup.scaledWeightDecay(hyp.weightDecay, batchSize: batchSize, nominalBatchSize: nominalBatchSize)
+    let decay = YOLOv5Schedule.scaledWeightDecay(hyp.weightDecay, batchSize: batchSize, nominalBatchSize: nominalBatchSize)
     let group = { (params: [Tensor], weightDecay: Double) in
         ParamGroup(params: params, lr: hyp.lr0, momentum: hyp.momentum, beta2: 0.999, weightDecay: weightDecay,
                    nesterov: kind == .sgd)

@@ -69,7 +69,7 @@ public enum GnuplotScript {
                 s += "set offsets 0, 0, graph 0.04, graph 0.04\n"
             }
             if let note = panel.note { s += "set label 1 \(quote(note)) at graph 0.01, graph 0.93 left font ',9'\n" }
-            for (k, m) in panel.markers.enumerated() {
+            for (k, m) in panel.markers.sorted(by: { $0.x < $1.x }).enumerated() {
                 s += "set arrow \(k + 1) from first \(number(m.x)), graph 0 to first \(number(m.x)), graph 1 nohead lc rgb '\(m.color)' dt 2\n"
                 if let label = m.label, p == 0 {  // staggered so that neighbouring labels do not overlap
                     s += "set label \(k + 2) \(quote(label)) at first \(number(m.x)), graph \(k % 2 == 0 ? "1.02" : "1.07") center font ',8' tc rgb '\(m.color)'\n"

@@ -20,7 +20,8 @@ public enum ScenarioFigures {
         }
         var panels: [Panel] = []
         var colorIndex = 0
-        for group in groups.prefix(5) {
+        let drawn = scenario.figureLabels.map { labels in groups.filter { labels.contains($0.label) } } ?? Array(groups.prefix(5))
+        for group in drawn {
             var series: [Series] = []
             for j in group.columns {
                 let c = columns[j], color = Palette.colors[colorIndex % Palette.colors.count]
@@ -58,12 +59,26 @@ public enum ScenarioFigures {
         var series: [Series] = []
         var limit = 0.0
         var measures = Set<String>()
-        for (k, (j, c)) in scenario.columns.enumerated().filter({ $0.1.source == .formula || $0.1.source == .engine }).enumerated() {
+        let compared = scenario.columns.enumerated().filter { $0.1.source == .formula || $0.1.source == .snapshot }
+        // Many columns: one series per tolerance (all its columns in one colour), so the legend fits.
+        let grouped = compared.count > 8
+        var order: [String] = []
+        var byKey: [String: (x: [Double], y: [Double], count: Int)] = [:]
+        for (j, c) in compared {
             let scale = golden.rows.map { abs($0[j]) }.filter(\.isFinite).max() ?? 0
             let r = zip(check.engineRows, golden.rows).map { e, g in signedResidual(e[j], g[j], c.tolerance, scale: scale) }
             limit = max(limit, c.tolerance.limit)
             measures.insert(measureName(c.tolerance))
-            var s = Series(c.name, x: x, y: r, style: .points, color: Palette.colors[k % Palette.colors.count])
+            let key = grouped ? "\(c.source.rawValue), \(c.tolerance)" : c.name
+            if byKey[key] == nil { order.append(key); byKey[key] = ([], [], 0) }
+            byKey[key]!.x += x
+            byKey[key]!.y += r
+            byKey[key]!.count += 1
+        }
+        for (k, key) in order.enumerated() {
+            let g = byKey[key]!
+            var s = Series(g.count > 1 ? "\(key) (\(g.count) columns)" : key, x: g.x, y: g.y, style: .points,
+                           color: Palette.colors[k % Palette.colors.count])
             s.pointSize = x.count > 400 ? 0.3 : 0.6
             series.append(s)
         }
@@ -117,6 +132,7 @@ public enum ScenarioFigures {
         case .lossScale(let training, let traces): return [lossScale(f, checks, training, traces)].compactMap { $0 }
         case .trainingCurves(let runs): return [trainingCurves(f, checks, runs)].compactMap { $0 }
         case .resume(let s): return [resume(f, checks, s)].compactMap { $0 }
+        case .trainingRun(let s): return [trainingRun(f, checks, s)].compactMap { $0 }
         case .anchors(let s):
             guard let c = checks[s], let (g, e) = rows(checks, s),
                   let data = AnchorFigures.Data(attachments: c.attachments, fitnessHistory: col(g, e, "fitness")) else { return [] }
@@ -322,6 +338,32 @@ public enum ScenarioFigures {
         return Figure(name: f.name, title: f.title, xLabel: "iteration",
                       panels: [panel("loss", "batch-mean loss", log: 10), panel("scale", "loss scale", log: 2),
                                panel("lr_weight", "learning rate (weights)", log: nil)])
+    }
+
+    static func trainingRun(_ f: ComparisonFigure, _ checks: [String: ScenarioCheck], _ name: String) -> Figure? {
+        guard let (g, e) = rows(checks, name) else { return nil }
+        let x = col(g, e, "iteration")
+        let marks = markers(checks, name, color: "#2ca02c")
+        var lrSeries: [Series] = []
+        for (column, title, color) in [("lr_bias", "group 0 (biases)", "#ff7f0e"), ("lr_weight", "group 1 (weights)", "#1f77b4"),
+                                       ("lr_bn", "group 2 (norm weights)", "#9467bd")] {
+            var line = Series("\(title), reference (formula)", x: x, y: col(g, g.rows, column), style: .line, color: color)
+            line.lineWidth = 1.2
+            var points = Series("\(title), Trainer", x: x, y: col(g, e, column), style: .points, color: color)
+            points.pointSize = 0.35
+            points.pointType = 6
+            lrSeries += [line, points]
+        }
+        var lr = Panel(yLabel: "learning rate", series: lrSeries, weight: 2)
+        lr.markers = marks
+        var lossLine = Series("reference (Float64, by hand)", x: x, y: col(g, g.rows, "loss"), style: .line, color: Palette.reference)
+        lossLine.lineWidth = 1.2
+        var lossPoints = Series("Trainer (float64 storage)", x: x, y: col(g, e, "loss"), style: .points, color: Palette.engine)
+        lossPoints.pointSize = 0.35
+        var loss = Panel(yLabel: "batch-mean loss", series: [lossLine, lossPoints], weight: 1.4)
+        loss.logBase = 10
+        loss.markers = marks
+        return Figure(name: f.name, title: f.title, xLabel: "iteration", panels: [lr, loss, residualPanel(checks[name]!, x: x)])
     }
 
     static func numbers(_ text: String?) -> [Double]? {

@@ -158,34 +158,11 @@ public enum Reference {
     /// tracker = 0. Clean: tracker + 1; at the interval the scale grows if the product is finite
     /// (clamped to maxScale) and tracker = 0. The scale is a Float32: every product is rounded to it.
     public static func scaler(foundInf: [Bool], rule r: ScalerRule) -> [(scale: Double, tracker: Int)] {
-        var scale = Double(Float(r.initScale)), tracker = 0, budget = r.hysteresis
-        var out: [(Double, Int)] = []
-        for inf in foundInf {
-            if inf {
-                tracker = 0
-                budget -= 1
-                if budget <= 0 {
-                    budget = 0
-                    var s = Double(Float(scale * r.backoffFactor))
-                    if let m = r.minScale { s = max(s, Double(Float(m))) }
-                    scale = s
-                }
-            } else {
-                if r.refillOnCleanStep { budget = r.hysteresis }
-                tracker += 1
-                if tracker == r.growthInterval {
-                    var g = Double(Float(scale * r.growthFactor))
-                    if let m = r.maxScale { g = min(g, Double(Float(m))) }
-                    if g.isFinite {
-                        if g > scale { budget = r.hysteresis }
-                        scale = g
-                    }
-                    tracker = 0
-                }
-            }
-            out.append((scale, tracker))
+        var state = ScalerState(r)
+        return foundInf.map { inf in
+            state.update(foundInf: inf)
+            return (state.scale, state.tracker)
         }
-        return out
     }
 
     // MARK: optimizers on f(w) = 0.5 sum a_i w_i^2 (gradient a_i w_i)

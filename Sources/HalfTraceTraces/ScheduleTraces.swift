@@ -43,6 +43,36 @@ public enum ScheduleTraces {
         return trace
     }
 
+    /// The warm-up + restarts schedule (`Warmup<SGDRSchedule>`) at epoch e + i / stepsPerEpoch:
+    /// columns step, epoch, lr.
+    public static func sgdrWarmup(lr: Double, warmupEpochs: Double, restarts o: RestartOptions, epochs: Int,
+                                  stepsPerEpoch: Int) throws -> Trace {
+        try validateSGDRWarmup(lr: lr, warmupEpochs: warmupEpochs, restarts: o, epochs: epochs, stepsPerEpoch: stepsPerEpoch)
+        let schedule = try Warmup(epochs: warmupEpochs, startLR: 0,
+                                  SGDRSchedule(baseLR: lr, etaMin: o.etaMin, t0: o.t0, tMult: o.tMult, cycleDecay: o.cycleDecay,
+                                               restartWarmup: o.restartWarmup, cycleLimit: o.cycleLimit))
+        var trace = Trace(comments: ["sgdr-warmup lr=\(lr) warmup_epochs=\(warmupEpochs) t0=\(o.t0) t_mult=\(o.tMult) eta_min=\(o.etaMin) cycle_decay=\(o.cycleDecay) restart_warmup=\(o.restartWarmup) cycle_limit=\(o.cycleLimit.map(String.init) ?? "none") epochs=\(epochs) steps_per_epoch=\(stepsPerEpoch)"],
+                          columns: ["step", "epoch", "lr"], integerColumns: ["step"])
+        for e in 0..<epochs {
+            for i in 0..<stepsPerEpoch {
+                let epoch = Double(e) + Double(i) / Double(stepsPerEpoch)
+                trace.append([Double(e * stepsPerEpoch + i), epoch, schedule(epoch)])
+            }
+        }
+        return trace
+    }
+
+    /// Refuses what `sgdrWarmup` would refuse, without computing the trace.
+    public static func validateSGDRWarmup(lr: Double, warmupEpochs: Double, restarts o: RestartOptions, epochs: Int,
+                                          stepsPerEpoch: Int) throws {
+        try validatePositive("epochs", epochs)
+        try validatePositive("steps_per_epoch", stepsPerEpoch)
+        try validatePositive("steps_per_epoch", product(epochs, stepsPerEpoch))
+        _ = try Warmup(epochs: warmupEpochs, startLR: 0,
+                       SGDRSchedule(baseLR: lr, etaMin: o.etaMin, t0: o.t0, tMult: o.tMult, cycleDecay: o.cycleDecay,
+                                    restartWarmup: o.restartWarmup, cycleLimit: o.cycleLimit))
+    }
+
     /// Refuses what `lambda` would refuse, without computing the trace.
     public static func validateLambda(cosine: Bool, lr0: Double, lrf: Double, epochs: Int) throws {
         try validatePositive("epochs", epochs)
@@ -58,15 +88,15 @@ public enum ScheduleTraces {
         try validateWarmup(hyp: hyp, epochs: epochs, nb: nb, batchSize: batchSize, nbs: nbs, cosine: cosine)
         let optimizer = try yolov5Optimizer(.sgd, biases: [], weights: [], normWeights: [], hyp: hyp, batchSize: batchSize,
                                             nominalBatchSize: nbs)
-        var warmup = try YOLOv5Warmup(optimizer: optimizer, hyp: hyp, epochs: epochs, batchesPerEpoch: nb,
-                                      batchSize: batchSize, nominalBatchSize: nbs, cosine: cosine, lag: lag)
+        var warmup = try YOLOv5Schedule(optimizer: optimizer, hyp: hyp, epochs: epochs, batchesPerEpoch: nb,
+                                        batchSize: batchSize, nominalBatchSize: nbs, kind: cosine ? .onecycle : .linear, lag: lag)
         var trace = Trace(comments: ["warmup lr0=\(hyp.lr0) lrf=\(hyp.lrf) epochs=\(epochs) nb=\(nb) batch_size=\(batchSize) nbs=\(nbs) warmup_epochs=\(hyp.warmupEpochs) warmup_bias_lr=\(hyp.warmupBiasLR) warmup_momentum=\(hyp.warmupMomentum) momentum=\(hyp.momentum) cos_lr=\(cosine) yolov5_lag=\(lag) nw=\(warmup.warmupIterations)"],
                           columns: ["iteration", "epoch", "lr_bias", "lr_weight", "lr_bn", "momentum", "accumulate"],
                           integerColumns: ["iteration", "epoch", "accumulate"])
         for epoch in 0..<epochs {
             for i in 0..<nb {
                 let ni = i + nb * epoch
-                warmup.beforeBatch(iteration: ni, epoch: epoch, optimizer: optimizer)
+                warmup.beforeBatch(iteration: ni, epoch: epoch, batch: i, optimizer: optimizer)
                 let g = optimizer.groups
                 trace.append([Double(ni), Double(epoch), g[0].lr, g[1].lr, g[2].lr, g[1].momentum, Double(warmup.accumulate)])
             }

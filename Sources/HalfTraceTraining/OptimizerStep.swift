@@ -10,14 +10,15 @@ import HalfTraceOptim
 ///     scaler.update()
 ///     optimizer.zero_grad()
 ///
-/// With a disabled scaler the same order reduces to clip, step, zero. Returns true when the
-/// optimizer stepped, false when the step was skipped.
+/// With a disabled scaler the same order reduces to clip, step, zero. Returns whether the
+/// optimizer stepped (false when the step was skipped) and the total gradient norm before
+/// clipping (NaN when clipping is off).
 @discardableResult
-public func yolov5OptimizerStep(_ optimizer: Optimizer, scaler: GradScaler, maxNorm: Double = 10) throws -> Bool {
+public func yolov5OptimizerStep(_ optimizer: Optimizer, scaler: GradScaler, maxNorm: Double = 10) throws -> (stepped: Bool, gradientNorm: Double) {
     try scaler.unscale(optimizer)
-    if maxNorm > 0 { clipGradNorm(optimizer.allParameters, maxNorm: maxNorm) }
+    let norm = maxNorm > 0 ? clipGradNorm(optimizer.allParameters, maxNorm: maxNorm) : .nan
     let stepped = try scaler.step(optimizer)
     try scaler.update()
     optimizer.zeroGrad()
-    return stepped
+    return (stepped, norm)
 }

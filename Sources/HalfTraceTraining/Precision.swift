@@ -8,8 +8,20 @@ public enum Precision: String, Sendable, Codable, CaseIterable {
     case amp
     /// float16 parameters and activations ("pure" half).
     case fp16
+    /// float64 parameters and activations: what the Float64 reference trainer checks the loop
+    /// against, to rounding.
+    case fp64
 
-    public var parameterDType: DType { self == .fp16 ? .float16 : .float32 }
+    public var parameterDType: DType {
+        switch self {
+        case .fp32, .amp: .float32
+        case .fp16: .float16
+        case .fp64: .float64
+        }
+    }
+
+    /// Whether gradients pass through a 16-bit format, so that a GradScaler has work to do.
+    public var hasHalfGradients: Bool { self == .amp || self == .fp16 }
 
     /// Runs `body` under autocast when this precision asks for it.
     public func scope<R>(_ body: () throws -> R) rethrows -> R {
@@ -24,6 +36,7 @@ extension Precision {
         case .fp32: "float32"
         case .fp16: "float16"
         case .amp: "amp"
+        case .fp64: "float64"
         }
     }
 }

@@ -8,7 +8,7 @@ extension Trainer {
     public func state(bestAccuracy: Double?, bestEpoch: Int?) -> TrainerState {
         TrainerState(
             config: config, epoch: epoch, batch: batch, lastOptimizerStep: lastOptimizerStep,
-            schedulerLastEpoch: warmup.lastEpoch, accumulate: warmup.accumulate, orderRNG: orderRNG,
+            schedulerLastEpoch: schedule.lastEpoch, accumulate: schedule.accumulate, orderRNG: orderRNG,
             epochStartRNG: epochStartRNG, epochLossSum: epochLossSum, epochBatches: epochBatches, epochSkips: epochSkips,
             underflowElements: epochUnderflow.elements, underflowFlushed: epochUnderflow.flushed,
             bestAccuracy: bestAccuracy, bestEpoch: bestEpoch,
@@ -80,7 +80,7 @@ extension Trainer {
         var drawn = state.epochStartRNG
         if state.epoch > 0 || state.batch > 0 { _ = drawn.permutation(self.data.train.count) }
         guard drawn == state.orderRNG else { throw fail("order_rng", "does not follow from epoch_start_rng and \(self.data.train.count) training rows") }
-        warmup.restore(lastEpoch: state.schedulerLastEpoch, accumulate: state.accumulate)
+        schedule.restore(lastEpoch: state.schedulerLastEpoch, accumulate: state.accumulate)
         epoch = state.epoch
         batch = state.batch
         lastOptimizerStep = state.lastOptimizerStep
@@ -96,7 +96,7 @@ extension Trainer {
         }
         if config.epochs != state.config.epochs && epoch < config.epochs && batch == 0 {
             // More epochs: the schedule is recomputed for the new length from here on.
-            warmup.reapply(optimizer: optimizer)
+            schedule.reapply(optimizer: optimizer)
         }
     }
 
@@ -119,8 +119,8 @@ extension Trainer {
             ParameterState(first: try $0.first?.storage(), second: try $0.second?.storage(), step: $0.step)
         })
         let start = state.batch == 0 ? state.epoch : state.epoch + 1
-        warmup.restore(lastEpoch: config.yolov5Lag ? start - 1 : start,
-                       accumulate: YOLOv5Warmup.initialAccumulate(batchSize: config.effectiveBatchSize, nominalBatchSize: config.nominalBatchSize))
+        schedule.restore(lastEpoch: config.yolov5Lag ? start - 1 : start,
+                       accumulate: YOLOv5Schedule.initialAccumulate(batchSize: config.effectiveBatchSize, nominalBatchSize: config.nominalBatchSize))
         epoch = start
         batch = 0
     }

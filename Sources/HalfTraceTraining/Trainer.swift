@@ -8,19 +8,29 @@ import HalfTraceOptim
 public struct IterationRecord: Sendable, Equatable {
     public var epoch: Int
     public var iteration: Int
-    public var lrBias: Double
-    public var lrWeight: Double
-    public var lrNorm: Double
-    public var momentum: Double
+    /// Each group's lr and momentum (Adam's beta1) in effect for the batch: biases, weights,
+    /// norm weights.
+    public var lr: [Double]
+    public var momentum: [Double]
     public var accumulate: Int
+    /// The weight decay of the weights group (YOLOv5's scaled decay).
+    public var weightDecay: Double
     /// The loss scale the batch was scaled with (1 without a scaler).
     public var scale: Double
     /// Whether an optimizer step (unscale, clip, step, update) ended this iteration.
     public var optimizerStep: Bool
     /// Whether that step found a non-finite gradient and was skipped.
     public var skipped: Bool
-    /// The batch-mean loss (before YOLOv5's `* bs` and before scaling).
+    /// The total gradient norm before clipping, at an optimizer step with clipping on.
+    public var gradientNorm: Double?
+    /// The scaler's growth tracker after the iteration (0 without a scaler).
+    public var growthTracker: Int
+    /// The batch-mean loss (before YOLOv5's `* bs`, the gain and scaling).
     public var loss: Double
+
+    public var lrBias: Double { lr[0] }
+    public var lrWeight: Double { lr[1] }
+    public var lrNorm: Double { lr[2] }
 }
 
 /// One epoch's summary, a row of results.csv.
@@ -54,7 +64,7 @@ public final class Trainer {
     public let model: MLP
     public let optimizer: Optimizer
     public internal(set) var scaler: GradScaler
-    public internal(set) var warmup: YOLOv5Warmup
+    public internal(set) var schedule: YOLOv5Schedule
     public let batchesPerEpoch: Int
 
     /// The next epoch to run and the next batch within it.
@@ -84,11 +94,11 @@ public final class Trainer {
         optimizer = try yolov5Optimizer(config.optimizer, biases: groups.biases, weights: groups.weights,
                                         normWeights: groups.normWeights, hyp: config.hyp, batchSize: bs,
                                         nominalBatchSize: config.nominalBatchSize)
-        scaler = try config.scaler.make(active: config.precision != .fp32)
-        warmup = try YOLOv5Warmup(optimizer: optimizer, hyp: config.hyp, epochs: config.epochs,
-                                  batchesPerEpoch: batchesPerEpoch, batchSize: bs,
-                                  nominalBatchSize: config.nominalBatchSize, cosine: config.cosineLR,
-                                  lag: config.yolov5Lag)
+        scaler = try config.scaler.make(active: config.precision.hasHalfGradients)
+        schedule = try YOLOv5Schedule(optimizer: optimizer, hyp: config.hyp, epochs: config.epochs,
+                                      batchesPerEpoch: batchesPerEpoch, batchSize: bs,
+                                      nominalBatchSize: config.nominalBatchSize, kind: config.scheduler,
+                                      restarts: config.restarts, lag: config.yolov5Lag)
         orderRNG = SplitMix64.stream(seed: config.seed, index: 1)
         epochStartRNG = orderRNG
     }
@@ -104,7 +114,7 @@ public final class Trainer {
         if batch == 0 { beginEpoch() }
         let bs = config.effectiveBatchSize
         let ni = batch + batchesPerEpoch * epoch
-        warmup.beforeBatch(iteration: ni, epoch: epoch, optimizer: optimizer)
+        schedule.beforeBatch(iteration: ni, epoch: epoch, batch: batch, optimizer: optimizer)
 
         let lo = batch * bs, hi = min(lo + bs, data.train.count)
         let indices = order[lo..<hi]
@@ -115,23 +125,25 @@ public final class Trainer {
         let lossValue = loss.item()
         let counter = UnderflowCounter()
         UnderflowCounter.$current.withValue(counter) {
-            scaler.scale(loss * (config.lossGain * Double(hi - lo))).backward()
+            scaler.scale(loss * (config.lossGain * config.lossSpikes.gain(at: ni) * Double(hi - lo))).backward()
         }
         epochUnderflow.elements += counter.elements
         epochUnderflow.flushed += counter.flushed
 
-        var stepped = false, skipped = false
-        if ni - lastOptimizerStep >= warmup.accumulate {
-            skipped = !(try yolov5OptimizerStep(optimizer, scaler: scaler, maxNorm: config.clipNorm))
+        var stepped = false, skipped = false, norm: Double?
+        if ni - lastOptimizerStep >= schedule.accumulate {
+            let outcome = try yolov5OptimizerStep(optimizer, scaler: scaler, maxNorm: config.clipNorm)
+            skipped = !outcome.stepped
+            norm = config.clipNorm > 0 ? outcome.gradientNorm : nil
             lastOptimizerStep = ni
             stepped = true
             if skipped { epochSkips += 1 }
         }
         let g = optimizer.groups
-        let record = IterationRecord(epoch: epoch, iteration: ni, lrBias: g[0].lr, lrWeight: g[1].lr, lrNorm: g[2].lr,
-                                     momentum: g[1].momentum,
-                                     accumulate: warmup.accumulate, scale: scaleUsed, optimizerStep: stepped,
-                                     skipped: skipped, loss: lossValue)
+        let record = IterationRecord(epoch: epoch, iteration: ni, lr: g.map(\.lr), momentum: g.map(\.momentum),
+                                     accumulate: schedule.accumulate, weightDecay: g[1].weightDecay, scale: scaleUsed,
+                                     optimizerStep: stepped, skipped: skipped, gradientNorm: norm,
+                                     growthTracker: scaler.isEnabled ? scaler.growthTracker : 0, loss: lossValue)
         epochLossSum += lossValue
         epochBatches += 1
         batch += 1
@@ -148,7 +160,7 @@ public final class Trainer {
     func finishEpoch() -> EpochResult {
         let g = optimizer.groups
         let lrs = (g[0].lr, g[1].lr, g[2].lr)  // logged before scheduler.step(), as train.py does
-        warmup.afterEpoch(optimizer: optimizer)
+        schedule.afterEpoch(optimizer: optimizer)
         let metrics = validationMetrics()
         let result = EpochResult(
             epoch: epoch, trainLoss: epochLossSum / Double(max(epochBatches, 1)), validationLoss: metrics.loss,

@@ -43,12 +43,17 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public var nominalBatchSize = 64
     public var hyp = ScheduleHyperparameters()
     public var optimizer: OptimizerKind = .sgd
-    public var cosineLR = false
+    public var scheduler: SchedulerKind = .linear
+    /// The SGDR options (sgdr and sgdr-warmup).
+    public var restarts = RestartOptions()
     public var yolov5Lag = false
     public var scaler = ScalerConfig()
     public var clipNorm = 10.0
     /// YOLOv5's loss gain (its `cls` hyper-parameter): the loss is gain * mean loss * batch size.
     public var lossGain = 1.0
+    /// Scripted loss spikes: at these iterations the loss is also multiplied by `gain`, e.g. to
+    /// provoke float16 overflow where it is unambiguous (the scaler's training scenario).
+    public var lossSpikes = LossSpikes()
     /// Seeds the model's initialisation and the data order.
     public var seed: UInt64 = 0
     /// A digits CSV other than the bundled one (mlp only).
@@ -80,9 +85,14 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         if optimizer != .sgd && hyp.momentum >= 1 {
             throw HalfTraceError.invalid("hyp.momentum", "\(hyp.momentum) is beta1 for Adam and must be < 1")
         }
-        if digitsPath != nil && model != .mlp {
-            throw HalfTraceError.invalid("digits_path", "a digits CSV is the data of model mlp only; model \(model.rawValue) has its own data")
+        if digitsPath != nil && !model.usesDigits {
+            throw HalfTraceError.invalid("digits_path", "a digits CSV is the data of models mlp and probe; model \(model.rawValue) has its own data")
         }
+        if yolov5Lag && !scheduler.isLambda {
+            throw HalfTraceError.invalid("yolov5_lag", "train.py's lag is a LambdaLR behaviour; the \(scheduler.rawValue) schedule has none")
+        }
+        do { try restarts.validate(for: scheduler) } catch let e as HalfTraceError { throw e.inField("restarts") }
+        do { try lossSpikes.validate(epochs: epochs) } catch let e as HalfTraceError { throw e.inField("loss_spikes") }
     }
 
     /// Every field's library name (`epochs`, `hyp.lr0`, `scaler.min_scale`, ...), as
@@ -90,6 +100,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public static let fieldNames: Set<String> = {
         var every = TrainingConfig()  // optionals set, so that the encoding has them
         every.batchSize = 1
+        every.restarts.cycleLimit = 1
         every.digitsPath = ""
         every.scaler.minScale = 1
         every.scaler.maxScale = 1
@@ -97,5 +108,44 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     }()
 
     /// Whether the run uses a GradScaler (amp and fp16 with the scaler enabled).
-    public var usesScaler: Bool { precision != .fp32 && scaler.enabled }
+    public var usesScaler: Bool { precision.hasHalfGradients && scaler.enabled }
+}
+
+/// Iterations at which the loss is multiplied by an extra gain (YOLOv5 has none: this scripts an
+/// overflow for the GradScaler's training scenario).
+public struct LossSpikes: Sendable, Codable, Equatable {
+    public var iterations: [Int] = []
+    public var gain = 1.0
+
+    public init(iterations: [Int] = [], gain: Double = 1) {
+        self.iterations = iterations
+        self.gain = gain
+    }
+
+    func validate(epochs: Int) throws {
+        guard iterations.count <= 100_000 else { throw HalfTraceError.invalid("iterations", "\(iterations.count) spikes; at most 100000") }
+        for i in iterations where i < 0 { throw HalfTraceError.invalid("iterations", "\(i) is not an iteration") }
+        guard gain.isFinite, gain > 0, gain <= 1e30 else { throw HalfTraceError.invalid("gain", "\(gain) is outside (0, 1e30]") }
+    }
+
+    /// The extra gain at iteration `ni`.
+    func gain(at ni: Int) -> Double { iterations.contains(ni) ? gain : 1 }
+}
+
+extension RestartOptions {
+    /// PyTorch's checks (T_0 >= 1, T_mult >= 1, eta_min finite) and the extras' ranges; the extras
+    /// belong to sgdr-warmup only.
+    func validate(for scheduler: SchedulerKind) throws {
+        try HalfTraceError.check("T_0", t0, in: 1...1_000_000)
+        try HalfTraceError.check("T_mult", tMult, in: 1...1_000_000)
+        try HalfTraceError.check("eta_min", etaMin, in: 0...1e12)
+        guard cycleDecay.isFinite, cycleDecay > 0, cycleDecay <= 1 else { throw HalfTraceError.invalid("cycle_decay", "\(cycleDecay) is outside (0, 1]") }
+        guard restartWarmup.isFinite, restartWarmup >= 0, restartWarmup < Double(t0) else {
+            throw HalfTraceError.invalid("restart_warmup", "\(restartWarmup) is outside [0, T_0 = \(t0))")
+        }
+        if let cycleLimit { try HalfTraceError.check("cycle_limit", cycleLimit, in: 1...1_000_000) }
+        if scheduler != .sgdrWarmup && !isPlain {
+            throw HalfTraceError.invalid("cycle_decay", "cycle decay, re-warm-up and a cycle limit belong to the sgdr-warmup schedule, not \(scheduler.rawValue)")
+        }
+    }
 }

@@ -62,7 +62,7 @@ public final class TrainingSession {
         if let a = state.bestAccuracy, let e = state.bestEpoch { session.best = (a, e) }
         for c in changes where c.field != "epochs" { session.notes.append("override \(c)") }
         if config.epochs != state.config.epochs {
-            session.notes.append("\(config.epochs > state.config.epochs ? "extending" : "shortening") the run from \(state.config.epochs) to \(config.epochs) epochs: the \(config.cosineLR ? "one_cycle" : "linear") schedule is recomputed for \(config.epochs) epochs (epoch \(state.epoch) trains at lr \(trainer.optimizer.groups[1].lr))")
+            session.notes.append("\(config.epochs > state.config.epochs ? "extending" : "shortening") the run from \(state.config.epochs) to \(config.epochs) epochs: the \(config.scheduler.rawValue) schedule is recomputed for \(config.epochs) epochs (epoch \(state.epoch) trains at lr \(trainer.optimizer.groups[1].lr))")
         }
         session.notes.insert(trainer.isFinished
             ? "the run in \(checkpoint) finished all \(config.epochs) epochs; nothing to do (a larger epochs extends it)"

@@ -4,7 +4,7 @@ public enum TrainingTables {
     public static let resultsColumns = ["epoch", "train_loss", "val_loss", "val_accuracy", "lr_bias", "lr_weight",
                                         "lr_bn", "scale", "skipped", "underflow_fraction"]
     public static let traceColumns = ["epoch", "iteration", "lr_bias", "lr_weight", "lr_bn", "momentum", "accumulate",
-                                      "scale", "optimizer_step", "skipped", "loss"]
+                                      "weight_decay", "scale", "optimizer_step", "skipped", "grad_norm", "growth_tracker", "loss"]
 
     public static func resultsRow(_ r: EpochResult) -> String {
         ["\(r.epoch)", f(r.trainLoss), f(r.validationLoss), f(r.validationAccuracy), f(r.lrBias), f(r.lrWeight),
@@ -12,8 +12,9 @@ public enum TrainingTables {
     }
 
     public static func traceRow(_ r: IterationRecord) -> String {
-        ["\(r.epoch)", "\(r.iteration)", f(r.lrBias), f(r.lrWeight), f(r.lrNorm), f(r.momentum), "\(r.accumulate)",
-         f(r.scale), r.optimizerStep ? "1" : "0", r.skipped ? "1" : "0", f(r.loss)].joined(separator: ",")
+        ["\(r.epoch)", "\(r.iteration)", f(r.lrBias), f(r.lrWeight), f(r.lrNorm), f(r.momentum[1]), "\(r.accumulate)",
+         f(r.weightDecay), f(r.scale), r.optimizerStep ? "1" : "0", r.skipped ? "1" : "0", f(r.gradientNorm ?? .nan), "\(r.growthTracker)",
+         f(r.loss)].joined(separator: ",")
     }
 
     /// results.csv from rows made by `resultsRow`.

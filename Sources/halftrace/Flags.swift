@@ -10,6 +10,7 @@ enum Flags {
     static let exceptions: [String: String] = [
         "nominal_batch_size": "--nbs", "digits_path": "--data", "cosine_lr": "--cos-lr", "T_0": "--t0", "T_mult": "--t-mult",
         "scaler.enabled": "--no-scaler", "refill": "--hysteresis-refill", "param_groups[0].momentum": "--momentum",
+        "loss_spikes.iterations": "--loss-spikes", "loss_spikes.gain": "--loss-spike-gain",
     ]
 
     static func flag(for field: String) -> String {

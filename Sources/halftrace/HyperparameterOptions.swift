@@ -30,3 +30,25 @@ struct HyperparameterOptions: ParsableArguments {
         for key in ScheduleHyperparameters.keys { if let v = given[key.name] { h[keyPath: key.keyPath] = v } }
     }
 }
+
+/// The SGDR flags of `train` and `trace sgdr-warmup` (PyTorch's T_0, T_mult, eta_min, and the
+/// warm-up + restarts extras).
+struct RestartFlags: ParsableArguments {
+    @Option(name: .customLong("t0"), help: "SGDR: epochs of the first cycle (positive integer; default 10).") var t0: Int?
+    @Option(name: .customLong("t-mult"), help: "SGDR: cycle length factor (integer >= 1; default 2).") var tMult: Int?
+    @Option(name: .customLong("eta-min"), parsing: .unconditional, help: "SGDR: minimum learning rate (default 0).") var etaMin: Double?
+    @Option(name: .customLong("cycle-decay"), parsing: .unconditional, help: "sgdr-warmup: peak of cycle n = lr * decay^n (in (0, 1]; default 1).")
+    var cycleDecay: Double?
+    @Option(name: .customLong("restart-warmup"), parsing: .unconditional, help: "sgdr-warmup: epochs of linear re-warm-up after each restart (default 0).")
+    var restartWarmup: Double?
+    @Option(name: .customLong("cycle-limit"), help: "sgdr-warmup: cycles after which the lr stays at --eta-min.") var cycleLimit: Int?
+
+    func apply(to o: inout RestartOptions) {
+        if let t0 { o.t0 = t0 }
+        if let tMult { o.tMult = tMult }
+        if let etaMin { o.etaMin = etaMin }
+        if let cycleDecay { o.cycleDecay = cycleDecay }
+        if let restartWarmup { o.restartWarmup = restartWarmup }
+        if let cycleLimit { o.cycleLimit = cycleLimit }
+    }
+}

@@ -51,14 +51,18 @@ struct CLITests {
         ["trace", "scaler", "--growth-interval", "0"], ["trace", "scaler", "--inf-steps", "x"],
         ["train", "--model", "nope"], ["train", "--epochs", "0"], ["train", "--precision", "fp8"],
         ["train", "--lr0", "nan"], ["train", "--batch-size", "0"], ["train", "--init-scale", "-1"],
-        ["bench", "--seconds", "0"], ["check", "--only", "nope"], ["golden", "--only", "nope", "--dry-run"],
+        ["train", "--scheduler", "foo"], ["train", "--scheduler", "sgdr", "--t0", "0"], ["train", "--t-mult", "0.5"],
+        ["train", "--scheduler", "sgdr", "--t-mult", "0"], ["train", "--scheduler", "sgdr", "--cycle-decay", "0.5"],
+        ["train", "--cos-lr", "--scheduler", "sgdr"], ["train", "--scheduler", "sgdr", "--yolov5-lag"],
+        ["train", "--loss-spikes", "3,x"], ["trace", "sgdr-warmup", "--restart-warmup", "20"],
+        ["bench", "--seconds", "0"], ["check", "--only", "nope"], ["golden", "--dry-run", "--only", "nope"],
     ]
 
     @Test("a bad flag exits non-zero with a message naming it, without a trap", arguments: badFlags)
     func badFlag(args: [String]) throws {
         let r = try Self.run(args)
         #expect(r.exited && r.status != 0, "\(args): status \(r.status)")
-        let flag = args.first { $0.hasPrefix("--") } ?? ""
+        let flag = args.last { $0.hasPrefix("--") } ?? ""  // the offending flag comes last
         #expect(r.text.contains(flag), "\(args): \(r.text)")
     }
 

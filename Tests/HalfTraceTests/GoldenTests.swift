@@ -35,6 +35,35 @@ struct GoldenTests {
         #expect(bad.first?.location == "epoch 37")
     }
 
+    @Test("a golden file cannot decide what is compared: a relabelled column, a widened tolerance or a missing row fails check naming the file and column")
+    func scenarioOwnsItsColumns() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ht-owns-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spec = Scenarios.all.first { $0.name == "cosine_vs_linear" }!
+        let original = try String(contentsOfFile: Self.golden + "/cosine_vs_linear.csv", encoding: .utf8)
+        func check(_ text: String) throws -> ScenarioCheck {
+            try text.write(toFile: dir + "/cosine_vs_linear.csv", atomically: true, encoding: .utf8)
+            return GoldenRunner.check(spec, directory: dir, runs: RunCache())
+        }
+        // Doubled values hidden behind an `info` label or a tolerance of 1e300: refused, not passed.
+        let doubled = original.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            guard line.first?.isNumber == true else { return String(line) }
+            let f = line.split(separator: ",")
+            return "\(f[0]),\(Double(f[1])! * 2),\(f[2])"
+        }.joined(separator: "\n")
+        let relabelled = try check(doubled.replacingOccurrences(of: "# column cosine: source=formula", with: "# column cosine: source=info"))
+        #expect(!relabelled.passes && relabelled.message.contains("cosine_vs_linear.csv") && relabelled.message.contains("column cosine: the file says source=info"),
+                "\(relabelled.message)")
+        let widened = try check(doubled.replacingOccurrences(of: "# column cosine: source=formula tolerance=exact", with: "# column cosine: source=formula tolerance=rel:1e300"))
+        #expect(!widened.passes && widened.message.contains("column cosine: the file says source=formula tolerance=rel:1e+300"), "\(widened.message)")
+        var lines = original.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines.removeLast(2)
+        let short = try check((lines + [""]).joined(separator: "\n").replacingOccurrences(of: "# rows: 100", with: "# rows: 99"))
+        #expect(!short.passes && short.message.contains("the engine produced 100 rows, the golden file has 99"), "\(short.message)")
+        #expect(try check(original).passes)
+    }
+
     static func parseError(_ text: String) -> String {
         do {
             _ = try GoldenFile.parse(text, path: "Golden/x.csv")

@@ -88,7 +88,7 @@ struct PyTorchDifferentialTests {
                     + (try (2...5).map { try Fixture.double(theirs[$0]) }) + [try Fixture.double(theirs[6])]
                 #expect(mine.map(\.bitPattern) == expected.map(\.bitPattern), "\(trace.comments[0]): row \(mine) vs \(expected)")
             }
-            let wd = YOLOv5Warmup.scaledWeightDecay(hyp.weightDecay, batchSize: bs, nominalBatchSize: nbs)
+            let wd = YOLOv5Schedule.scaledWeightDecay(hyp.weightDecay, batchSize: bs, nominalBatchSize: nbs)
             #expect(wd.bitPattern == (try Fixture.double(run["weight_decay_scaled"])).bitPattern)
         }
     }

@@ -26,15 +26,15 @@ struct ScheduleTests {
         var hyp = ScheduleHyperparameters()
         hyp.warmupEpochs = 3
         let optimizer = try yolov5Optimizer(.sgd, biases: [], weights: [], normWeights: [], hyp: hyp, batchSize: 16, nominalBatchSize: 64)
-        var w = try YOLOv5Warmup(optimizer: optimizer, hyp: hyp, epochs: 10, batchesPerEpoch: 100, batchSize: 16)
+        var w = try YOLOv5Schedule(optimizer: optimizer, hyp: hyp, epochs: 10, batchesPerEpoch: 100, batchSize: 16)
         #expect(w.warmupIterations == 300)
         var got: [Int: Int] = [:]
         for ni in 0...300 {
-            w.beforeBatch(iteration: ni, epoch: ni / 100, optimizer: optimizer)
+            w.beforeBatch(iteration: ni, epoch: ni / 100, batch: ni % 100, optimizer: optimizer)
             got[ni] = w.accumulate
         }
         #expect([got[50], got[150], got[151], got[250], got[300]] == [2, 2, 3, 4, 4])
-        #expect(YOLOv5Warmup.scaledWeightDecay(0.0005, batchSize: 24, nominalBatchSize: 64) == 0.0005 * (72.0 / 64))
+        #expect(YOLOv5Schedule.scaledWeightDecay(0.0005, batchSize: 24, nominalBatchSize: 64) == 0.0005 * (72.0 / 64))
     }
 
     @Test("warm-up is continuous at ni = nw and hands over to lr0 * lf(epoch)", arguments: [false, true])

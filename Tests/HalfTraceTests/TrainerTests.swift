@@ -52,14 +52,14 @@ struct TrainerTests {
         }
     }
 
-    @Test("wiring only: the trainer's per-iteration lr, momentum and accumulate are the warm-up trace's (both drive YOLOv5Warmup)")
+    @Test("wiring only: the trainer's per-iteration lr, momentum and accumulate are the warm-up trace's (both drive YOLOv5Schedule)")
     func recipeMatchesWarmupTrace() throws {
         let (t, records, _) = try Self.run { $0.model = .tiny; $0.epochs = 10 }
         let trace = try ScheduleTraces.warmup(hyp: t.config.hyp, epochs: 10, nb: t.batchesPerEpoch, batchSize: 16, nbs: 64,
                                               cosine: false, lag: false)
         #expect(records.count == trace.rows.count)
         for (r, row) in zip(records, trace.rows) {
-            #expect([Double(r.iteration), Double(r.epoch), r.lrBias, r.lrWeight, r.lrNorm, r.momentum, Double(r.accumulate)] == row)
+            #expect([Double(r.iteration), Double(r.epoch), r.lrBias, r.lrWeight, r.lrNorm, r.momentum[1], Double(r.accumulate)] == row)
         }
     }
 

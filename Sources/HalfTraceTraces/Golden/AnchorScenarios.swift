@@ -55,7 +55,7 @@ struct AnchorSearchScenario: Scenario {
         guard n <= count else { throw HalfTraceError.invalid("config.n", "\(n) anchors for \(count) labels") }
     }
     var columns: [GoldenColumn] {
-        [GoldenColumn("generation", .key, label: "generation"), GoldenColumn("fitness", .engine, label: "fitness"),
+        [GoldenColumn("generation", .key, label: "generation"), GoldenColumn("fitness", .snapshot, label: "fitness"),
          GoldenColumn("default_fitness", .info, label: "fitness")]
     }
     func run(_: RunCache) throws -> EngineRun {

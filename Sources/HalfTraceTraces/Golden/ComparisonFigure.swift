@@ -23,6 +23,9 @@ public struct ComparisonFigure: Sendable {
         case resume(String)
         /// AutoAnchor: label sizes with the anchors (log axes) and fitness per generation.
         case anchors(String)
+        /// A training run against the reference: each group's lr (formula line, engine points),
+        /// the loss below, warm-up end and restarts marked.
+        case trainingRun(String)
     }
 
     public let name: String

@@ -57,25 +57,25 @@ struct ConfigReader {
     }
 
     func doubles(_ key: String, count: ClosedRange<Int>, each range: ClosedRange<Double>) throws -> [Double] {
-        let s = try string(key)
-        let parts = s.isEmpty || s == "none" ? [] : s.split(separator: ",", omittingEmptySubsequences: false)
-        guard count.contains(parts.count) else { throw fail(key, "\(parts.count) values; expected \(count.lowerBound)...\(count.upperBound)") }
-        return try parts.map {
-            guard let v = Double($0), v.isFinite, range.contains(v) else {
-                throw fail(key, "'\($0.prefix(40))' is not a number in [\(range.lowerBound), \(range.upperBound)]")
-            }
-            return v
+        try list(key, count: count, expected: "a number in [\(range.lowerBound), \(range.upperBound)]") {
+            Double($0).flatMap { $0.isFinite && range.contains($0) ? $0 : nil }
         }
     }
 
     func ints(_ key: String, count: ClosedRange<Int>, each range: ClosedRange<Int>) throws -> [Int] {
+        try list(key, count: count, expected: "an integer in \(range.lowerBound)...\(range.upperBound)") {
+            Int($0).flatMap { range.contains($0) ? $0 : nil }
+        }
+    }
+
+    /// A comma-separated list ("none" or empty: no values) of `count` values, each parsed by
+    /// `parse` (nil: not `expected`).
+    private func list<T>(_ key: String, count: ClosedRange<Int>, expected: String, _ parse: (String) -> T?) throws -> [T] {
         let s = try string(key)
-        let parts = s.isEmpty || s == "none" ? [] : s.split(separator: ",", omittingEmptySubsequences: false)
+        let parts = s.isEmpty || s == "none" ? [] : s.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         guard count.contains(parts.count) else { throw fail(key, "\(parts.count) values; expected \(count.lowerBound)...\(count.upperBound)") }
-        return try parts.map {
-            guard let v = Int($0), range.contains(v) else {
-                throw fail(key, "'\($0.prefix(40))' is not an integer in \(range.lowerBound)...\(range.upperBound)")
-            }
+        return try parts.map { part in
+            guard let v = parse(part) else { throw fail(key, "'\(part.prefix(40))' is not \(expected)") }
             return v
         }
     }

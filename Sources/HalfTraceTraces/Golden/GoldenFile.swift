@@ -6,8 +6,9 @@ public enum ColumnSource: String, Sendable, Equatable {
     case key
     /// Computed by the Reference module from the documents' formulas; the engine is compared to it.
     case formula
-    /// Recorded from the engine itself (e.g. a model's loss): a regression value.
-    case engine
+    /// Recorded from the engine itself (e.g. the loss of a float16 run): proves that the engine
+    /// still computes what it computed when the file was made, not that the value is right.
+    case snapshot
     /// Shown in figures, not compared (e.g. what PyTorch computes where it is wrong).
     case info
 }
@@ -174,7 +175,7 @@ public struct GoldenFile: Equatable, Sendable {
         for token in rest.split(separator: " ") {
             if token.hasPrefix("source=") {
                 source = ColumnSource(rawValue: String(token.dropFirst(7)))
-                if source == nil { throw fail("column \(name): unknown source '\(token.dropFirst(7))' (key, formula, engine or info)") }
+                if source == nil { throw fail("column \(name): unknown source '\(token.dropFirst(7))' (key, formula, snapshot or info)") }
             } else if token.hasPrefix("tolerance=") {
                 tolerance = Tolerance(String(token.dropFirst(10)))
                 if tolerance == nil { throw fail("column \(name): bad tolerance '\(token.dropFirst(10))' (exact, rel:R or norm:R)") }

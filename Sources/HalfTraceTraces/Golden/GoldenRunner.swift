@@ -195,7 +195,7 @@ public enum GoldenRunner {
             var worst = (abs: 0.0, rel: 0.0, row: 0), differing = 0
             for i in new.rows.indices {
                 let a = old.rows[i][j], b = new.rows[i][j]
-                guard a.bitPattern != b.bitPattern else { continue }
+                guard a.bitPattern != b.bitPattern, !(a.isNaN && b.isNaN) else { continue }
                 differing += 1
                 let d = abs(a - b), r = d / max(abs(a), .leastNormalMagnitude)
                 if d > worst.abs || d.isNaN { worst = (d, r, i) }

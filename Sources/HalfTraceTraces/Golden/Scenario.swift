@@ -14,10 +14,13 @@ public protocol Scenario {
     func reference(engineRows: [[Double]]) throws -> [String: [Double]]
     /// Vertical marks for figures (the end of warm-up, restarts, a stop), from the configuration.
     var markers: [ScenarioMarker] { get }
+    /// The column labels the scenario's figure draws as panels (nil: the first five).
+    var figureLabels: [String]? { get }
 }
 
 extension Scenario {
     public var markers: [ScenarioMarker] { [] }
+    public var figureLabels: [String]? { nil }
 
     /// The engine's rows alone.
     public func engineRows(_ runs: RunCache) throws -> [[Double]] { try run(runs).rows }

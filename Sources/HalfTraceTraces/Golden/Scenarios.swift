@@ -20,6 +20,8 @@ enum ScenarioFactory {
         case "resume": return try ResumeScenario(c)
         case "anchor_metric": return try AnchorMetricScenario(c)
         case "anchor_search": return try AnchorSearchScenario(c)
+        case "training_reference": return try ReferenceTrainingScenario(c)
+        case "sgdr_warmup": return try SGDRWarmupScenario(c)
         case let k: throw HalfTraceError.invalid("config.kind", "unknown kind '\(k.prefix(40))'")
         }
     }
@@ -48,6 +50,18 @@ public enum Scenarios {
          ("scaler", "\(scaler)"), ("seed", "0")]
     }
 
+    /// A probe-model run against the Float64 reference trainer: the defaults below, then `changes`.
+    static func reference(_ changes: [(String, String)]) -> [(String, String)] {
+        var base: [(String, String)] = [("kind", "training_reference"), ("model", "probe"), ("precision", "fp64"), ("optimizer", "sgd"),
+                                        ("scheduler", "linear"), ("batch_size", "16"), ("nbs", "64"), ("epochs", "12")]
+            + ScheduleHyperparameters.configPairs()
+            + [("yolov5_lag", "false"), ("clip_norm", "10.0"), ("loss_gain", "1.0"), ("seed", "0"), ("t0", "10"), ("t_mult", "2"),
+               ("eta_min", "0.0"), ("cycle_decay", "1.0"), ("restart_warmup", "0.0"), ("cycle_limit", "0"), ("spikes", "none"),
+               ("spike_gain", "1.0"), ("init_scale", "65536.0"), ("growth_interval", "2000"), ("max_scale", "none")]
+        for (k, v) in changes { base[base.firstIndex { $0.0 == k }!].1 = v }
+        return base
+    }
+
     static func epochs(_ pairs: [(String, String)]) -> [(String, String)] {
         [("kind", "training_epochs")] + pairs.dropFirst()
     }
@@ -67,7 +81,7 @@ public enum Scenarios {
         ScenarioSpec("sgdr_document_batch", "SGDR, T_0 10, T_mult 2, lr 0.001, stepped per batch at epoch + i/10",
                      [("kind", "sgdr"), ("lr", "0.001"), ("t0", "10"), ("t_mult", "2"), ("eta_min", "0"), ("epochs", "150"),
                       ("steps_per_epoch", "10")]),
-        ScenarioSpec("sgdr_pytorch_restarts", "SGDR at the restarts PyTorch's floating-point log misplaces (SPEC 4)",
+        ScenarioSpec("sgdr_pytorch_restarts", "SGDR at the restarts PyTorch's floating-point log misplaces (T_0=1, T_mult=3 at 121; T_0=5, T_mult=10 at 555; ...)",
                      [("kind", "sgdr_restarts"), ("lr", "0.1"), ("eta_min", "0"), ("cases", "1:3:121,1:10:111,3:3:363,5:10:555,7:3:847")]),
         ScenarioSpec("scaler_mlp_overflow", "GradScaler on the digits MLP (amp): starts at 2^16, backs off on real float16 overflow",
                      training("amp", scaler: true, epochs: 2)),
@@ -106,6 +120,25 @@ public enum Scenarios {
                       ("anchors", "10,13,16,30,33,23,30,61,62,45,59,119,116,90,156,198,373,326")]),
         ScenarioSpec("anchors_search", "AutoAnchor search on 2,000 very elongated boxes: best fitness per generation (seed 0)",
                      [("kind", "anchor_search"), ("labels", "2000"), ("seed", "0"), ("n", "9"), ("gen", "1000"), ("thr", "4.0")]),
+        ScenarioSpec("sgdr_warmup_restarts", "Warm-up + restarts: 3 warm-up epochs, T_0 4, T_mult 2, peak x0.7 per cycle, 1-epoch re-warm-up, 3 cycles",
+                     [("kind", "sgdr_warmup"), ("lr", "0.1"), ("warmup_epochs", "3.0"), ("t0", "4"), ("t_mult", "2"), ("eta_min", "0.001"),
+                      ("cycle_decay", "0.7"), ("restart_warmup", "1.0"), ("cycle_limit", "3"), ("epochs", "40"), ("steps_per_epoch", "10")]),
+        ScenarioSpec("reference_sgd_linear", "Trainer vs Float64 reference: probe model, SGD, linear, batch 16, nbs 64 (accumulate 1 -> 4)",
+                     reference([])),
+        ScenarioSpec("reference_sgd_onecycle_b24", "Trainer vs Float64 reference: SGD, one-cycle, batch 24 (accumulate 3, decay x1.125, nb 10), warm-up momentum 0.5, bias lr 0.05",
+                     reference([("scheduler", "onecycle"), ("batch_size", "24"), ("epochs", "20"), ("warmup_momentum", "0.5"),
+                                ("warmup_bias_lr", "0.05")])),
+        ScenarioSpec("reference_sgdr", "Trainer vs Float64 reference: SGD with SGDR per batch (T_0 3, T_mult 2: restarts at 3, 9, 21), batch 16",
+                     reference([("scheduler", "sgdr"), ("epochs", "24"), ("t0", "3"), ("t_mult", "2"), ("eta_min", "0.0001")])),
+        ScenarioSpec("reference_adam_sgdr_warmup", "Trainer vs Float64 reference: Adam, warm-up + restarts (T_0 4, peak x0.7, re-warm-up 1, 4 cycles)",
+                     reference([("optimizer", "adam"), ("scheduler", "sgdr-warmup"), ("lr0", "0.01"), ("epochs", "20"), ("warmup_epochs", "2.0"),
+                                ("t0", "4"), ("t_mult", "1"), ("eta_min", "0.0001"), ("cycle_decay", "0.7"), ("restart_warmup", "1.0"),
+                                ("cycle_limit", "4")])),
+        ScenarioSpec("reference_adamw_linear", "Trainer vs Float64 reference: AdamW (decoupled decay 0.05), linear, batch 16",
+                     reference([("optimizer", "adamw"), ("lr0", "0.01"), ("weight_decay", "0.05"), ("epochs", "10")])),
+        ScenarioSpec("reference_amp_scaler", "Trainer (amp) vs Float64 reference: the scaler grows every 3 clean steps up to 2^9 and backs off on scripted overflows",
+                     reference([("precision", "amp"), ("epochs", "8"), ("spikes", "20,45,46,70,95,110"), ("spike_gain", "100000.0"),
+                                ("init_scale", "128.0"), ("growth_interval", "3"), ("max_scale", "512.0")])),
         ScenarioSpec("digits_fp32", "Digits MLP, YOLOv5 recipe, float32: per iteration", training("fp32", scaler: true)),
         ScenarioSpec("digits_fp32_epochs", "Digits MLP, YOLOv5 recipe, float32: per epoch", epochs(training("fp32", scaler: true))),
         ScenarioSpec("digits_amp", "Digits MLP, YOLOv5 recipe, amp with GradScaler: per iteration", training("amp", scaler: true)),
@@ -144,5 +177,7 @@ extension Scenarios {
         ComparisonFigure("resume", "Resume (digits MLP, amp): HalfTrace restores everything; YOLOv5 restarts the scaler at 2^16 and the data order",
                          .resume("resume_amp")),
         ComparisonFigure("anchors", "AutoAnchor on very elongated boxes", .anchors("anchors_search")),
+        ComparisonFigure("training_restarts", "A training run across SGDR restarts (probe model, T_0 3, T_mult 2; groups 1 and 2 share one lr): Trainer vs Float64 reference",
+                         .trainingRun("reference_sgdr")),
     ]
 }

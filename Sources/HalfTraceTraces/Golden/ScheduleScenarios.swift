@@ -92,10 +92,10 @@ struct AccumulateRampScenario: Scenario {
         hyp.warmupEpochs = warmupEpochs
         let optimizer = try yolov5Optimizer(.sgd, biases: [], weights: [], normWeights: [], hyp: hyp, batchSize: batchSize,
                                             nominalBatchSize: nbs)
-        var warmup = try YOLOv5Warmup(optimizer: optimizer, hyp: hyp, epochs: iterations / nb + 1, batchesPerEpoch: nb,
+        var warmup = try YOLOv5Schedule(optimizer: optimizer, hyp: hyp, epochs: iterations / nb + 1, batchesPerEpoch: nb,
                                       batchSize: batchSize, nominalBatchSize: nbs)
         return EngineRun(rows: (0..<iterations).map { ni in
-            warmup.beforeBatch(iteration: ni, epoch: ni / nb, optimizer: optimizer)
+            warmup.beforeBatch(iteration: ni, epoch: ni / nb, batch: ni % nb, optimizer: optimizer)
             return [Double(ni), Double(warmup.accumulate)]
         })
     }
@@ -128,6 +128,44 @@ struct SGDRScenario: Scenario {
     func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
         ["lr": engineRows.map { Reference.sgdr(epoch: $0[1], baseLR: lr, etaMin: etaMin, t0: t0, tMult: tMult) },
          "pytorch_lr": engineRows.map { Reference.sgdrPyTorch(epoch: $0[1], baseLR: lr, etaMin: etaMin, t0: t0, tMult: tMult) }]
+    }
+}
+
+/// The warm-up + restarts schedule (`Warmup<SGDRSchedule>`: linear warm-up, per-cycle peak decay,
+/// re-warm-up after each restart, a cycle limit) at e + i / steps: step, epoch, lr.
+struct SGDRWarmupScenario: Scenario {
+    let lr: Double, warmupEpochs: Double, restarts: RestartOptions, epochs: Int, stepsPerEpoch: Int
+    init(_ c: ConfigReader) throws {
+        lr = try c.double("lr", in: 0...1e12); warmupEpochs = try c.double("warmup_epochs", in: 0...1000)
+        var o = RestartOptions()
+        o.t0 = try c.int("t0", in: 1...1_000_000); o.tMult = try c.int("t_mult", in: 1...1_000_000)
+        o.etaMin = try c.double("eta_min", in: 0...1e12); o.cycleDecay = try c.double("cycle_decay", in: 0...1)
+        o.restartWarmup = try c.double("restart_warmup", in: 0...1e6)
+        let limit = try c.int("cycle_limit", in: 0...1_000_000)
+        o.cycleLimit = limit == 0 ? nil : limit
+        restarts = o
+        epochs = try c.int("epochs", in: 1...1_000_000); stepsPerEpoch = try c.int("steps_per_epoch", in: 1...1_000_000)
+        try ScheduleTraces.validateSGDRWarmup(lr: lr, warmupEpochs: warmupEpochs, restarts: o, epochs: epochs, stepsPerEpoch: stepsPerEpoch)
+    }
+    var columns: [GoldenColumn] {
+        [GoldenColumn("step", .key, label: "scheduler step"), GoldenColumn("epoch", .key, label: "epoch"),
+         GoldenColumn("lr", .formula, label: "learning rate")]
+    }
+    var markers: [ScenarioMarker] {
+        [ScenarioMarker(x: warmupEpochs, label: "end of warm-up")]
+            + Reference.restartEpochs(t0: restarts.t0, tMult: restarts.tMult, below: Double(epochs) - warmupEpochs)
+                .map { ScenarioMarker(x: $0 + warmupEpochs, label: "restart") }
+    }
+    func run(_: RunCache) throws -> EngineRun {
+        EngineRun(rows: try ScheduleTraces.sgdrWarmup(lr: lr, warmupEpochs: warmupEpochs, restarts: restarts, epochs: epochs,
+                                                      stepsPerEpoch: stepsPerEpoch).rows)
+    }
+    func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
+        let o = restarts
+        return ["lr": engineRows.map {
+            Reference.sgdrWarmup($0[1], warmupEpochs: warmupEpochs, baseLR: lr, etaMin: o.etaMin, t0: o.t0, tMult: o.tMult,
+                                 cycleDecay: o.cycleDecay, restartWarmup: o.restartWarmup, cycleLimit: o.cycleLimit)
+        }]
     }
 }
 

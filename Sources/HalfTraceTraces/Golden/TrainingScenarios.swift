@@ -5,9 +5,10 @@ import HalfTraceOptim
 import HalfTraceReference
 import HalfTraceTraining
 
-/// One training run of a toy model with YOLOv5's recipe, per iteration: the schedule columns
-/// from the formula, whether the optimizer stepped (formula), whether it skipped (engine), the
-/// loss scale recomputed from those skips (formula), and the batch loss (engine).
+/// One training run of a toy model with YOLOv5's recipe, per iteration: the schedule columns and
+/// whether the optimizer stepped from the formula; whether it skipped, the loss scale and the
+/// batch loss are snapshots of the engine (the Float64 reference trainer's scenarios check those
+/// against formulas; these runs prove that the digits model still trains as it did).
 struct TrainingScenario: Scenario {
     let training: TrainingConfig
     let key: String
@@ -39,13 +40,13 @@ struct TrainingScenario: Scenario {
          GoldenColumn("lr_bn", .formula, label: "learning rate"), GoldenColumn("momentum", .formula, label: "momentum"),
          GoldenColumn("accumulate", .formula, label: "accumulated batches"),
          GoldenColumn("optimizer_step", .formula, label: "optimizer step", axis: .flag),
-         GoldenColumn("skipped", .engine, label: "skipped", axis: .flag),
-         GoldenColumn("scale", .formula, label: "loss scale", axis: .log(2)), GoldenColumn("loss", .engine, label: "batch-mean loss", axis: .log(10))]
+         GoldenColumn("skipped", .snapshot, label: "skipped", axis: .flag),
+         GoldenColumn("scale", .snapshot, label: "loss scale", axis: .log(2)), GoldenColumn("loss", .snapshot, label: "batch-mean loss", axis: .log(10))]
     }
 
     func run(_ runs: RunCache) throws -> EngineRun {
         EngineRun(rows: try train(runs).records.map { r in
-            [Double(r.iteration), Double(r.epoch), r.lrBias, r.lrWeight, r.lrNorm, r.momentum, Double(r.accumulate),
+            [Double(r.iteration), Double(r.epoch), r.lrBias, r.lrWeight, r.lrNorm, r.momentum[1], Double(r.accumulate),
              r.optimizerStep ? 1 : 0, r.skipped ? 1 : 0, r.scale, r.loss]
         })
     }
@@ -56,7 +57,7 @@ struct TrainingScenario: Scenario {
         let plan = engineRows.map { r in
             Reference.warmup(ni: Int(r[0]), epoch: Int(r[1]), nb: nb, epochs: training.epochs,
                              batchSize: training.effectiveBatchSize, nbs: training.nominalBatchSize, hyp: h,
-                             cosine: training.cosineLR, lag: training.yolov5Lag)
+                             cosine: training.scheduler == .onecycle, lag: training.yolov5Lag)
         }
         // optimizer steps: ni - last_opt_step >= accumulate
         var last = -1
@@ -65,23 +66,9 @@ struct TrainingScenario: Scenario {
             if due { last = ni }
             return due
         }
-        // the scale in effect for each batch, recomputed from the run's own skips
-        var scales = [Double](repeating: 1, count: engineRows.count)
-        if training.usesScaler {
-            let flags = engineRows.indices.filter { steps[$0] }.map { engineRows[$0][8] == 1 }
-            var rule = Reference.ScalerRule()
-            rule.initScale = training.scaler.initScale
-            rule.growthInterval = training.scaler.growthInterval
-            let after = Reference.scaler(foundInf: flags, rule: rule)
-            var current = Double(Float(rule.initScale)), k = 0
-            for i in engineRows.indices {
-                scales[i] = current
-                if steps[i] { current = after[k].scale; k += 1 }
-            }
-        }
         return ["lr_bias": plan.map { $0.lr[0] }, "lr_weight": plan.map { $0.lr[1] }, "lr_bn": plan.map { $0.lr[2] },
                 "momentum": plan.map(\.momentum), "accumulate": plan.map { Double($0.accumulate) },
-                "optimizer_step": steps.map { $0 ? 1 : 0 }, "scale": scales]
+                "optimizer_step": steps.map { $0 ? 1 : 0 }]
     }
 }
 
@@ -90,8 +77,8 @@ struct TrainingEpochsScenario: Scenario {
     let training: TrainingScenario
     init(_ c: ConfigReader) throws { training = try TrainingScenario(c) }
     var columns: [GoldenColumn] {
-        [GoldenColumn("epoch", .key, label: "epoch"), GoldenColumn("train_loss", .engine, label: "loss"),
-         GoldenColumn("val_loss", .engine, label: "loss"), GoldenColumn("val_accuracy", .engine, label: "validation accuracy")]
+        [GoldenColumn("epoch", .key, label: "epoch"), GoldenColumn("train_loss", .snapshot, label: "loss"),
+         GoldenColumn("val_loss", .snapshot, label: "loss"), GoldenColumn("val_accuracy", .snapshot, label: "validation accuracy")]
     }
     func run(_ runs: RunCache) throws -> EngineRun {
         EngineRun(rows: try training.train(runs).epochs.map { [Double($0.epoch), $0.trainLoss, $0.validationLoss, $0.validationAccuracy] })
@@ -168,7 +155,7 @@ struct ResumeScenario: Scenario {
                                                              "lr_weight": ("learning rate", .linear)]
         return [GoldenColumn("iteration", .key, label: "iteration")]
             + ["", "resumed_", "yolov5_"].flatMap { prefix in
-                Self.series.map { GoldenColumn(prefix + $0, .engine, label: labels[$0]!.0, axis: labels[$0]!.1) }
+                Self.series.map { GoldenColumn(prefix + $0, .snapshot, label: labels[$0]!.0, axis: labels[$0]!.1) }
             }
     }
 

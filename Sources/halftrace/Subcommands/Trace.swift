@@ -7,7 +7,7 @@ extension HalfTraceCommand {
         static let configuration = CommandConfiguration(
             commandName: "trace",
             abstract: "Print one trace of a schedule, optimizer or loss scaler as CSV on stdout.",
-            subcommands: [SGDR.self, OneCycle.self, Linear.self, Warmup.self, SGDTrace.self, AdamTrace.self,
+            subcommands: [SGDR.self, SGDRWarmupTrace.self, OneCycle.self, Linear.self, Warmup.self, SGDTrace.self, AdamTrace.self,
                           AdamWTrace.self, ScalerTrace.self])
     }
 }
@@ -30,6 +30,34 @@ extension HalfTraceCommand.TraceCommand {
         func run() throws {
             print(try ScheduleTraces.sgdr(lr: lr, t0: t0, tMult: tMult, etaMin: etaMin, epochs: epochs, stepsPerEpoch: stepsPerEpoch).csv,
                   terminator: "")
+        }
+    }
+
+    struct SGDRWarmupTrace: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sgdr-warmup",
+            abstract: "Warm-up + restarts (linear warm-up, SGDR with peak decay, re-warm-up and a cycle limit) at e + i/steps: step,epoch,lr.")
+        @Option(parsing: .unconditional, help: "Base learning rate.") var lr: Double = 0.1
+        @Option(name: .customLong("warmup-epochs"), parsing: .unconditional, help: "Epochs of linear warm-up from 0.") var warmupEpochs: Double = 3
+        @OptionGroup(title: "SGDR") var restartFlags: RestartFlags
+        @Option(help: "Epochs to trace.") var epochs: Int = 60
+        @Option(name: .customLong("steps-per-epoch"), help: "Scheduler steps per epoch (fractional epochs).") var stepsPerEpoch: Int = 10
+
+        var restarts: RestartOptions {
+            var o = RestartOptions()
+            restartFlags.apply(to: &o)
+            return o
+        }
+
+        func validate() throws {
+            try validating {
+                try ScheduleTraces.validateSGDRWarmup(lr: lr, warmupEpochs: warmupEpochs, restarts: restarts, epochs: epochs, stepsPerEpoch: stepsPerEpoch)
+            }
+        }
+
+        func run() throws {
+            print(try ScheduleTraces.sgdrWarmup(lr: lr, warmupEpochs: warmupEpochs, restarts: restarts, epochs: epochs,
+                                                stepsPerEpoch: stepsPerEpoch).csv, terminator: "")
         }
     }
 

@@ -9,6 +9,7 @@ extension ToyModel: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 extension GradScaler.HysteresisRefill: ExpressibleByArgument {}
+extension SchedulerKind: ExpressibleByArgument {}
 
 extension HalfTraceCommand {
     struct Train: ParsableCommand {
@@ -24,10 +25,16 @@ extension HalfTraceCommand {
         @Option(help: "Nominal batch size for accumulation (default 64).") var nbs: Int?
         @Option(help: "sgd, adam or adamw.") var optimizer: OptimizerKind?
         @OptionGroup(title: "Hyper-parameters (YOLOv5's hyp keys)") var hypFlags: HyperparameterOptions
-        @Flag(name: .customLong("cos-lr"), help: "one_cycle schedule instead of linear.") var cosLR = false
+        @Option(help: "linear or onecycle (YOLOv5's LambdaLR, per epoch), sgdr or sgdr-warmup (per batch at epoch + i/nb).")
+        var scheduler: SchedulerKind?
+        @Flag(name: .customLong("cos-lr"), help: "YOLOv5's --cos-lr: the onecycle schedule.") var cosLR = false
+        @OptionGroup(title: "SGDR (--scheduler sgdr or sgdr-warmup)") var restartFlags: RestartFlags
         @Flag(name: .customLong("yolov5-lag"), help: "Replay train.py's one-epoch scheduler lag.") var yolov5Lag = false
         @Option(name: .customLong("clip-norm"), parsing: .unconditional, help: "Gradient norm clip (0: off; default 10).") var clipNorm: Double?
         @Option(name: .customLong("loss-gain"), parsing: .unconditional, help: "YOLOv5's loss gain (its cls hyper-parameter; default 1).") var lossGain: Double?
+        @Option(name: .customLong("loss-spikes"), help: "Iterations whose loss is also multiplied by --loss-spike-gain (e.g. to script a float16 overflow).")
+        var lossSpikes: String?
+        @Option(name: .customLong("loss-spike-gain"), parsing: .unconditional, help: "The gain of --loss-spikes (default 1e5).") var lossSpikeGain: Double?
         @Flag(name: .customLong("no-scaler"), help: "Train amp/fp16 without the GradScaler.") var noScaler = false
         @Option(name: .customLong("init-scale"), parsing: .unconditional, help: "GradScaler initial scale (default 65536).") var initScale: Double?
         @Option(name: .customLong("growth-interval"), help: "GradScaler growth interval (default 2000).") var growthInterval: Int?
@@ -54,7 +61,11 @@ extension HalfTraceCommand {
             if let nbs { c.nominalBatchSize = nbs }
             if let optimizer { c.optimizer = optimizer }
             hypFlags.apply(to: &c.hyp)
-            if cosLR { c.cosineLR = true }
+            if cosLR { c.scheduler = .onecycle }
+            if let scheduler { c.scheduler = scheduler }
+            restartFlags.apply(to: &c.restarts)
+            if let lossSpikes { c.lossSpikes.iterations = (try? integers(lossSpikes, flag: "--loss-spikes")) ?? [-1] }
+            if lossSpikes != nil { c.lossSpikes.gain = lossSpikeGain ?? 1e5 }
             if yolov5Lag { c.yolov5Lag = true }
             if let clipNorm { c.clipNorm = clipNorm }
             if let lossGain { c.lossGain = lossGain }
@@ -70,6 +81,9 @@ extension HalfTraceCommand {
         }
 
         func validate() throws {
+            if cosLR, let scheduler, scheduler != .onecycle { throw ValidationError("--cos-lr is --scheduler onecycle; it contradicts --scheduler \(scheduler.rawValue)") }
+            if let lossSpikes { _ = try integers(lossSpikes, flag: "--loss-spikes") }
+            if lossSpikeGain != nil && lossSpikes == nil { throw ValidationError("--loss-spike-gain needs --loss-spikes") }
             if let savePeriod, savePeriod < 1 { throw ValidationError("--save-period: \(savePeriod) is invalid: expected an integer >= 1") }
             if savePeriod != nil && out == nil && resume == nil { throw ValidationError("--save-period needs --out DIR (or --resume)") }
             if let n = stopAfterIterations {
@@ -116,7 +130,7 @@ extension HalfTraceCommand {
         func train(_ session: TrainingSession) throws {
             let trainer = session.trainer, c = trainer.config
             print("halftrace train: \(c.model.rawValue) \(c.model.sizes.map(String.init).joined(separator: "-")) on \(trainer.data.source)")
-            print("  \(c.precision.rawValue), \(c.optimizer.rawValue), \(c.epochs) epochs, batch \(c.effectiveBatchSize), \(trainer.batchesPerEpoch) batches/epoch, warm-up \(trainer.warmup.warmupIterations) iterations, scaler \(c.usesScaler ? "on" : "off")")
+            print("  \(c.precision.rawValue), \(c.optimizer.rawValue), \(c.epochs) epochs, batch \(c.effectiveBatchSize), \(trainer.batchesPerEpoch) batches/epoch, \(c.scheduler.rawValue) schedule, warm-up \(trainer.schedule.warmupIterations) iterations, scaler \(c.usesScaler ? "on" : "off")")
             print(TrainingTables.consoleHeader)
             let progress = ProgressLine()
             try session.run(stopAfter: stopAfterIterations, onIteration: { r in
