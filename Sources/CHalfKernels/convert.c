@@ -1,6 +1,7 @@
 // IEEE binary16 <-> binary32 conversion: a portable bit-exact version and F16C versions.
 #include "CHalfKernels.h"
 #include "internal.h"
+#include <stdatomic.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -69,9 +70,15 @@ __attribute__((target("avx,f16c"))) static void round_through_f16_f16c(float *x,
 
 static int use_f16c(ht_isa isa) {
 #if defined(__x86_64__)
-  static int has = -1;
-  if (has < 0) has = ht_cpu_detect().f16c;
-  return isa != HT_ISA_PORTABLE && has;
+  // Cached with atomic loads and stores: GEMM threads may ask at the same time. Every thread
+  // computes the same value, so a relaxed order suffices.
+  static _Atomic int has = -1;
+  int known = atomic_load_explicit(&has, memory_order_relaxed);
+  if (known < 0) {
+    known = ht_cpu_detect().f16c;
+    atomic_store_explicit(&has, known, memory_order_relaxed);
+  }
+  return isa != HT_ISA_PORTABLE && known;
 #else
   (void)isa;
   return 0;

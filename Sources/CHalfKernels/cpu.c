@@ -1,5 +1,6 @@
 // Run-time CPU feature detection for the kernel dispatch.
 #include "CHalfKernels.h"
+#include <stdatomic.h>
 
 ht_cpu_features ht_cpu_detect(void) {
   ht_cpu_features f = {0, 0, 0, 0};
@@ -14,8 +15,14 @@ ht_cpu_features ht_cpu_detect(void) {
 }
 
 ht_isa ht_isa_best(void) {
-  ht_cpu_features f = ht_cpu_detect();
-  if (f.avx512f && f.f16c && f.fma && f.avx2) return HT_ISA_AVX512;
-  if (f.avx2 && f.fma && f.f16c) return HT_ISA_AVX2;
-  return HT_ISA_PORTABLE;
+  // Detected once and cached with atomic loads and stores (threads may ask at the same time and
+  // all compute the same value).
+  static _Atomic int cached = -1;
+  int best = atomic_load_explicit(&cached, memory_order_relaxed);
+  if (best < 0) {
+    ht_cpu_features f = ht_cpu_detect();
+    best = (f.avx512f && f.f16c && f.fma && f.avx2) ? HT_ISA_AVX512 : (f.avx2 && f.fma && f.f16c) ? HT_ISA_AVX2 : HT_ISA_PORTABLE;
+    atomic_store_explicit(&cached, best, memory_order_relaxed);
+  }
+  return (ht_isa)best;
 }

@@ -39,6 +39,7 @@ public struct YOLODataset: Sendable {
     /// are removed with a warning, and images without a label file count as background, as in
     /// YOLOv5's `verify_image_label`.
     public static func load(labels directory: String, images csv: String) throws -> YOLODataset {
+        try checkSize(csv, limit: 16 << 20)
         guard let text = try? String(contentsOfFile: csv, encoding: .utf8) else {
             throw HalfTraceError.inaccessible(csv, "cannot read the images file")
         }
@@ -51,8 +52,8 @@ public struct YOLODataset: Sendable {
             guard fields.count == 3 else {
                 throw HalfTraceError.file(csv, line: k + 1, "\(fields.count) fields, expected 3 (image,width,height)")
             }
-            guard let w = Double(fields[1]), let h = Double(fields[2]), w.isFinite, h.isFinite, w > 0, h > 0 else {
-                throw HalfTraceError.file(csv, line: k + 1, "width and height must be positive numbers, got '\(fields[1])', '\(fields[2])'")
+            guard let w = Double(fields[1]), let h = Double(fields[2]), (1...1_000_000).contains(w), (1...1_000_000).contains(h) else {
+                throw HalfTraceError.file(csv, line: k + 1, "width and height must be numbers of pixels in 1...1000000, got '\(fields[1].prefix(40))', '\(fields[2].prefix(40))'")
             }
             guard sizes[fields[0]] == nil else { throw HalfTraceError.file(csv, line: k + 1, "image '\(fields[0])' is listed twice") }
             sizes[fields[0]] = (w, h)
@@ -68,6 +69,7 @@ public struct YOLODataset: Sendable {
             guard sizes[name] != nil else {
                 throw HalfTraceError.file(path, "no row for image '\(name)' in \(csv)")
             }
+            try checkSize(path, limit: 4 << 20)
             guard let content = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw HalfTraceError.inaccessible(path, "cannot read the label file")
             }
@@ -102,5 +104,12 @@ public struct YOLODataset: Sendable {
         let dataset = YOLODataset(images: images, warnings: warnings)
         guard dataset.labelCount > 0 else { throw HalfTraceError.file(directory, "the dataset has no labels") }
         return dataset
+    }
+
+    /// Refuses a file larger than `limit` bytes before it is read.
+    static func checkSize(_ path: String, limit: Int) throws {
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > limit {
+            throw HalfTraceError.file(path, "\(size) bytes; at most \(limit) are read")
+        }
     }
 }

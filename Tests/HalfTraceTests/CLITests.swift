@@ -1,5 +1,6 @@
 import Foundation
 import HalfTraceOptim
+import HalfTraceTestSupport
 import Testing
 
 /// The `halftrace` executable as a user runs it: bad input gives a clear message naming the flag
@@ -73,6 +74,51 @@ struct CLITests {
             for key in ScheduleHyperparameters.keys {
                 #expect(help.contains("--" + key.name.replacingOccurrences(of: "_", with: "-") + " "), "\(command): --\(key.name)")
             }
+        }
+    }
+
+    @Test("hand-edited files through the real command: a message naming the file and field, a non-zero exit, never a trap")
+    func handEditedFiles() throws {
+        try withTemporaryDirectory("cli-files") { dir in
+            // A checkpoint whose checksum was recomputed after editing the epoch.
+            #expect(try Self.run(["train", "--model", "tiny", "--epochs", "2", "--out", dir + "/run"]).status == 0)
+            let good = try Data(contentsOf: URL(fileURLWithPath: dir + "/run/last.ckpt"))
+            let payload = String(decoding: good[good.firstRange(of: Data("\n\n".utf8))!.upperBound...], as: UTF8.self)
+            try ResumeTests.forge(Data(payload.replacingOccurrences(of: "\"epoch\":2,", with: "\"epoch\":-1,").utf8))
+                .write(to: URL(fileURLWithPath: dir + "/run/last.ckpt"))
+            let resumed = try Self.run(["train", "--resume", dir + "/run/last.ckpt"])
+            #expect(resumed.exited && resumed.status != 0 && resumed.text.contains("last.ckpt: epoch: -1 is outside 0...2"), "\(resumed.text)")
+            // A golden directory with one bad configuration: that row fails, the others are checked.
+            try FileManager.default.createDirectory(atPath: dir + "/golden", withIntermediateDirectories: true)
+            for name in ["cosine_vs_linear", "accumulation_equivalence"] {
+                try FileManager.default.copyItem(atPath: Self.root.appendingPathComponent("Golden/\(name).csv").path, toPath: dir + "/golden/\(name).csv")
+            }
+            let edited = try String(contentsOfFile: dir + "/golden/accumulation_equivalence.csv", encoding: .utf8).replacingOccurrences(of: "seed=0", with: "seed=-1")
+            try edited.write(toFile: dir + "/golden/accumulation_equivalence.csv", atomically: true, encoding: .utf8)
+            let checked = try Self.run(["check", "--golden", dir + "/golden", "--no-plots"])
+            #expect(checked.exited && checked.status == 1)
+            #expect(checked.text.contains("config.seed: '-1' is not a seed") && checked.text.contains("cosine_vs_linear                  3"), "\(checked.text)")
+            // A YAML alias bomb as a hyp file.
+            try "a: &a [1, 1, 1, 1]\nb: &b [*a, *a, *a, *a]\nc: &c [*b, *b, *b, *b]\nlr0: 0.01\n".write(toFile: dir + "/bomb.yaml", atomically: true, encoding: .utf8)
+            let bomb = try Self.run(["train", "--model", "tiny", "--epochs", "1", "--hyp", dir + "/bomb.yaml"])
+            #expect(bomb.exited && bomb.status != 0 && bomb.text.contains("bomb.yaml:1: YAML anchors and aliases"), "\(bomb.text)")
+            // An image of 1e308 pixels.
+            try FileManager.default.createDirectory(atPath: dir + "/labels", withIntermediateDirectories: true)
+            try "image,width,height\na,1e308,640\n".write(toFile: dir + "/images.csv", atomically: true, encoding: .utf8)
+            try "0 0.5 0.5 0.1 0.1\n".write(toFile: dir + "/labels/a.txt", atomically: true, encoding: .utf8)
+            let huge = try Self.run(["anchors", "--labels", dir + "/labels", "--images", dir + "/images.csv"])
+            #expect(huge.exited && huge.status != 0 && huge.text.contains("images.csv:2: width and height must be numbers of pixels"), "\(huge.text)")
+            // Each flag in range, their product not.
+            let long = try Self.run(["trace", "scaler", "--steps", "10000000", "--accumulate", "10000"])
+            #expect(long.exited && long.status != 0 && long.text.contains("--accumulate"), "\(long.text)")
+            // evolve.csv with a row repeated.
+            let args = ["evolve", "--model", "tiny", "--generations", "1", "--population", "2", "--epochs", "1", "--out", dir + "/evolve"]
+            #expect(try Self.run(args).status == 0)
+            var rows = try String(contentsOfFile: dir + "/evolve/evolve.csv", encoding: .utf8).split(separator: "\n")
+            rows.append(rows[1])
+            try (rows.joined(separator: "\n") + "\n").write(toFile: dir + "/evolve/evolve.csv", atomically: true, encoding: .utf8)
+            let repeated = try Self.run(args + ["--resume"])
+            #expect(repeated.exited && repeated.status != 0 && repeated.text.contains("evolve.csv:4: individual: generation 0 individual 0 repeats"), "\(repeated.text)")
         }
     }
 

@@ -3,15 +3,12 @@ import HalfTraceEvolve
 import HalfTraceKernels
 import HalfTraceNN
 import HalfTraceOptim
+import HalfTraceTestSupport
 import HalfTraceTraining
 import Testing
 
 @Suite("Hyper-parameter evolution and hyp files")
 struct EvolveTests {
-    static func temporary(_ name: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("ht-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
-    }
-
     static func config(_ strategy: EvolveStrategy, generations: Int = 4, population: Int = 4, model: ToyModel = .tiny, epochs: Int = 3) -> EvolveConfig {
         var c = EvolveConfig()
         c.model = model
@@ -24,9 +21,10 @@ struct EvolveTests {
     }
 
     static func evolve(_ c: EvolveConfig, workers: Int = 2) throws -> (String, EvolveSummary) {
-        let dir = temporary("evolve")
-        let summary = try Evolution(config: c, directory: dir, resume: false).run(workers: workers)
-        return (try String(contentsOfFile: dir + "/evolve.csv", encoding: .utf8), summary)
+        try withTemporaryDirectory("evolve") { dir in
+            let summary = try Evolution(config: c, directory: dir, resume: false).run(workers: workers)
+            return (try String(contentsOfFile: dir + "/evolve.csv", encoding: .utf8), summary)
+        }
     }
 
     @Test("the same seed gives a byte-identical evolve.csv with one or two workers", arguments: EvolveStrategy.allCases)
@@ -41,16 +39,17 @@ struct EvolveTests {
 
     @Test("every candidate respects the meta bounds and 5-decimal rounding; hyp_evolve.yaml reads back as the best")
     func bounds() throws {
-        let dir = Self.temporary("bounds")
-        let summary = try Evolution(config: Self.config(.ga, generations: 3, population: 6), directory: dir, resume: false).run()
-        for r in summary.records {
-            for (v, m) in zip(r.hyp, HyperparameterMeta.table) {
-                #expect(v >= m.lower && v <= m.upper)
-                #expect(Double(String(format: "%.5f", v)) == v)
+        try withTemporaryDirectory("bounds") { dir in
+            let summary = try Evolution(config: Self.config(.ga, generations: 3, population: 6), directory: dir, resume: false).run()
+            for r in summary.records {
+                for (v, m) in zip(r.hyp, HyperparameterMeta.table) {
+                    #expect(v >= m.lower && v <= m.upper)
+                    #expect(Double(String(format: "%.5f", v)) == v)
+                }
             }
+            let loaded = try HypFile.load(dir + "/hyp_evolve.yaml")
+            #expect(loaded.hyp.vector == summary.best.hyp && loaded.ignored.isEmpty && loaded.missing.isEmpty)
         }
-        let loaded = try HypFile.load(dir + "/hyp_evolve.yaml")
-        #expect(loaded.hyp.vector == summary.best.hyp && loaded.ignored.isEmpty && loaded.missing.isEmpty)
     }
 
     @Test("evolving tiny for 20 generations of 8 takes under a minute on two cores")
@@ -68,51 +67,63 @@ struct EvolveTests {
         #expect(s.best.fitness > s.base.fitness, "best \(s.best.fitness) vs default \(s.base.fitness)")
     }
 
-    @Test("killed with SIGKILL part-way (8 times) and resumed: the same evolve.csv as an uninterrupted run")
+    @Test("killed with SIGKILL 8 times, each after 1 or 2 new rows of evolve.csv, and resumed: the same evolve.csv as an uninterrupted run")
     func killAndResume() throws {
-        let reference = Self.temporary("ref"), dir = Self.temporary("killed")
-        let args = ["evolve", "--model", "tiny", "--strategy", "ga", "--generations", "6", "--population", "6", "--epochs", "4", "--seed", "3"]
-        #expect(try CLITests.run(args + ["--out", reference]).status == 0)
-        var rng = SplitMix64(seed: 9)
-        for k in 0...8 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: CLITests.binary)
-            let resuming = FileManager.default.fileExists(atPath: dir + "/evolve.csv")
-            p.arguments = args + ["--out", dir] + (resuming ? ["--resume"] : [])
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            if k < 8 {
-                usleep(UInt32(rng.nextUniform(0.02, 0.25) * 1_000_000))
+        try withTemporaryDirectory("evolve-kill") { root in
+            let reference = root + "/ref", dir = root + "/run"
+            let args = ["evolve", "--model", "tiny", "--strategy", "ga", "--generations", "6", "--population", "6", "--epochs", "4", "--seed", "3"]
+            #expect(try CLITests.run(args + ["--out", reference]).status == 0)
+            func rows() -> Int? { (try? String(contentsOfFile: dir + "/evolve.csv", encoding: .utf8)).map { $0.split(separator: "\n").count } }
+            var rng = SplitMix64(seed: 9)
+            var kills = 0, resumes = 0
+            while true {
+                let resuming = rows() != nil
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: CLITests.binary)
+                p.arguments = args + ["--out", dir] + (resuming ? ["--resume"] : [])
+                p.standardOutput = FileHandle.nullDevice
+                p.standardError = FileHandle.nullDevice
+                try p.run()
+                guard kills < 8 else {
+                    p.waitUntilExit()
+                    #expect(p.terminationStatus == 0)
+                    break
+                }
+                let running = ResumeTests.awaitProgress(p, changes: 1 + rng.nextIndex(below: 2)) { rows().map(String.init) }
                 kill(p.processIdentifier, SIGKILL)
+                p.waitUntilExit()
+                #expect(running, "the evolution finished before kill \(kills + 1)")
+                if !running { break }
+                kills += 1
+                if resuming { resumes += 1 }
             }
-            p.waitUntilExit()
-            if k == 8 { #expect(p.terminationStatus == 0) }
+            #expect(kills == 8 && resumes == 7, "\(kills) kills, \(resumes) resumes that made progress")
+            let a = try String(contentsOfFile: reference + "/evolve.csv", encoding: .utf8)
+            let b = try String(contentsOfFile: dir + "/evolve.csv", encoding: .utf8)
+            #expect(a == b)
+            #expect(try String(contentsOfFile: reference + "/hyp_evolve.yaml", encoding: .utf8) == (try String(contentsOfFile: dir + "/hyp_evolve.yaml", encoding: .utf8)))
         }
-        let a = try String(contentsOfFile: reference + "/evolve.csv", encoding: .utf8)
-        let b = try String(contentsOfFile: dir + "/evolve.csv", encoding: .utf8)
-        #expect(a == b)
-        #expect(try String(contentsOfFile: reference + "/hyp_evolve.yaml", encoding: .utf8) == (try String(contentsOfFile: dir + "/hyp_evolve.yaml", encoding: .utf8)))
     }
 
     @Test("bad input: strategy, generations, a corrupt evolve.csv (nothing overwritten), a conflicting resume")
     func badInput() throws {
         #expect(try CLITests.run(["evolve", "--strategy", "annealing", "--generations", "2", "--out", "/tmp/x"]).text.contains("--strategy"))
-        let g0 = try CLITests.run(["evolve", "--generations", "0", "--out", Self.temporary("g0")])
-        #expect(g0.status != 0 && g0.text.contains("--generations: 0 is outside"))
-        let dir = Self.temporary("corrupt")
-        _ = try Evolution(config: Self.config(.classic, generations: 1, population: 2), directory: dir, resume: false).run()
-        let path = dir + "/evolve.csv"
-        var text = try String(contentsOfFile: path, encoding: .utf8)
-        text = text.replacingOccurrences(of: "\n0,1,", with: "\n0,1,abc,")
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        let r = try CLITests.run(["evolve", "--model", "tiny", "--generations", "2", "--population", "2", "--epochs", "3", "--seed", "5", "--out", dir, "--resume"])
-        #expect(r.status != 0 && r.text.contains("evolve.csv:3: "), "\(r.text)")
-        #expect(try String(contentsOfFile: path, encoding: .utf8) == text, "nothing overwritten")
-        let fresh = try CLITests.run(["evolve", "--generations", "2", "--out", dir])
-        #expect(fresh.status != 0 && fresh.text.contains("evolve.csv: --directory: exists; resume that run"), "\(fresh.text)")
-        #expect { try Evolution(config: Self.config(.classic, generations: 2, population: 3), directory: dir, resume: true) } throws: {
-            "\($0)" == "\(dir)/evolve_config.json: population: the run in \(dir) was started with 2, not 3"
+        try withTemporaryDirectory("corrupt") { dir in
+            let g0 = try CLITests.run(["evolve", "--generations", "0", "--out", dir + "/g0"])
+            #expect(g0.status != 0 && g0.text.contains("--generations: 0 is outside"))
+            _ = try Evolution(config: Self.config(.classic, generations: 1, population: 2), directory: dir, resume: false).run()
+            let path = dir + "/evolve.csv"
+            var text = try String(contentsOfFile: path, encoding: .utf8)
+            text = text.replacingOccurrences(of: "\n0,1,", with: "\n0,1,abc,")
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            let r = try CLITests.run(["evolve", "--model", "tiny", "--generations", "2", "--population", "2", "--epochs", "3", "--seed", "5", "--out", dir, "--resume"])
+            #expect(r.status != 0 && r.text.contains("evolve.csv:3: "), "\(r.text)")
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == text, "nothing overwritten")
+            let fresh = try CLITests.run(["evolve", "--generations", "2", "--out", dir])
+            #expect(fresh.status != 0 && fresh.text.contains("evolve.csv: --directory: exists; resume that run"), "\(fresh.text)")
+            #expect { try Evolution(config: Self.config(.classic, generations: 2, population: 3), directory: dir, resume: true) } throws: {
+                "\($0)" == "\(dir)/evolve_config.json: population: the run in \(dir) was started with 2, not 3"
+            }
         }
     }
 

@@ -43,4 +43,10 @@ public struct DataSplit: Sendable {
     public let validation: Dataset
     /// Where the data came from (file path or generator and seed), for logs and checkpoints.
     public let source: String
+
+    public init(train: Dataset, validation: Dataset, source: String) {
+        self.train = train
+        self.validation = validation
+        self.source = source
+    }
 }

@@ -12,12 +12,23 @@ public enum Digits {
     /// The copy bundled with HalfTrace (see Resources/DIGITS-LICENSE.md).
     public static var bundledURL: URL? { Bundle.module.url(forResource: "digits", withExtension: "csv") }
 
-    public static func loadBundled() throws -> DataSplit {
-        guard let url = bundledURL else { throw HalfTraceError.inaccessible("digits.csv", "the bundled digits.csv is missing from the resource bundle") }
-        return try load(url.path)
-    }
+    /// The bundled data, parsed once per process (it never changes while the process runs).
+    public static func loadBundled() throws -> DataSplit { try bundled.get() }
+
+    private static let bundled: Result<DataSplit, HalfTraceError> = {
+        guard let url = bundledURL else { return .failure(.inaccessible("digits.csv", "the bundled digits.csv is missing from the resource bundle")) }
+        do { return .success(try load(url.path)) } catch let e as HalfTraceError { return .failure(e) } catch {
+            return .failure(.inaccessible(url.path, "\(error)"))
+        }
+    }()
+
+    /// A digits file is read whole: larger files are refused first.
+    public static let maximumBytes = 64 << 20
 
     public static func load(_ path: String) throws -> DataSplit {
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > maximumBytes {
+            throw HalfTraceError.file(path, "\(size) bytes; a digits file is at most \(maximumBytes)")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw HalfTraceError.inaccessible(path, "cannot read the file")
         }
@@ -50,8 +61,14 @@ public enum Digits {
                 if Double(String(decoding: fields[0], as: UTF8.self)) == nil { continue }  // header row
             }
             for (c, field) in fields.enumerated() {
-                let text = String(decoding: field, as: UTF8.self).trimmingCharacters(in: .whitespaces)
-                guard let value = Double(text), value.isFinite else {
+                let value: Double?, text: String
+                if let n = smallInteger(field) {  // the common case, read from the bytes directly
+                    (value, text) = (Double(n), "\(n)")
+                } else {
+                    text = String(decoding: field, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+                    value = Double(text)
+                }
+                guard let value, value.isFinite else {
                     throw HalfTraceError.file(name, line: lineNumber, "column \(c + 1) is not a number: '\(text)'")
                 }
                 if c == pixels {
@@ -69,5 +86,16 @@ public enum Digits {
         }
         guard !labels.isEmpty else { throw HalfTraceError.file(name, "no data rows") }
         return Dataset(features: features, featureCount: pixels, labels: labels, classes: 10)
+    }
+
+    /// The value of a field of one to three ASCII digits, else nil (then the field is parsed as text).
+    static func smallInteger(_ field: Data.SubSequence) -> Int? {
+        guard (1...3).contains(field.count) else { return nil }
+        var n = 0
+        for b in field {
+            guard b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") else { return nil }
+            n = n * 10 + Int(b - UInt8(ascii: "0"))
+        }
+        return n
     }
 }

@@ -1,0 +1,160 @@
+import Foundation
+import HalfTraceAnchors
+import HalfTraceEvolve
+import HalfTraceKernels
+import HalfTraceNN
+import HalfTraceOptim
+import HalfTraceTestSupport
+import HalfTraceTraces
+import HalfTraceTraining
+import Testing
+
+/// Every reader against thousands of seeded mutations of a real file, in this process: a reader
+/// returns a value or throws a `HalfTraceError`; a value it returns is used (a checkpoint trains a
+/// step, a golden file is checked, a label set is searched, ...). A Swift trap anywhere ends the
+/// test process, so a reintroduced trap fails the suite.
+@Suite("Fuzzed inputs never trap")
+struct FuzzTests {
+    static let cases = 2000
+
+    /// Runs `body` on `cases` mutations of `text`; counts what was accepted and refused, and
+    /// records any error that is not a `HalfTraceError`.
+    static func fuzz(_ text: String, seed: UInt64, json: Bool = false, cases: Int = cases,
+                     _ body: (String) throws -> Void) -> (accepted: Int, refused: Int) {
+        var mutator = Mutator(seed: seed)
+        var accepted = 0, refused = 0
+        for k in 0..<cases {
+            // JSON: half the mutations on the text, half on the structure (values swapped between fields).
+            let input = json && k % 2 == 1 ? mutator.mutateJSON(text) : mutator.mutate(text, json: json)
+            do {
+                try body(input)
+                accepted += 1
+            } catch is HalfTraceError {
+                refused += 1
+            } catch {
+                Issue.record("case \(k): \(type(of: error)) instead of HalfTraceError: \(error)")
+            }
+        }
+        return (accepted, refused)
+    }
+
+    @Test("checkpoints with recomputed checksums: refused with a reason, or resumed and trained through an optimizer step")
+    func checkpoints() throws {
+        var c = TrainingConfig()
+        c.model = .tiny
+        c.precision = .amp
+        c.optimizer = .adam
+        c.epochs = 2
+        let trainer = try Trainer(config: c)
+        for _ in 0..<55 { _ = try trainer.step() }  // mid-epoch, inside a window: gradients and moments exist
+        let data = try Checkpoint.encode(trainer.state(bestAccuracy: 0.5, bestEpoch: 0))
+        let payload = String(decoding: data[data.firstRange(of: Data("\n\n".utf8))!.upperBound...], as: UTF8.self)
+        let outcome = Self.fuzz(payload, seed: 1, json: true) { text in
+            let state = try Checkpoint.decode(ResumeTests.forge(Data(text.utf8)))
+            let resumed = try Trainer(resuming: state)
+            while !resumed.isFinished, !(try resumed.step().0.optimizerStep) {}  // up to and through an optimizer step
+        }
+        #expect(outcome.refused >= Self.cases / 2, "\(outcome)")
+        #expect(outcome.accepted >= 20, "mutations that keep a valid checkpoint (e.g. another lr) are accepted: \(outcome)")
+    }
+
+    static let goldenScenarios = ["interp_document", "cosine_vs_linear", "scaler_sawtooth", "sgdr_pytorch_restarts", "accumulate_ramp",
+                                  "optimizer_adam", "sgdr_warmup_restarts", "warmup_yolov5_formula", "accumulation_equivalence"]
+
+    @Test("golden files: the scenario's row fails with a reason, or the file is checked")
+    func goldenFiles() throws {
+        try withTemporaryDirectory("fuzz-golden") { dir in
+            for (k, name) in Self.goldenScenarios.enumerated() {
+                let spec = Scenarios.all.first { $0.name == name }!
+                let text = try String(contentsOfFile: GoldenTests.golden + "/\(name).csv", encoding: .utf8)
+                var failed = 0
+                let outcome = Self.fuzz(text, seed: 100 + UInt64(k), cases: Self.cases / Self.goldenScenarios.count) { mutated in
+                    try mutated.write(toFile: dir + "/\(name).csv", atomically: false, encoding: .utf8)
+                    let check = GoldenRunner.check(spec, directory: dir, runs: RunCache())
+                    if !check.passes { failed += 1 }
+                    #expect(check.failure != nil || !check.columns.isEmpty, "\(name): a check without a failure compares columns")
+                }
+                #expect(outcome.accepted == Self.cases / Self.goldenScenarios.count, "check returns a row for every file")
+                #expect(failed >= outcome.accepted / 4, "\(name): \(failed) of \(outcome.accepted) mutations fail")
+            }
+        }
+    }
+
+    @Test("YOLO label files and images.csv: refused with file:line, or searched")
+    func labelSets() throws {
+        try withTemporaryDirectory("fuzz-labels") { dir in
+            try FileManager.default.createDirectory(atPath: dir + "/labels", withIntermediateDirectories: true)
+            let images = "image,width,height\na,640,480\nb,1280,720\nc,500,500\n"
+            let labels = ["a": "0 0.5 0.5 0.1 0.2\n1 0.3 0.3 0.05 0.4\n", "b": "2 0.5 0.5 0.9 0.3\n0 0.1 0.1 0.02 0.02\n",
+                          "c": "0 0.5 0.5 0.4 0.4\n3 0.6 0.6 0.2 0.7\n"]
+            func write(_ images: String, _ labels: [String: String]) throws {
+                try images.write(toFile: dir + "/images.csv", atomically: false, encoding: .utf8)
+                for (name, text) in labels { try text.write(toFile: dir + "/labels/\(name).txt", atomically: false, encoding: .utf8) }
+            }
+            func use() throws {
+                let d = try YOLODataset.load(labels: dir + "/labels", images: dir + "/images.csv")
+                let wh = AutoAnchor.labelSizes(d, imgSize: 640, jitterSeed: 1)
+                _ = AutoAnchor.metrics(wh, anchors: AutoAnchor.yolov5Default)
+                _ = try AutoAnchor.search(wh, n: min(3, wh.count), generations: 3, seed: 0)
+            }
+            let a = Self.fuzz(images, seed: 200, cases: Self.cases / 2) { mutated in
+                try write(mutated, labels)
+                try use()
+            }
+            try write(images, labels)
+            let b = Self.fuzz(labels["b"]!, seed: 201, cases: Self.cases / 2) { mutated in
+                try write(images, ["b": mutated])
+                try use()
+            }
+            #expect(a.refused > 0 && b.refused > 0 && a.accepted > 0 && b.accepted > 0, "\(a) \(b)")
+        }
+    }
+
+    @Test("hyp YAML: refused with file:line and key, or trained a step with")
+    func hypFiles() throws {
+        var tiny = TrainingConfig()
+        tiny.model = .tiny
+        tiny.epochs = 1
+        let outcome = Self.fuzz(EvolveTests.yolov5Hyp, seed: 300) { text in
+            var c = tiny
+            c.hyp = try HypFile.parse(text, name: "hyp.yaml").hyp
+            _ = try Trainer(config: c).step()
+        }
+        #expect(outcome.refused > 100 && outcome.accepted > 100, "\(outcome)")
+        #expect { try HypFile.parse("a: &a [1, 1]\nb: &b [*a, *a]\nc: [*b, *b]\nlr0: 0.01\n", name: "bomb.yaml") } throws: {
+            "\($0)" == "bomb.yaml:1: YAML anchors and aliases are not accepted in a hyper-parameter file"
+        }
+    }
+
+    @Test("digits CSV: refused with file:line, or trained a step with")
+    func digitsFiles() throws {
+        let text = try String(contentsOf: Digits.bundledURL!, encoding: .utf8).split(separator: "\n").prefix(41).joined(separator: "\n")
+        var c = TrainingConfig()
+        c.model = .probe
+        c.epochs = 1
+        let outcome = Self.fuzz(text, seed: 400) { mutated in
+            let set = try Digits.parse(Data(mutated.utf8), name: "digits.csv")
+            _ = try Trainer(config: c, data: DataSplit(train: set, validation: set, source: "fuzz")).step()
+        }
+        #expect(outcome.refused > 100 && outcome.accepted > 100, "\(outcome)")
+    }
+
+    @Test("evolve.csv on resume: refused with file:line, or resumed to the end")
+    func evolveFiles() throws {
+        try withTemporaryDirectory("fuzz-evolve") { dir in
+            var c = EvolveConfig()
+            c.model = .tiny
+            c.generations = 2
+            c.population = 3
+            c.epochs = 1
+            _ = try Evolution(config: c, directory: dir, resume: false).run(workers: 1)
+            let text = try String(contentsOfFile: dir + "/evolve.csv", encoding: .utf8)
+            let outcome = Self.fuzz(text, seed: 500) { mutated in
+                try mutated.write(toFile: dir + "/evolve.csv", atomically: false, encoding: .utf8)
+                let summary = try Evolution(config: c, directory: dir, resume: true).run(workers: 1)
+                #expect(summary.records.count == 6)
+            }
+            #expect(outcome.refused > 100 && outcome.accepted > 10, "\(outcome)")
+        }
+    }
+}
