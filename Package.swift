@@ -41,13 +41,17 @@ let package = Package(
         // Closed forms straight from the sources' formulas; imports nothing it checks.
         .target(name: "HalfTraceReference", swiftSettings: optimizedInDebug),
         .target(name: "HalfTraceTraces", dependencies: ["HalfTraceTraining", "HalfTraceReference", "HalfTraceAnchors"], swiftSettings: optimizedInDebug),
+        // `halftrace verify`: a YOLOv5 or Ultralytics run's logged learning rates against the formulas.
+        .target(
+            name: "HalfTraceVerify",
+            dependencies: ["HalfTraceTraining", .product(name: "Yams", package: "Yams")], swiftSettings: optimizedInDebug),
         // Hyper-parameter evolution on the toy models (classic and genetic).
         .target(name: "HalfTraceEvolve", dependencies: ["HalfTraceTraining"], swiftSettings: optimizedInDebug),
-        .target(name: "HalfTracePlot", dependencies: ["HalfTraceTraces", "HalfTraceEvolve"]),
+        .target(name: "HalfTracePlot", dependencies: ["HalfTraceTraces", "HalfTraceEvolve", "HalfTraceVerify"]),
         .executableTarget(
             name: "halftrace",
             dependencies: [
-                "HalfTraceTraining", "HalfTraceTraces", "HalfTracePlot", "HalfTraceAnchors", "HalfTraceEvolve",
+                "HalfTraceTraining", "HalfTraceTraces", "HalfTracePlot", "HalfTraceAnchors", "HalfTraceEvolve", "HalfTraceVerify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "HalfTraceTestSupport", dependencies: ["HalfTraceAutograd"], path: "Tests/HalfTraceTestSupport", swiftSettings: optimizedInDebug),
@@ -55,7 +59,8 @@ let package = Package(
             name: "HalfTraceTests",
             dependencies: [
                 "HalfTraceKernels", "HalfTraceAutograd", "HalfTraceNN", "HalfTraceOptim",
-                "HalfTraceTraining", "HalfTraceTraces", "HalfTraceReference", "HalfTracePlot", "HalfTraceAnchors", "HalfTraceEvolve", "HalfTraceTestSupport",
+                "HalfTraceTraining", "HalfTraceTraces", "HalfTraceReference", "HalfTracePlot", "HalfTraceAnchors", "HalfTraceEvolve",
+                "HalfTraceVerify", "HalfTraceTestSupport",
             ],
             exclude: ["Fixtures"], swiftSettings: optimizedInDebug),
     ]

@@ -66,7 +66,7 @@ struct PyTorchDifferentialTests {
         }
     }
 
-    @Test("YOLOv5 warm-up equals train.py replayed with torch SGD, LambdaLR and np.interp, bit for bit")
+    @Test("YOLOv5 warm-up equals a replay of train.py's warm-up (torch SGD, LambdaLR and np.interp), bit for bit, in 7 configurations")
     func yolov5Warmup() throws {
         for run in try Fixture.load("yolov5_warmup")["runs"] as! [[String: Any]] {
             let h = run["hyp"] as! [String: Any]

@@ -1,5 +1,9 @@
 """Reference fixtures from NumPy and PyTorch for HalfTrace's differential tests.
 
+yolov5_warmup.json is a *replay*: train.py's warm-up block transcribed here and run with torch's
+SGD, LambdaLR and np.interp, in 7 configurations (lag, one-cycle, odd batch sizes). The real YOLOv5
+and Ultralytics packages are recorded by record_real.py (real/), which the tests also use.
+
 Run from a virtual environment outside the repository that has torch and numpy
 (PyTorch is never a dependency of HalfTrace):
     python3 Tests/HalfTraceTests/Fixtures/make_fixtures.py Tests/HalfTraceTests/Fixtures
@@ -223,86 +227,3 @@ scaler_runs = [scaler_run(8, {4}, init_scale=4.0, growth_interval=3),
                scaler_run(150, set(range(145)), init_scale=65536.0, growth_interval=2000)]
 dump("torch_gradscaler", {"runs": scaler_runs})
 print("fixtures written to", out_dir)
-
-
-# ---- YOLOv5 AutoAnchor (utils/autoanchor.py, v7.0): the metric in float32 as torch computes it,
-# and kmean_anchors (scipy k-means, 30 restarts, then the genetic search) ----
-from scipy.cluster.vq import kmeans as scipy_kmeans
-import os
-
-
-def anchor_metric(wh, k, thr):
-    r = wh[:, None] / k[None]
-    x = np.minimum(r, np.float32(1) / r).min(2)
-    best = x.max(1)
-    aat = (x > np.float32(1 / thr)).astype(np.float32).sum(1).mean()
-    bpr = (best > np.float32(1 / thr)).astype(np.float32).mean()
-    fitness = (best * (best > np.float32(1 / thr)).astype(np.float32)).mean()
-    return float(bpr), float(aat), float(fitness)
-
-
-def kmean_anchors_v7(wh0, n=9, thr=4.0, gen=1000, seed=0):
-    npr = np.random
-    npr.seed(seed)
-    random.seed(seed)
-    thr = 1 / thr
-    def fitness(k):
-        _, _, f = anchor_metric(wh, np.asarray(k, np.float32), 1 / thr)
-        return f
-    wh = wh0[(wh0 >= 2.0).any(1)].astype(np.float32)
-    s = wh.std(0)
-    k = scipy_kmeans(wh / s, n, iter=30)[0] * s
-    assert len(k) == n
-    f, sh, mp, sg = fitness(k), k.shape, 0.9, 0.1
-    for _ in range(gen):
-        v = np.ones(sh)
-        while (v == 1).all():
-            v = ((npr.random(sh) < mp) * random.random() * npr.randn(*sh) * sg + 1).clip(0.3, 3.0)
-        kg = (k.copy() * v).clip(min=2.0)
-        fg = fitness(kg)
-        if fg > f:
-            f, k = fg, kg.copy()
-    return k[np.argsort(k.prod(1))], f
-
-
-default_anchors = np.array([[10, 13], [16, 30], [33, 23], [30, 61], [62, 45], [59, 119], [116, 90], [156, 198], [373, 326]], np.float32)
-boxes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../Sources/HalfTraceAnchors/Resources/boxes")
-shapes, labels = [], []
-with open(boxes + "/images.csv") as f:
-    for line in f.read().strip().splitlines()[1:]:
-        name, w, h = line.split(",")
-        shapes.append((float(w), float(h)))
-        path = f"{boxes}/labels/{name}.txt"
-        lb = np.array([x.split() for x in open(path).read().strip().splitlines()], dtype=np.float32) if os.path.exists(path) else np.zeros((0, 5), np.float32)
-        labels.append(lb)
-shapes = np.array(shapes)
-img = 640
-sh = img * shapes / shapes.max(1, keepdims=True)
-wh_boxes = np.concatenate([l[:, 3:5] * s for s, l in zip(sh, labels)]).astype(np.float32)
-anchor_cases = [{"name": "bundled boxes, default anchors", "source": "bundled", "img_size": img, "thr": 4.0,
-                 "anchors": [H(v) for v in default_anchors.ravel()], "result": [H(v) for v in anchor_metric(wh_boxes, default_anchors, 4.0)]}]
-rs = np.random.RandomState(11)
-for c in range(6):
-    m = int(rs.randint(50, 400))
-    wh = (np.exp(rs.uniform(0, 6, size=(m, 2))) * rs.uniform(0.5, 2, size=(m, 1))).astype(np.float32)
-    if c == 5:
-        wh[:20] = np.array([4, 1], np.float32) * wh[:20, :1]   # ratios near the 1/thr boundary
-    k = (np.exp(rs.uniform(1, 6, size=(9, 2)))).astype(np.float32)
-    thr = float(rs.choice([2.0, 3.0, 4.0, 5.5]))
-    anchor_cases.append({"name": f"random {c}", "source": "inline", "thr": thr, "wh": [H(v) for v in wh.ravel()],
-                         "anchors": [H(v) for v in k.ravel()], "result": [H(v) for v in anchor_metric(wh, k, thr)]})
-
-# very elongated boxes: the default anchors fit poorly (bpr < 0.98)
-rs = np.random.RandomState(3)
-long = np.exp(rs.uniform(np.log(40), np.log(600), size=2000))
-aspect = np.exp(rs.uniform(np.log(6), np.log(14), size=2000))
-tall = rs.rand(2000) < 0.6
-wh_long = np.stack([np.where(tall, long / aspect, long), np.where(tall, long, long / aspect)], 1).astype(np.float32)
-search_runs = []
-for seed in range(5):
-    k, f = kmean_anchors_v7(wh_long.copy(), n=9, thr=4.0, gen=1000, seed=seed)
-    search_runs.append({"seed": seed, "anchors": [H(v) for v in k.ravel()], "fitness": H(f)})
-dump("yolov5_autoanchor", {"metric_cases": anchor_cases, "elongated_wh": [H(v) for v in wh_long.ravel()],
-                           "elongated_default": [H(v) for v in anchor_metric(wh_long, default_anchors, 4.0)],
-                           "kmean_anchors": search_runs})
-print("autoanchor fixtures written")
