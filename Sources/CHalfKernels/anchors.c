@@ -41,7 +41,7 @@ size_t ht_anchor_best(ht_isa isa, const float *w, const float *h, size_t n, cons
 #if defined(__x86_64__)
   ht_isa best_isa = ht_isa_best();
   if (isa > best_isa) isa = best_isa;
-  if (isa == HT_ISA_AVX512) return anchor_avx512(w, h, n, aw, ah, k, thr, best);
+  if (isa >= HT_ISA_AVX512) return anchor_avx512(w, h, n, aw, ah, k, thr, best);
   if (isa == HT_ISA_AVX2) return anchor_avx2(w, h, n, aw, ah, k, thr, best);
 #endif
   (void)isa;

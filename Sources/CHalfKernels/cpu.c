@@ -3,13 +3,16 @@
 #include <stdatomic.h>
 
 ht_cpu_features ht_cpu_detect(void) {
-  ht_cpu_features f = {0, 0, 0, 0};
+  ht_cpu_features f = {0, 0, 0, 0, 0};
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
   f.f16c = __builtin_cpu_supports("f16c") != 0;
   f.fma = __builtin_cpu_supports("fma") != 0;
   f.avx2 = __builtin_cpu_supports("avx2") != 0;
   f.avx512f = __builtin_cpu_supports("avx512f") != 0;
+  // The BF16 kernels also use AVX-512BW/DQ/VL masks, blends and classes (every BF16 CPU has them).
+  f.avx512bf16 = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
+                 __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
 #endif
   return f;
 }
@@ -21,7 +24,8 @@ ht_isa ht_isa_best(void) {
   int best = atomic_load_explicit(&cached, memory_order_relaxed);
   if (best < 0) {
     ht_cpu_features f = ht_cpu_detect();
-    best = (f.avx512f && f.f16c && f.fma && f.avx2) ? HT_ISA_AVX512 : (f.avx2 && f.fma && f.f16c) ? HT_ISA_AVX2 : HT_ISA_PORTABLE;
+    int avx2 = f.avx2 && f.fma && f.f16c, avx512 = avx2 && f.avx512f;
+    best = (avx512 && f.avx512bf16) ? HT_ISA_AVX512BF16 : avx512 ? HT_ISA_AVX512 : avx2 ? HT_ISA_AVX2 : HT_ISA_PORTABLE;
     atomic_store_explicit(&cached, best, memory_order_relaxed);
   }
   return (ht_isa)best;

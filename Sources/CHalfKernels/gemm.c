@@ -1,5 +1,5 @@
-// Single-precision GEMM over binary32 or binary16 operands, BLIS-style: B is packed into
-// KC x NR slivers, A into MR x KC slivers (binary16 is widened while packing, with F16C), and
+// Single-precision GEMM over binary32, binary16 or bfloat16 operands, BLIS-style: B is packed
+// into KC x NR slivers, A into MR x KC slivers (16-bit formats are widened while packing), and
 // a register-blocked micro-kernel accumulates an MR x NR tile of C with fused multiply-adds.
 //
 // Bit-exactness contract (see CHalfKernels.h): every element is the fmaf chain over
@@ -44,18 +44,22 @@ static float *scratch(int slot, size_t n) {
 
 static inline float op_at(const ht_operand *o, ptrdiff_t i, ptrdiff_t j) {
   ptrdiff_t idx = i * o->row_stride + j * o->col_stride;
-  return o->is_f16 ? ht_half_to_float(((const uint16_t *)o->data)[idx])
-                   : ((const float *)o->data)[idx];
+  switch (o->format) {
+    case HT_F16: return ht_half_to_float(((const uint16_t *)o->data)[idx]);
+    case HT_BF16: return ht_bfloat_to_float(((const uint16_t *)o->data)[idx]);
+    default: return ((const float *)o->data)[idx];
+  }
 }
 
 // Copies n consecutive elements starting at (i, j); the run is contiguous in memory.
 static inline void load_run(ht_isa isa, const ht_operand *o, ptrdiff_t i, ptrdiff_t j,
                             ptrdiff_t n, float *out) {
   ptrdiff_t idx = i * o->row_stride + j * o->col_stride;
-  if (o->is_f16)
-    ht_f16_to_f32(isa, (const uint16_t *)o->data + idx, out, (size_t)n);
-  else
-    memcpy(out, (const float *)o->data + idx, (size_t)n * sizeof(float));
+  switch (o->format) {
+    case HT_F16: ht_f16_to_f32(isa, (const uint16_t *)o->data + idx, out, (size_t)n); break;
+    case HT_BF16: ht_bf16_to_f32(isa, (const uint16_t *)o->data + idx, out, (size_t)n); break;
+    default: memcpy(out, (const float *)o->data + idx, (size_t)n * sizeof(float)); break;
+  }
 }
 
 // A[i0 .. i0+mc, k0 .. k0+kc] -> slivers of MR rows: dst[(s*kc + k)*MR + r].
@@ -225,7 +229,7 @@ void ht_sgemm(ht_isa isa, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, ptrdiff_t n1
   int MR = P_MR, NR = P_NR;
   micro_kernel kernel = kernel_portable;
 #if defined(__x86_64__)
-  if (isa == HT_ISA_AVX512) {
+  if (isa >= HT_ISA_AVX512) {
     MR = A5_MR;
     NR = A5_NR;
     kernel = kernel_avx512;

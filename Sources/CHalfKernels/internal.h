@@ -1,6 +1,6 @@
-// Scalar binary16 conversions shared by the portable kernels. Bit-exact with F16C:
-// round to nearest even, overflow to infinity, gradual underflow, NaN stays NaN (quietened,
-// payload kept in its top bits).
+// Scalar binary16 and bfloat16 conversions shared by the portable kernels. The binary16 ones are
+// bit-exact with F16C: round to nearest even, overflow to infinity, gradual underflow, NaN stays
+// NaN (quietened, payload kept in its top bits).
 #ifndef HT_INTERNAL_H
 #define HT_INTERNAL_H
 #include <stdint.h>
@@ -41,5 +41,22 @@ static inline uint16_t ht_float_to_half(float f) {
   uint32_t k = m >> shift, rem = m & ((1u << shift) - 1u), half = 1u << (shift - 1u);
   if (rem > half || (rem == half && (k & 1u))) k += 1;
   return (uint16_t)(sign | k);
+}
+// bfloat16 is the top half of a binary32: widening appends 16 zero bits (exact, NaN payloads
+// kept); narrowing rounds the low 16 bits away to nearest even, which carries into the exponent
+// where it must (so overflow reaches infinity and subnormals round like any other value), and
+// sets the quiet bit of a NaN so that no NaN rounds to infinity.
+static inline float ht_bfloat_to_float(uint16_t b) {
+  uint32_t x = (uint32_t)b << 16;
+  float f;
+  memcpy(&f, &x, 4);
+  return f;
+}
+
+static inline uint16_t ht_float_to_bfloat(float f) {
+  uint32_t x;
+  memcpy(&x, &f, 4);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40u);  // NaN: quiet
+  return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
 }
 #endif

@@ -1,13 +1,15 @@
 /// Autocast: a scoped precision policy, as `torch.autocast` does it (PyTorch's CUDA op lists).
 ///
-/// Inside `withAutocast(.float16) { ... }`:
-/// - matmul and linear cast float32 inputs to float16 (`cast(to:)`, so the gradient flows back
-///   into the float32 master weight as a float32 gradient), accumulate in Float32 and round the
-///   output once to float16;
+/// Inside `withAutocast(.float16) { ... }` or `withAutocast(.bfloat16) { ... }`:
+/// - matmul and linear cast float32 inputs to the 16-bit dtype (`cast(to:)`, so the gradient
+///   flows back into the float32 master weight as a float32 gradient), accumulate in Float32
+///   and round the output once to that dtype;
 /// - reductions (sum, mean), softmax, log-softmax, exp, log, layer norm and the losses cast
-///   float16 inputs up to float32 and return float32;
+///   16-bit inputs up to float32 and return float32;
 /// - every other op takes the widest input dtype.
-/// float64 tensors are never cast. Outside the scope ops follow the widest-input rule only.
+/// float64 tensors are never cast. Outside the scope ops follow the widest-input rule only. The
+/// policy is the same for both dtypes, as PyTorch's CPU autocast (bfloat16 by default) and CUDA
+/// autocast (float16) share their op lists.
 public enum Autocast {
     @TaskLocal public static var lowPrecision: DType? = nil
 
@@ -15,7 +17,7 @@ public enum Autocast {
     enum Policy {
         /// matmul, linear: float32 inputs become `lowPrecision`.
         case lowPrecision
-        /// reductions, softmax, exp/log, norms, losses: float16 inputs become float32.
+        /// reductions, softmax, exp/log, norms, losses: 16-bit inputs become float32.
         case float32
         /// everything else: no cast, the widest input wins.
         case promote
@@ -31,13 +33,13 @@ public enum Autocast {
             if inputs.contains(where: { $0.dtype == .float64 }) { return inputs }
             return inputs.map { $0.dtype == .float32 ? $0.cast(to: low) : $0 }
         case .float32:
-            return inputs.map { $0.dtype == .float16 ? $0.cast(to: .float32) : $0 }
+            return inputs.map { $0.dtype.isHalf ? $0.cast(to: .float32) : $0 }
         }
     }
 }
 
-/// Runs `body` with autocast to `dtype` (float16) enabled.
+/// Runs `body` with autocast to `dtype` (float16 or bfloat16) enabled.
 public func withAutocast<R>(_ dtype: DType = .float16, _ body: () throws -> R) rethrows -> R {
-    precondition(dtype == .float16, "autocast supports float16; got \(dtype)")
+    precondition(dtype.isHalf, "autocast casts to float16 or bfloat16; got \(dtype)")
     return try Autocast.$lowPrecision.withValue(dtype, operation: body)
 }

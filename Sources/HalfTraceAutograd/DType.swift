@@ -1,20 +1,34 @@
-/// A tensor's element type. Storage is real: a `float16` tensor holds IEEE binary16 bits.
-public enum DType: String, Sendable, Codable, CaseIterable, Comparable {
+import HalfTraceKernels
+
+/// A tensor's element type. Storage is real: a `float16` tensor holds IEEE binary16 bits, a
+/// `bfloat16` tensor the top halves of binary32 values.
+public enum DType: String, Sendable, Codable, CaseIterable {
     case float16
+    case bfloat16
     case float32
     case float64
 
     /// Bytes per element.
     public var byteSize: Int {
         switch self {
-        case .float16: 2
+        case .float16, .bfloat16: 2
         case .float32: 4
         case .float64: 8
         }
     }
 
-    /// Floating-point type promotion as PyTorch does it between floating dtypes: the wider wins.
-    public static func widest(_ a: DType, _ b: DType) -> DType { max(a, b) }
+    /// Whether elements are 16 bits wide (float16 or bfloat16): the formats that underflow and
+    /// overflow where float32 does not, and whose gradients a GradScaler scales.
+    public var isHalf: Bool { byteSize == 2 }
 
-    public static func < (a: DType, b: DType) -> Bool { a.byteSize < b.byteSize }
+    /// Floating-point type promotion as PyTorch's `promote_types` does it between floating
+    /// dtypes: the wider wins, and float16 with bfloat16 gives float32 (neither holds the other).
+    public static func widest(_ a: DType, _ b: DType) -> DType {
+        if a == b { return a }
+        if a.isHalf && b.isHalf { return .float32 }
+        return a.byteSize >= b.byteSize ? a : b
+    }
+
+    /// The promotion of all `dtypes` (at least one).
+    public static func widest(_ dtypes: [DType]) -> DType { dtypes.dropFirst().reduce(dtypes[0], widest) }
 }

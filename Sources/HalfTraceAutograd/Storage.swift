@@ -2,17 +2,19 @@ import HalfTraceKernels
 
 /// A tensor's elements in their storage type.
 ///
-/// Arithmetic never happens in binary16: `TensorCompute.load` widens to the compute type
-/// (Float for float16 and float32 storage, Double for float64), and `TensorCompute.store`
+/// Arithmetic never happens in 16 bits: `TensorCompute.load` widens to the compute type (Float
+/// for float16, bfloat16 and float32 storage, Double for float64), and `TensorCompute.store`
 /// narrows back, rounding once to nearest even.
 public enum Storage: Sendable, Equatable {
     case float16([Float16])
+    case bfloat16([BFloat16])
     case float32([Float])
     case float64([Double])
 
     public var dtype: DType {
         switch self {
         case .float16: .float16
+        case .bfloat16: .bfloat16
         case .float32: .float32
         case .float64: .float64
         }
@@ -21,6 +23,7 @@ public enum Storage: Sendable, Equatable {
     public var count: Int {
         switch self {
         case .float16(let v): v.count
+        case .bfloat16(let v): v.count
         case .float32(let v): v.count
         case .float64(let v): v.count
         }
@@ -31,6 +34,7 @@ public enum Storage: Sendable, Equatable {
     public static func zeros(_ count: Int, dtype: DType) -> Storage {
         switch dtype {
         case .float16: .float16([Float16](repeating: 0, count: count))
+        case .bfloat16: .bfloat16([BFloat16](repeating: BFloat16(bitPattern: 0), count: count))
         case .float32: .float32([Float](repeating: 0, count: count))
         case .float64: .float64([Double](repeating: 0, count: count))
         }
@@ -44,10 +48,11 @@ public enum Storage: Sendable, Equatable {
     /// The values widened exactly to Double.
     public var doubles: [Double] { Double.load(self) }
 
-    /// Elements as Float (exact for float16 and float32; float64 is rounded to Float).
+    /// Elements as Float (exact for the 16-bit formats and float32; float64 is rounded to Float).
     public var floats: [Float] {
         switch self {
         case .float16(let v): HalfConversion.widen(v)
+        case .bfloat16(let v): BFloat16Conversion.widen(v)
         case .float32(let v): v
         case .float64(let v): v.map { Float($0) }
         }
@@ -66,6 +71,7 @@ public enum Storage: Sendable, Equatable {
     public var allFinite: Bool {
         switch self {
         case .float16(let v): v.allSatisfy { $0.isFinite }
+        case .bfloat16(let v): v.allSatisfy { $0.isFinite }
         case .float32(let v): v.allSatisfy { $0.isFinite }
         case .float64(let v): v.allSatisfy { $0.isFinite }
         }
@@ -81,25 +87,28 @@ public protocol TensorCompute: ComputeFloat {
 }
 
 extension Float: TensorCompute {
-    static func narrowCounted(_ values: [Float]) -> [Float16] {
-        let halves = HalfConversion.narrow(values)
-        if let counter = UnderflowCounter.current { counter.record(values, halves) }
-        return halves
-    }
-
     public static func load(_ storage: Storage) -> [Float] {
         switch storage {
         case .float16(let v): return HalfConversion.widen(v)
+        case .bfloat16(let v): return BFloat16Conversion.widen(v)
         case .float32(let v): return v
         case .float64: preconditionFailure("float64 storage is computed in Double, not Float")
         }
     }
 
     public static func store(_ values: [Float], as dtype: DType) -> Storage {
+        let counter = UnderflowCounter.current
         switch dtype {
-        case .float16: .float16(Self.narrowCounted(values))
-        case .float32: .float32(values)
-        case .float64: .float64(values.map { Double($0) })
+        case .float16:
+            let halves = HalfConversion.narrow(values)
+            counter?.record(values, halves)
+            return .float16(halves)
+        case .bfloat16:
+            let halves = BFloat16Conversion.narrow(values)
+            counter?.record(values, halves)
+            return .bfloat16(halves)
+        case .float32: return .float32(values)
+        case .float64: return .float64(values.map { Double($0) })
         }
     }
 }
@@ -108,6 +117,7 @@ extension Double: TensorCompute {
     public static func load(_ storage: Storage) -> [Double] {
         switch storage {
         case .float16(let v): v.map { Double($0) }
+        case .bfloat16(let v): v.map { Double($0) }
         case .float32(let v): v.map { Double($0) }
         case .float64(let v): v
         }
@@ -119,6 +129,10 @@ extension Double: TensorCompute {
             let halves = values.map { Float16($0) }
             if let counter = UnderflowCounter.current { counter.record(values, halves) }
             return .float16(halves)
+        case .bfloat16:
+            let halves = values.map { BFloat16($0) }
+            if let counter = UnderflowCounter.current { counter.record(values, halves) }
+            return .bfloat16(halves)
         case .float32: return .float32(values.map { Float($0) })
         case .float64: return .float64(values)
         }

@@ -12,6 +12,7 @@ public struct MatrixOperand {
     public enum Elements {
         case float32(UnsafePointer<Float>)
         case float16(UnsafePointer<Float16>)
+        case bfloat16(UnsafePointer<BFloat16>)
     }
 
     public var elements: Elements
@@ -27,9 +28,11 @@ public struct MatrixOperand {
     var native: ht_operand {
         switch elements {
         case .float32(let p):
-            ht_operand(data: UnsafeRawPointer(p), is_f16: 0, row_stride: rowStride, col_stride: colStride)
+            ht_operand(data: UnsafeRawPointer(p), format: HT_F32, row_stride: rowStride, col_stride: colStride)
         case .float16(let p):
-            ht_operand(data: UnsafeRawPointer(p), is_f16: 1, row_stride: rowStride, col_stride: colStride)
+            ht_operand(data: UnsafeRawPointer(p), format: HT_F16, row_stride: rowStride, col_stride: colStride)
+        case .bfloat16(let p):
+            ht_operand(data: UnsafeRawPointer(p), format: HT_BF16, row_stride: rowStride, col_stride: colStride)
         }
     }
 }

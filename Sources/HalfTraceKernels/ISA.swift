@@ -8,6 +8,8 @@ public enum KernelISA: Int, Sendable, CaseIterable, CustomStringConvertible {
     case portable = 0
     case avx2 = 1
     case avx512 = 2
+    /// AVX-512F with the AVX-512 BF16 conversion instructions (the other kernels run as avx512).
+    case avx512bf16 = 3
 
     /// The fastest level this CPU supports, detected once at run time (CPUID).
     public static let best: KernelISA = KernelISA(rawValue: Int(ht_isa_best().rawValue)) ?? .portable
@@ -22,6 +24,7 @@ public enum KernelISA: Int, Sendable, CaseIterable, CustomStringConvertible {
         case .portable: "portable"
         case .avx2: "avx2+fma+f16c"
         case .avx512: "avx512f+f16c"
+        case .avx512bf16: "avx512f+f16c+bf16"
         }
     }
 }

@@ -180,7 +180,7 @@ public final class GradScaler {
             }
         }
         g.storage = Float.store(values, as: g.dtype)
-        if g.dtype == .float16 && !found && !g.storage.allFinite { found = true }  // overflow when rounding
+        if g.dtype.isHalf && !found && !g.storage.allFinite { found = true }  // overflow when rounding
         return found
     }
 

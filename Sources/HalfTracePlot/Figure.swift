@@ -52,6 +52,7 @@ public struct Series: Equatable, Sendable {
         case line, points, linesPoints, steps
     }
 
+    /// The legend entry ("": none, for panels whose colours another panel's legend explains).
     public var title: String
     public var x: [Double]
     public var y: [Double]

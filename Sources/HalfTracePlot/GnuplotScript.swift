@@ -84,7 +84,8 @@ public enum GnuplotScript {
                 }
             }
             for (k, series) in panel.series.enumerated() {
-                items.append("$p\(p)s\(k) using 1:2 \(style(series)) title \(quote(series.title))")
+                let title = series.title.isEmpty ? "notitle" : "title \(quote(series.title))"
+                items.append("$p\(p)s\(k) using 1:2 \(style(series)) \(title)")
             }
             s += items.isEmpty ? "" : "plot " + items.joined(separator: ", \\\n     ") + "\n"
             y -= h

@@ -131,6 +131,7 @@ public enum ScenarioFigures {
         case .restartCases(let s): return [restartCases(f, checks, s)].compactMap { $0 }
         case .lossScale(let training, let traces): return [lossScale(f, checks, training, traces)].compactMap { $0 }
         case .trainingCurves(let runs): return [trainingCurves(f, checks, runs)].compactMap { $0 }
+        case .precisionComparison(let blocks): return [precisionComparison(f, checks, blocks)].compactMap { $0 }
         case .resume(let s): return [resume(f, checks, s)].compactMap { $0 }
         case .trainingRun(let s): return [trainingRun(f, checks, s)].compactMap { $0 }
         case .anchors(let s):
@@ -317,6 +318,44 @@ public enum ScenarioFigures {
         lp.logBase = 10
         let ap = Panel(yLabel: "validation accuracy", series: accuracy, weight: 1.2)
         return Figure(name: f.name, title: f.title, xLabel: "epoch", panels: [lp, ap])
+    }
+
+    static func precisionComparison(_ f: ComparisonFigure, _ checks: [String: ScenarioCheck],
+                                    _ blocks: [(title: String, runs: [(scenario: String, label: String)])]) -> Figure? {
+        var panels: [Panel] = []
+        for block in blocks {
+            guard let first = block.runs.first, let (g0, e0) = rows(checks, first.scenario) else { continue }
+            let reference = col(g0, e0, "val_accuracy")
+            var accuracy: [Series] = [], difference: [Series] = [], underflow: [Series] = []
+            for (k, run) in block.runs.enumerated() {
+                guard let (g, e) = rows(checks, run.scenario) else { continue }
+                let x = col(g, e, "epoch"), acc = col(g, e, "val_accuracy")
+                let color = k == 0 ? Palette.reference : Palette.colors[(k - 1) % Palette.colors.count]
+                var a = Series(run.label, x: x, y: acc, style: .linesPoints, color: color)
+                a.pointSize = 0.5
+                a.lineWidth = k == 0 ? 2.5 : 1.3
+                accuracy.append(a)
+                guard k > 0 else { continue }
+                var d = Series("", x: x, y: zip(acc, reference).map { $0 - $1 }, style: .linesPoints, color: color)
+                d.pointSize = 0.4
+                difference.append(d)
+                var u = Series("", x: x, y: col(g, e, "underflow_fraction"), style: .linesPoints, color: color)
+                u.pointSize = 0.4
+                underflow.append(u)
+            }
+            var ap = Panel(yLabel: "val. accuracy", series: accuracy, weight: 1.4)
+            ap.note = block.title + ": validation accuracy"
+            ap.yRange = 0...1.05
+            var dp = Panel(yLabel: "Δ accuracy", series: difference)
+            dp.note = "residual: accuracy − \(first.label) accuracy"
+            var up = Panel(yLabel: "underflow", series: underflow)
+            up.note = "fraction of 16-bit gradient elements flushed to zero"
+            panels += [ap, dp, up]
+        }
+        guard !panels.isEmpty else { return nil }
+        var figure = Figure(name: f.name, title: f.title, xLabel: "epoch", panels: panels)
+        figure.height = 1300
+        return figure
     }
 
     static func resume(_ f: ComparisonFigure, _ checks: [String: ScenarioCheck], _ name: String) -> Figure? {

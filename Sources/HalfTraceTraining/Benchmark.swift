@@ -7,9 +7,10 @@ import HalfTraceOptim
 public struct BenchmarkReport: Sendable {
     /// Training steps per second (zero grad, forward, loss, backward, SGD step) per model and precision.
     public var stepsPerSecond: [String: [String: Double]] = [:]
-    /// GEMM GFLOP/s for 1024 x 1024 x 1024 in float32 and float16 storage.
+    /// GEMM GFLOP/s for 1024 x 1024 x 1024 in float32, float16 and bfloat16 storage.
     public var gemmGFLOPS: [String: Double] = [:]
-    /// Float16 <-> Float32 conversion throughput in G elements per second.
+    /// 16-bit <-> Float32 conversion throughput in G elements per second: to_float16 and
+    /// to_float32 (from float16), to_bfloat16 and bfloat16_to_float32.
     public var conversionGElementsPerSecond: [String: Double] = [:]
     /// Bytes of tensor storage one training step touches, per model and precision.
     public var bytesPerStep: [String: [String: Int]] = [:]
@@ -35,7 +36,7 @@ public enum Benchmark {
     }
 
     /// One training step of a toy model on a fixed random batch, as `torch_bench.py` runs it:
-    /// fp32 and fp16 (float16 storage) step plainly; amp steps through a GradScaler.
+    /// fp32, fp16, bf16 and amp-bf16 step plainly; amp steps through a GradScaler.
     public final class StepHarness {
         let model: MLP
         let optimizer: SGD
@@ -56,7 +57,7 @@ public enum Benchmark {
             self.precision = precision
             optimizer = try! SGD(groups: [ParamGroup(params: model.parameters, lr: 0.01, momentum: 0.937,
                                                      weightDecay: 5e-4, nesterov: true)])
-            scaler = precision == .amp ? try! GradScaler() : nil
+            scaler = precision == .amp ? try! GradScaler() : nil  // fp16 steps plainly, as torch_bench.py's
         }
 
         /// Returns the loss tensor of the step (graph still attached) for measurements.
@@ -89,7 +90,7 @@ public enum Benchmark {
     }
 
     public static func run(seconds: Double = 1.0, models: [ToyModel] = ToyModel.allCases,
-                           precisions: [Precision] = [.fp32, .fp16, .amp], progress: (String) -> Void = { _ in }) -> BenchmarkReport {
+                           precisions: [Precision] = [.fp32, .fp16, .amp, .bf16, .ampBF16], progress: (String) -> Void = { _ in }) -> BenchmarkReport {
         var report = BenchmarkReport()
         for kind in models {
             for precision in precisions {
@@ -101,7 +102,7 @@ public enum Benchmark {
             }
         }
         progress("gemm")
-        for dtype in [DType.float32, .float16] {
+        for dtype in [DType.float32, .float16, .bfloat16] {
             var rng = SplitMix64(seed: 1)
             let n = 1024
             let a = Tensor((0..<(n * n)).map { _ in rng.nextNormal() }, shape: [n, n], dtype: dtype)
@@ -110,19 +111,7 @@ public enum Benchmark {
             report.gemmGFLOPS[dtype.rawValue] = rate * 2 * Double(n * n * n) / 1e9
         }
         progress("conversion")
-        let count = 1 << 20
-        var rng = SplitMix64(seed: 2)
-        let floats = (0..<count).map { _ in Float(rng.nextNormal()) }
-        var halves = [Float16](repeating: 0, count: count)
-        var back = [Float](repeating: 0, count: count)
-        let toHalf = Benchmark.rate(seconds: seconds) {
-            floats.withUnsafeBufferPointer { s in halves.withUnsafeMutableBufferPointer { HalfConversion.narrow(s, into: $0) } }
-        }
-        let toFloat = Benchmark.rate(seconds: seconds) {
-            halves.withUnsafeBufferPointer { s in back.withUnsafeMutableBufferPointer { HalfConversion.widen(s, into: $0) } }
-        }
-        report.conversionGElementsPerSecond = ["to_float16": toHalf * Double(count) / 1e9,
-                                               "to_float32": toFloat * Double(count) / 1e9]
+        report.conversionGElementsPerSecond = conversionRates(seconds: seconds)
         progress("schedules")
         report.extra["schedule_million_points_seconds"] = scheduleSeconds()
         return report
@@ -130,6 +119,24 @@ public enum Benchmark {
 }
 
 extension Benchmark {
+    /// Conversion throughput (G elements/s) both ways for float16 and bfloat16, on 2^16
+    /// elements (256 KiB of Float32, in L2 cache: the kernel's rate, not the memory's; at 2^20
+    /// elements every path runs at the memory bandwidth, about 3.7 G elements/s here).
+    static func conversionRates(seconds: Double, count: Int = 1 << 16) -> [String: Double] {
+        var rng = SplitMix64(seed: 2)
+        let floats = (0..<count).map { _ in Float(rng.nextNormal()) }
+        var back = [Float](repeating: 0, count: count)
+        var halves = [Float16](repeating: 0, count: count)
+        var brains = [BFloat16](repeating: BFloat16(bitPattern: 0), count: count)
+        func rate(_ body: () -> Void) -> Double { Benchmark.rate(seconds: seconds, body) * Double(count) / 1e9 }
+        return [
+            "to_float16": rate { floats.withUnsafeBufferPointer { s in halves.withUnsafeMutableBufferPointer { HalfConversion.narrow(s, into: $0) } } },
+            "to_float32": rate { halves.withUnsafeBufferPointer { s in back.withUnsafeMutableBufferPointer { HalfConversion.widen(s, into: $0) } } },
+            "to_bfloat16": rate { floats.withUnsafeBufferPointer { s in brains.withUnsafeMutableBufferPointer { BFloat16Conversion.narrow(s, into: $0) } } },
+            "bfloat16_to_float32": rate { brains.withUnsafeBufferPointer { s in back.withUnsafeMutableBufferPointer { BFloat16Conversion.widen(s, into: $0) } } },
+        ]
+    }
+
     /// Seconds to evaluate a million schedule points: SGDR stepped to a million fractional epochs
     /// (the stateful object, exact cycle indexing) and a million points of warm-up + restarts.
     static func scheduleSeconds() -> Double {

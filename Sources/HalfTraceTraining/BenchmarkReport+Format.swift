@@ -29,7 +29,7 @@ extension BenchmarkReport {
     public var table: String {
         var lines = ["HalfTrace bench (ISA \(isa), up to \(threads) GEMM threads)", ""]
         lines.append("training steps/s (forward, backward, SGD step)")
-        let precisions = ["float32", "float16", "amp"]
+        let precisions = ["float32", "float16", "amp", "bfloat16", "amp-bf16"]
         lines.append("  model " + precisions.map { $0.padding(toLength: 12, withPad: " ", startingAt: 0) }.joined())
         for m in stepsPerSecond.keys.sorted(by: { order($0) < order($1) }) {
             let cells = precisions.map { p in
@@ -38,17 +38,19 @@ extension BenchmarkReport {
             lines.append("  " + m.padding(toLength: 6, withPad: " ", startingAt: 0) + cells.joined())
         }
         lines.append("")
-        lines.append("bytes of tensor storage per step (float16 / float32)")
+        lines.append("bytes of tensor storage per step (16-bit / float32)")
         for m in bytesPerStep.keys.sorted(by: { order($0) < order($1) }) {
-            let f32 = bytesPerStep[m]?["float32"] ?? 0, f16 = bytesPerStep[m]?["float16"] ?? 0
-            lines.append(String(format: "  %-5@ float32 %10d  float16 %10d  ratio %.3f", m, f32, f16,
-                                f32 > 0 ? Double(f16) / Double(f32) : 0))
+            let f32 = bytesPerStep[m]?["float32"] ?? 0, f16 = bytesPerStep[m]?["float16"] ?? 0, bf16 = bytesPerStep[m]?["bfloat16"] ?? 0
+            lines.append("  " + m.padding(toLength: 6, withPad: " ", startingAt: 0)
+                         + String(format: "float32 %10d  float16 %10d  bfloat16 %10d  ratio %.3f", f32, f16, bf16,
+                                  f32 > 0 ? Double(f16) / Double(f32) : 0))
         }
         lines.append("")
-        lines.append(String(format: "GEMM 1024^3: float32 %.1f GFLOP/s, float16 storage %.1f GFLOP/s",
-                            gemmGFLOPS["float32"] ?? 0, gemmGFLOPS["float16"] ?? 0))
-        lines.append(String(format: "Float16 conversion: to float16 %.2f G elements/s, to float32 %.2f G elements/s",
-                            conversionGElementsPerSecond["to_float16"] ?? 0, conversionGElementsPerSecond["to_float32"] ?? 0))
+        lines.append(String(format: "GEMM 1024^3: float32 %.1f GFLOP/s, float16 storage %.1f GFLOP/s, bfloat16 storage %.1f GFLOP/s",
+                            gemmGFLOPS["float32"] ?? 0, gemmGFLOPS["float16"] ?? 0, gemmGFLOPS["bfloat16"] ?? 0))
+        let c = conversionGElementsPerSecond
+        lines.append(String(format: "conversion (G elements/s): float32 -> float16 %.2f, float16 -> float32 %.2f, float32 -> bfloat16 %.2f, bfloat16 -> float32 %.2f",
+                            c["to_float16"] ?? 0, c["to_float32"] ?? 0, c["to_bfloat16"] ?? 0, c["bfloat16_to_float32"] ?? 0))
         for key in extra.keys.sorted() { lines.append("\(key): \(String(format: "%.6g", extra[key]!))") }
         return lines.joined(separator: "\n")
     }

@@ -19,6 +19,7 @@ public struct TensorRecord: Codable, Equatable, Sendable {
         }
         switch s {
         case .float16(let v): append(v.lazy.map(\.bitPattern))
+        case .bfloat16(let v): append(v.lazy.map(\.bitPattern))
         case .float32(let v): append(v.lazy.map(\.bitPattern))
         case .float64(let v): append(v.lazy.map(\.bitPattern))
         }
@@ -38,6 +39,7 @@ public struct TensorRecord: Codable, Equatable, Sendable {
         }
         switch dtype {
         case .float16: return .float16(load(UInt16.self).map(Float16.init(bitPattern:)))
+        case .bfloat16: return .bfloat16(load(UInt16.self).map(BFloat16.init(bitPattern:)))
         case .float32: return .float32(load(UInt32.self).map(Float.init(bitPattern:)))
         case .float64: return .float64(load(UInt64.self).map(Double.init(bitPattern:)))
         }

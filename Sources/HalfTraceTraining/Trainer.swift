@@ -94,7 +94,7 @@ public final class Trainer {
         optimizer = try yolov5Optimizer(config.optimizer, biases: groups.biases, weights: groups.weights,
                                         normWeights: groups.normWeights, hyp: config.hyp, batchSize: bs,
                                         nominalBatchSize: config.nominalBatchSize)
-        scaler = try config.scaler.make(active: config.precision.hasHalfGradients)
+        scaler = try config.scaler.make(active: config.usesScaler)
         schedule = try YOLOv5Schedule(optimizer: optimizer, hyp: config.hyp, epochs: config.epochs,
                                       batchesPerEpoch: batchesPerEpoch, batchSize: bs,
                                       nominalBatchSize: config.nominalBatchSize, kind: config.scheduler,
@@ -176,11 +176,11 @@ public final class Trainer {
         return result
     }
 
-    /// The model's output; in pure float16 it is cast to float32 for the loss (as `m(x).float()`),
+    /// The model's output; in pure float16 or bfloat16 it is cast to float32 for the loss (as `m(x).float()`),
     /// so that `loss * bs * scale` does not overflow binary16 before backward even starts.
     public func logits(_ x: Tensor) -> Tensor {
         let y = model(x)
-        return config.precision == .fp16 ? y.cast(to: .float32) : y
+        return config.precision.parameterDType.isHalf ? y.cast(to: .float32) : y
     }
 
     /// Runs to the end, calling `onIteration` and `onEpoch` as records arrive.

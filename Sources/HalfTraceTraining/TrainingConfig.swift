@@ -4,7 +4,8 @@ import HalfTraceOptim
 
 /// The GradScaler options of a run (defaults reproduce PyTorch).
 public struct ScalerConfig: Sendable, Codable, Equatable {
-    public var enabled = true
+    /// nil: the precision's default (on for float16, off for bfloat16; see `Precision`).
+    public var enabled: Bool? = nil
     public var initScale = 65536.0
     public var growthFactor = 2.0
     public var backoffFactor = 0.5
@@ -19,7 +20,7 @@ public struct ScalerConfig: Sendable, Codable, Equatable {
     func make(active: Bool) throws -> GradScaler {
         do {
             return try GradScaler(initScale: initScale, growthFactor: growthFactor, backoffFactor: backoffFactor,
-                                  growthInterval: growthInterval, enabled: active && enabled, minScale: minScale,
+                                  growthInterval: growthInterval, enabled: active, minScale: minScale,
                                   maxScale: maxScale, hysteresis: hysteresis, refill: refill)
         } catch let e as HalfTraceError { throw e.inField("scaler") }
     }
@@ -82,6 +83,9 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
             throw HalfTraceError.invalid("loss_gain", "\(lossGain) is outside (0, 1e6]")
         }
         _ = try scaler.make(active: true)
+        if scaler.enabled == true && !precision.hasHalfGradients {
+            throw HalfTraceError.invalid("scaler.enabled", "precision \(precision.rawValue) has no 16-bit gradients for a GradScaler to scale")
+        }
         if optimizer != .sgd && hyp.momentum >= 1 {
             throw HalfTraceError.invalid("hyp.momentum", "\(hyp.momentum) is beta1 for Adam and must be < 1")
         }
@@ -102,13 +106,15 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         every.batchSize = 1
         every.restarts.cycleLimit = 1
         every.digitsPath = ""
+        every.scaler.enabled = true
         every.scaler.minScale = 1
         every.scaler.maxScale = 1
         return Set(flattenedFields(every).keys)
     }()
 
-    /// Whether the run uses a GradScaler (amp and fp16 with the scaler enabled).
-    public var usesScaler: Bool { precision.hasHalfGradients && scaler.enabled }
+    /// Whether the run uses a GradScaler: the 16-bit precisions, by default for float16 and
+    /// when asked for bfloat16.
+    public var usesScaler: Bool { precision.hasHalfGradients && (scaler.enabled ?? precision.scalerByDefault) }
 }
 
 /// Iterations at which the loss is multiplied by an extra gain (YOLOv5 has none: this scripts an

@@ -9,7 +9,7 @@ import HalfTraceTraining
 enum Flags {
     static let exceptions: [String: String] = [
         "nominal_batch_size": "--nbs", "digits_path": "--data", "cosine_lr": "--cos-lr", "T_0": "--t0", "T_mult": "--t-mult",
-        "scaler.enabled": "--no-scaler", "refill": "--hysteresis-refill", "param_groups[0].momentum": "--momentum",
+        "scaler.enabled": "--scaler", "refill": "--hysteresis-refill", "param_groups[0].momentum": "--momentum",
         "loss_spikes.iterations": "--loss-spikes", "loss_spikes.gain": "--loss-spike-gain",
     ]
 

@@ -67,26 +67,33 @@ struct ConversionTests {
 
 @Suite("GEMM kernels")
 struct GEMMTests {
+    /// How an operand is stored: float32, float16 or bfloat16 (widened while packing).
+    enum Format: String, Sendable { case f32 = "", f16 = "h", bf16 = "b" }
+
     struct Case: CustomStringConvertible, Sendable {
         let m: Int, n: Int, k: Int
         let transposeA: Bool, transposeB: Bool
-        let halfA: Bool, halfB: Bool
-        var description: String { "\(m)x\(k)\(transposeA ? "ᵀ" : "")\(halfA ? "h" : "") · \(k)x\(n)\(transposeB ? "ᵀ" : "")\(halfB ? "h" : "")" }
+        let formatA: Format, formatB: Format
+        var description: String { "\(m)x\(k)\(transposeA ? "ᵀ" : "")\(formatA.rawValue) · \(k)x\(n)\(transposeB ? "ᵀ" : "")\(formatB.rawValue)" }
     }
 
     static let cases: [Case] = [
-        Case(m: 1, n: 1, k: 1, transposeA: false, transposeB: false, halfA: false, halfB: false),
-        Case(m: 16, n: 16, k: 2, transposeA: false, transposeB: true, halfA: false, halfB: false),
-        Case(m: 13, n: 37, k: 300, transposeA: false, transposeB: false, halfA: false, halfB: false),
-        Case(m: 64, n: 256, k: 64, transposeA: false, transposeB: true, halfA: true, halfB: true),
-        Case(m: 130, n: 70, k: 513, transposeA: true, transposeB: false, halfA: false, halfB: true),
-        Case(m: 257, n: 129, k: 65, transposeA: true, transposeB: true, halfA: true, halfB: false),
-        Case(m: 250, n: 2100, k: 9, transposeA: false, transposeB: false, halfA: true, halfB: false),
+        Case(m: 1, n: 1, k: 1, transposeA: false, transposeB: false, formatA: .f32, formatB: .f32),
+        Case(m: 16, n: 16, k: 2, transposeA: false, transposeB: true, formatA: .f32, formatB: .f32),
+        Case(m: 13, n: 37, k: 300, transposeA: false, transposeB: false, formatA: .f32, formatB: .f32),
+        Case(m: 64, n: 256, k: 64, transposeA: false, transposeB: true, formatA: .f16, formatB: .f16),
+        Case(m: 130, n: 70, k: 513, transposeA: true, transposeB: false, formatA: .f32, formatB: .f16),
+        Case(m: 257, n: 129, k: 65, transposeA: true, transposeB: true, formatA: .f16, formatB: .f32),
+        Case(m: 250, n: 2100, k: 9, transposeA: false, transposeB: false, formatA: .f16, formatB: .f32),
+        Case(m: 64, n: 256, k: 64, transposeA: false, transposeB: true, formatA: .bf16, formatB: .bf16),
+        Case(m: 130, n: 70, k: 513, transposeA: true, transposeB: false, formatA: .bf16, formatB: .f16),
+        Case(m: 7, n: 5, k: 3, transposeA: true, transposeB: true, formatA: .f32, formatB: .bf16),
     ]
 
-    /// A (m x k) and B (k x n) as random storage plus strides.
+    /// A (m x k) and B (k x n) as random storage plus strides; `a32`/`b32` hold the values the
+    /// product sees (the 16-bit ones widened).
     struct Operands {
-        var a32: [Float], b32: [Float], a16: [Float16], b16: [Float16]
+        var a32: [Float], b32: [Float], a16: [Float16], b16: [Float16], abf: [BFloat16], bbf: [BFloat16]
         let aStrides: (Int, Int), bStrides: (Int, Int)
         init(_ c: Case, seed: UInt64) {
             var rng = SplitMix64(seed: seed)
@@ -94,8 +101,10 @@ struct GEMMTests {
             b32 = (0..<(c.k * c.n)).map { _ in Float(rng.nextNormal()) }
             a16 = a32.map { Float16($0) }
             b16 = b32.map { Float16($0) }
-            if c.halfA { a32 = a16.map { Float($0) } }
-            if c.halfB { b32 = b16.map { Float($0) } }
+            abf = a32.map { BFloat16($0) }
+            bbf = b32.map { BFloat16($0) }
+            switch c.formatA { case .f32: break; case .f16: a32 = a16.map { Float($0) }; case .bf16: a32 = abf.map { Float($0) } }
+            switch c.formatB { case .f32: break; case .f16: b32 = b16.map { Float($0) }; case .bf16: b32 = bbf.map { Float($0) } }
             aStrides = c.transposeA ? (1, c.m) : (c.k, 1)
             bStrides = c.transposeB ? (1, c.k) : (c.n, 1)
         }
@@ -103,21 +112,25 @@ struct GEMMTests {
         func b(_ i: Int, _ j: Int) -> Float { b32[i * bStrides.0 + j * bStrides.1] }
     }
 
+    /// The operand in its storage format, for the duration of `body`.
+    static func withElements<R>(_ format: Format, _ f32: [Float], _ f16: [Float16], _ bf: [BFloat16],
+                                _ body: (MatrixOperand.Elements) -> R) -> R {
+        switch format {
+        case .f32: f32.withUnsafeBufferPointer { body(.float32($0.baseAddress!)) }
+        case .f16: f16.withUnsafeBufferPointer { body(.float16($0.baseAddress!)) }
+        case .bf16: bf.withUnsafeBufferPointer { body(.bfloat16($0.baseAddress!)) }
+        }
+    }
+
     static func run(_ c: Case, _ o: Operands, isa: KernelISA, threads: Int) -> [Float] {
         var out = [Float](repeating: .nan, count: c.m * c.n)
-        o.a32.withUnsafeBufferPointer { a32 in
-            o.b32.withUnsafeBufferPointer { b32 in
-                o.a16.withUnsafeBufferPointer { a16 in
-                    o.b16.withUnsafeBufferPointer { b16 in
-                        let ea: MatrixOperand.Elements = c.halfA ? .float16(a16.baseAddress!) : .float32(a32.baseAddress!)
-                        let eb: MatrixOperand.Elements = c.halfB ? .float16(b16.baseAddress!) : .float32(b32.baseAddress!)
-                        out.withUnsafeMutableBufferPointer { out in
-                            GEMM.multiply(m: c.m, n: c.n, k: c.k,
-                                          a: MatrixOperand(ea, rowStride: o.aStrides.0, colStride: o.aStrides.1),
-                                          b: MatrixOperand(eb, rowStride: o.bStrides.0, colStride: o.bStrides.1),
-                                          into: out.baseAddress!, ldc: c.n, isa: isa, threads: threads)
-                        }
-                    }
+        withElements(c.formatA, o.a32, o.a16, o.abf) { ea in
+            withElements(c.formatB, o.b32, o.b16, o.bbf) { eb in
+                out.withUnsafeMutableBufferPointer { out in
+                    GEMM.multiply(m: c.m, n: c.n, k: c.k,
+                                  a: MatrixOperand(ea, rowStride: o.aStrides.0, colStride: o.aStrides.1),
+                                  b: MatrixOperand(eb, rowStride: o.bStrides.0, colStride: o.bStrides.1),
+                                  into: out.baseAddress!, ldc: c.n, isa: isa, threads: threads)
                 }
             }
         }
@@ -148,7 +161,7 @@ struct GEMMTests {
 
     @Test("float32 GEMM agrees with a Float64 product within its error bound")
     func accuracy() {
-        let c = Case(m: 40, n: 50, k: 700, transposeA: false, transposeB: false, halfA: false, halfB: false)
+        let c = Case(m: 40, n: 50, k: 700, transposeA: false, transposeB: false, formatA: .f32, formatB: .f32)
         let o = Operands(c, seed: 99)
         let out = Self.run(c, o, isa: .best, threads: 2)
         for i in 0..<c.m {

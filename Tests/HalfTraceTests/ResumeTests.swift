@@ -34,7 +34,7 @@ struct ResumeTests {
     }
 
     @Test("stopped at an epoch boundary or mid-epoch (inside warm-up and an accumulation window), then resumed: byte-identical outputs",
-          arguments: [(Precision.fp32, 150), (.fp32, 137), (.amp, 150), (.amp, 137), (.fp16, 99)])
+          arguments: [(Precision.fp32, 150), (.fp32, 137), (.amp, 150), (.amp, 137), (.fp16, 99), (.bf16, 99), (.ampBF16, 137)])
     func stopAndResume(precision: Precision, stop: Int) throws {
         let a = Self.temporary("a"), b = Self.temporary("b")
         defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }

@@ -1,8 +1,9 @@
-// HalfTrace's native kernels: IEEE binary16 <-> binary32 conversion and single-precision GEMM.
+// HalfTrace's native kernels: IEEE binary16 and bfloat16 <-> binary32 conversion and
+// single-precision GEMM.
 //
 // Every kernel has a portable C implementation and, on x86-64, variants compiled with
-// per-function target attributes (F16C, AVX2+FMA, AVX-512F) that are chosen at run time by a
-// CPU check. All variants of a kernel give bit-identical results: conversions are exact or
+// per-function target attributes (F16C, AVX2+FMA, AVX-512F, AVX-512 BF16) that are chosen at run
+// time by a CPU check. All variants of a kernel give bit-identical results: conversions are exact or
 // round to nearest even, and every GEMM output element is accumulated as a chain of fused
 // multiply-adds over k = 0, 1, ..., K-1 starting from +0, whatever the ISA, tile size or
 // thread split. That is what makes HalfTrace's traces independent of the machine's SIMD width
@@ -21,7 +22,8 @@ extern "C" {
 typedef enum {
   HT_ISA_PORTABLE = 0,  ///< plain C; fused multiply-add through fmaf()
   HT_ISA_AVX2 = 1,      ///< AVX2 + FMA + F16C
-  HT_ISA_AVX512 = 2     ///< AVX-512F (+ F16C)
+  HT_ISA_AVX512 = 2,    ///< AVX-512F (+ F16C)
+  HT_ISA_AVX512BF16 = 3 ///< AVX-512F + AVX-512 BF16 (bfloat16 conversion instructions)
 } ht_isa;
 
 /// CPU features found at run time (all zero on CPUs other than x86-64).
@@ -30,6 +32,7 @@ typedef struct {
   int fma;
   int avx2;
   int avx512f;
+  int avx512bf16;
 } ht_cpu_features;
 
 ht_cpu_features ht_cpu_detect(void);
@@ -46,11 +49,27 @@ void ht_f32_to_f16(ht_isa isa, const float *src, uint16_t *dst, size_t n);
 /// Rounds every element of `x` to the nearest binary16 value and back (x = float(half(x))).
 void ht_round_through_f16(ht_isa isa, float *x, size_t n);
 
+/// bfloat16 -> binary32 (exact: the 16 bits become the top half).
+void ht_bf16_to_f32(ht_isa isa, const uint16_t *src, float *dst, size_t n);
+
+/// binary32 -> bfloat16: round to nearest even, overflow to infinity, subnormals kept (not
+/// flushed), NaN stays NaN with its quiet bit set. AVX-512 BF16 where the CPU has it (with the
+/// subnormal lanes, which that instruction flushes, redone in integer arithmetic), AVX2 integer
+/// arithmetic otherwise.
+void ht_f32_to_bf16(ht_isa isa, const float *src, uint16_t *dst, size_t n);
+
+/// How a matrix operand's elements are stored.
+typedef enum {
+  HT_F32 = 0,  ///< binary32
+  HT_F16 = 1,  ///< binary16 bits
+  HT_BF16 = 2  ///< bfloat16 bits
+} ht_format;
+
 /// A read-only matrix operand: element (i, j) is at data[i * row_stride + j * col_stride]
-/// (in elements), stored as binary32 (is_f16 == 0) or binary16 bits (is_f16 == 1).
+/// (in elements), in `format`; 16-bit elements are widened to binary32 while packing.
 typedef struct {
   const void *data;
-  int is_f16;
+  ht_format format;
   ptrdiff_t row_stride;
   ptrdiff_t col_stride;
 } ht_operand;

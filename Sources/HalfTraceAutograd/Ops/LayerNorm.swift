@@ -10,7 +10,7 @@ extension Tensor {
         let inputs = Autocast.apply(.float32, to: [self, weight, bias])
         let (x, w, b) = (inputs[0], inputs[1], inputs[2])
         let rows = columns == 0 ? 0 : x.count / columns
-        let compute = inputs.map(\.dtype).max()!
+        let compute = DType.widest(inputs.map(\.dtype))
         if compute == .float64 {
             return Self.layerNorm(x, w, b, rows, columns, eps, compute, Double.self)
         }

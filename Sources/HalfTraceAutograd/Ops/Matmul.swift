@@ -72,6 +72,10 @@ enum MatrixProduct {
             v.withUnsafeBufferPointer {
                 body(MatrixOperand(.float16($0.baseAddress!), rowStride: m.rowStride, colStride: m.colStride))
             }
+        case .bfloat16(let v):
+            v.withUnsafeBufferPointer {
+                body(MatrixOperand(.bfloat16($0.baseAddress!), rowStride: m.rowStride, colStride: m.colStride))
+            }
         case .float32(let v):
             v.withUnsafeBufferPointer {
                 body(MatrixOperand(.float32($0.baseAddress!), rowStride: m.rowStride, colStride: m.colStride))
@@ -98,8 +102,8 @@ enum MatrixProduct {
 }
 
 extension Tensor {
-    /// Matrix product of [m, k] and [k, n]. Under autocast it runs on float16 copies of float32
-    /// inputs; float16 products accumulate in Float32 and round once.
+    /// Matrix product of [m, k] and [k, n]. Under autocast it runs on 16-bit copies of float32
+    /// inputs; 16-bit products accumulate in Float32 and round once.
     public func matmul(_ other: Tensor) -> Tensor {
         precondition(rank == 2 && other.rank == 2 && shape[1] == other.shape[0],
                      "matmul: shapes \(shape) and \(other.shape) do not multiply")
@@ -131,7 +135,7 @@ extension Tensor {
         let inputs = Autocast.apply(.lowPrecision, to: [self, weight] + (bias.map { [$0] } ?? []))
         let (x, w, b) = (inputs[0], inputs[1], inputs.count > 2 ? inputs[2] : nil)
         let (batch, fanIn, fanOut) = (x.shape[0], x.shape[1], w.shape[0])
-        let compute = inputs.map(\.dtype).max()!
+        let compute = DType.widest(inputs.map(\.dtype))
         let y = MatrixProduct.multiply(m: batch, n: fanOut, k: fanIn, .rowMajor(x.storage, columns: fanIn),
                                        .transposed(w.storage, columns: fanIn), bias: b?.storage,
                                        computeType: compute, result: compute)

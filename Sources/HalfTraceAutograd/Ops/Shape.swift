@@ -9,6 +9,7 @@ extension Storage {
         }
         switch self {
         case .float16(let v): return .float16(t(v))
+        case .bfloat16(let v): return .bfloat16(t(v))
         case .float32(let v): return .float32(t(v))
         case .float64(let v): return .float64(t(v))
         }

@@ -19,6 +19,9 @@ public struct ComparisonFigure: Sendable {
         case lossScale(training: String, traces: [String])
         /// Per-epoch loss and accuracy of several runs.
         case trainingCurves([(scenario: String, label: String)])
+        /// Per recipe (a block), per epoch: each precision's validation accuracy, its difference
+        /// from the block's first run (the float32 reference), and its underflow fraction.
+        case precisionComparison([(title: String, runs: [(scenario: String, label: String)])])
         /// Uninterrupted vs resumed vs YOLOv5-style resume.
         case resume(String)
         /// AutoAnchor: label sizes with the anchors (log axes) and fitness per generation.

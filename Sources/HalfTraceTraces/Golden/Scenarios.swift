@@ -45,10 +45,28 @@ public enum Scenarios {
     /// apex refills after the clean steps in between, Megatron only after a growth.
     static let hysteresisPattern = "3,4,7,10,13,16,30,31,34,37,50"
 
-    static func training(_ precision: String, scaler: Bool, epochs: Int = 30) -> [(String, String)] {
+    /// A digits MLP run; `scaler` nil: the precision's default.
+    static func training(_ precision: String, scaler: Bool?, epochs: Int = 30) -> [(String, String)] {
         [("kind", "training"), ("model", "mlp"), ("precision", precision), ("epochs", "\(epochs)"),
-         ("scaler", "\(scaler)"), ("seed", "0")]
+         ("scaler", scaler.map { "\($0)" } ?? "default"), ("seed", "0")]
     }
+
+    /// The shrunken-loss recipe: the loss times 1e-7 and the optimizer compensated (SGD is linear
+    /// in the gradient, so fp32 follows nearly the default trajectory), so that float16 gradients
+    /// underflow unless a scaler lifts them.
+    static func shrunken(_ precision: String, scaler: Bool?) -> [(String, String)] {
+        epochs(training(precision, scaler: scaler)) + shrunkenChanges
+    }
+
+    static let shrunkenChanges: [(String, String)] = [("loss_gain", "1e-07"), ("lr0", "100000.0"), ("warmup_bias_lr", "1000000.0"),
+                                                      ("weight_decay", "5e-11"), ("clip_norm", "1e-06")]
+
+    /// The precisions `precision_comparison` sets side by side: (precision, scaler, legend, scenario suffix).
+    static let precisionRuns: [(String, Bool?, String, String)] = [
+        ("fp32", nil, "fp32", "fp32"), ("amp", nil, "amp + scaler", "amp"), ("amp", false, "amp, no scaler", "amp_noscaler"),
+        ("amp-bf16", nil, "amp-bf16 (no scaler)", "amp_bf16"), ("fp16", nil, "fp16 + scaler", "fp16"),
+        ("fp16", false, "fp16, no scaler", "fp16_noscaler"), ("bf16", nil, "bf16 (no scaler)", "bf16"),
+    ]
 
     /// A probe-model run against the Float64 reference trainer: the defaults below, then `changes`.
     static func reference(_ changes: [(String, String)]) -> [(String, String)] {
@@ -139,15 +157,21 @@ public enum Scenarios {
         ScenarioSpec("reference_amp_scaler", "Trainer (amp) vs Float64 reference: the scaler grows every 3 clean steps up to 2^9 and backs off on scripted overflows",
                      reference([("precision", "amp"), ("epochs", "8"), ("spikes", "20,45,46,70,95,110"), ("spike_gain", "100000.0"),
                                 ("init_scale", "128.0"), ("growth_interval", "3"), ("max_scale", "512.0")])),
-        ScenarioSpec("digits_fp32", "Digits MLP, YOLOv5 recipe, float32: per iteration", training("fp32", scaler: true)),
-        ScenarioSpec("digits_fp32_epochs", "Digits MLP, YOLOv5 recipe, float32: per epoch", epochs(training("fp32", scaler: true))),
+        ScenarioSpec("digits_fp32", "Digits MLP, YOLOv5 recipe, float32: per iteration", training("fp32", scaler: nil)),
+        ScenarioSpec("digits_fp32_epochs", "Digits MLP, YOLOv5 recipe, float32: per epoch", epochs(training("fp32", scaler: nil))),
         ScenarioSpec("digits_amp", "Digits MLP, YOLOv5 recipe, amp with GradScaler: per iteration", training("amp", scaler: true)),
         ScenarioSpec("digits_amp_epochs", "Digits MLP, YOLOv5 recipe, amp with GradScaler: per epoch", epochs(training("amp", scaler: true))),
         ScenarioSpec("digits_fp16", "Digits MLP, YOLOv5 recipe, float16 storage with GradScaler: per iteration", training("fp16", scaler: true)),
         ScenarioSpec("digits_fp16_epochs", "Digits MLP, YOLOv5 recipe, float16 storage with GradScaler: per epoch", epochs(training("fp16", scaler: true))),
         ScenarioSpec("digits_fp16_noscaler", "Digits MLP, YOLOv5 recipe, float16 storage without scaler: per iteration", training("fp16", scaler: false)),
         ScenarioSpec("digits_fp16_noscaler_epochs", "Digits MLP, YOLOv5 recipe, float16 storage without scaler: per epoch", epochs(training("fp16", scaler: false))),
-    ]
+        ScenarioSpec("digits_amp_noscaler_epochs", "Digits MLP, YOLOv5 recipe, amp without scaler: per epoch", epochs(training("amp", scaler: false))),
+        ScenarioSpec("digits_amp_bf16_epochs", "Digits MLP, YOLOv5 recipe, amp-bf16 (bfloat16 autocast, no scaler): per epoch", epochs(training("amp-bf16", scaler: nil))),
+        ScenarioSpec("digits_bf16_epochs", "Digits MLP, YOLOv5 recipe, bfloat16 storage (no scaler): per epoch", epochs(training("bf16", scaler: nil))),
+    ] + precisionRuns.map { precision, scaler, legend, suffix in
+        ScenarioSpec("shrunken_\(suffix)_epochs", "Digits MLP, loss x1e-7 with the optimizer compensated, \(legend): per epoch",
+                     shrunken(precision, scaler: scaler))
+    }
 }
 
 extension Scenarios {
@@ -174,6 +198,11 @@ extension Scenarios {
         ComparisonFigure("training_curves", "Digits MLP (64-256-256-10) with YOLOv5's recipe: fp32, amp, fp16 with and without the scaler",
                          .trainingCurves([("digits_fp32_epochs", "fp32"), ("digits_amp_epochs", "amp + scaler"),
                                           ("digits_fp16_epochs", "fp16 + scaler"), ("digits_fp16_noscaler_epochs", "fp16, no scaler")])),
+        ComparisonFigure("precision_comparison", "Do I need a loss scaler? Digits MLP in seven precisions, default recipe and loss x1e-7",
+                         .precisionComparison([
+                            ("default recipe", precisionRuns.map { ("digits_\($0.3)_epochs", $0.2) }),
+                            ("loss x1e-7, optimizer compensated", precisionRuns.map { ("shrunken_\($0.3)_epochs", $0.2) }),
+                         ])),
         ComparisonFigure("resume", "Resume (digits MLP, amp): HalfTrace restores everything; YOLOv5 restarts the scaler at 2^16 and the data order",
                          .resume("resume_amp")),
         ComparisonFigure("anchors", "AutoAnchor on very elongated boxes", .anchors("anchors_search")),

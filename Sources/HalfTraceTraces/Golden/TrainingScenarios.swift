@@ -9,6 +9,9 @@ import HalfTraceTraining
 /// whether the optimizer stepped from the formula; whether it skipped, the loss scale and the
 /// batch loss are snapshots of the engine (the Float64 reference trainer's scenarios check those
 /// against formulas; these runs prove that the digits model still trains as it did).
+///
+/// Optional keys change the recipe: `scaler` (true, false or default: the precision's),
+/// `loss_gain`, `lr0`, `warmup_bias_lr`, `weight_decay` and `clip_norm` (the shrunken-loss runs).
 struct TrainingScenario: Scenario {
     let training: TrainingConfig
     let key: String
@@ -18,7 +21,12 @@ struct TrainingScenario: Scenario {
         t.model = try c.choice("model", ToyModel.self)
         t.precision = try c.choice("precision", Precision.self)
         t.epochs = try c.int("epochs", in: 1...1000)
-        t.scaler.enabled = try c.bool("scaler")
+        t.scaler.enabled = try c.string("scaler") == "default" ? nil : try c.bool("scaler")
+        if let v = try c.optionalDouble("loss_gain", in: 1e-30...1e6) { t.lossGain = v }
+        if let v = try c.optionalDouble("lr0", in: 0...1e30) { t.hyp.lr0 = v }
+        if let v = try c.optionalDouble("warmup_bias_lr", in: 0...1e30) { t.hyp.warmupBiasLR = v }
+        if let v = try c.optionalDouble("weight_decay", in: 0...1) { t.hyp.weightDecay = v }
+        if let v = try c.optionalDouble("clip_norm", in: 0...1e12) { t.clipNorm = v }
         t.seed = try c.seed("seed")
         try t.validate()
         training = t
@@ -72,16 +80,20 @@ struct TrainingScenario: Scenario {
     }
 }
 
-/// The same run's per-epoch results: epoch, train_loss, val_loss, val_accuracy (engine values).
+/// The same run's per-epoch results: epoch, train_loss, val_loss, val_accuracy and the fraction
+/// of 16-bit gradient elements flushed to zero (engine values).
 struct TrainingEpochsScenario: Scenario {
     let training: TrainingScenario
     init(_ c: ConfigReader) throws { training = try TrainingScenario(c) }
     var columns: [GoldenColumn] {
         [GoldenColumn("epoch", .key, label: "epoch"), GoldenColumn("train_loss", .snapshot, label: "loss"),
-         GoldenColumn("val_loss", .snapshot, label: "loss"), GoldenColumn("val_accuracy", .snapshot, label: "validation accuracy")]
+         GoldenColumn("val_loss", .snapshot, label: "loss"), GoldenColumn("val_accuracy", .snapshot, label: "validation accuracy"),
+         GoldenColumn("underflow_fraction", .snapshot, label: "gradient elements flushed to zero")]
     }
     func run(_ runs: RunCache) throws -> EngineRun {
-        EngineRun(rows: try training.train(runs).epochs.map { [Double($0.epoch), $0.trainLoss, $0.validationLoss, $0.validationAccuracy] })
+        EngineRun(rows: try training.train(runs).epochs.map {
+            [Double($0.epoch), $0.trainLoss, $0.validationLoss, $0.validationAccuracy, $0.underflowFraction]
+        })
     }
     func reference(engineRows: [[Double]]) throws -> [String: [Double]] { [:] }
 }

@@ -6,7 +6,7 @@ import HalfTraceTraining
 extension HalfTraceCommand {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Measure training steps/s, GEMM GFLOP/s, Float16 conversion rate and bytes per step.")
+            abstract: "Measure training steps/s, GEMM GFLOP/s, float16 and bfloat16 conversion rates and bytes per step.")
 
         @Flag(help: "Print one JSON object instead of a table.")
         var json = false

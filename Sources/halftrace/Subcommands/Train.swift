@@ -18,7 +18,7 @@ extension HalfTraceCommand {
             discussion: "Defaults: --model mlp --precision fp32 --epochs 30, hyp.scratch-low.yaml. With --resume, flags that change the checkpoint's configuration need --override FIELD (except a larger --epochs).")
 
         @Option(help: "tiny (two-moons), mlp (UCI digits) or wide (Gaussian clusters).") var model: ToyModel?
-        @Option(help: "fp32, amp (float32 master weights, float16 autocast, GradScaler) or fp16 (float16 storage).")
+        @Option(help: "fp32, amp (float32 master weights, float16 autocast, GradScaler), amp-bf16 (float32 master weights, bfloat16 autocast), fp16 (float16 storage) or bf16 (bfloat16 storage).")
         var precision: Precision?
         @Option(help: "Epochs (1...100000).") var epochs: Int?
         @Option(name: .customLong("batch-size"), help: "Batch size (default: the model's).") var batchSize: Int?
@@ -35,7 +35,7 @@ extension HalfTraceCommand {
         @Option(name: .customLong("loss-spikes"), help: "Iterations whose loss is also multiplied by --loss-spike-gain (e.g. to script a float16 overflow).")
         var lossSpikes: String?
         @Option(name: .customLong("loss-spike-gain"), parsing: .unconditional, help: "The gain of --loss-spikes (default 1e5).") var lossSpikeGain: Double?
-        @Flag(name: .customLong("no-scaler"), help: "Train amp/fp16 without the GradScaler.") var noScaler = false
+        @Flag(inversion: .prefixedNo, help: "Use the GradScaler (default: on for amp and fp16, off for amp-bf16 and bf16).") var scaler: Bool?
         @Option(name: .customLong("init-scale"), parsing: .unconditional, help: "GradScaler initial scale (default 65536).") var initScale: Double?
         @Option(name: .customLong("growth-interval"), help: "GradScaler growth interval (default 2000).") var growthInterval: Int?
         @Option(name: .customLong("min-scale"), parsing: .unconditional, help: "GradScaler minimum scale.") var minScale: Double?
@@ -69,7 +69,7 @@ extension HalfTraceCommand {
             if yolov5Lag { c.yolov5Lag = true }
             if let clipNorm { c.clipNorm = clipNorm }
             if let lossGain { c.lossGain = lossGain }
-            if noScaler { c.scaler.enabled = false }
+            if let scaler { c.scaler.enabled = scaler }
             if let initScale { c.scaler.initScale = initScale }
             if let growthInterval { c.scaler.growthInterval = growthInterval }
             if let minScale { c.scaler.minScale = minScale }
