@@ -7,8 +7,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-__attribute__((target("avx,f16c"))) static void f16_to_f32_f16c(const uint16_t *s, float *d,
-                                                                  size_t n) {
+__attribute__((target("avx,f16c"))) void ht_f16_to_f32_f16c(const uint16_t *s, float *d, size_t n) {
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
     __m256 a = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + i)));
@@ -88,7 +87,7 @@ static int use_f16c(ht_isa isa) {
 void ht_f16_to_f32(ht_isa isa, const uint16_t *src, float *dst, size_t n) {
 #if defined(__x86_64__)
   if (use_f16c(isa)) {
-    f16_to_f32_f16c(src, dst, n);
+    ht_f16_to_f32_f16c(src, dst, n);
     return;
   }
 #endif

@@ -59,4 +59,8 @@ static inline uint16_t ht_float_to_bfloat(float f) {
   if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40u);  // NaN: quiet
   return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
 }
+#if defined(__x86_64__)
+// The F16C widening loop (convert.c), for callers that already checked the CPU.
+void ht_f16_to_f32_f16c(const uint16_t *s, float *d, size_t n);
+#endif
 #endif

@@ -89,8 +89,8 @@ public protocol TensorCompute: ComputeFloat {
 extension Float: TensorCompute {
     public static func load(_ storage: Storage) -> [Float] {
         switch storage {
-        case .float16(let v): return HalfConversion.widen(v)
-        case .bfloat16(let v): return BFloat16Conversion.widen(v)
+        case .float16(let v): return StepProfile.measure(.conversion) { HalfConversion.widen(v) }
+        case .bfloat16(let v): return StepProfile.measure(.conversion) { BFloat16Conversion.widen(v) }
         case .float32(let v): return v
         case .float64: preconditionFailure("float64 storage is computed in Double, not Float")
         }
@@ -100,11 +100,11 @@ extension Float: TensorCompute {
         let counter = UnderflowCounter.current
         switch dtype {
         case .float16:
-            let halves = HalfConversion.narrow(values)
+            let halves = StepProfile.measure(.conversion) { HalfConversion.narrow(values) }
             counter?.record(values, halves)
             return .float16(halves)
         case .bfloat16:
-            let halves = BFloat16Conversion.narrow(values)
+            let halves = StepProfile.measure(.conversion) { BFloat16Conversion.narrow(values) }
             counter?.record(values, halves)
             return .bfloat16(halves)
         case .float32: return .float32(values)

@@ -1,3 +1,5 @@
+import HalfTraceKernels
+
 /// Element-wise arithmetic on storages, in the compute type, rounded once to the result dtype.
 /// Used by backward closures (gradient sums) and by optimizers.
 public enum StorageMath {
@@ -5,45 +7,41 @@ public enum StorageMath {
     public static func add(_ a: Storage, _ b: Storage) -> Storage {
         precondition(a.dtype == b.dtype && a.count == b.count,
                      "add: \(a.dtype)[\(a.count)] vs \(b.dtype)[\(b.count)]")
-        return a.dtype == .float64 ? zip(a, b, Double.self, +) : zip(a, b, Float.self, +)
+        return StepProfile.measure(.elementwise) { a.dtype == .float64 ? sum(a, b, Double.self) : sum(a, b, Float.self) }
     }
 
     /// a * s, element-wise, with s rounded to the compute type first.
     public static func scale(_ a: Storage, by s: Double) -> Storage {
-        a.dtype == .float64 ? map(a, Double.self) { $0 * s } : map(a, Float.self) { [s = Float(s)] in $0 * s }
+        StepProfile.measure(.elementwise) { a.dtype == .float64 ? product(a, s) : product(a, Float(s)) }
     }
 
-    @inline(__always)
-    static func map<C: TensorCompute>(_ a: Storage, _: C.Type, _ f: (C) -> C) -> Storage {
-        let x = C.load(a)
-        let y = [C](unsafeUninitializedCapacity: x.count) { out, n in
-            x.withUnsafeBufferPointer { x in
-                for i in x.indices { out[i] = f(x[i]) }
-            }
-            n = x.count
-        }
-        return C.store(y, as: a.dtype)
-    }
-
-    @inline(__always)
-    static func zip<C: TensorCompute>(_ a: Storage, _ b: Storage, _: C.Type, _ f: (C, C) -> C) -> Storage {
+    private static func sum<C: TensorCompute>(_ a: Storage, _ b: Storage, _: C.Type) -> Storage {
         let x = C.load(a), y = C.load(b)
-        let z = [C](unsafeUninitializedCapacity: x.count) { out, n in
-            x.withUnsafeBufferPointer { x in
-                y.withUnsafeBufferPointer { y in
-                    for i in x.indices { out[i] = f(x[i], y[i]) }
-                }
-            }
-            n = x.count
+        let z = x.withUnsafeBufferPointer { x in
+            y.withUnsafeBufferPointer { y in build(x.count) { r, z in for i in r { z[i] = x[i] + y[i] } } }
         }
         return C.store(z, as: a.dtype)
     }
 
-    /// Builds an array of n values from a generator over indices (unchecked writes).
+    private static func product<C: TensorCompute>(_ a: Storage, _ s: C) -> Storage {
+        let x = C.load(a)
+        let y = x.withUnsafeBufferPointer { x in build(x.count) { r, y in for i in r { y[i] = x[i] * s } } }
+        return C.store(y, as: a.dtype)
+    }
+
+    /// Builds an array of n values: `fill(range, out)` writes `out[range]` (unchecked writes),
+    /// each element from its own inputs, so that large arrays can be filled in contiguous ranges
+    /// on the worker pool without changing a bit. Write `fill` as a closure whose loop calls
+    /// only concrete or generic-parameter code (no closure per element): on the pool it runs as
+    /// its own function, and a closure called per element there would not be inlined.
     @inline(__always)
-    static func build<C>(_ n: Int, _ f: (Int) -> C) -> [C] {
+    static func build<C>(_ n: Int, _ fill: (Range<Int>, UnsafeMutableBufferPointer<C>) -> Void) -> [C] {
         [C](unsafeUninitializedCapacity: n) { out, count in
-            for i in 0..<n { out[i] = f(i) }
+            if Parallel.parts(n) > 1 {
+                Parallel.forEachRange(n) { r in fill(r, out) }
+            } else if n > 0 {
+                fill(0..<n, out)
+            }
             count = n
         }
     }

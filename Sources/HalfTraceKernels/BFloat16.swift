@@ -87,16 +87,26 @@ public enum BFloat16Conversion {
         }
     }
 
+    /// The whole array widened (large arrays in ranges on the worker pool).
     public static func widen(_ source: [BFloat16], isa: KernelISA = .best) -> [Float] {
         [Float](unsafeUninitializedCapacity: source.count) { buffer, count in
-            source.withUnsafeBufferPointer { widen($0, into: buffer, isa: isa) }
+            source.withUnsafeBufferPointer { s in
+                Parallel.forEachRange(s.count, minimum: 1 << 16) { r in
+                    widen(.init(rebasing: s[r]), into: .init(rebasing: buffer[r]), isa: isa)
+                }
+            }
             count = source.count
         }
     }
 
+    /// The whole array narrowed (large arrays in ranges on the worker pool).
     public static func narrow(_ source: [Float], isa: KernelISA = .best) -> [BFloat16] {
         [BFloat16](unsafeUninitializedCapacity: source.count) { buffer, count in
-            source.withUnsafeBufferPointer { narrow($0, into: buffer, isa: isa) }
+            source.withUnsafeBufferPointer { s in
+                Parallel.forEachRange(s.count, minimum: 1 << 16) { r in
+                    narrow(.init(rebasing: s[r]), into: .init(rebasing: buffer[r]), isa: isa)
+                }
+            }
             count = source.count
         }
     }

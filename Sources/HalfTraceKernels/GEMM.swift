@@ -55,9 +55,10 @@ public enum GEMM {
         return max(1, min(Int(n), 8))
     }()
 
-    /// C (m x n, row-major, leading dimension ldc) = A (m x k) * B (k x n).
+    /// C (m x n, row-major, leading dimension ldc) = A (m x k) * B (k x n), plus `bias[j]` on
+    /// every row when given (added once to each finished fma chain).
     public static func multiply(
-        m: Int, n: Int, k: Int, a: MatrixOperand, b: MatrixOperand,
+        m: Int, n: Int, k: Int, a: MatrixOperand, b: MatrixOperand, bias: UnsafePointer<Float>? = nil,
         into c: UnsafeMutablePointer<Float>, ldc: Int, isa: KernelISA = .best, threads: Int? = nil
     ) {
         guard m > 0, n > 0 else { return }
@@ -65,7 +66,7 @@ public enum GEMM {
         let t = work < parallelThreshold ? 1 : max(1, min(threads ?? maxThreads, 8))
         let (na, nb) = (a.native, b.native)
         if t == 1 {
-            ht_sgemm(isa.native, 0, m, 0, n, k, na, nb, c, ldc)
+            ht_sgemm(isa.native, 0, m, 0, n, k, na, nb, bias, c, ldc)
             return
         }
         // Split the longer side into t contiguous blocks aligned to the micro-tile sizes.
@@ -73,15 +74,13 @@ public enum GEMM {
         let extent = splitColumns ? n : m
         let align = splitColumns ? 32 : 24
         let chunk = ((extent + t - 1) / t + align - 1) / align * align
-        let shared = UncheckedSendable((na, nb, c))
-        DispatchQueue.concurrentPerform(iterations: t) { part in
-            let (na, nb, c) = shared.value
+        Parallel.run(parts: t) { part in
             let lo = part * chunk, hi = min(extent, lo + chunk)
             guard lo < hi else { return }
             if splitColumns {
-                ht_sgemm(isa.native, 0, m, lo, hi, k, na, nb, c, ldc)
+                ht_sgemm(isa.native, 0, m, lo, hi, k, na, nb, bias, c, ldc)
             } else {
-                ht_sgemm(isa.native, lo, hi, 0, n, k, na, nb, c, ldc)
+                ht_sgemm(isa.native, lo, hi, 0, n, k, na, nb, bias, c, ldc)
             }
         }
     }

@@ -33,16 +33,26 @@ public enum HalfConversion {
         ht_round_through_f16(isa.native, p, values.count)
     }
 
+    /// The whole array widened (large arrays in ranges on the worker pool).
     public static func widen(_ source: [Float16], isa: KernelISA = .best) -> [Float] {
         [Float](unsafeUninitializedCapacity: source.count) { buffer, count in
-            source.withUnsafeBufferPointer { widen($0, into: buffer, isa: isa) }
+            source.withUnsafeBufferPointer { s in
+                Parallel.forEachRange(s.count, minimum: 1 << 16) { r in
+                    widen(.init(rebasing: s[r]), into: .init(rebasing: buffer[r]), isa: isa)
+                }
+            }
             count = source.count
         }
     }
 
+    /// The whole array narrowed (large arrays in ranges on the worker pool).
     public static func narrow(_ source: [Float], isa: KernelISA = .best) -> [Float16] {
         [Float16](unsafeUninitializedCapacity: source.count) { buffer, count in
-            source.withUnsafeBufferPointer { narrow($0, into: buffer, isa: isa) }
+            source.withUnsafeBufferPointer { s in
+                Parallel.forEachRange(s.count, minimum: 1 << 16) { r in
+                    narrow(.init(rebasing: s[r]), into: .init(rebasing: buffer[r]), isa: isa)
+                }
+            }
             count = source.count
         }
     }

@@ -3,8 +3,76 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CHalfKernels
 import Dispatch
 import Synchronization
+
+/// Parallel parts of a training step on HalfTrace's worker pool (persistent threads that spin
+/// briefly between jobs, so that a step's many short parallel regions do not each pay a
+/// thread wake-up). Parts never depend on the thread that runs them.
+public enum Parallel {
+    /// Runs `body(part)` for every part in 0..<parts, on the calling thread and the pool.
+    public static func run(parts: Int, _ body: (Int) -> Void) {
+        guard parts > 1 else {
+            if parts == 1 { body(0) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            var task = body
+            withUnsafeMutablePointer(to: &task) { pointer in
+                ht_parallel(Int32(parts), { context, part in
+                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(part))
+                }, pointer)
+            }
+        }
+    }
+
+    /// The fewest elements an element-wise range is given: below twice this, work stays on
+    /// the calling thread (a hand-off costs about as much as this many simple operations).
+    @inlinable public static var elementwiseMinimum: Int { 1 << 15 }
+
+    /// Whether `forEachRange(count)` with the default minimum would split the work.
+    @inlinable @inline(__always)
+    public static func isWorthSplitting(_ count: Int, minimum: Int = elementwiseMinimum) -> Bool {
+        count >= 2 * minimum
+    }
+
+    /// How many ranges `forEachRange(count, minimum:)` runs: 1 below twice the minimum or when
+    /// the task allows one thread (`GEMM.maxThreads`, e.g. inside `concurrentMap`).
+    @inlinable
+    public static func parts(_ count: Int, minimum: Int = elementwiseMinimum) -> Int {
+        // Small counts return before reading the task-local thread limit (a lookup per call).
+        isWorthSplitting(count, minimum: minimum) ? max(1, min(GEMM.maxThreads, count / max(1, minimum))) : 1
+    }
+
+    /// Splits 0..<count into contiguous ranges of at least `minimum` elements, one per thread
+    /// (up to `GEMM.maxThreads`), and runs `body` on each. Element-wise work only: every element
+    /// is computed the same whatever the split.
+    @inline(__always)
+    public static func forEachRange(_ count: Int, minimum: Int = elementwiseMinimum, _ body: (Range<Int>) -> Void) {
+        if !isWorthSplitting(count, minimum: minimum) {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        _ = mapRanges(count, minimum: minimum, body)
+    }
+
+    /// `forEachRange` with a result per range, in range order (combine them with an operation
+    /// that does not depend on the split, e.g. OR).
+    public static func mapRanges<R>(_ count: Int, minimum: Int = elementwiseMinimum, _ body: (Range<Int>) -> R) -> [R] {
+        let parts = parts(count, minimum: minimum)
+        guard parts > 1 else { return count > 0 ? [body(0..<count)] : [] }
+        let chunk = (count + parts - 1) / parts
+        let results = UnsafeMutableBufferPointer<R?>.allocate(capacity: parts)
+        results.initialize(repeating: nil)
+        defer { results.deinitialize(); results.deallocate() }
+        run(parts: parts) { part in
+            let lo = part * chunk, hi = min(count, lo + chunk)
+            if lo < hi { results[part] = body(lo..<hi) }
+        }
+        return results.compactMap { $0 }
+    }
+}
 
 // (GEMM.defaultThreadCount is the number of online cores, capped at 8.)
 

@@ -103,6 +103,10 @@ public final class Adam: Optimizer {
     }
 
     public func step() {
+        StepProfile.measure(.optimizer) { stepGroups() }
+    }
+
+    private func stepGroups() {
         for group in groups {
             for p in group.params {
                 guard let grad = p.grad?.storage else { continue }

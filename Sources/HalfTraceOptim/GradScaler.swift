@@ -171,17 +171,31 @@ public final class GradScaler {
             return found
         }
         var values = Float.load(g.storage)
-        values.withUnsafeMutableBufferPointer { v in
-            for i in v.indices {
-                let x = v[i]
-                if !x.isFinite { found = true }
-                v[i] = inverse == 1 ? x : x * inverse
-                if !v[i].isFinite { found = true }
-            }
+        g.storage = .zeros(0, dtype: g.dtype)  // one owner: float32 values are updated in place
+        let chunks = values.withUnsafeMutableBufferPointer { v in
+            Parallel.mapRanges(v.count) { r in unscale(UnsafeMutableBufferPointer(rebasing: v[r]), inverse) }
         }
+        found = chunks.contains(true)
         g.storage = Float.store(values, as: g.dtype)
         if g.dtype.isHalf && !found && !g.storage.allFinite { found = true }  // overflow when rounding
         return found
+    }
+
+    /// x * inverse in place (x unchanged when inverse is 1); whether an element was not finite
+    /// before or after. The test looks at exponent bits, OR-ed without branches (vectorised).
+    static func unscale(_ v: UnsafeMutableBufferPointer<Float>, _ inverse: Float) -> Bool {
+        @inline(__always) func nonFinite(_ x: Float) -> UInt32 { ~x.bitPattern & 0x7F80_0000 == 0 ? 1 : 0 }
+        var flags: UInt32 = 0
+        if inverse == 1 {
+            for x in v { flags |= nonFinite(x) }
+        } else {
+            for i in v.indices {
+                let x = v[i], y = x * inverse
+                v[i] = y
+                flags |= nonFinite(x) | nonFinite(y)
+            }
+        }
+        return flags != 0
     }
 
     /// Unscales (if not yet done) and steps the optimizer unless a gradient was not finite.

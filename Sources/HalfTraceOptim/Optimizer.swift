@@ -160,6 +160,140 @@ extension Tensor {
     }
 }
 
+extension Tensor {
+    /// The Float update: parameter, gradient and state in chunks that run in parallel on the
+    /// worker pool (every element's update is independent, so the split changes nothing). float32
+    /// storage is updated in place; float16 and bfloat16 chunks are widened into scratch buffers,
+    /// updated and rounded back once, without whole-tensor temporaries.
+    func applyUpdate(
+        _: Float.Type, grad: Storage, state s: inout ParameterState, buffers: Int,
+        _ body: (UnsafeMutableBufferPointer<Float>, UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void
+    ) {
+        let n = count
+        func stateBuffer(_ b: Storage?, _ used: Bool) -> Storage {
+            used ? (b ?? .zeros(n, dtype: dtype)) : .zeros(0, dtype: dtype)
+        }
+        var values = storage, first = stateBuffer(s.first, buffers >= 1), second = stateBuffer(s.second, buffers >= 2)
+        (storage, s.first, s.second) = (.zeros(0, dtype: dtype), nil, nil)  // one owner each: updated in place
+        switch dtype {
+        case .float32:
+            var (pv, fv, sv) = (values.floatsMovingOut(), first.floatsMovingOut(), second.floatsMovingOut())
+            Self.chunked(n, &pv, Float.load(grad), &fv, &sv, body)
+            (values, first, second) = (.float32(pv), .float32(fv), .float32(sv))
+        case .float16:
+            var (pv, fv, sv) = (values.float16MovingOut(), first.float16MovingOut(), second.float16MovingOut())
+            Self.chunkedHalf(n, &pv, Float.load(grad), &fv, &sv, body)
+            (values, first, second) = (.float16(pv), .float16(fv), .float16(sv))
+        case .bfloat16:
+            var (pv, fv, sv) = (values.bfloat16MovingOut(), first.bfloat16MovingOut(), second.bfloat16MovingOut())
+            Self.chunkedHalf(n, &pv, Float.load(grad), &fv, &sv, body)
+            (values, first, second) = (.bfloat16(pv), .bfloat16(fv), .bfloat16(sv))
+        case .float64:
+            preconditionFailure("applyUpdate(Float) on a float64 parameter")
+        }
+        storage = values
+        if buffers >= 1 { s.first = first }
+        if buffers >= 2 { s.second = second }
+    }
+
+    private static func chunked(
+        _ n: Int, _ p: inout [Float], _ g: [Float], _ f: inout [Float], _ s: inout [Float],
+        _ body: (UnsafeMutableBufferPointer<Float>, UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void
+    ) {
+        p.withUnsafeMutableBufferPointer { pv in
+            g.withUnsafeBufferPointer { gv in
+                f.withUnsafeMutableBufferPointer { fv in
+                    s.withUnsafeMutableBufferPointer { sv in
+                        Parallel.forEachRange(n) { r in
+                            body(.init(rebasing: pv[r]), .init(rebasing: gv[r]), fv.isEmpty ? fv : .init(rebasing: fv[r]),
+                                 sv.isEmpty ? sv : .init(rebasing: sv[r]))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static func chunkedHalf<H: HalfElement>(
+        _ n: Int, _ p: inout [H], _ g: [Float], _ f: inout [H], _ s: inout [H],
+        _ body: (UnsafeMutableBufferPointer<Float>, UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void
+    ) {
+        let block = 2048
+        p.withUnsafeMutableBufferPointer { pv in
+            g.withUnsafeBufferPointer { gv in
+                f.withUnsafeMutableBufferPointer { fv in
+                    s.withUnsafeMutableBufferPointer { sv in
+                        Parallel.forEachRange(n) { r in
+                            withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * block) { scratch in
+                                for lo in stride(from: r.lowerBound, to: r.upperBound, by: block) {
+                                    let b = lo..<min(r.upperBound, lo + block), m = b.count
+                                    let ps = UnsafeMutableBufferPointer(rebasing: scratch[0..<m])
+                                    let fs = UnsafeMutableBufferPointer(rebasing: scratch[block..<(block + (fv.isEmpty ? 0 : m))])
+                                    let ss = UnsafeMutableBufferPointer(rebasing: scratch[(2 * block)..<(2 * block + (sv.isEmpty ? 0 : m))])
+                                    H.widen(.init(rebasing: pv[b]), into: ps)
+                                    if !fv.isEmpty { H.widen(.init(rebasing: fv[b]), into: fs) }
+                                    if !sv.isEmpty { H.widen(.init(rebasing: sv[b]), into: ss) }
+                                    body(ps, .init(rebasing: gv[b]), fs, ss)
+                                    H.narrow(.init(ps), into: .init(rebasing: pv[b]))
+                                    if !fv.isEmpty { H.narrow(.init(fs), into: .init(rebasing: fv[b])) }
+                                    if !sv.isEmpty { H.narrow(.init(ss), into: .init(rebasing: sv[b])) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The 16-bit storage formats, with their bulk conversions.
+protocol HalfElement {
+    static func widen(_ source: UnsafeBufferPointer<Self>, into destination: UnsafeMutableBufferPointer<Float>)
+    static func narrow(_ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutableBufferPointer<Self>)
+}
+
+extension Float16: HalfElement {
+    static func widen(_ source: UnsafeBufferPointer<Float16>, into destination: UnsafeMutableBufferPointer<Float>) {
+        HalfConversion.widen(source, into: destination)
+    }
+    static func narrow(_ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutableBufferPointer<Float16>) {
+        HalfConversion.narrow(source, into: destination)
+    }
+}
+
+extension BFloat16: HalfElement {
+    static func widen(_ source: UnsafeBufferPointer<BFloat16>, into destination: UnsafeMutableBufferPointer<Float>) {
+        BFloat16Conversion.widen(source, into: destination)
+    }
+    static func narrow(_ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutableBufferPointer<BFloat16>) {
+        BFloat16Conversion.narrow(source, into: destination)
+    }
+}
+
+extension Storage {
+    /// The float32 elements, leaving `self` empty (so that the array has one owner).
+    mutating func floatsMovingOut() -> [Float] {
+        guard case .float32(let v) = self else { preconditionFailure("\(dtype) storage where float32 was expected") }
+        self = .zeros(0, dtype: .float32)
+        return v
+    }
+
+    /// The float16 elements, leaving `self` empty.
+    mutating func float16MovingOut() -> [Float16] {
+        guard case .float16(let v) = self else { preconditionFailure("\(dtype) storage where float16 was expected") }
+        self = .zeros(0, dtype: .float16)
+        return v
+    }
+
+    /// The bfloat16 elements, leaving `self` empty.
+    mutating func bfloat16MovingOut() -> [BFloat16] {
+        guard case .bfloat16(let v) = self else { preconditionFailure("\(dtype) storage where bfloat16 was expected") }
+        self = .zeros(0, dtype: .bfloat16)
+        return v
+    }
+}
+
 extension Storage {
     /// Moves the values out in compute type T (leaving `self` empty).
     mutating func take<T: TensorCompute>(_: T.Type) -> [T] {

@@ -91,6 +91,10 @@ public final class SGD: Optimizer {
     }
 
     public func step() {
+        StepProfile.measure(.optimizer) { stepGroups() }
+    }
+
+    private func stepGroups() {
         for group in groups {
             for p in group.params {
                 guard let grad = p.grad?.storage else { continue }

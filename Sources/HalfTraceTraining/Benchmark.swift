@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import HalfTraceAutograd
 import HalfTraceKernels
 import HalfTraceNN
@@ -14,6 +17,15 @@ public struct BenchmarkReport: Sendable {
     public var conversionGElementsPerSecond: [String: Double] = [:]
     /// Bytes of tensor storage one training step touches, per model and precision.
     public var bytesPerStep: [String: [String: Int]] = [:]
+    /// Milliseconds per step by phase (`StepProfile.Phase` names and "other"), per model and
+    /// precision.
+    public var stepSplitMS: [String: [String: [String: Double]]] = [:]
+    /// GFLOP/s of every GEMM the models' steps run (forward and both backward products, in
+    /// their layouts, float32 operands), keyed "model.layer.phase_layout mxnxk".
+    public var gemmShapeGFLOPS: [String: Double] = [:]
+    /// Peak resident memory (MiB) of the process after training the wide model in float32,
+    /// measured before anything else.
+    public var peakRSSMiBWide: Double? = nil
     /// Extra keys (e.g. schedule evaluation rate) added by later work.
     public var extra: [String: Double] = [:]
     public var isa: String = KernelISA.best.description
@@ -60,6 +72,9 @@ public enum Benchmark {
             scaler = precision == .amp ? try! GradScaler() : nil  // fp16 steps plainly, as torch_bench.py's
         }
 
+        /// The model's parameters (weights and biases, in layer order).
+        public var parameters: [Tensor] { model.parameters }
+
         /// Returns the loss tensor of the step (graph still attached) for measurements.
         @discardableResult
         public func step() -> Tensor {
@@ -76,6 +91,20 @@ public enum Benchmark {
             return l
         }
 
+        /// Milliseconds per step in each phase, from steps run for about `seconds` under a
+        /// `StepProfile`; "other" is the rest (graph bookkeeping, zeroing gradients, the scaler).
+        public func split(seconds: Double) -> [String: Double] {
+            let profile = StepProfile()
+            var steps = 0
+            profile.record {
+                let clock = ContinuousClock(), start = clock.now
+                repeat { step(); steps += 1 } while (clock.now - start).seconds < seconds
+            }
+            var ms = Dictionary(uniqueKeysWithValues: profile.seconds.map { ("\($0.key)", $0.value * 1000 / Double(steps)) })
+            ms["other"] = max(0, profile.total * 1000 / Double(steps) - ms.values.reduce(0, +))
+            return ms
+        }
+
         /// Bytes of tensor storage the step touches: every tensor of the graph (inputs,
         /// activations, parameters), one gradient per graph tensor in its dtype, and the
         /// optimizer's momentum buffers.
@@ -89,9 +118,21 @@ public enum Benchmark {
         }
     }
 
+    public static let defaultPrecisions: [Precision] = [.fp32, .fp16, .amp, .bf16, .ampBF16]
+
+    /// The whole benchmark; with `stepsOnly`, only the training-step figures (steps/s, split,
+    /// GEMM shapes with the float32 1024^3 rate they are compared with, bytes, memory) of
+    /// `models` and `precisions`.
     public static func run(seconds: Double = 1.0, models: [ToyModel] = ToyModel.allCases,
-                           precisions: [Precision] = [.fp32, .fp16, .amp, .bf16, .ampBF16], progress: (String) -> Void = { _ in }) -> BenchmarkReport {
+                           precisions: [Precision] = defaultPrecisions, stepsOnly: Bool = false,
+                           progress: (String) -> Void = { _ in }) -> BenchmarkReport {
         var report = BenchmarkReport()
+        if models.contains(.wide) {
+            progress("peak memory, wide float32")
+            let h = StepHarness(model: .wide, precision: .fp32)
+            for _ in 0..<10 { h.step() }
+            report.peakRSSMiBWide = peakResidentMiB()
+        }
         for kind in models {
             for precision in precisions {
                 progress("steps/s \(kind.rawValue) \(precision.rawValue)")
@@ -99,10 +140,14 @@ public enum Benchmark {
                 let rate = Benchmark.rate(seconds: seconds) { h.step() }
                 report.stepsPerSecond[kind.rawValue, default: [:]][precision.dtypeKey] = rate
                 report.bytesPerStep[kind.rawValue, default: [:]][precision.dtypeKey] = h.bytesPerStep()
+                report.stepSplitMS[kind.rawValue, default: [:]][precision.dtypeKey] = h.split(seconds: seconds / 2)
             }
+            progress("gemm shapes \(kind.rawValue)")
+            for (key, rate) in gemmShapeRates(kind, seconds: seconds / 8) { report.gemmShapeGFLOPS[key] = rate }
         }
+        // The float32 1024^3 rate is the yardstick of the shape rates, so it is always measured.
         progress("gemm")
-        for dtype in [DType.float32, .float16, .bfloat16] {
+        for dtype in stepsOnly ? [DType.float32] : [DType.float32, .float16, .bfloat16] {
             var rng = SplitMix64(seed: 1)
             let n = 1024
             let a = Tensor((0..<(n * n)).map { _ in rng.nextNormal() }, shape: [n, n], dtype: dtype)
@@ -110,6 +155,7 @@ public enum Benchmark {
             let rate = Benchmark.rate(seconds: seconds, warmup: 2) { _ = a.matmul(b) }
             report.gemmGFLOPS[dtype.rawValue] = rate * 2 * Double(n * n * n) / 1e9
         }
+        if stepsOnly { return report }
         progress("conversion")
         report.conversionGElementsPerSecond = conversionRates(seconds: seconds)
         progress("schedules")
@@ -119,6 +165,46 @@ public enum Benchmark {
 }
 
 extension Benchmark {
+    /// GFLOP/s of each product a training step of `kind` runs, with float32 operands in the
+    /// step's layouts: forward x W^T ("nt"), backward g W ("nn", not for the first layer, whose
+    /// input needs no gradient) and g^T x ("tn").
+    static func gemmShapeRates(_ kind: ToyModel, seconds: Double) -> [(String, Double)] {
+        let b = kind.batchSize, sizes = kind.sizes
+        var rng = SplitMix64(seed: 3)
+        var out: [(String, Double)] = []
+        for layer in 0..<(sizes.count - 1) {
+            let (fanIn, fanOut) = (sizes[layer], sizes[layer + 1])
+            // (phase, m, n, k, A transposed, B transposed)
+            var products = [("forward_nt", b, fanOut, fanIn, false, true)]
+            if layer > 0 { products.append(("backward_nn", b, fanIn, fanOut, false, false)) }
+            products.append(("backward_tn", fanOut, fanIn, b, true, false))
+            for (phase, m, n, k, ta, tb) in products {
+                let a = (0..<(m * k)).map { _ in Float(rng.nextNormal()) }, bm = (0..<(k * n)).map { _ in Float(rng.nextNormal()) }
+                var c = [Float](repeating: 0, count: m * n)
+                let rate = a.withUnsafeBufferPointer { a in
+                    bm.withUnsafeBufferPointer { bm in
+                        c.withUnsafeMutableBufferPointer { c in
+                            let oa = MatrixOperand(.float32(a.baseAddress!), rowStride: ta ? 1 : k, colStride: ta ? m : 1)
+                            let ob = MatrixOperand(.float32(bm.baseAddress!), rowStride: tb ? 1 : n, colStride: tb ? k : 1)
+                            return Benchmark.rate(seconds: seconds) {
+                                GEMM.multiply(m: m, n: n, k: k, a: oa, b: ob, into: c.baseAddress!, ldc: n)
+                            }
+                        }
+                    }
+                }
+                out.append(("\(kind.rawValue).fc\(layer).\(phase) \(m)x\(n)x\(k)", rate * 2 * Double(m * n * k) / 1e9))
+            }
+        }
+        return out
+    }
+
+    /// The process's peak resident set size in MiB (getrusage's ru_maxrss, in KiB on Linux).
+    static func peakResidentMiB() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+
     /// Conversion throughput (G elements/s) both ways for float16 and bfloat16, on 2^16
     /// elements (256 KiB of Float32, in L2 cache: the kernel's rate, not the memory's; at 2^20
     /// elements every path runs at the memory bandwidth, about 3.7 G elements/s here).
@@ -154,12 +240,5 @@ extension Benchmark {
         }
         precondition(sink.isFinite)
         return t.seconds
-    }
-}
-
-extension Duration {
-    public var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) * 1e-18
     }
 }

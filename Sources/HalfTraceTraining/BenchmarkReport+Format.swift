@@ -19,7 +19,14 @@ extension BenchmarkReport {
             ("bytes_per_step", object(models.map { m in
                 (m, object(bytesPerStep[m]!.keys.sorted().map { ($0, "\(bytesPerStep[m]![$0]!)") }))
             })),
+            ("step_split_ms", object(models.map { m in
+                (m, object(stepSplitMS[m, default: [:]].keys.sorted().map { p in
+                    (p, object(stepSplitMS[m]![p]!.keys.sorted().map { ($0, number(stepSplitMS[m]![p]![$0]!)) }))
+                }))
+            })),
+            ("gemm_shape_gflops", object(gemmShapeGFLOPS.keys.sorted().map { ($0, number(gemmShapeGFLOPS[$0]!)) })),
         ]
+        if let rss = peakRSSMiBWide { top.append(("peak_rss_mib_wide_float32", number(rss))) }
         for key in extra.keys.sorted() { top.append((key, number(extra[key]!))) }
         top.append(("isa", "\"\(isa)\""))
         top.append(("threads", "\(threads)"))
@@ -40,17 +47,44 @@ extension BenchmarkReport {
         lines.append("")
         lines.append("bytes of tensor storage per step (16-bit / float32)")
         for m in bytesPerStep.keys.sorted(by: { order($0) < order($1) }) {
-            let f32 = bytesPerStep[m]?["float32"] ?? 0, f16 = bytesPerStep[m]?["float16"] ?? 0, bf16 = bytesPerStep[m]?["bfloat16"] ?? 0
+            let bytes = bytesPerStep[m] ?? [:]
+            func cell(_ key: String) -> String { bytes[key].map { String(format: "%10d", $0) } ?? "         -" }
+            let ratio = bytes["float32"].flatMap { f32 in bytes["float16"].map { String(format: "%.3f", Double($0) / Double(f32)) } } ?? "-"
             lines.append("  " + m.padding(toLength: 6, withPad: " ", startingAt: 0)
-                         + String(format: "float32 %10d  float16 %10d  bfloat16 %10d  ratio %.3f", f32, f16, bf16,
-                                  f32 > 0 ? Double(f16) / Double(f32) : 0))
+                         + "float32 \(cell("float32"))  float16 \(cell("float16"))  bfloat16 \(cell("bfloat16"))  ratio \(ratio)")
         }
         lines.append("")
-        lines.append(String(format: "GEMM 1024^3: float32 %.1f GFLOP/s, float16 storage %.1f GFLOP/s, bfloat16 storage %.1f GFLOP/s",
-                            gemmGFLOPS["float32"] ?? 0, gemmGFLOPS["float16"] ?? 0, gemmGFLOPS["bfloat16"] ?? 0))
+        lines.append("where a step's time goes (ms per step; exclusive, 'other' = graph bookkeeping, zeroing, scaler)")
+        let phases = Set(stepSplitMS.values.flatMap { $0.values.flatMap(\.keys) }).sorted()
+        lines.append("  " + "model/precision".padding(toLength: 18, withPad: " ", startingAt: 0)
+                     + phases.map { $0.replacingOccurrences(of: "_gemm", with: "").padding(toLength: 13, withPad: " ", startingAt: 0) }.joined())
+        for m in stepSplitMS.keys.sorted(by: { order($0) < order($1) }) {
+            for p in precisions where stepSplitMS[m]?[p] != nil {
+                let row = stepSplitMS[m]![p]!
+                lines.append("  " + "\(m) \(p)".padding(toLength: 18, withPad: " ", startingAt: 0)
+                             + phases.map { String(format: "%.3f", row[$0] ?? 0).padding(toLength: 13, withPad: " ", startingAt: 0) }.joined())
+            }
+        }
+        lines.append("")
+        let peak = gemmGFLOPS["float32"] ?? 0
+        lines.append("GEMM at the models' shapes (float32 operands), GFLOP/s and % of the 1024^3 rate")
+        func model(_ key: String) -> Int { order(String(key.prefix { $0 != "." })) }
+        for key in gemmShapeGFLOPS.keys.sorted(by: { (model($0), $0) < (model($1), $1) }) {
+            let r = gemmShapeGFLOPS[key]!
+            let share = peak > 0 ? String(format: "%5.1f %%", 100 * r / peak) : "    -"
+            lines.append(String(format: "  %@ %8.1f  %@", key.padding(toLength: 44, withPad: " ", startingAt: 0), r, share))
+        }
+        if let rss = peakRSSMiBWide { lines.append(String(format: "peak resident memory after 10 wide float32 steps: %.1f MiB", rss)) }
+        lines.append("")
+        // Figures a filtered run did not measure are left out, not printed as zeros.
+        let gemm = [("float32", "float32"), ("float16", "float16 storage"), ("bfloat16", "bfloat16 storage")]
+            .compactMap { key, label in gemmGFLOPS[key].map { String(format: "%@ %.1f GFLOP/s", label, $0) } }
+        if !gemm.isEmpty { lines.append("GEMM 1024^3: " + gemm.joined(separator: ", ")) }
         let c = conversionGElementsPerSecond
-        lines.append(String(format: "conversion (G elements/s): float32 -> float16 %.2f, float16 -> float32 %.2f, float32 -> bfloat16 %.2f, bfloat16 -> float32 %.2f",
-                            c["to_float16"] ?? 0, c["to_float32"] ?? 0, c["to_bfloat16"] ?? 0, c["bfloat16_to_float32"] ?? 0))
+        let conversions = [("to_float16", "float32 -> float16"), ("to_float32", "float16 -> float32"),
+                           ("to_bfloat16", "float32 -> bfloat16"), ("bfloat16_to_float32", "bfloat16 -> float32")]
+            .compactMap { key, label in c[key].map { String(format: "%@ %.2f", label, $0) } }
+        if !conversions.isEmpty { lines.append("conversion (G elements/s): " + conversions.joined(separator: ", ")) }
         for key in extra.keys.sorted() { lines.append("\(key): \(String(format: "%.6g", extra[key]!))") }
         return lines.joined(separator: "\n")
     }

@@ -10,6 +10,7 @@ struct HalfTraceCommand: ParsableCommand {
 
     /// Parses, runs, and reports a library error with the flag it concerns, exiting non-zero.
     static func main() {
+        Memory.keepFreedBuffers()
         do {
             var command = try parseAsRoot()
             try command.run()

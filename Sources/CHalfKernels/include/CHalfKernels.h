@@ -74,11 +74,12 @@ typedef struct {
   ptrdiff_t col_stride;
 } ht_operand;
 
-/// C[i, j] = sum_k A[i, k] * B[k, j] for i in [m0, m1), j in [n0, n1), computed in binary32 as
-/// acc = +0; for k in 0..<K { acc = fmaf(A[i,k], B[k,j], acc) }. C is row-major with leading
+/// C[i, j] = sum_k A[i, k] * B[k, j] (+ bias[j]) for i in [m0, m1), j in [n0, n1), computed in
+/// binary32 as acc = +0; for k in 0..<K { acc = fmaf(A[i,k], B[k,j], acc) }; then, when bias is
+/// not NULL, acc + bias[j] (one addition, in the epilogue). C is row-major with leading
 /// dimension ldc and only the given block is written, so disjoint blocks may run concurrently.
 void ht_sgemm(ht_isa isa, ptrdiff_t m0, ptrdiff_t m1, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t K,
-              ht_operand A, ht_operand B, float *C, ptrdiff_t ldc);
+              ht_operand A, ht_operand B, const float *bias, float *C, ptrdiff_t ldc);
 
 /// The binary64 counterpart (same accumulation order, fma()), for Float64 tensors.
 void ht_dgemm(ht_isa isa, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
@@ -109,6 +110,21 @@ void ht_adam_f32(ht_isa isa, float *p, const float *g, float *m, float *v, size_
 /// Returns the number of (label, anchor) pairs with x > thr. Every ISA gives the same bits.
 size_t ht_anchor_best(ht_isa isa, const float *w, const float *h, size_t n, const float *aw,
                       const float *ah, size_t k, float thr, float *best);
+
+/// A part of a parallel job: called once for each part in 0..<parts.
+typedef void (*ht_task_fn)(void *ctx, int part);
+
+/// Runs fn(ctx, part) for every part in 0..<parts on the calling thread and the worker pool
+/// (one thread per further core, at most 7), returning when all parts are done. A caller that
+/// finds the pool busy (another job, or a call from inside a part) runs every part itself.
+void ht_parallel(int parts, ht_task_fn fn, void *ctx);
+
+/// The number of pool workers besides the calling thread.
+int ht_parallel_workers(void);
+
+/// Keeps freed buffers in the heap (glibc: no mmap for large blocks, no trimming), so that
+/// the buffers a training step frees come back, already mapped, in the next step.
+void ht_keep_freed_buffers(void);
 
 #ifdef __cplusplus
 }

@@ -1,3 +1,5 @@
+import HalfTraceKernels
+
 /// An element-wise function of two tensors and its backward rule, in the compute type.
 protocol BinaryFunction {
     var name: String { get }
@@ -72,13 +74,17 @@ extension Tensor {
         let columns = rank == 0 ? 1 : shape[rank - 1]
         let va = BroadcastView(shape: a.shape, outRows: rows, outColumns: columns, outRank: rank)
         let vb = BroadcastView(shape: b.shape, outRows: rows, outColumns: columns, outRank: rank)
-        let y = outType == .float64
-            ? Self.binaryForward(f, a.storage, va, b.storage, vb, rows, columns, outType, Double.self)
-            : Self.binaryForward(f, a.storage, va, b.storage, vb, rows, columns, outType, Float.self)
-        return .make(y, shape: shape, op: f.name, parents: [a, b]) { g in
+        let y = StepProfile.measure(.elementwise) {
             outType == .float64
-                ? Self.binaryBackward(f, a, va, b, vb, y, g, rows, columns, Double.self)
-                : Self.binaryBackward(f, a, va, b, vb, y, g, rows, columns, Float.self)
+                ? Self.binaryForward(f, a.storage, va, b.storage, vb, rows, columns, outType, Double.self)
+                : Self.binaryForward(f, a.storage, va, b.storage, vb, rows, columns, outType, Float.self)
+        }
+        return .make(y, shape: shape, op: f.name, parents: [a, b]) { g in
+            StepProfile.measure(.elementwise) {
+                outType == .float64
+                    ? Self.binaryBackward(f, a, va, b, vb, y, g, rows, columns, Double.self)
+                    : Self.binaryBackward(f, a, va, b, vb, y, g, rows, columns, Float.self)
+            }
         }
     }
 
@@ -90,7 +96,7 @@ extension Tensor {
         let y: [C] = x.withUnsafeBufferPointer { x in
             z.withUnsafeBufferPointer { z in
                 if va.isFull && vb.isFull {
-                    return StorageMath.build(rows * columns) { f.value(x[$0], z[$0]) }
+                    return StorageMath.build(rows * columns) { r, y in for i in r { y[i] = f.value(x[i], z[i]) } }
                 }
                 var out = [C](repeating: 0, count: rows * columns)
                 out.withUnsafeMutableBufferPointer { out in

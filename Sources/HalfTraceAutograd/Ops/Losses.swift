@@ -1,3 +1,5 @@
+import HalfTraceKernels
+
 extension Tensor {
     /// Mean squared error, mean((self - target)^2). float32 under autocast.
     public func mseLoss(_ target: Tensor) -> Tensor {
@@ -10,14 +12,14 @@ extension Tensor {
             let n = C(ps.count)
             var acc: C = 0
             for i in ps.indices { let d = ps[i] - ts[i]; acc += d * d }
-            return .make(C.store([acc / n], as: compute), shape: [], op: "mse_loss", parents: [p, t]) { gs in
+            return .make(C.store([acc / n], as: compute), shape: [], op: "mse_loss", parents: [p, t]) { gs in StepProfile.measure(.loss) {
                 let g = C.load(gs)[0]
-                let gp = StorageMath.build(ps.count) { i in 2 * (ps[i] - ts[i]) / n * g }
+                let gp = StorageMath.build(ps.count) { r, gp in for i in r { gp[i] = 2 * (ps[i] - ts[i]) / n * g } }
                 return [p.requiresGrad ? C.store(gp, as: p.dtype) : nil,
                         t.requiresGrad ? C.store(gp.map { -$0 }, as: t.dtype) : nil]
-            }
+            } }
         }
-        return compute == .float64 ? run(Double.self) : run(Float.self)
+        return StepProfile.measure(.loss) { compute == .float64 ? run(Double.self) : run(Float.self) }
     }
 
     /// Binary cross-entropy on logits, mean over elements:
@@ -35,13 +37,13 @@ extension Tensor {
                 let v = xs[i]
                 acc += Swift.max(v, 0) - v * ts[i] + C.log1p(C.exp(-Swift.abs(v)))
             }
-            return .make(C.store([acc / n], as: compute), shape: [], op: "bce_with_logits", parents: [x]) { gs in
+            return .make(C.store([acc / n], as: compute), shape: [], op: "bce_with_logits", parents: [x]) { gs in StepProfile.measure(.loss) {
                 let g = C.load(gs)[0]
-                let gx = StorageMath.build(xs.count) { i in (1 / (1 + C.exp(-xs[i])) - ts[i]) / n * g }
+                let gx = StorageMath.build(xs.count) { r, gx in for i in r { gx[i] = (1 / (1 + C.exp(-xs[i])) - ts[i]) / n * g } }
                 return [C.store(gx, as: x.dtype)]
-            }
+            } }
         }
-        return compute == .float64 ? run(Double.self) : run(Float.self)
+        return StepProfile.measure(.loss) { compute == .float64 ? run(Double.self) : run(Float.self) }
     }
 
     /// Cross-entropy over integer class labels, mean over the batch: PyTorch's
@@ -60,14 +62,14 @@ extension Tensor {
             var acc: C = 0
             for i in 0..<rows { acc += logp[i * classes + labels[i]] }
             let n = C(rows)
-            return .make(C.store([-acc / n], as: x.dtype), shape: [], op: "cross_entropy", parents: [x]) { gs in
+            return .make(C.store([-acc / n], as: x.dtype), shape: [], op: "cross_entropy", parents: [x]) { gs in StepProfile.measure(.loss) {
                 let g = C.load(gs)[0]
                 var gx = logp.map { C.exp($0) }
                 for i in 0..<rows { gx[i * classes + labels[i]] -= 1 }
                 for i in gx.indices { gx[i] = gx[i] / n * g }
                 return [C.store(gx, as: x.dtype)]
-            }
+            } }
         }
-        return x.dtype == .float64 ? run(Double.self) : run(Float.self)
+        return StepProfile.measure(.loss) { x.dtype == .float64 ? run(Double.self) : run(Float.self) }
     }
 }

@@ -14,6 +14,9 @@ struct StridedMatrix {
     static func transposed(_ s: Storage, columns: Int) -> StridedMatrix {
         StridedMatrix(storage: s, rowStride: 1, colStride: columns)
     }
+
+    /// "n" when rows are contiguous runs, "t" when read transposed.
+    var layout: String { colStride == 1 ? "n" : "t" }
 }
 
 enum MatrixProduct {
@@ -22,11 +25,12 @@ enum MatrixProduct {
     /// rounded once to `result`.
     static func multiply(
         m: Int, n: Int, k: Int, _ a: StridedMatrix, _ b: StridedMatrix, bias: Storage? = nil,
-        computeType: DType, result: DType
+        computeType: DType, result: DType, backward: Bool = false
     ) -> Storage {
+        let phase = StepProfile.Phase.gemm(backward: backward, layout: a.layout + b.layout)
         if computeType == .float64 {
-            var c = [Double](repeating: 0, count: m * n)
-            if m > 0, n > 0, k > 0 {
+            var c = StepProfile.measure(.allocation) { [Double](repeating: 0, count: m * n) }
+            if m > 0, n > 0, k > 0 { StepProfile.measure(phase) {
                 let x = a.storage.doubles, y = b.storage.doubles
                 x.withUnsafeBufferPointer { x in
                     y.withUnsafeBufferPointer { y in
@@ -37,21 +41,33 @@ enum MatrixProduct {
                         }
                     }
                 }
-            }
-            if let bias { addRow(bias.doubles, to: &c, columns: n) }
+            } }
+            if let bias { StepProfile.measure(.elementwise) { addRow(bias.doubles, to: &c, columns: n) } }
             return Double.store(c, as: result)
         }
-        var c = [Float](repeating: 0, count: m * n)
-        if m > 0, n > 0, k > 0 {
-            withOperand(a) { oa in
-                withOperand(b) { ob in
-                    c.withUnsafeMutableBufferPointer { c in
-                        GEMM.multiply(m: m, n: n, k: k, a: oa, b: ob, into: c.baseAddress!, ldc: n)
+        // Every element is written by the GEMM (K = 0 writes the zero sum), so the output starts
+        // uninitialised; the bias is the GEMM's epilogue.
+        let biasValues = bias.map { Float.load($0) }
+        if m == 0 || n == 0 || k == 0 {  // empty sums: +0, plus the bias
+            let row = biasValues ?? [Float](repeating: 0, count: n)
+            return Float.store((0..<(m * n)).map { row[$0 % n] + 0 }, as: result)
+        }
+        let c = [Float](unsafeUninitializedCapacity: m * n) { c, count in
+            StepProfile.measure(phase) {
+                withOperand(a) { oa in
+                    withOperand(b) { ob in
+                        if let biasValues {
+                            biasValues.withUnsafeBufferPointer { bp in
+                                GEMM.multiply(m: m, n: n, k: k, a: oa, b: ob, bias: bp.baseAddress, into: c.baseAddress!, ldc: n)
+                            }
+                        } else {
+                            GEMM.multiply(m: m, n: n, k: k, a: oa, b: ob, into: c.baseAddress!, ldc: n)
+                        }
                     }
                 }
             }
+            count = m * n
         }
-        if let bias { addRow(Float.load(bias), to: &c, columns: n) }
         return Float.store(c, as: result)
     }
 
@@ -92,12 +108,15 @@ enum MatrixProduct {
             var s = [C](repeating: 0, count: columns)
             x.withUnsafeBufferPointer { x in
                 s.withUnsafeMutableBufferPointer { s in
-                    for i in 0..<rows { for j in 0..<columns { s[j] += x[i * columns + j] } }
+                    // Columns split between threads; each column sums its rows in order.
+                    Parallel.forEachRange(columns, minimum: max(16, (1 << 15) / max(1, rows))) { r in
+                        for i in 0..<rows { for j in r { s[j] += x[i * columns + j] } }
+                    }
                 }
             }
             return C.store(s, as: result)
         }
-        return g.dtype == .float64 ? sums(Double.self) : sums(Float.self)
+        return StepProfile.measure(.elementwise) { g.dtype == .float64 ? sums(Double.self) : sums(Float.self) }
     }
 }
 
@@ -117,10 +136,10 @@ extension Tensor {
             // dA = g * B^T, dB = A^T * g
             [a.requiresGrad
                 ? MatrixProduct.multiply(m: m, n: k, k: n, .rowMajor(g, columns: n), .transposed(b.storage, columns: n),
-                                         computeType: compute, result: a.dtype) : nil,
+                                         computeType: compute, result: a.dtype, backward: true) : nil,
              b.requiresGrad
                 ? MatrixProduct.multiply(m: k, n: n, k: m, .transposed(a.storage, columns: k), .rowMajor(g, columns: n),
-                                         computeType: compute, result: b.dtype) : nil]
+                                         computeType: compute, result: b.dtype, backward: true) : nil]
         }
     }
 
@@ -143,11 +162,13 @@ extension Tensor {
             var grads: [Storage?] = [
                 x.requiresGrad  // dx = g W
                     ? MatrixProduct.multiply(m: batch, n: fanIn, k: fanOut, .rowMajor(g, columns: fanOut),
-                                             .rowMajor(w.storage, columns: fanIn), computeType: compute, result: x.dtype)
+                                             .rowMajor(w.storage, columns: fanIn), computeType: compute, result: x.dtype,
+                                             backward: true)
                     : nil,
                 w.requiresGrad  // dW = g^T x
                     ? MatrixProduct.multiply(m: fanOut, n: fanIn, k: batch, .transposed(g, columns: fanOut),
-                                             .rowMajor(x.storage, columns: fanIn), computeType: compute, result: w.dtype)
+                                             .rowMajor(x.storage, columns: fanIn), computeType: compute, result: w.dtype,
+                                             backward: true)
                     : nil,
             ]
             if let b {

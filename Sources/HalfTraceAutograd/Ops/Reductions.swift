@@ -62,9 +62,11 @@ extension Tensor {
         let g = C.load(gs)
         let n = C(alongRows ? columns : rows)
         let gx: [C] = g.withUnsafeBufferPointer { g in
-            StorageMath.build(rows * columns) { idx in
-                let v = alongRows ? g[idx / columns] : g[idx % columns]
-                return mean ? v / n : v
+            StorageMath.build(rows * columns) { r, gx in
+                for idx in r {
+                    let v = alongRows ? g[idx / columns] : g[idx % columns]
+                    gx[idx] = mean ? v / n : v
+                }
             }
         }
         return C.store(gx, as: dtype)

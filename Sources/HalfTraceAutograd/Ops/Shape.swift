@@ -1,10 +1,16 @@
+import HalfTraceKernels
+
 extension Storage {
     /// The transpose of a row-major rows x columns matrix (a permutation: no rounding).
     func transposed(rows: Int, columns: Int) -> Storage {
         func t<T>(_ v: [T]) -> [T] {
-            StorageMath.build(v.count) { idx in
-                let (j, i) = idx.quotientAndRemainder(dividingBy: rows)
-                return v[i * columns + j]
+            v.withUnsafeBufferPointer { v in
+                StorageMath.build(v.count) { r, out in
+                    for idx in r {
+                        let (j, i) = idx.quotientAndRemainder(dividingBy: rows)
+                        out[idx] = v[i * columns + j]
+                    }
+                }
             }
         }
         switch self {
@@ -39,8 +45,9 @@ extension Tensor {
     public func cast(to dtype: DType) -> Tensor {
         if dtype == self.dtype { return self }
         let source = self.dtype
-        return .make(storage.converted(to: dtype), shape: shape, op: "cast", parents: [self]) { g in
-            [g.converted(to: source)]
+        let y = StepProfile.measure(.conversion) { storage.converted(to: dtype) }
+        return .make(y, shape: shape, op: "cast", parents: [self]) { g in
+            [StepProfile.measure(.conversion) { g.converted(to: source) }]
         }
     }
 

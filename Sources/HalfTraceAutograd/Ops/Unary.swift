@@ -1,3 +1,5 @@
+import HalfTraceKernels
+
 /// An element-wise function and its backward rule, evaluated in the compute type.
 protocol ElementwiseFunction {
     var name: String { get }
@@ -89,15 +91,23 @@ struct Shift: ElementwiseFunction {
 extension Tensor {
     func elementwise<F: ElementwiseFunction>(_ f: F) -> Tensor {
         let x = Autocast.apply(f.policy, to: [self])[0]
-        let y = x.dtype == .float64 ? Self.forward(f, x.storage, Double.self) : Self.forward(f, x.storage, Float.self)
+        let y = StepProfile.measure(.elementwise) {
+            x.dtype == .float64 ? Self.forward(f, x.storage, Double.self) : Self.forward(f, x.storage, Float.self)
+        }
         return .make(y, shape: x.shape, op: f.name, parents: [x]) { g in
-            [x.dtype == .float64 ? Self.backward(f, x.storage, y, g, Double.self)
-                                 : Self.backward(f, x.storage, y, g, Float.self)]
+            StepProfile.measure(.elementwise) {
+                [x.dtype == .float64 ? Self.backward(f, x.storage, y, g, Double.self)
+                                     : Self.backward(f, x.storage, y, g, Float.self)]
+            }
         }
     }
 
     private static func forward<F: ElementwiseFunction, C: TensorCompute>(_ f: F, _ x: Storage, _: C.Type) -> Storage {
-        StorageMath.map(x, C.self) { f.value($0) }
+        let xs = C.load(x)
+        let y: [C] = xs.withUnsafeBufferPointer { x in
+            StorageMath.build(x.count) { r, y in for i in r { y[i] = f.value(x[i]) } }
+        }
+        return C.store(y, as: x.dtype)
     }
 
     private static func backward<F: ElementwiseFunction, C: TensorCompute>(
@@ -107,7 +117,7 @@ extension Tensor {
         let gx: [C] = x.withUnsafeBufferPointer { x in
             y.withUnsafeBufferPointer { y in
                 g.withUnsafeBufferPointer { g in
-                    StorageMath.build(x.count) { i in f.gradient(x: x[i], y: y[i], g: g[i]) }
+                    StorageMath.build(x.count) { r, gx in for i in r { gx[i] = f.gradient(x: x[i], y: y[i], g: g[i]) } }
                 }
             }
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HalfTraceAnchors
+import HalfTraceNN
 import HalfTraceTraining
 
 extension HalfTraceCommand {
@@ -14,6 +15,12 @@ extension HalfTraceCommand {
         @Option(help: "Seconds to time each figure (0.1...60).")
         var seconds: Double = 1.0
 
+        @Option(help: "Only this model (repeatable; default: all). With --model or --precision, only the training-step figures.")
+        var model: [ToyModel] = []
+
+        @Option(help: "Only this precision (repeatable; default: fp32, fp16, amp, bf16, amp-bf16).")
+        var precision: [Precision] = []
+
         func validate() throws {
             guard seconds.isFinite, (0.1...60).contains(seconds) else {
                 throw ValidationError("--seconds \(seconds) is outside 0.1...60")
@@ -22,12 +29,18 @@ extension HalfTraceCommand {
 
         func run() throws {
             let progress = ProgressLine()
-            var report = Benchmark.run(seconds: seconds) { progress.update("bench: \($0)") }
-            progress.update("bench: autoanchor")
-            let wh = AutoAnchor.elongatedBoxes(count: 10_000, seed: 1)
-            let clock = ContinuousClock()
-            let t = clock.measure { _ = try? AutoAnchor.search(wh, n: 9, generations: 1000, seed: 0) }
-            report.extra["autoanchor_10k_labels_1000_generations_s"] = t.seconds
+            var report = Benchmark.run(seconds: seconds, models: model.isEmpty ? ToyModel.allCases : model,
+                                       precisions: precision.isEmpty ? Benchmark.defaultPrecisions : precision,
+                                       stepsOnly: !model.isEmpty || !precision.isEmpty) {
+                progress.update("bench: \($0)")
+            }
+            if model.isEmpty && precision.isEmpty {
+                progress.update("bench: autoanchor")
+                let wh = AutoAnchor.elongatedBoxes(count: 10_000, seed: 1)
+                let clock = ContinuousClock()
+                let t = clock.measure { _ = try? AutoAnchor.search(wh, n: 9, generations: 1000, seed: 0) }
+                report.extra["autoanchor_10k_labels_1000_generations_s"] = t.seconds
+            }
             progress.finish()
             print(json ? report.json : report.table)
         }

@@ -1,0 +1,77 @@
+import Synchronization
+
+/// Where a training step's time goes: `bench` binds a profile around its steps, and the ops,
+/// the GEMM wrapper, the conversions and the optimizers report their phases to it.
+///
+/// Times are exclusive: a conversion inside an element-wise op counts as conversion, not twice.
+/// When no profile is bound anywhere, `measure` costs one relaxed atomic load.
+public final class StepProfile: @unchecked Sendable {
+    /// What a step does, as `bench --json` names it in `step_split_ms`.
+    public enum Phase: Hashable, Sendable, CustomStringConvertible {
+        /// A GEMM of the forward pass or of the backward pass; the layout says which operands
+        /// are read transposed ("nt": B transposed, as x W^T; "tn": A transposed, as g^T x).
+        case gemm(backward: Bool, layout: String)
+        case elementwise, loss, conversion, optimizer, allocation
+
+        public var description: String {
+            switch self {
+            case .gemm(let backward, let layout): "\(backward ? "backward" : "forward")_gemm_\(layout)"
+            case .elementwise: "elementwise"
+            case .loss: "loss"
+            case .conversion: "conversion"
+            case .optimizer: "optimizer"
+            case .allocation: "allocation"
+            }
+        }
+    }
+
+    private static let bound = Atomic<Int>(0)
+    @TaskLocal private static var current: StepProfile?
+
+    /// Exclusive seconds per phase, summed over everything measured while bound.
+    public private(set) var seconds: [Phase: Double] = [:]
+    /// Seconds spent inside `record`, measured or not.
+    public private(set) var total = 0.0
+    private var childSeconds: [Double] = []
+    private let clock = ContinuousClock()
+
+    public init() {}
+
+    /// Runs `body` with this profile collecting the phases of the calling task.
+    public func record<R>(_ body: () throws -> R) rethrows -> R {
+        Self.bound.add(1, ordering: .relaxed)
+        defer { Self.bound.subtract(1, ordering: .relaxed) }
+        let start = clock.now
+        defer { total += (clock.now - start).seconds }
+        return try Self.$current.withValue(self, operation: body)
+    }
+
+    /// Runs `body`, attributing its time (minus nested measurements) to `phase` when a profile
+    /// is bound to this task.
+    @inline(__always)
+    public static func measure<R>(_ phase: Phase, _ body: () throws -> R) rethrows -> R {
+        if bound.load(ordering: .relaxed) == 0 { return try body() }
+        guard let profile = current else { return try body() }
+        return try profile.time(phase, body)
+    }
+
+    private func time<R>(_ phase: Phase, _ body: () throws -> R) rethrows -> R {
+        childSeconds.append(0)
+        let start = clock.now
+        defer {
+            let elapsed = (clock.now - start).seconds
+            let children = childSeconds.removeLast()
+            seconds[phase, default: 0] += elapsed - children
+            if !childSeconds.isEmpty { childSeconds[childSeconds.count - 1] += elapsed }
+        }
+        return try body()
+    }
+}
+
+extension Duration {
+    /// This duration in seconds.
+    public var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) * 1e-18
+    }
+}
