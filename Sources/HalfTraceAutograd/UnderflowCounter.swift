@@ -13,6 +13,9 @@ public final class UnderflowCounter: @unchecked Sendable {
 
     public init() {}
 
+    /// `count` 16-bit elements produced exactly (nothing can underflow), e.g. by relu on patterns.
+    func recordExact(_ count: Int) { elements += count }
+
     func record<C: BinaryFloatingPoint>(_ values: [C], _ halves: [Float16]) {
         halves.withUnsafeBufferPointer { $0.withMemoryRebound(to: UInt16.self) { record(values, bits: $0) } }
     }

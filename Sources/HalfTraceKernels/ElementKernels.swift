@@ -57,3 +57,48 @@ public enum ElementKernels {
                               anchorWidths.count, thr, best.baseAddress)
     }
 }
+
+/// What the pattern kernels need to know of a 16-bit format: the bits of +infinity (every
+/// pattern with larger magnitude bits is a NaN) and the quiet bit a NaN gets when it is widened
+/// to Float and rounded back.
+public struct HalfPatternFormat: Sendable {
+    public let infinity: UInt16
+    public let quietBit: UInt16
+
+    public static let float16 = HalfPatternFormat(infinity: 0x7C00, quietBit: 0x0200)
+    public static let bfloat16 = HalfPatternFormat(infinity: 0x7F80, quietBit: 0x0040)
+}
+
+extension ElementKernels {
+    /// relu on 16-bit patterns, bit for bit what widening to Float, `x > 0 || x.isNaN ? x : 0` and
+    /// rounding once give, without converting: x > 0 (+inf included) is kept, a NaN is kept with
+    /// its quiet bit set (as the round trip through Float sets it), everything else is +0.
+    public static func relu(_ x: UnsafeBufferPointer<UInt16>, into y: UnsafeMutableBufferPointer<UInt16>,
+                            format f: HalfPatternFormat) {
+        precondition(x.count == y.count, "relu: \(x.count) inputs, \(y.count) outputs")
+        let (infinity, quiet) = (f.infinity, f.quietBit)
+        Parallel.forEachRange(x.count, minimum: 1 << 16) { r in
+            for i in r {
+                let h = x[i]
+                y[i] = h & 0x7FFF > infinity ? h | quiet : (h & 0x8000 == 0 ? h : 0)
+            }
+        }
+    }
+
+    /// relu's gradient on 16-bit patterns, bit for bit what `x > 0 ? g : 0` in Float rounded once
+    /// gives: g (a NaN with its quiet bit set) where x > 0, +0 elsewhere.
+    public static func reluGradient(x: UnsafeBufferPointer<UInt16>, g: UnsafeBufferPointer<UInt16>,
+                                    into gx: UnsafeMutableBufferPointer<UInt16>, format f: HalfPatternFormat) {
+        precondition(x.count == g.count && x.count == gx.count,
+                     "reluGradient: \(x.count) inputs, \(g.count) gradients, \(gx.count) outputs")
+        let (infinity, quiet) = (f.infinity, f.quietBit)
+        Parallel.forEachRange(x.count, minimum: 1 << 16) { r in
+            for i in r {
+                // x > 0 exactly when its pattern is in 1...infinity (sign clear, not zero, not NaN).
+                let positive = x[i] &- 1 < infinity
+                let gi = g[i]
+                gx[i] = positive ? (gi & 0x7FFF > infinity ? gi | quiet : gi) : 0
+            }
+        }
+    }
+}

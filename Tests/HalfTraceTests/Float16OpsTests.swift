@@ -116,3 +116,54 @@ struct Float16OpsTests {
         #expect(y.item() == Double(Float16(Float(2048 + k - 1))))
     }
 }
+
+/// relu on float16 and bfloat16 storage runs on the bit patterns (no conversion); it must give
+/// exactly the bits of the Float path it replaces: widen, `x > 0 || x.isNaN ? x : 0` (gradient
+/// `x > 0 ? g : 0`), round once. The reference widens and rounds with the conversion kernels,
+/// which are tested exhaustively against Swift's own conversions.
+@Suite("relu on 16-bit patterns")
+struct PatternReluTests {
+    enum Format: String, CaseIterable, Sendable { case float16, bfloat16 }
+
+    static func storage(_ bits: [UInt16], _ f: Format) -> Storage {
+        f == .float16 ? .float16(bits.map { Float16(bitPattern: $0) }) : .bfloat16(bits.map { BFloat16(bitPattern: $0) })
+    }
+    static func bits(_ s: Storage) -> [UInt16] {
+        switch s {
+        case .float16(let v): v.map(\.bitPattern)
+        case .bfloat16(let v): v.map(\.bitPattern)
+        default: []
+        }
+    }
+    static func widen(_ bits: [UInt16], _ f: Format) -> [Float] {
+        f == .float16 ? HalfConversion.widen(bits.map { Float16(bitPattern: $0) })
+                      : BFloat16Conversion.widen(bits.map { BFloat16(bitPattern: $0) })
+    }
+    static func narrow(_ v: [Float], _ f: Format) -> [UInt16] {
+        f == .float16 ? HalfConversion.narrow(v).map(\.bitPattern) : BFloat16Conversion.narrow(v).map(\.bitPattern)
+    }
+
+    /// Every pattern four times (262,144 elements, so the work is split between threads), each
+    /// paired with a different gradient pattern.
+    @Test("forward and gradient on every pattern equal the Float path bit for bit, NaNs included",
+          arguments: Format.allCases)
+    func everyPattern(format: Format) {
+        let x = (0..<(4 << 16)).map { UInt16(truncatingIfNeeded: $0) }
+        let g = (0..<(4 << 16)).map { UInt16(truncatingIfNeeded: $0 &* 40503 &+ ($0 >> 16) &* 7919) }
+        let input = Tensor(storage: Self.storage(x, format), shape: [x.count], requiresGrad: true)
+        let y = input.relu()
+        y.backward(gradient: Self.storage(g, format))
+        let xf = Self.widen(x, format), gf = Self.widen(g, format)
+        let expectedY = Self.narrow(xf.map { $0 > 0 || $0.isNaN ? $0 : 0 }, format)
+        let expectedG = Self.narrow(zip(xf, gf).map { $0 > 0 ? $1 : 0 }, format)
+        let gotY = Self.bits(y.storage), gotG = Self.bits(input.grad?.storage ?? .float32([]))
+        #expect(gotY.count == x.count && gotG.count == x.count)
+        for (name, got, expected) in [("relu", gotY, expectedY), ("gradient", gotG, expectedG)] {
+            let bad = zip(got, expected).enumerated().filter { $0.element.0 != $0.element.1 }
+            for (i, (a, b)) in bad.prefix(3) {
+                Issue.record("\(format) \(name) at x 0x\(String(x[i], radix: 16)), g 0x\(String(g[i], radix: 16)): 0x\(String(a, radix: 16)), Float path 0x\(String(b, radix: 16))")
+            }
+            #expect(bad.isEmpty, "\(format) \(name): \(bad.count) patterns differ")
+        }
+    }
+}

@@ -91,14 +91,64 @@ struct Shift: ElementwiseFunction {
 extension Tensor {
     func elementwise<F: ElementwiseFunction>(_ f: F) -> Tensor {
         let x = Autocast.apply(f.policy, to: [self])[0]
+        // relu only selects: on 16-bit storage it runs on the patterns, with the same bits.
+        let onPatterns = F.self == ReLU.self
         let y = StepProfile.measure(.elementwise) {
-            x.dtype == .float64 ? Self.forward(f, x.storage, Double.self) : Self.forward(f, x.storage, Float.self)
+            if onPatterns, let y = Self.reluOnPatterns(x.storage) { return y }
+            return x.dtype == .float64 ? Self.forward(f, x.storage, Double.self) : Self.forward(f, x.storage, Float.self)
         }
         return .make(y, shape: x.shape, op: f.name, parents: [x]) { g in
             StepProfile.measure(.elementwise) {
-                [x.dtype == .float64 ? Self.backward(f, x.storage, y, g, Double.self)
-                                     : Self.backward(f, x.storage, y, g, Float.self)]
+                if onPatterns, let gx = Self.reluGradientOnPatterns(x.storage, g) { return [gx] }
+                return [x.dtype == .float64 ? Self.backward(f, x.storage, y, g, Double.self)
+                                            : Self.backward(f, x.storage, y, g, Float.self)]
             }
+        }
+    }
+
+    /// relu of 16-bit storage on its patterns (`ElementKernels.relu`); nil for other dtypes.
+    private static func reluOnPatterns(_ x: Storage) -> Storage? {
+        func run<H>(_ v: [H], _ format: HalfPatternFormat) -> [H] {
+            UnderflowCounter.current?.recordExact(v.count)
+            return [H](unsafeUninitializedCapacity: v.count) { out, n in
+                v.withUnsafeBufferPointer { v in
+                    v.withMemoryRebound(to: UInt16.self) { v in
+                        out.withMemoryRebound(to: UInt16.self) { ElementKernels.relu(v, into: $0, format: format) }
+                    }
+                }
+                n = v.count
+            }
+        }
+        switch x {
+        case .float16(let v): return .float16(run(v, .float16))
+        case .bfloat16(let v): return .bfloat16(run(v, .bfloat16))
+        case .float32, .float64: return nil
+        }
+    }
+
+    /// relu's gradient when x and g are of one 16-bit dtype, on their patterns; nil otherwise.
+    private static func reluGradientOnPatterns(_ x: Storage, _ g: Storage) -> Storage? {
+        func run<H>(_ x: [H], _ g: [H], _ format: HalfPatternFormat) -> [H] {
+            UnderflowCounter.current?.recordExact(x.count)
+            return [H](unsafeUninitializedCapacity: x.count) { out, n in
+                x.withUnsafeBufferPointer { x in
+                    g.withUnsafeBufferPointer { g in
+                        x.withMemoryRebound(to: UInt16.self) { x in
+                            g.withMemoryRebound(to: UInt16.self) { g in
+                                out.withMemoryRebound(to: UInt16.self) {
+                                    ElementKernels.reluGradient(x: x, g: g, into: $0, format: format)
+                                }
+                            }
+                        }
+                    }
+                }
+                n = x.count
+            }
+        }
+        switch (x, g) {
+        case (.float16(let x), .float16(let g)): return .float16(run(x, g, .float16))
+        case (.bfloat16(let x), .bfloat16(let g)): return .bfloat16(run(x, g, .bfloat16))
+        default: return nil
         }
     }
 
