@@ -35,25 +35,11 @@ public enum HalfConversion {
 
     /// The whole array widened (large arrays in ranges on the worker pool).
     public static func widen(_ source: [Float16], isa: KernelISA = .best) -> [Float] {
-        [Float](unsafeUninitializedCapacity: source.count) { buffer, count in
-            source.withUnsafeBufferPointer { s in
-                Parallel.forEachRange(s.count, minimum: 1 << 16) { r in
-                    widen(.init(rebasing: s[r]), into: .init(rebasing: buffer[r]), isa: isa)
-                }
-            }
-            count = source.count
-        }
+        Parallel.convert(source) { widen($0, into: $1, isa: isa) }
     }
 
     /// The whole array narrowed (large arrays in ranges on the worker pool).
     public static func narrow(_ source: [Float], isa: KernelISA = .best) -> [Float16] {
-        [Float16](unsafeUninitializedCapacity: source.count) { buffer, count in
-            source.withUnsafeBufferPointer { s in
-                Parallel.forEachRange(s.count, minimum: 1 << 16) { r in
-                    narrow(.init(rebasing: s[r]), into: .init(rebasing: buffer[r]), isa: isa)
-                }
-            }
-            count = source.count
-        }
+        Parallel.convert(source) { narrow($0, into: $1, isa: isa) }
     }
 }

@@ -57,6 +57,21 @@ public enum Parallel {
         _ = mapRanges(count, minimum: minimum, body)
     }
 
+    /// A new array converted element by element from `source` by `kernel(source range,
+    /// destination range)`, large arrays in ranges on the worker pool (the conversions: each
+    /// element depends on its own source element only, so the split changes nothing).
+    public static func convert<S, D>(
+        _ source: [S], minimum: Int = 1 << 16,
+        _ kernel: (UnsafeBufferPointer<S>, UnsafeMutableBufferPointer<D>) -> Void
+    ) -> [D] {
+        [D](unsafeUninitializedCapacity: source.count) { buffer, count in
+            source.withUnsafeBufferPointer { s in
+                forEachRange(s.count, minimum: minimum) { r in kernel(.init(rebasing: s[r]), .init(rebasing: buffer[r])) }
+            }
+            count = source.count
+        }
+    }
+
     /// `forEachRange` with a result per range, in range order (combine them with an operation
     /// that does not depend on the split, e.g. OR).
     public static func mapRanges<R>(_ count: Int, minimum: Int = elementwiseMinimum, _ body: (Range<Int>) -> R) -> [R] {

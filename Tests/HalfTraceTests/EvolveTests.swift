@@ -74,29 +74,9 @@ struct EvolveTests {
             let args = ["evolve", "--model", "tiny", "--strategy", "ga", "--generations", "6", "--population", "6", "--epochs", "4", "--seed", "3"]
             #expect(try CLITests.run(args + ["--out", reference]).status == 0)
             func rows() -> Int? { (try? String(contentsOfFile: dir + "/evolve.csv", encoding: .utf8)).map { $0.split(separator: "\n").count } }
-            var rng = SplitMix64(seed: 9)
-            var kills = 0, resumes = 0
-            while true {
-                let resuming = rows() != nil
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: CLITests.binary)
-                p.arguments = args + ["--out", dir] + (resuming ? ["--resume"] : [])
-                p.standardOutput = FileHandle.nullDevice
-                p.standardError = FileHandle.nullDevice
-                try p.run()
-                guard kills < 8 else {
-                    p.waitUntilExit()
-                    #expect(p.terminationStatus == 0)
-                    break
-                }
-                let running = ResumeTests.awaitProgress(p, changes: 1 + rng.nextIndex(below: 2)) { rows().map(String.init) }
-                kill(p.processIdentifier, SIGKILL)
-                p.waitUntilExit()
-                #expect(running, "the evolution finished before kill \(kills + 1)")
-                if !running { break }
-                kills += 1
-                if resuming { resumes += 1 }
-            }
+            let (kills, resumes) = try ResumeTests.killRepeatedly(8, seed: 9, arguments: { resuming in
+                args + ["--out", dir] + (resuming ? ["--resume"] : [])
+            }, stamp: { rows().map(String.init) })
             #expect(kills == 8 && resumes == 7, "\(kills) kills, \(resumes) resumes that made progress")
             let a = try String(contentsOfFile: reference + "/evolve.csv", encoding: .utf8)
             let b = try String(contentsOfFile: dir + "/evolve.csv", encoding: .utf8)

@@ -137,6 +137,41 @@ struct ResumeTests {
         return p.isRunning
     }
 
+    /// Starts the CLI with `arguments(resuming)` (resuming once `stamp` shows a previous run's
+    /// output), kills it with SIGKILL after 1 or 2 new values of `stamp`, `total` times, then lets
+    /// the last run finish. `afterKill(k)` checks the state after kill k. Returns the kills and
+    /// how many of them interrupted a resumed run that had made progress.
+    static func killRepeatedly(
+        _ total: Int, seed: UInt64, arguments: (_ resuming: Bool) -> [String], stamp: () -> String?,
+        afterKill: (Int) throws -> Void = { _ in }
+    ) throws -> (kills: Int, resumes: Int) {
+        var rng = SplitMix64(seed: seed)
+        var kills = 0, resumes = 0
+        while true {
+            let resuming = stamp() != nil
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: CLITests.binary)
+            p.arguments = arguments(resuming)
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            guard kills < total else {
+                p.waitUntilExit()
+                #expect(p.terminationStatus == 0)
+                return (kills, resumes)
+            }
+            // Killed on observed progress, never after a wall-clock delay: the test holds however busy the cores are.
+            let running = awaitProgress(p, changes: 1 + rng.nextIndex(below: 2), stamp)
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            #expect(running, "the run finished before kill \(kills + 1)")
+            if !running { return (kills, resumes) }
+            kills += 1
+            if resuming { resumes += 1 }
+            try afterKill(kills)
+        }
+    }
+
     @Test("killed with SIGKILL 24 times, each after 1 or 2 new checkpoints, and resumed: the same files as an uninterrupted run")
     func sigkill() throws {
         try withTemporaryDirectory("kill") { root in
@@ -144,31 +179,11 @@ struct ResumeTests {
             let args = ["train", "--model", "probe", "--precision", "amp", "--epochs", "8", "--save-period", "2"]
             let ref = try CLITests.run(args + ["--out", reference])
             #expect(ref.status == 0, "\(ref.text)")
-            var rng = SplitMix64(seed: 2026)
-            var kills = 0, resumes = 0
-            while true {
-                let resuming = Self.checkpointStamp(dir) != nil
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: CLITests.binary)
-                p.arguments = resuming ? ["train", "--resume", dir + "/last.ckpt", "--save-period", "2"] : args + ["--out", dir]
-                p.standardOutput = FileHandle.nullDevice
-                p.standardError = FileHandle.nullDevice
-                try p.run()
-                guard kills < 24 else {
-                    p.waitUntilExit()
-                    #expect(p.terminationStatus == 0)
-                    break
-                }
-                // Killed on observed progress, never after a wall-clock delay: the test holds however busy the cores are.
-                let running = Self.awaitProgress(p, changes: 1 + rng.nextIndex(below: 2)) { Self.checkpointStamp(dir) }
-                kill(p.processIdentifier, SIGKILL)
-                p.waitUntilExit()
-                #expect(running, "the run finished before kill \(kills + 1)")
-                if !running { break }
-                kills += 1
-                if resuming { resumes += 1 }
-                #expect(throws: Never.self, "after kill \(kills) the checkpoint is whole") { try Checkpoint.read(dir + "/last.ckpt") }
-            }
+            let (kills, resumes) = try Self.killRepeatedly(24, seed: 2026, arguments: { resuming in
+                resuming ? ["train", "--resume", dir + "/last.ckpt", "--save-period", "2"] : args + ["--out", dir]
+            }, stamp: { Self.checkpointStamp(dir) }, afterKill: { k in
+                #expect(throws: Never.self, "after kill \(k) the checkpoint is whole") { try Checkpoint.read(dir + "/last.ckpt") }
+            })
             #expect(kills == 24 && resumes == 23, "\(kills) kills, \(resumes) resumes that made progress")
             let (x, y) = (try Self.files(reference), try Self.files(dir))
             for name in x.keys.sorted() { #expect(x[name] == y[name], "\(name) differs after \(kills) kills") }
