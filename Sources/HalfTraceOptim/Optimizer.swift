@@ -175,19 +175,14 @@ extension Tensor {
         }
         var values = storage, first = stateBuffer(s.first, buffers >= 1), second = stateBuffer(s.second, buffers >= 2)
         (storage, s.first, s.second) = (.zeros(0, dtype: dtype), nil, nil)  // one owner each: updated in place
+        let g = Float.load(grad)
         switch dtype {
         case .float32:
-            var (pv, fv, sv) = (values.floatsMovingOut(), first.floatsMovingOut(), second.floatsMovingOut())
-            Self.chunked(n, &pv, Float.load(grad), &fv, &sv, body)
+            var (pv, fv, sv) = (values.take(Float.self), first.take(Float.self), second.take(Float.self))
+            Self.chunked(n, &pv, g, &fv, &sv, body)
             (values, first, second) = (.float32(pv), .float32(fv), .float32(sv))
-        case .float16:
-            var (pv, fv, sv) = (values.float16MovingOut(), first.float16MovingOut(), second.float16MovingOut())
-            Self.chunkedHalf(n, &pv, Float.load(grad), &fv, &sv, body)
-            (values, first, second) = (.float16(pv), .float16(fv), .float16(sv))
-        case .bfloat16:
-            var (pv, fv, sv) = (values.bfloat16MovingOut(), first.bfloat16MovingOut(), second.bfloat16MovingOut())
-            Self.chunkedHalf(n, &pv, Float.load(grad), &fv, &sv, body)
-            (values, first, second) = (.bfloat16(pv), .bfloat16(fv), .bfloat16(sv))
+        case .float16: Self.updateHalf(Float16.self, n, &values, g, &first, &second, body)
+        case .bfloat16: Self.updateHalf(BFloat16.self, n, &values, g, &first, &second, body)
         case .float64:
             preconditionFailure("applyUpdate(Float) on a float64 parameter")
         }
@@ -212,6 +207,16 @@ extension Tensor {
                 }
             }
         }
+    }
+
+    /// `chunkedHalf` on storages of the 16-bit format H, moved out and back in.
+    private static func updateHalf<H: HalfElement>(
+        _: H.Type, _ n: Int, _ p: inout Storage, _ g: [Float], _ f: inout Storage, _ s: inout Storage,
+        _ body: (UnsafeMutableBufferPointer<Float>, UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void
+    ) {
+        var (pv, fv, sv) = (H.take(&p), H.take(&f), H.take(&s))
+        chunkedHalf(n, &pv, g, &fv, &sv, body)
+        (p, f, s) = (H.storage(pv), H.storage(fv), H.storage(sv))
     }
 
     private static func chunkedHalf<H: HalfElement>(
@@ -247,10 +252,13 @@ extension Tensor {
     }
 }
 
-/// The 16-bit storage formats, with their bulk conversions.
+/// The 16-bit storage formats: their bulk conversions and their case of `Storage`.
 protocol HalfElement {
     static func widen(_ source: UnsafeBufferPointer<Self>, into destination: UnsafeMutableBufferPointer<Float>)
     static func narrow(_ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutableBufferPointer<Self>)
+    /// The elements of a storage of this format, leaving it empty (so that the array has one owner).
+    static func take(_ storage: inout Storage) -> [Self]
+    static func storage(_ values: [Self]) -> Storage
 }
 
 extension Float16: HalfElement {
@@ -260,6 +268,12 @@ extension Float16: HalfElement {
     static func narrow(_ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutableBufferPointer<Float16>) {
         HalfConversion.narrow(source, into: destination)
     }
+    static func take(_ storage: inout Storage) -> [Float16] {
+        guard case .float16(let v) = storage else { preconditionFailure("\(storage.dtype) storage where float16 was expected") }
+        storage = .zeros(0, dtype: .float16)
+        return v
+    }
+    static func storage(_ values: [Float16]) -> Storage { .float16(values) }
 }
 
 extension BFloat16: HalfElement {
@@ -269,29 +283,12 @@ extension BFloat16: HalfElement {
     static func narrow(_ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutableBufferPointer<BFloat16>) {
         BFloat16Conversion.narrow(source, into: destination)
     }
-}
-
-extension Storage {
-    /// The float32 elements, leaving `self` empty (so that the array has one owner).
-    mutating func floatsMovingOut() -> [Float] {
-        guard case .float32(let v) = self else { preconditionFailure("\(dtype) storage where float32 was expected") }
-        self = .zeros(0, dtype: .float32)
+    static func take(_ storage: inout Storage) -> [BFloat16] {
+        guard case .bfloat16(let v) = storage else { preconditionFailure("\(storage.dtype) storage where bfloat16 was expected") }
+        storage = .zeros(0, dtype: .bfloat16)
         return v
     }
-
-    /// The float16 elements, leaving `self` empty.
-    mutating func float16MovingOut() -> [Float16] {
-        guard case .float16(let v) = self else { preconditionFailure("\(dtype) storage where float16 was expected") }
-        self = .zeros(0, dtype: .float16)
-        return v
-    }
-
-    /// The bfloat16 elements, leaving `self` empty.
-    mutating func bfloat16MovingOut() -> [BFloat16] {
-        guard case .bfloat16(let v) = self else { preconditionFailure("\(dtype) storage where bfloat16 was expected") }
-        self = .zeros(0, dtype: .bfloat16)
-        return v
-    }
+    static func storage(_ values: [BFloat16]) -> Storage { .bfloat16(values) }
 }
 
 extension Storage {
