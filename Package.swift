@@ -1,60 +1,70 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Layers, arrows pointing one way (a module imports only modules listed before it):
+// Layers, arrows pointing one way (a module imports only modules listed before it, and declares
+// every HalfTrace module it imports):
 // CHalfKernels <- HalfTraceKernels <- HalfTraceAutograd <- HalfTraceNN <- HalfTraceOptim
 //   <- HalfTraceTraining <- HalfTraceTraces <- HalfTracePlot <- halftrace (CLI)
-// The numeric targets are optimised in debug builds too, so that plain `swift test` runs the
-// kernels, the toy training runs and the exhaustive float16 checks in minutes, not hours. The
-// arithmetic is the same at every optimisation level: no fast-math, fused multiply-adds only
-// where written (`fma`, target attributes), so traces are bit-identical in both configurations.
-let optimizedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
-let optimizedCInDebug: [CSetting] = [.unsafeFlags(["-O2"], .when(configuration: .debug))]
+// No unsafe flags: the package is usable as a versioned dependency. Debug builds are not
+// optimised, so the test suite sizes its heaviest cases by build configuration (see
+// Tests/HalfTraceTestSupport/BuildSize.swift); every case proves the same rule in both.
+
+let yams: Target.Dependency = .product(name: "Yams", package: "Yams")
 
 let package = Package(
     name: "HalfTrace",
     products: [
         .executable(name: "halftrace", targets: ["halftrace"]),
-        .library(name: "HalfTrace", targets: ["HalfTraceTraining"]),
+        // Float16/bfloat16-storage tensors with reverse-mode autograd, autocast and layers.
+        .library(name: "HalfTraceTensors", targets: ["HalfTraceAutograd", "HalfTraceNN"]),
+        // Optimizers, learning-rate schedules (YOLOv5 warm-up, LambdaLR, SGDR) and the GradScaler.
+        .library(name: "HalfTraceOptimization", targets: ["HalfTraceOptim"]),
+        // YOLOv5's training loop on HalfTrace tensors, checkpoints and resume.
+        .library(name: "HalfTraceTraining", targets: ["HalfTraceTraining"]),
+        // Checks a YOLOv5 or Ultralytics run (or any schedule's log) against the formulas.
+        .library(name: "HalfTraceVerification", targets: ["HalfTraceVerify"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", exact: "1.5.0"),
     ],
     targets: [
         // C kernels: Float16 conversion (F16C) and GEMM (AVX2/AVX-512 FMA), chosen at run time
         // by a CPU check; per-function target attributes, no global flags.
-        .target(name: "CHalfKernels", cSettings: optimizedCInDebug),
-        .target(name: "HalfTraceKernels", dependencies: ["CHalfKernels"], swiftSettings: optimizedInDebug),
-        .target(name: "HalfTraceAutograd", dependencies: ["HalfTraceKernels"], swiftSettings: optimizedInDebug),
+        .target(name: "CHalfKernels"),
+        .target(name: "HalfTraceKernels", dependencies: ["CHalfKernels"]),
+        .target(name: "HalfTraceAutograd", dependencies: ["HalfTraceKernels"]),
         .target(
-            name: "HalfTraceNN", dependencies: ["HalfTraceAutograd"],
-            resources: [.copy("Resources/digits.csv"), .copy("Resources/DIGITS-LICENSE.md")], swiftSettings: optimizedInDebug),
-        .target(name: "HalfTraceOptim", dependencies: ["HalfTraceAutograd"], swiftSettings: optimizedInDebug),
+            name: "HalfTraceNN", dependencies: ["HalfTraceAutograd", "HalfTraceKernels"],
+            resources: [.copy("Resources/digits.csv"), .copy("Resources/DIGITS-LICENSE.md")]),
+        .target(name: "HalfTraceOptim", dependencies: ["HalfTraceAutograd", "HalfTraceKernels"]),
         .target(
             name: "HalfTraceTraining",
-            dependencies: ["HalfTraceNN", "HalfTraceOptim", .product(name: "Yams", package: "Yams")], swiftSettings: optimizedInDebug),
+            dependencies: ["HalfTraceAutograd", "HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim", yams]),
         // YOLOv5's AutoAnchor: label reader, metric, k-means + genetic search (kernels only).
-        .target(
-            name: "HalfTraceAnchors", dependencies: ["HalfTraceKernels"],
-            resources: [.copy("Resources/boxes")], swiftSettings: optimizedInDebug),
+        .target(name: "HalfTraceAnchors", dependencies: ["HalfTraceKernels"], resources: [.copy("Resources/boxes")]),
         // Closed forms straight from the sources' formulas; imports nothing it checks.
-        .target(name: "HalfTraceReference", swiftSettings: optimizedInDebug),
-        .target(name: "HalfTraceTraces", dependencies: ["HalfTraceTraining", "HalfTraceReference", "HalfTraceAnchors"], swiftSettings: optimizedInDebug),
-        // `halftrace verify`: a YOLOv5 or Ultralytics run's logged learning rates against the formulas.
+        .target(name: "HalfTraceReference"),
         .target(
-            name: "HalfTraceVerify",
-            dependencies: ["HalfTraceTraining", .product(name: "Yams", package: "Yams")], swiftSettings: optimizedInDebug),
+            name: "HalfTraceTraces",
+            dependencies: ["HalfTraceAnchors", "HalfTraceAutograd", "HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim",
+                           "HalfTraceReference", "HalfTraceTraining"]),
+        // `halftrace verify`: a YOLOv5 or Ultralytics run checked against the formulas.
+        .target(name: "HalfTraceVerify", dependencies: ["HalfTraceKernels", "HalfTraceOptim", "HalfTraceTraining", yams]),
         // Hyper-parameter evolution on the toy models (classic and genetic).
-        .target(name: "HalfTraceEvolve", dependencies: ["HalfTraceTraining"], swiftSettings: optimizedInDebug),
-        .target(name: "HalfTracePlot", dependencies: ["HalfTraceTraces", "HalfTraceEvolve", "HalfTraceVerify"]),
+        .target(name: "HalfTraceEvolve", dependencies: ["HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim", "HalfTraceTraining"]),
+        .target(
+            name: "HalfTracePlot",
+            dependencies: ["HalfTraceAnchors", "HalfTraceEvolve", "HalfTraceKernels", "HalfTraceTraces", "HalfTraceVerify"]),
         .executableTarget(
             name: "halftrace",
             dependencies: [
-                "HalfTraceTraining", "HalfTraceTraces", "HalfTracePlot", "HalfTraceAnchors", "HalfTraceEvolve", "HalfTraceVerify",
+                "HalfTraceAnchors", "HalfTraceEvolve", "HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim", "HalfTracePlot",
+                "HalfTraceTraces", "HalfTraceTraining", "HalfTraceVerify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .target(name: "HalfTraceTestSupport", dependencies: ["HalfTraceAutograd"], path: "Tests/HalfTraceTestSupport", swiftSettings: optimizedInDebug),
+        .target(name: "HalfTraceTestSupport", dependencies: ["HalfTraceAutograd", "HalfTraceKernels"], path: "Tests/HalfTraceTestSupport"),
         .testTarget(
             name: "HalfTraceTests",
             dependencies: [
@@ -62,6 +72,6 @@ let package = Package(
                 "HalfTraceTraining", "HalfTraceTraces", "HalfTraceReference", "HalfTracePlot", "HalfTraceAnchors", "HalfTraceEvolve",
                 "HalfTraceVerify", "HalfTraceTestSupport",
             ],
-            exclude: ["Fixtures"], swiftSettings: optimizedInDebug),
+            exclude: ["Fixtures"]),
     ]
 )

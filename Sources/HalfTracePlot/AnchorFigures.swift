@@ -26,18 +26,6 @@ public enum AnchorFigures {
             newBPR = search.metrics.bpr
             fitnessHistory = search.fitnessHistory
         }
-
-        /// From a checked scenario's attachments and its fitness column.
-        init?(attachments a: [String: [Double]], fitnessHistory: [Double]) {
-            func pair(_ name: String) -> (w: [Double], h: [Double])? {
-                guard let w = a[name + "_w"], let h = a[name + "_h"], w.count == h.count else { return nil }
-                return (w, h)
-            }
-            guard let labels = pair("label"), let given = pair("given"), let kmeans = pair("kmeans"), let new = pair("new"),
-                  let kf = a["kmeans_fitness"]?.first, let nf = a["new_fitness"]?.first, let bpr = a["new_bpr"]?.first else { return nil }
-            (self.labels, self.given, self.kmeans, self.new) = (labels, given, kmeans, new)
-            (kmeansFitness, newFitness, newBPR, self.fitnessHistory) = (kf, nf, bpr, fitnessHistory)
-        }
     }
 
     public static func figures(_ d: Data) -> [Figure] {

@@ -1,4 +1,3 @@
-import HalfTraceReference
 import HalfTraceTraces
 
 /// Figures built from golden checks: one per scenario (engine points over the golden line, a
@@ -117,199 +116,162 @@ public enum ScenarioFigures {
 
     /// The declared comparison figures whose scenarios are all among `checks`.
     public static func comparisons(_ checks: [String: ScenarioCheck], declared: [ComparisonFigure] = Scenarios.figures) -> [Figure] {
-        declared.flatMap { draw($0, checks) }
+        declared.flatMap { f in f.data(checks).map { draw(f, $0) } ?? [] }
     }
 
-    static func draw(_ f: ComparisonFigure, _ checks: [String: ScenarioCheck]) -> [Figure] {
-        switch f.kind {
-        case .interpolation(let s): return [interpolation(f, checks, s)].compactMap { $0 }
-        case .multipliers(let s): return [multipliers(f, checks, s)].compactMap { $0 }
-        case .warmupGroups(let s): return [warmupGroups(f, checks, s)].compactMap { $0 }
-        case .difference(let a, let b, let column, let legends, let yLabel):
-            return [difference(f, checks, a, b, column, legends, yLabel)].compactMap { $0 }
-        case .stepping(let batch, let epoch): return [stepping(f, checks, batch, epoch)].compactMap { $0 }
-        case .restartCases(let s): return [restartCases(f, checks, s)].compactMap { $0 }
-        case .lossScale(let training, let traces): return [lossScale(f, checks, training, traces)].compactMap { $0 }
-        case .trainingCurves(let runs): return [trainingCurves(f, checks, runs)].compactMap { $0 }
-        case .precisionComparison(let blocks): return [precisionComparison(f, checks, blocks)].compactMap { $0 }
-        case .resume(let s): return [resume(f, checks, s)].compactMap { $0 }
-        case .trainingRun(let s): return [trainingRun(f, checks, s)].compactMap { $0 }
-        case .anchors(let s):
-            guard let c = checks[s], let (g, e) = rows(checks, s),
-                  let data = AnchorFigures.Data(attachments: c.attachments, fitnessHistory: col(g, e, "fitness")) else { return [] }
-            return AnchorFigures.figures(data)
+    static func draw(_ f: ComparisonFigure, _ data: ComparisonData) -> [Figure] {
+        switch data {
+        case let .interpolation(knots, formula, engine, check): return [interpolation(f, knots, formula, engine, check)]
+        case let .multipliers(keyLabel, curves, check): return [multipliers(f, keyLabel, curves, check)]
+        case let .warmupGroups(lr, momentum, accumulate, markers, check): return [warmupGroups(f, lr, momentum, accumulate, markers, check)]
+        case let .difference(keyLabel, x, first, second, legends, yLabel):
+            return [difference(f, keyLabel: keyLabel, x: x, first: first, second: second, legends: legends, yLabel: yLabel)]
+        case let .stepping(perBatch, perEpoch, markers, check): return [stepping(f, perBatch, perEpoch, markers, check)]
+        case let .restartCases(cases, baseLR, check): return [restartCases(f, cases, baseLR: baseLR, check)]
+        case let .lossScale(training, traces): return [lossScale(f, training, traces)]
+        case let .trainingCurves(runs): return [trainingCurves(f, runs)].compactMap { $0 }
+        case let .precisionComparison(blocks): return [precisionComparison(f, blocks)].compactMap { $0 }
+        case let .resume(iteration, panels, markers): return [resume(f, iteration, panels, markers)]
+        case let .anchors(labels, given, search): return AnchorFigures.figures(AnchorFigures.Data(labels: labels, given: given, search: search))
+        case let .trainingRun(lr, loss, markers, check): return [trainingRun(f, lr, loss, markers, check)]
         }
     }
 
-    static func rows(_ checks: [String: ScenarioCheck], _ name: String) -> (golden: GoldenFile, engine: [[Double]])? {
-        guard let c = checks[name], let g = c.golden, !c.engineRows.isEmpty else { return nil }
-        return (g, c.engineRows)
+    static func marks(_ markers: [ScenarioMarker], color: String = "#d62728") -> [Marker] {
+        markers.map { Marker(x: $0.x, label: $0.label, color: color) }
     }
 
-    static func col(_ g: GoldenFile, _ rows: [[Double]], _ name: String) -> [Double] {
-        guard let j = g.columns.firstIndex(where: { $0.name == name }) else { return [] }
-        return rows.map { $0[j] }
-    }
-
-    static func markers(_ checks: [String: ScenarioCheck], _ name: String, color: String = "#d62728") -> [Marker] {
-        (checks[name]?.scenario?.markers ?? []).map { Marker(x: $0.x, label: $0.label, color: color) }
-    }
-
-    static func interpolation(_ f: ComparisonFigure, _ checks: [String: ScenarioCheck], _ name: String) -> Figure? {
-        guard let (g, e) = rows(checks, name), let xp = numbers(g.config["xp"]), let fp = numbers(g.config["fp"]),
-              xp.count == fp.count, !xp.isEmpty else { return nil }
-        let lo = xp[0] - 1.5, hi = xp[xp.count - 1] + 1.5
-        let dense = (0...300).map { lo + (hi - lo) * Double($0) / 300 }
-        var known = Series("known points (xp, fp)", x: xp, y: fp, style: .points, color: "#2ca02c")
+    static func interpolation(_ f: ComparisonFigure, _ knots: (x: [Double], y: [Double]), _ formula: (x: [Double], y: [Double]),
+                              _ engine: (x: [Double], y: [Double]), _ check: ScenarioCheck) -> Figure {
+        var known = Series("known points (xp, fp)", x: knots.x, y: knots.y, style: .points, color: "#2ca02c")
         known.pointSize = 1.6
-        var mine = Series("interpolated by HalfTrace", x: col(g, e, "x"), y: col(g, e, "y"), style: .points, color: Palette.engine)
+        var mine = Series("interpolated by HalfTrace", x: engine.x, y: engine.y, style: .points, color: Palette.engine)
         mine.pointSize = 1.3
         mine.pointType = 9
-        let top = Panel(yLabel: "y", series: [Series("numpy.interp formula", x: dense, y: dense.map { Reference.interp($0, xp, fp) },
-                                                     style: .line, color: Palette.reference), known, mine], weight: 3)
-        return Figure(name: f.name, title: f.title, xLabel: "x", panels: [top, residualPanel(checks[name]!, x: col(g, e, "x"))])
+        let top = Panel(yLabel: "y", series: [Series("numpy.interp formula", x: formula.x, y: formula.y, style: .line, color: Palette.reference),
+                                              known, mine], weight: 3)
+        return Figure(name: f.name, title: f.title, xLabel: "x", panels: [top, residualPanel(check, x: engine.x)])
     }
 
-    static func multipliers(_ f: ComparisonFigure, _ checks: [String: ScenarioCheck], _ name: String) -> Figure? {
-        guard let (g, e) = rows(checks, name), let scenario = checks[name]?.scenario,
-              let key = scenario.columns.first(where: { $0.source == .key }) else { return nil }
-        let x = col(g, e, key.name)
+    static func multipliers(_ f: ComparisonFigure, _ keyLabel: String, _ curves: [(name: String, series: ColumnSeries)],
+                            _ check: ScenarioCheck) -> Figure {
         var series: [Series] = []
-        for (k, c) in scenario.columns.filter({ $0.source == .formula }).enumerated() {
+        for (k, c) in curves.enumerated() {
             let lineColors = ["#17becf", "#8c564b", "#2ca02c"], pointColors = ["#1f77b4", "#e377c2", "#ff7f0e"]
-            var line = Series("\(c.name) (formula)", x: x, y: col(g, g.rows, c.name), style: .line, color: lineColors[k % 3])
+            var line = Series("\(c.name) (formula)", x: c.series.x, y: c.series.golden, style: .line, color: lineColors[k % 3])
             line.dashed = k % 2 == 1
             line.lineWidth = 2.5
-            var points = Series("\(c.name), engine (LambdaLR)", x: x, y: col(g, e, c.name), style: .points, color: pointColors[k % 3])
+            var points = Series("\(c.name), engine (LambdaLR)", x: c.series.x, y: c.series.engine, style: .points, color: pointColors[k % 3])
             points.pointSize = 0.5
             series += [line, points]
         }
         let top = Panel(yLabel: "learning-rate multiplier lf(epoch)", series: series, weight: 3)
-        return Figure(name: f.name, title: f.title, xLabel: key.label, panels: [top, residualPanel(checks[name]!, x: x)])
+        return Figure(name: f.name, title: f.title, xLabel: keyLabel, panels: [top, residualPanel(check, x: curves.first?.series.x ?? [])])
     }
 
-    static func warmupGroups(_ f: ComparisonFigure, _ checks: [String: ScenarioCheck], _ name: String) -> Figure? {
-        guard let (g, e) = rows(checks, name) else { return nil }
-        let x = col(g, e, "iteration")
-        let marks = markers(checks, name)
-        func group(_ column: String, _ title: String, _ color: String) -> [Series] {
-            var p = Series("\(title) engine", x: x, y: col(g, e, column), style: .points, color: color)
-            p.pointSize = 0.45
-            return [Series("\(title) formula", x: x, y: col(g, g.rows, column), style: .line, color: color), p]
-        }
-        var lr = Panel(yLabel: "learning rate", series: group("lr_bias", "group 0 (biases)", "#ff7f0e")
-                       + group("lr_weight", "group 1 (weights)", "#1f77b4") + group("lr_bn", "group 2 (norm weights)", "#2ca02c"), weight: 2.2)
-        lr.markers = marks
-        var mom = Panel(yLabel: "momentum", series: group("momentum", "momentum", "#9467bd"), weight: 1)
-        mom.markers = marks
-        var acc = Panel(yLabel: "accumulate (batches)", series: group("accumulate", "accumulate", "#8c564b"), weight: 1)
-        acc.markers = marks
-        return Figure(name: f.name, title: f.title, xLabel: "iteration ni", panels: [lr, mom, acc, residualPanel(checks[name]!, x: x)])
+    /// A formula (or golden) line with the engine's points over it.
+    static func lineWithPoints(_ title: String, _ s: ColumnSeries, _ color: String, pointSize: Double = 0.45) -> [Series] {
+        var p = Series("\(title) engine", x: s.x, y: s.engine, style: .points, color: color)
+        p.pointSize = pointSize
+        return [Series("\(title) formula", x: s.x, y: s.golden, style: .line, color: color), p]
     }
 
-    static func difference(_ f: ComparisonFigure, _ checks: [String: ScenarioCheck], _ first: String, _ second: String,
-                           _ column: String, _ legends: [String], _ yLabel: String) -> Figure? {
-        guard let (fg, fe) = rows(checks, first), let (sg, se) = rows(checks, second), legends.count == 3,
-              let key = checks[first]?.scenario?.columns.first(where: { $0.source == .key }) else { return nil }
-        let x = col(fg, fe, key.name)
-        let a = col(fg, fe, column), b = col(sg, se, column)
-        guard a.count == b.count else { return nil }
-        var secondSeries = Series(legends[1], x: x, y: b, style: .line, color: "#d62728")
+    static func warmupGroups(_ f: ComparisonFigure, _ lr: [(group: String, series: ColumnSeries)], _ momentum: ColumnSeries,
+                             _ accumulate: ColumnSeries, _ markers: [ScenarioMarker], _ check: ScenarioCheck) -> Figure {
+        let colors = ["#ff7f0e", "#1f77b4", "#2ca02c"]
+        var lrPanel = Panel(yLabel: "learning rate", series: lr.enumerated().flatMap { k, g in lineWithPoints(g.group, g.series, colors[k % 3]) }, weight: 2.2)
+        lrPanel.markers = marks(markers)
+        var mom = Panel(yLabel: "momentum", series: lineWithPoints("momentum", momentum, "#9467bd"), weight: 1)
+        mom.markers = marks(markers)
+        var acc = Panel(yLabel: "accumulate (batches)", series: lineWithPoints("accumulate", accumulate, "#8c564b"), weight: 1)
+        acc.markers = marks(markers)
+        return Figure(name: f.name, title: f.title, xLabel: "iteration ni", panels: [lrPanel, mom, acc, residualPanel(check, x: momentum.x)])
+    }
+
+    static func difference(_ f: ComparisonFigure, keyLabel: String, x: [Double], first: [Double], second: [Double], legends: [String],
+                           yLabel: String) -> Figure {
+        var secondSeries = Series(legends[1], x: x, y: second, style: .line, color: "#d62728")
         secondSeries.dashed = true
-        let top = Panel(yLabel: yLabel, series: [Series(legends[0], x: x, y: a, style: .line, color: "#1f77b4"), secondSeries], weight: 2.5)
-        let diff = Panel(yLabel: legends[2], series: [Series("difference", x: x, y: zip(b, a).map { $0 - $1 }, style: .steps, color: "#d62728")])
-        return Figure(name: f.name, title: f.title, xLabel: key.label, panels: [top, diff])
+        let top = Panel(yLabel: yLabel, series: [Series(legends[0], x: x, y: first, style: .line, color: "#1f77b4"), secondSeries], weight: 2.5)
+        let diff = Panel(yLabel: legends[2], series: [Series("difference", x: x, y: zip(second, first).map { $0 - $1 }, style: .steps, color: "#d62728")])
+        return Figure(name: f.name, title: f.title, xLabel: keyLabel, panels: [top, diff])
     }
 
-    static func stepping(_ f: ComparisonFigure, _ checks: [String: ScenarioCheck], _ perBatch: String, _ perEpoch: String) -> Figure? {
-        guard let (gb, eb) = rows(checks, perBatch), let (ge, ee) = rows(checks, perEpoch) else { return nil }
-        var batch = Series("stepped per batch, step(epoch + i/nb), engine", x: col(gb, eb, "epoch"), y: col(gb, eb, "lr"), style: .line, color: "#1f77b4")
+    static func stepping(_ f: ComparisonFigure, _ perBatch: ColumnSeries, _ perEpoch: ColumnSeries, _ markers: [ScenarioMarker],
+                         _ check: ScenarioCheck) -> Figure {
+        var batch = Series("stepped per batch, step(epoch + i/nb), engine", x: perBatch.x, y: perBatch.engine, style: .line, color: "#1f77b4")
         batch.lineWidth = 1.2
-        var epoch = Series("stepped per epoch, step(epoch), engine", x: col(ge, ee, "epoch"), y: col(ge, ee, "lr"), style: .points, color: Palette.engine)
+        var epoch = Series("stepped per epoch, step(epoch), engine", x: perEpoch.x, y: perEpoch.engine, style: .points, color: Palette.engine)
         epoch.pointSize = 0.6
         var top = Panel(yLabel: "learning rate", series: [
-            Series("closed form (per batch)", x: col(gb, gb.rows, "epoch"), y: col(gb, gb.rows, "lr"), style: .line, color: Palette.reference),
-            batch, epoch,
+            Series("closed form (per batch)", x: perBatch.x, y: perBatch.golden, style: .line, color: Palette.reference), batch, epoch,
         ], weight: 3)
-        top.markers = markers(checks, perBatch, color: "#2ca02c")
-        return Figure(name: f.name, title: f.title, xLabel: "epoch", panels: [top, residualPanel(checks[perBatch]!, x: col(gb, eb, "epoch"))])
+        top.markers = marks(markers, color: "#2ca02c")
+        return Figure(name: f.name, title: f.title, xLabel: "epoch", panels: [top, residualPanel(check, x: perBatch.x)])
     }
 
-    static func restartCases(_ f: ComparisonFigure, _ checks: [String: ScenarioCheck], _ name: String) -> Figure? {
-        guard let (g, e) = rows(checks, name), g.rows.count % 3 == 0 else { return nil }
+    static func restartCases(_ f: ComparisonFigure, _ cases: [(t0: Int, tMult: Int, epoch: Int, engine: [Double], pytorch: [Double])],
+                             baseLR: Double, _ check: ScenarioCheck) -> Figure {
         var series: [Series] = []
         var offsetsAll: [Double] = []
         let spread = 0.04  // cases drawn side by side, this far apart
-        for k in 0..<(g.rows.count / 3) {
-            let rs = Array(g.rows[(3 * k)..<(3 * k + 3)]), es = Array(e[(3 * k)..<(3 * k + 3)])
-            let label = "T_0=\(Int(rs[1][0])), T_mult=\(Int(rs[1][1])), epoch \(Int(rs[1][2]))"
+        for (k, c) in cases.enumerated() {
+            let label = "T_0=\(c.t0), T_mult=\(c.tMult), epoch \(c.epoch)"
             let color = Palette.colors[k % Palette.colors.count]
             let offsets = [-1.0, 0, 1].map { $0 + Double(k) * spread }
             offsetsAll += offsets
-            series.append(Series("HalfTrace, \(label)", x: offsets, y: es.map { $0[3] }, style: .linesPoints, color: color))
-            var torch = Series("PyTorch 2.15, \(label)", x: offsets, y: rs.map { $0[4] }, style: .linesPoints, color: color)
+            series.append(Series("HalfTrace, \(label)", x: offsets, y: c.engine, style: .linesPoints, color: color))
+            var torch = Series("PyTorch 2.15, \(label)", x: offsets, y: c.pytorch, style: .linesPoints, color: color)
             torch.dashed = true
             torch.pointType = 6
             series.append(torch)
         }
         var top = Panel(yLabel: "learning rate", series: series, weight: 3)
-        let base = numbers(g.config["lr"])?.first ?? 0
-        top.markers = [Marker(x: 0, label: "restart epoch: must be base lr \(base)", color: "#2ca02c")]
-        top.yRange = -0.05 * base...1.1 * base
+        top.markers = [Marker(x: 0, label: "restart epoch: must be base lr \(baseLR)", color: "#2ca02c")]
+        top.yRange = -0.05 * baseLR...1.1 * baseLR
         return Figure(name: f.name, title: f.title, xLabel: "epochs from the restart (cases offset by \(spread) for legibility)",
-                      panels: [top, residualPanel(checks[name]!, x: offsetsAll)])
+                      panels: [top, residualPanel(check, x: offsetsAll)])
     }
 
-    static func lossScale(_ f: ComparisonFigure, _ checks: [String: ScenarioCheck], _ training: String, _ traces: [String]) -> Figure? {
-        var panels: [Panel] = []
-        if let (g, e) = rows(checks, training) {
-            let x = col(g, e, "iteration"), skipped = col(g, e, "skipped"), scale = col(g, e, "scale")
-            let skipX = x.indices.filter { skipped[$0] == 1 }
-            var marks = Series("skipped step (float16 overflow)", x: skipX.map { x[$0] }, y: skipX.map { scale[$0] }, style: .points, color: Palette.engine)
-            marks.pointType = 2
-            marks.pointSize = 1.4
-            var p = Panel(yLabel: "loss scale", series: [
-                Series("the run's loss scale (golden)", x: x, y: col(g, g.rows, "scale"), style: .steps, color: Palette.reference),
-                marks,
-            ], weight: 1.5)
-            p.logBase = 2
-            p.note = g.title
-            panels.append(p)
-        }
+    static func lossScale(_ f: ComparisonFigure, _ training: (title: String, iteration: [Double], scale: [Double], skipped: [Bool]),
+                          _ traces: [(label: String, step: [Double], nextScale: [Double], foundInf: [Bool])]) -> Figure {
+        let x = training.iteration
+        let skipX = x.indices.filter { training.skipped[$0] }
+        var marksSeries = Series("skipped step (float16 overflow)", x: skipX.map { x[$0] }, y: skipX.map { training.scale[$0] }, style: .points,
+                                 color: Palette.engine)
+        marksSeries.pointType = 2
+        marksSeries.pointSize = 1.4
+        var top = Panel(yLabel: "loss scale", series: [
+            Series("the run's loss scale (golden)", x: x, y: training.scale, style: .steps, color: Palette.reference), marksSeries,
+        ], weight: 1.5)
+        top.logBase = 2
+        top.note = training.title
         var sawtooth: [Series] = []
-        for (k, name) in traces.enumerated() {
-            guard let (g, e) = rows(checks, name) else { continue }
-            let x = col(g, e, "step"), infs = col(g, e, "found_inf"), next = col(g, e, "next_scale")
+        for (k, t) in traces.enumerated() {
             let color = Palette.colors[k % Palette.colors.count]
-            let label = name.split(separator: "_").dropFirst().joined(separator: " ")  // "scaler_min_scale": "min scale"
-            var line = Series(label, x: x, y: next, style: .steps, color: color)
+            var line = Series(t.label, x: t.step, y: t.nextScale, style: .steps, color: color)
             line.lineWidth = 1.6
-            let ix = x.indices.filter { infs[$0] == 1 }
-            var marks = Series("overflow (\(label))", x: ix.map { x[$0] }, y: ix.map { next[$0] }, style: .points, color: color)
-            marks.pointType = 2
-            marks.pointSize = 1.1
-            sawtooth += [line, marks]
+            let ix = t.step.indices.filter { t.foundInf[$0] }
+            var m = Series("overflow (\(t.label))", x: ix.map { t.step[$0] }, y: ix.map { t.nextScale[$0] }, style: .points, color: color)
+            m.pointType = 2
+            m.pointSize = 1.1
+            sawtooth += [line, m]
         }
-        if !sawtooth.isEmpty {
-            var p = Panel(yLabel: "loss scale after update", series: sawtooth, weight: 2)
-            p.logBase = 2
-            panels.append(p)
-        }
-        guard !panels.isEmpty else { return nil }
-        return Figure(name: f.name, title: f.title, xLabel: "iteration (top) / optimizer step (bottom)", panels: panels)
+        var bottom = Panel(yLabel: "loss scale after update", series: sawtooth, weight: 2)
+        bottom.logBase = 2
+        return Figure(name: f.name, title: f.title, xLabel: "iteration (top) / optimizer step (bottom)", panels: [top, bottom])
     }
 
-    static func trainingCurves(_ f: ComparisonFigure, _ checks: [String: ScenarioCheck], _ runs: [(scenario: String, label: String)]) -> Figure? {
+    static func trainingCurves(_ f: ComparisonFigure, _ runs: [LabelledRun]) -> Figure? {
         var loss: [Series] = [], accuracy: [Series] = []
         for (k, run) in runs.enumerated() {
-            guard let (g, e) = rows(checks, run.scenario) else { continue }
-            let x = col(g, e, "epoch"), color = Palette.colors[k % Palette.colors.count]
-            var l = Series("\(run.label) train", x: x, y: col(g, e, "train_loss"), style: .linesPoints, color: color)
+            let color = Palette.colors[k % Palette.colors.count]
+            var l = Series("\(run.label) train", x: run.epoch, y: run.trainLoss, style: .linesPoints, color: color)
             l.pointSize = 0.5
-            var v = Series("\(run.label) validation", x: x, y: col(g, e, "val_loss"), style: .line, color: color)
+            var v = Series("\(run.label) validation", x: run.epoch, y: run.validationLoss, style: .line, color: color)
             v.dashed = true
             loss += [l, v]
-            var a = Series(run.label, x: x, y: col(g, e, "val_accuracy"), style: .linesPoints, color: color)
+            var a = Series(run.label, x: run.epoch, y: run.validationAccuracy, style: .linesPoints, color: color)
             a.pointSize = 0.5
             accuracy.append(a)
         }
@@ -320,26 +282,22 @@ public enum ScenarioFigures {
         return Figure(name: f.name, title: f.title, xLabel: "epoch", panels: [lp, ap])
     }
 
-    static func precisionComparison(_ f: ComparisonFigure, _ checks: [String: ScenarioCheck],
-                                    _ blocks: [(title: String, runs: [(scenario: String, label: String)])]) -> Figure? {
+    static func precisionComparison(_ f: ComparisonFigure, _ blocks: [(title: String, runs: [LabelledRun])]) -> Figure? {
         var panels: [Panel] = []
         for block in blocks {
-            guard let first = block.runs.first, let (g0, e0) = rows(checks, first.scenario) else { continue }
-            let reference = col(g0, e0, "val_accuracy")
+            guard let first = block.runs.first else { continue }
             var accuracy: [Series] = [], difference: [Series] = [], underflow: [Series] = []
             for (k, run) in block.runs.enumerated() {
-                guard let (g, e) = rows(checks, run.scenario) else { continue }
-                let x = col(g, e, "epoch"), acc = col(g, e, "val_accuracy")
                 let color = k == 0 ? Palette.reference : Palette.colors[(k - 1) % Palette.colors.count]
-                var a = Series(run.label, x: x, y: acc, style: .linesPoints, color: color)
+                var a = Series(run.label, x: run.epoch, y: run.validationAccuracy, style: .linesPoints, color: color)
                 a.pointSize = 0.5
                 a.lineWidth = k == 0 ? 2.5 : 1.3
                 accuracy.append(a)
                 guard k > 0 else { continue }
-                var d = Series("", x: x, y: zip(acc, reference).map { $0 - $1 }, style: .linesPoints, color: color)
+                var d = Series("", x: run.epoch, y: zip(run.validationAccuracy, first.validationAccuracy).map { $0 - $1 }, style: .linesPoints, color: color)
                 d.pointSize = 0.4
                 difference.append(d)
-                var u = Series("", x: x, y: col(g, e, "underflow_fraction"), style: .linesPoints, color: color)
+                var u = Series("", x: run.epoch, y: run.underflowFraction, style: .linesPoints, color: color)
                 u.pointSize = 0.4
                 underflow.append(u)
             }
@@ -358,56 +316,44 @@ public enum ScenarioFigures {
         return figure
     }
 
-    static func resume(_ f: ComparisonFigure, _ checks: [String: ScenarioCheck], _ name: String) -> Figure? {
-        guard let (g, e) = rows(checks, name) else { return nil }
-        let x = col(g, e, "iteration")
-        let marks = markers(checks, name)
-        func panel(_ column: String, _ label: String, log: Double?) -> Panel {
-            var a = Series("uninterrupted", x: x, y: col(g, e, column), style: .line, color: Palette.reference)
+    static func resume(_ f: ComparisonFigure, _ x: [Double],
+                       _ panels: [(label: String, logBase: Double?, uninterrupted: [Double], resumed: [Double], yolov5: [Double])],
+                       _ markers: [ScenarioMarker]) -> Figure {
+        Figure(name: f.name, title: f.title, xLabel: "iteration", panels: panels.map { q in
+            var a = Series("uninterrupted", x: x, y: q.uninterrupted, style: .line, color: Palette.reference)
             a.lineWidth = 2.5
-            var b = Series("HalfTrace resume (bit-identical)", x: x, y: col(g, e, "resumed_" + column), style: .points, color: "#1f77b4")
+            var b = Series("HalfTrace resume (bit-identical)", x: x, y: q.resumed, style: .points, color: "#1f77b4")
             b.pointSize = 0.4
-            var c = Series("YOLOv5-style resume", x: x, y: col(g, e, "yolov5_" + column), style: .line, color: "#ff7f0e")
+            var c = Series("YOLOv5-style resume", x: x, y: q.yolov5, style: .line, color: "#ff7f0e")
             c.dashed = true
-            var p = Panel(yLabel: label, series: [a, b, c])
-            p.logBase = log
-            p.markers = marks
+            var p = Panel(yLabel: q.label, series: [a, b, c])
+            p.logBase = q.logBase
+            p.markers = marks(markers)
             return p
-        }
-        return Figure(name: f.name, title: f.title, xLabel: "iteration",
-                      panels: [panel("loss", "batch-mean loss", log: 10), panel("scale", "loss scale", log: 2),
-                               panel("lr_weight", "learning rate (weights)", log: nil)])
+        })
     }
 
-    static func trainingRun(_ f: ComparisonFigure, _ checks: [String: ScenarioCheck], _ name: String) -> Figure? {
-        guard let (g, e) = rows(checks, name) else { return nil }
-        let x = col(g, e, "iteration")
-        let marks = markers(checks, name, color: "#2ca02c")
+    static func trainingRun(_ f: ComparisonFigure, _ lr: [(group: String, series: ColumnSeries)], _ loss: ColumnSeries,
+                            _ markers: [ScenarioMarker], _ check: ScenarioCheck) -> Figure {
+        let colors = ["#ff7f0e", "#1f77b4", "#9467bd"]
         var lrSeries: [Series] = []
-        for (column, title, color) in [("lr_bias", "group 0 (biases)", "#ff7f0e"), ("lr_weight", "group 1 (weights)", "#1f77b4"),
-                                       ("lr_bn", "group 2 (norm weights)", "#9467bd")] {
-            var line = Series("\(title), reference (formula)", x: x, y: col(g, g.rows, column), style: .line, color: color)
+        for (k, g) in lr.enumerated() {
+            var line = Series("\(g.group), reference (formula)", x: g.series.x, y: g.series.golden, style: .line, color: colors[k % 3])
             line.lineWidth = 1.2
-            var points = Series("\(title), Trainer", x: x, y: col(g, e, column), style: .points, color: color)
+            var points = Series("\(g.group), Trainer", x: g.series.x, y: g.series.engine, style: .points, color: colors[k % 3])
             points.pointSize = 0.35
             points.pointType = 6
             lrSeries += [line, points]
         }
-        var lr = Panel(yLabel: "learning rate", series: lrSeries, weight: 2)
-        lr.markers = marks
-        var lossLine = Series("reference (Float64, by hand)", x: x, y: col(g, g.rows, "loss"), style: .line, color: Palette.reference)
+        var lrPanel = Panel(yLabel: "learning rate", series: lrSeries, weight: 2)
+        lrPanel.markers = marks(markers, color: "#2ca02c")
+        var lossLine = Series("reference (Float64, by hand)", x: loss.x, y: loss.golden, style: .line, color: Palette.reference)
         lossLine.lineWidth = 1.2
-        var lossPoints = Series("Trainer (float64 storage)", x: x, y: col(g, e, "loss"), style: .points, color: Palette.engine)
+        var lossPoints = Series("Trainer (float64 storage)", x: loss.x, y: loss.engine, style: .points, color: Palette.engine)
         lossPoints.pointSize = 0.35
-        var loss = Panel(yLabel: "batch-mean loss", series: [lossLine, lossPoints], weight: 1.4)
-        loss.logBase = 10
-        loss.markers = marks
-        return Figure(name: f.name, title: f.title, xLabel: "iteration", panels: [lr, loss, residualPanel(checks[name]!, x: x)])
-    }
-
-    static func numbers(_ text: String?) -> [Double]? {
-        guard let text else { return nil }
-        let values = text.split(separator: ",").compactMap { Double($0) }
-        return values.isEmpty ? nil : values
+        var lossPanel = Panel(yLabel: "batch-mean loss", series: [lossLine, lossPoints], weight: 1.4)
+        lossPanel.logBase = 10
+        lossPanel.markers = marks(markers, color: "#2ca02c")
+        return Figure(name: f.name, title: f.title, xLabel: "iteration", panels: [lrPanel, lossPanel, residualPanel(check, x: loss.x)])
     }
 }

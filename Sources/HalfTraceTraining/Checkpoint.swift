@@ -205,7 +205,8 @@ public enum Checkpoint {
         guard let split = data.firstRange(of: Data("\n\n".utf8)) else {
             throw fail(data.starts(with: Data(magic.utf8)) ? "truncated inside the header" : "not a HalfTrace checkpoint (no header)")
         }
-        let header = String(decoding: data[..<split.lowerBound], as: UTF8.self).split(separator: "\n").map(String.init)
+        guard let headerText = String(validating: data[..<split.lowerBound], as: UTF8.self) else { throw fail("the header is not valid UTF-8") }
+        let header = headerText.split(separator: "\n").map(String.init)
         guard header.first == magic else { throw fail("not a HalfTrace checkpoint (it does not start with '\(magic)')") }
         func field(_ name: String) throws -> String {
             guard let line = header.first(where: { $0.hasPrefix(name + " ") }) else { throw fail("header has no '\(name)' line") }

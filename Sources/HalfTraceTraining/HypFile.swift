@@ -27,7 +27,7 @@ public enum HypFile {
         guard data.count <= maximumBytes else {
             throw HalfTraceError.file(path, "\(data.count) bytes; a hyper-parameter file is at most \(maximumBytes)")
         }
-        return try parse(String(decoding: data, as: UTF8.self), name: path, defaults: defaults)
+        return try parse(TextFile.utf8(data, name: path), name: path, defaults: defaults)
     }
 
     public static func parse(_ text: String, name: String, defaults: ScheduleHyperparameters = ScheduleHyperparameters()) throws -> Loaded {

@@ -84,7 +84,7 @@ public struct LoggedRun: Sendable {
     static func yaml(_ path: String) throws -> [String: Any] {
         guard let data = FileManager.default.contents(atPath: path) else { throw HalfTraceError.inaccessible(path, "cannot read") }
         guard data.count <= 1 << 20 else { throw HalfTraceError.file(path, "\(data.count) bytes; a run's settings file is at most 1 MB") }
-        let text = String(decoding: data, as: UTF8.self)
+        let text = try TextFile.utf8(data, name: path)
         try HypFile.rejectAnchorsAndAliases(text, name: path, what: "a run's settings file")
         let object: Any?
         do { object = try Yams.load(yaml: text) } catch { throw HalfTraceError.file(path, "not valid YAML: \(String("\(error)".prefix(200)))") }
@@ -117,7 +117,7 @@ public struct LoggedRun: Sendable {
     static func readResults(_ path: String, columns: [String], epochColumn: String, firstEpoch: Int) throws -> [Row] {
         guard let data = FileManager.default.contents(atPath: path) else { throw HalfTraceError.inaccessible(path, "cannot read") }
         guard data.count <= 64 << 20 else { throw HalfTraceError.file(path, "\(data.count) bytes; at most 64 MB are read") }
-        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = try TextFile.utf8(data, name: path).split(separator: "\n", omittingEmptySubsequences: false)
         func cells(_ line: Substring) -> [String] {
             line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         }

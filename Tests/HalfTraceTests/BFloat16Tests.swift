@@ -1,6 +1,7 @@
 import Foundation
 import HalfTraceAutograd
 import HalfTraceKernels
+import HalfTraceTestSupport
 import HalfTraceTraining
 import Testing
 
@@ -37,8 +38,9 @@ struct BFloat16ConversionTests {
     static let allPatterns: [BFloat16] = (0...UInt16.max).map { BFloat16(bitPattern: $0) }
 
     @Test("all 65,536 bfloat16 patterns widen exactly and narrow back to themselves, on every path",
-          arguments: KernelISA.supported)
-    func roundTripExhaustive(isa: KernelISA) {
+          arguments: KernelISA.allCases)
+    func roundTripExhaustive(isa: KernelISA) throws {
+        try isa.requireOnThisCPU()
         let wide = BFloat16Conversion.widen(Self.allPatterns, isa: isa)
         let back = BFloat16Conversion.narrow(wide, isa: isa)
         var bad = 0
@@ -79,8 +81,9 @@ struct BFloat16ConversionTests {
     }()
 
     @Test("narrowing equals the independent reference on every tie, exponent boundary and 2M random Floats, on every path",
-          arguments: KernelISA.supported)
-    func narrowAgainstReference(isa: KernelISA) {
+          arguments: KernelISA.allCases)
+    func narrowAgainstReference(isa: KernelISA) throws {
+        try isa.requireOnThisCPU()
         let out = BFloat16Conversion.narrow(Self.probes, isa: isa)
         var bad = 0
         for (x, b) in zip(Self.probes, out) {
@@ -99,8 +102,9 @@ struct BFloat16ConversionTests {
     }
 
     @Test("vector bodies, tails and misaligned starts give the scalar bits, with subnormal lanes mixed in",
-          arguments: KernelISA.supported)
-    func tailsAndMixedLanes(isa: KernelISA) {
+          arguments: KernelISA.allCases)
+    func tailsAndMixedLanes(isa: KernelISA) throws {
+        try isa.requireOnThisCPU()
         var state: UInt64 = 99
         var values: [Float] = []
         for _ in 0..<4096 {
@@ -127,19 +131,19 @@ struct BFloat16ConversionTests {
     /// Every upper half (sign, exponent, top of the significand: each NaN, infinity, subnormal
     /// and normal class) joined with every rounding class of the lower half (zero, one, just below,
     /// at and above the tie, all ones) and random lower halves: 2^16 x 32 Floats.
-    @Test("the vector paths agree with the portable path on every upper half with 32 lower halves each")
-    func pathAgreement() {
+    @Test("the vector paths agree with the portable path on every upper half with 32 lower halves each",
+          arguments: KernelISA.allCases.filter { $0 != .portable })
+    func pathAgreement(isa: KernelISA) throws {
+        try isa.requireOnThisCPU()
         var rng = SplitMix64(seed: 17)
         let lows: [UInt32] = [0, 1, 0x7FFF, 0x8000, 0x8001, 0xFFFF, 0x4000, 0xC000]
             + (0..<24).map { _ in UInt32(truncatingIfNeeded: rng.next()) & 0xFFFF }
         let input = (0...UInt32(0xFFFF)).flatMap { high in lows.map { Float(bitPattern: high << 16 | $0) } }
         let reference = BFloat16Conversion.narrow(input, isa: .portable)
-        for isa in KernelISA.supported where isa != .portable {
-            let out = BFloat16Conversion.narrow(input, isa: isa)
-            if let i = out.indices.first(where: { out[$0] != reference[$0] }) {
-                Issue.record("\(hex(input[i].bitPattern)): \(isa) gives \(hex(out[i].bitPattern)), portable \(hex(reference[i].bitPattern))")
-            }
-        }
+        let out = BFloat16Conversion.narrow(input, isa: isa)
+        let i = out.indices.first { out[$0] != reference[$0] }
+        #expect(out.count == input.count && i == nil,
+                "\(hex(input[i ?? 0].bitPattern)): \(isa) gives \(hex(out[i ?? 0].bitPattern)), portable \(hex(reference[i ?? 0].bitPattern))")
     }
 
     @Test("BFloat16(Float) and BFloat16(Double) round once, to nearest even (no double rounding through Float)")

@@ -52,7 +52,7 @@ struct EvolveTests {
         }
     }
 
-    @Test("evolving tiny for 20 generations of 8 takes under a minute on two cores")
+    @Test("evolving tiny for 20 generations of 8 takes under a minute on two cores", .enabled(if: BuildSize.isOptimized, BuildSize.releaseOnly))
     func tinySpeed() throws {
         let clock = ContinuousClock()
         var c = Self.config(.classic, generations: 20, population: 8)
@@ -61,23 +61,24 @@ struct EvolveTests {
         #expect(t < .seconds(60), "\(t)")
     }
 
-    @Test("on mlp a 10-generation run's best fitness beats the default hyper-parameters'")
+    @Test("on mlp a 10-generation run's best fitness beats the default hyper-parameters'", .enabled(if: BuildSize.isOptimized, BuildSize.releaseOnly))
     func mlpImproves() throws {
         let (_, s) = try Self.evolve(Self.config(.classic, generations: 10, population: 8, model: .mlp, epochs: 10))
         #expect(s.best.fitness > s.base.fitness, "best \(s.best.fitness) vs default \(s.base.fitness)")
     }
 
-    @Test("killed with SIGKILL 8 times, each after 1 or 2 new rows of evolve.csv, and resumed: the same evolve.csv as an uninterrupted run")
+    @Test("killed with SIGKILL (8 times; debug builds 3), each after 1 or 2 new rows of evolve.csv, and resumed: the same evolve.csv as an uninterrupted run")
     func killAndResume() throws {
         try withTemporaryDirectory("evolve-kill") { root in
             let reference = root + "/ref", dir = root + "/run"
             let args = ["evolve", "--model", "tiny", "--strategy", "ga", "--generations", "6", "--population", "6", "--epochs", "4", "--seed", "3"]
             #expect(try CLITests.run(args + ["--out", reference]).status == 0)
             func rows() -> Int? { (try? String(contentsOfFile: dir + "/evolve.csv", encoding: .utf8)).map { $0.split(separator: "\n").count } }
-            let (kills, resumes) = try ResumeTests.killRepeatedly(8, seed: 9, arguments: { resuming in
+            let total = BuildSize.pick(release: 8, debug: 3)
+            let (kills, resumes) = try ResumeTests.killRepeatedly(total, seed: 9, arguments: { resuming in
                 args + ["--out", dir] + (resuming ? ["--resume"] : [])
             }, stamp: { rows().map(String.init) })
-            #expect(kills == 8 && resumes == 7, "\(kills) kills, \(resumes) resumes that made progress")
+            #expect(kills == total && resumes == total - 1, "\(kills) kills, \(resumes) resumes that made progress")
             let a = try String(contentsOfFile: reference + "/evolve.csv", encoding: .utf8)
             let b = try String(contentsOfFile: dir + "/evolve.csv", encoding: .utf8)
             #expect(a == b)

@@ -12,10 +12,11 @@ import Testing
 /// Every reader against thousands of seeded mutations of a real file, in this process: a reader
 /// returns a value or throws a `HalfTraceError`; a value it returns is used (a checkpoint trains a
 /// step, a golden file is checked, a label set is searched, ...). A Swift trap anywhere ends the
-/// test process, so a reintroduced trap fails the suite.
+/// test process, so a reintroduced trap fails the suite. 2,000 mutations per reader in release,
+/// 160 in a debug build (`BuildSize`); the acceptance thresholds scale with the count.
 @Suite("Fuzzed inputs never trap")
 struct FuzzTests {
-    static let cases = 2000
+    static let cases = BuildSize.pick(release: 2000, debug: 160)
 
     /// Runs `body` on `cases` mutations of `text`; counts what was accepted and refused, and
     /// records any error that is not a `HalfTraceError`.
@@ -55,7 +56,7 @@ struct FuzzTests {
             while !resumed.isFinished, !(try resumed.step().0.optimizerStep) {}  // up to and through an optimizer step
         }
         #expect(outcome.refused >= Self.cases / 2, "\(outcome)")
-        #expect(outcome.accepted >= 20, "mutations that keep a valid checkpoint (e.g. another lr) are accepted: \(outcome)")
+        #expect(outcome.accepted >= Self.cases / 100, "mutations that keep a valid checkpoint (e.g. another lr) are accepted: \(outcome)")
     }
 
     static let goldenScenarios = ["interp_document", "cosine_vs_linear", "scaler_sawtooth", "sgdr_pytorch_restarts", "accumulate_ramp",
@@ -120,7 +121,7 @@ struct FuzzTests {
             c.hyp = try HypFile.parse(text, name: "hyp.yaml").hyp
             _ = try Trainer(config: c).step()
         }
-        #expect(outcome.refused > 100 && outcome.accepted > 100, "\(outcome)")
+        #expect(outcome.refused > Self.cases / 20 && outcome.accepted > Self.cases / 20, "\(outcome)")
         #expect { try HypFile.parse("a: &a [1, 1]\nb: &b [*a, *a]\nc: [*b, *b]\nlr0: 0.01\n", name: "bomb.yaml") } throws: {
             "\($0)" == "bomb.yaml:1: YAML anchors and aliases are not accepted in a hyper-parameter file"
         }
@@ -136,7 +137,7 @@ struct FuzzTests {
             let set = try Digits.parse(Data(mutated.utf8), name: "digits.csv")
             _ = try Trainer(config: c, data: DataSplit(train: set, validation: set, source: "fuzz")).step()
         }
-        #expect(outcome.refused > 100 && outcome.accepted > 100, "\(outcome)")
+        #expect(outcome.refused > Self.cases / 20 && outcome.accepted > Self.cases / 20, "\(outcome)")
     }
 
     @Test("evolve.csv on resume: refused with file:line, or resumed to the end")
@@ -154,7 +155,7 @@ struct FuzzTests {
                 let summary = try Evolution(config: c, directory: dir, resume: true).run(workers: 1)
                 #expect(summary.records.count == 6)
             }
-            #expect(outcome.refused > 100 && outcome.accepted > 10, "\(outcome)")
+            #expect(outcome.refused > Self.cases / 20 && outcome.accepted > Self.cases / 200, "\(outcome)")
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HalfTracePlot
+import HalfTraceTestSupport
 import HalfTraceTraces
 import Testing
 
@@ -9,12 +10,25 @@ struct GoldenTests {
     static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Golden").path
 
-    @Test("the engine reproduces the golden file", arguments: Scenarios.all.map(\.name))
+    /// In a debug build (`BuildSize`) the training scenarios stop after their first epoch (the
+    /// resume scenario one epoch after its stop) and their first rows are compared; in release
+    /// every row, as `halftrace check` does.
+    static let epochLimit = BuildSize.pick(release: nil, debug: 1 as Int?)
+
+    @Test("the engine reproduces the golden file (debug builds: the first epoch of the training runs)", arguments: Scenarios.all.map(\.name))
     func scenario(name: String) {
         let spec = Scenarios.all.first { $0.name == name }!
-        let check = GoldenRunner.check(spec, directory: Self.golden, runs: RunCache())
+        let check = GoldenRunner.check(spec, directory: Self.golden, runs: RunCache(epochLimit: Self.epochLimit))
         #expect(check.failure == nil, "\(check.message)")
         #expect(!check.columns.isEmpty && check.passes, "\(check.message)")
+    }
+
+    @Test("a training run stopped after its first epoch gives the full run's first rows, bit for bit (what debug builds compare)")
+    func stoppedRunIsAPrefix() throws {
+        let scenario = try Scenarios.all.first { $0.name == "scaler_mlp_overflow" }!.make()
+        let full = try scenario.engineRows(RunCache()), stopped = try scenario.engineRows(RunCache(epochLimit: 1))
+        #expect(stopped.count > 0 && stopped.count < full.count)
+        #expect(stopped.map { $0.map(\.bitPattern) } == full.prefix(stopped.count).map { $0.map(\.bitPattern) })
     }
 
     @Test("Golden/ holds exactly the listed scenarios, each naming itself")
@@ -35,7 +49,7 @@ struct GoldenTests {
         #expect(bad.first?.location == "epoch 37")
     }
 
-    @Test("a golden file cannot decide what is compared: a relabelled column, a widened tolerance or a missing row fails check naming the file and column")
+    @Test("a golden file cannot decide what is run or compared: an edited config line, a relabelled column, a widened tolerance or a missing row fails check naming the file and what differs")
     func scenarioOwnsItsColumns() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ht-owns-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -61,6 +75,10 @@ struct GoldenTests {
         lines.removeLast(2)
         let short = try check((lines + [""]).joined(separator: "\n").replacingOccurrences(of: "# rows: 100", with: "# rows: 99"))
         #expect(!short.passes && short.message.contains("the engine produced 100 rows, the golden file has 99"), "\(short.message)")
+        // The scenario's code, not the file, decides what is run: an edited `# config:` line fails.
+        let edited = try check(original.replacingOccurrences(of: "# config: kind=lambda epochs=100 lrf=0.1", with: "# config: kind=lambda epochs=100 lrf=0.2"))
+        #expect(!edited.passes && edited.message.contains("cosine_vs_linear.csv: config: the file's # config: line disagrees with the scenario's code (lrf: file '0.2', code '0.1')"),
+                "\(edited.message)")
         #expect(try check(original).passes)
     }
 

@@ -49,13 +49,13 @@ struct ParallelTests {
 
     /// The wide model's activations (256 x 1024) are large enough for every parallel path: GEMM
     /// column and row splits, element-wise ranges, conversions, column sums and the optimizer.
-    @Test("training steps of the wide model give the same bits on one thread or two",
+    @Test("training steps of the wide model (3; debug builds 1) give the same bits on one thread or two",
           arguments: [Precision.fp32, .amp, .fp16, .bf16])
     func sameBitsOnOneOrTwoThreads(precision: Precision) {
         func parameters(threads: Int) -> [[Float]] {
             GEMM.$maxThreads.withValue(threads) {
                 let h = Benchmark.StepHarness(model: .wide, precision: precision, seed: 5)
-                for _ in 0..<3 { h.step() }
+                for _ in 0..<BuildSize.pick(release: 3, debug: 1) { h.step() }
                 return h.parameters.map(\.storage.floats)
             }
         }

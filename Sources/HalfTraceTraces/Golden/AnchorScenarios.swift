@@ -63,16 +63,7 @@ struct AnchorSearchScenario: Scenario {
         let r = try AutoAnchor.search(labels, n: n, thr: thr, generations: generations, seed: seed)
         let base = AutoAnchor.metrics(labels, anchors: AutoAnchor.yolov5Default, thr: thr).fitness
         return EngineRun(rows: r.fitnessHistory.enumerated().map { [Double($0), $1, base] },
-                         attachments: AnchorSearchScenario.attachments(labels: labels, search: r))
-    }
-
-    /// The series the anchor figures draw: label sizes, and the given, k-means and new anchors
-    /// with their fitness and bpr.
-    static func attachments(labels: [SIMD2<Float>], search r: AnchorSearch) -> [String: [Double]] {
-        ["label_w": labels.map { Double($0.x) }, "label_h": labels.map { Double($0.y) },
-         "given_w": AutoAnchor.yolov5Default.map(\.w), "given_h": AutoAnchor.yolov5Default.map(\.h),
-         "kmeans_w": r.kmeans.map(\.w), "kmeans_h": r.kmeans.map(\.h), "new_w": r.anchors.map(\.w), "new_h": r.anchors.map(\.h),
-         "kmeans_fitness": [r.kmeansMetrics.fitness], "new_fitness": [r.metrics.fitness], "new_bpr": [r.metrics.bpr]]
+                         attachment: (labels, r))  // the figure's label sizes and search
     }
 
     func reference(engineRows: [[Double]]) throws -> [String: [Double]] {

@@ -28,8 +28,8 @@ public struct ScenarioCheck {
     public let golden: GoldenFile?
     public let engineRows: [[Double]]
     public let scenario: Scenario?
-    /// The engine's extra series for figures.
-    public let attachments: [String: [Double]]
+    /// What the engine attached for the scenario's figure.
+    public let attachment: (any Sendable)?
     /// A problem that prevented the comparison (unreadable file, engine error).
     public let failure: String?
 
@@ -92,16 +92,17 @@ public enum GoldenRunner {
 
     public static func path(_ directory: String, _ name: String) -> String { directory + "/" + name + ".csv" }
 
-    /// Reads `directory/NAME.csv`, rebuilds the scenario from the file's own configuration,
+    /// Reads `directory/NAME.csv`, builds the scenario from the configuration its code declares,
     /// runs the engine and compares every compared column with the tolerance the scenario
-    /// declares. The file must agree with the scenario on every column's name, source,
-    /// tolerance and label, and on the row count: a file cannot relabel a column `info` or widen
-    /// its own tolerance. Any problem fails this scenario only.
+    /// declares. The file must agree with the scenario on its configuration (`# config:`), on
+    /// every column's name, source, tolerance and label, and on the row count: a file cannot
+    /// change what is run, relabel a column `info` or widen its own tolerance. Any problem fails
+    /// this scenario only.
     public static func check(_ spec: ScenarioSpec, directory: String, runs: RunCache) -> ScenarioCheck {
         let file = path(directory, spec.name)
         func failed(_ golden: GoldenFile?, _ reason: String) -> ScenarioCheck {
             ScenarioCheck(name: spec.name, path: file, columns: [], golden: golden, engineRows: [], scenario: nil,
-                          attachments: [:], failure: reason)
+                          attachment: nil, failure: reason)
         }
         let golden: GoldenFile
         do {
@@ -110,14 +111,19 @@ public enum GoldenRunner {
             return failed(nil, e.kind == .inaccessible ? "missing (run `halftrace golden --only \(spec.name)` to create it)" : e.description)
         } catch { return failed(nil, "\(error)") }
         do {
-            let scenario = try ScenarioFactory.make(golden.config)
+            try agree(config: golden.config, code: spec.config)
+            let scenario = try spec.make()
             try agree(golden, scenario.columns)
             let run = try scenario.run(runs)
-            guard run.rows.count == golden.rows.count else {
+            var compared = golden
+            if runs.epochLimit != nil, !run.rows.isEmpty, run.rows.count < golden.rows.count {
+                compared.rows = Array(golden.rows.prefix(run.rows.count))  // a stopped run: its first rows
+            }
+            guard run.rows.count == compared.rows.count else {
                 throw HalfTraceError.invalid("rows", "the engine produced \(run.rows.count) rows, the golden file has \(golden.rows.count)")
             }
-            return ScenarioCheck(name: spec.name, path: file, columns: compare(run.rows, golden, scenario.columns), golden: golden,
-                                 engineRows: run.rows, scenario: scenario, attachments: run.attachments, failure: nil)
+            return ScenarioCheck(name: spec.name, path: file, columns: compare(run.rows, compared, scenario.columns), golden: compared,
+                                 engineRows: run.rows, scenario: scenario, attachment: run.attachment, failure: nil)
         } catch let e as HalfTraceError {
             return failed(golden, e.description)
         } catch { return failed(golden, "\(error)") }
@@ -129,7 +135,22 @@ public enum GoldenRunner {
             throw HalfTraceError.file(file, "\(size) bytes; a golden file is at most 256 MB")
         }
         guard let data = FileManager.default.contents(atPath: file) else { throw HalfTraceError.inaccessible(file, "cannot read") }
-        return try GoldenFile.parse(String(decoding: data, as: UTF8.self), path: file)
+        return try GoldenFile.parse(TextFile.utf8(data, name: file), path: file)
+    }
+
+    /// Throws unless the file's `# config:` line is the configuration the scenario's code
+    /// declares, naming every key that differs.
+    static func agree(config file: ScenarioConfig, code: ScenarioConfig) throws {
+        guard file != code else { return }
+        let inFile = Dictionary(file.pairs, uniquingKeysWith: { first, _ in first })
+        let inCode = Dictionary(code.pairs, uniquingKeysWith: { first, _ in first })
+        var keys = code.pairs.map(\.0)
+        keys += file.pairs.map(\.0).filter { inCode[$0] == nil }
+        var differences = keys.filter { inFile[$0] != inCode[$0] }.map { key in
+            "\(key): file \(inFile[key].map { "'\($0.prefix(40))'" } ?? "missing"), code \(inCode[key].map { "'\($0)'" } ?? "none")"
+        }
+        if differences.isEmpty { differences = ["the keys are in another order"] }
+        throw HalfTraceError.invalid("config", "the file's # config: line disagrees with the scenario's code (\(differences.prefix(4).joined(separator: "; "))\(differences.count > 4 ? "; ..." : "")); regenerate the file with `halftrace golden`")
     }
 
     /// Throws unless the file declares exactly the scenario's columns.

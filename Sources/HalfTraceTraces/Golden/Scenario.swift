@@ -26,15 +26,15 @@ extension Scenario {
     public func engineRows(_ runs: RunCache) throws -> [[Double]] { try run(runs).rows }
 }
 
-/// What the engine produced for a scenario: its rows, and named series that only figures use
-/// (e.g. the label sizes and anchors of an anchor search).
+/// What the engine produced for a scenario: its rows, and what only its figure uses (the label
+/// sizes and the search of an anchor search), typed by the scenario that attaches it.
 public struct EngineRun {
     public var rows: [[Double]]
-    public var attachments: [String: [Double]]
+    public var attachment: (any Sendable)?
 
-    public init(rows: [[Double]], attachments: [String: [Double]] = [:]) {
+    public init(rows: [[Double]], attachment: (any Sendable)? = nil) {
         self.rows = rows
-        self.attachments = attachments
+        self.attachment = attachment
     }
 }
 
@@ -65,10 +65,21 @@ public struct ScenarioSpec: Sendable, Equatable {
     public func make() throws -> Scenario { try ScenarioFactory.make(config) }
 }
 
-/// Training runs shared by scenarios with one configuration (per-iteration and per-epoch files).
+/// Training runs shared by scenarios with one configuration (per-iteration and per-epoch files),
+/// and how far they run.
 public final class RunCache {
     var runs: [String: (records: [IterationRecord], epochs: [EpochResult])] = [:]
-    public init() {}
+    /// When set, the training scenarios (`training`, `training_epochs`, `resume`) stop after this
+    /// many epochs (the resume scenario: one epoch after its stop) and produce the first rows of
+    /// their golden file; `GoldenRunner.check` then compares those rows. A run is deterministic
+    /// and its schedule depends only on the configuration, so a stopped run's rows equal the full
+    /// run's first rows. Used by the test suite in unoptimised builds.
+    public let epochLimit: Int?
+
+    public init(epochLimit: Int? = nil) {
+        precondition(epochLimit.map { $0 >= 1 } ?? true, "an epoch limit is at least 1")
+        self.epochLimit = epochLimit
+    }
 }
 
 extension Scenario {

@@ -84,70 +84,78 @@ public enum Scenarios {
         [("kind", "training_epochs")] + pairs.dropFirst()
     }
 
-    public static let all: [ScenarioSpec] = [
-        ScenarioSpec("interp_document", "numpy.interp: the document's example (xp 1..5, fp 3..11)",
-                     [("kind", "interp"), ("xp", "1,2,3,4,5"), ("fp", "3,5,7,9,11"), ("x", "0,1.5,3,4.5,6")]),
-        ScenarioSpec("warmup_yolov5_formula", "YOLOv5 warm-up, hyp.scratch-low, nb 24, batch 16, 10 epochs (the formula)",
-                     [("kind", "warmup")] + warmupDefaults + [("yolov5_lag", "false")]),
-        ScenarioSpec("warmup_yolov5_lag", "YOLOv5 warm-up, hyp.scratch-low, nb 24, batch 16, 10 epochs (train.py's one-epoch lag)",
-                     [("kind", "warmup")] + warmupDefaults + [("yolov5_lag", "true")]),
-        ScenarioSpec("cosine_vs_linear", "YOLOv5 one_cycle vs linear multiplier, 100 epochs, lrf 0.1 (the document's figure)",
-                     [("kind", "lambda"), ("epochs", "100"), ("lrf", "0.1")]),
-        ScenarioSpec("sgdr_document_epoch", "SGDR, T_0 10, T_mult 2, lr 0.001 (the document's example), stepped per epoch",
-                     [("kind", "sgdr"), ("lr", "0.001"), ("t0", "10"), ("t_mult", "2"), ("eta_min", "0"), ("epochs", "150"),
-                      ("steps_per_epoch", "1")]),
-        ScenarioSpec("sgdr_document_batch", "SGDR, T_0 10, T_mult 2, lr 0.001, stepped per batch at epoch + i/10",
-                     [("kind", "sgdr"), ("lr", "0.001"), ("t0", "10"), ("t_mult", "2"), ("eta_min", "0"), ("epochs", "150"),
-                      ("steps_per_epoch", "10")]),
-        ScenarioSpec("sgdr_pytorch_restarts", "SGDR at the restarts PyTorch's floating-point log misplaces (T_0=1, T_mult=3 at 121; T_0=5, T_mult=10 at 555; ...)",
-                     [("kind", "sgdr_restarts"), ("lr", "0.1"), ("eta_min", "0"), ("cases", "1:3:121,1:10:111,3:3:363,5:10:555,7:3:847")]),
-        ScenarioSpec("scaler_mlp_overflow", "GradScaler on the digits MLP (amp): starts at 2^16, backs off on real float16 overflow",
-                     training("amp", scaler: true, epochs: 2)),
-        ScenarioSpec("scaler_sawtooth", "GradScaler sawtooth: growth interval 4, an overflow every 10 steps",
-                     scaler([("init_scale", "1024"), ("growth_interval", "4"), ("steps", "60"), ("inf_steps", "9,19,29,39,49,59")])),
-        ScenarioSpec("scaler_hysteresis_clean", "GradScaler, hysteresis 2, refilled after any clean step (apex)",
-                     scaler([("init_scale", "1024"), ("growth_interval", "4"), ("steps", "60"),
-                             ("inf_steps", hysteresisPattern), ("hysteresis", "2"), ("refill", "clean")])),
-        ScenarioSpec("scaler_hysteresis_growth", "GradScaler, hysteresis 2, refilled only when the scale grows (Megatron)",
-                     scaler([("init_scale", "1024"), ("growth_interval", "4"), ("steps", "60"),
-                             ("inf_steps", hysteresisPattern), ("hysteresis", "2"), ("refill", "growth")])),
-        ScenarioSpec("scaler_min_scale", "GradScaler, 30 consecutive overflows with min_scale 1 (the scale stops at the floor)",
-                     scaler([("init_scale", "65536"), ("growth_interval", "5"), ("steps", "45"),
-                             ("inf_steps", (0..<30).map(String.init).joined(separator: ",")), ("min_scale", "1")])),
-        ScenarioSpec("accumulation_equivalence", "Gradient accumulation: 4 micro-batches of 16 equal one batch of 64 (softmax regression on digits)",
-                     [("kind", "accumulation"), ("rows", "64"), ("micro", "4"), ("seed", "0")]),
-        ScenarioSpec("accumulate_ramp", "YOLOv5's accumulate ramp with half-even rounding (batch 16, nbs 64, nw 300)",
-                     [("kind", "accumulate_ramp"), ("nb", "100"), ("batch_size", "16"), ("nbs", "64"), ("warmup_epochs", "3"),
-                      ("iterations", "320")]),
-        ScenarioSpec("optimizer_sgd_nesterov", "SGD, Nesterov momentum 0.937, weight decay 5e-4, on a Float64 quadratic",
-                     [("kind", "quadratic"), ("optimizer", "sgd"), ("a", "1,10,0.3"), ("w0", "1,-1,2"), ("lr", "0.01"),
-                      ("momentum", "0.937"), ("beta2", "0.999"), ("dampening", "0"), ("weight_decay", "0.0005"),
-                      ("nesterov", "true"), ("eps", "1e-08"), ("steps", "200")]),
-        ScenarioSpec("optimizer_adam", "Adam, lr 0.01, betas (0.9, 0.999), on a Float64 quadratic",
-                     [("kind", "quadratic"), ("optimizer", "adam"), ("a", "1,10,0.3"), ("w0", "1,-1,2"), ("lr", "0.01"),
-                      ("momentum", "0.9"), ("beta2", "0.999"), ("dampening", "0"), ("weight_decay", "0"),
-                      ("nesterov", "false"), ("eps", "1e-08"), ("steps", "200")]),
-        ScenarioSpec("optimizer_adamw", "AdamW, lr 0.01, weight decay 0.05, on a Float64 quadratic",
-                     [("kind", "quadratic"), ("optimizer", "adamw"), ("a", "1,10,0.3"), ("w0", "1,-1,2"), ("lr", "0.01"),
-                      ("momentum", "0.9"), ("beta2", "0.999"), ("dampening", "0"), ("weight_decay", "0.05"),
-                      ("nesterov", "false"), ("eps", "1e-08"), ("steps", "200")]),
-        ScenarioSpec("resume_amp", "Resume at iteration 60 (mid-epoch, in warm-up): uninterrupted vs HalfTrace resume vs YOLOv5-style resume",
-                     [("kind", "resume"), ("model", "mlp"), ("precision", "amp"), ("epochs", "8"), ("stop", "60"), ("seed", "0")]),
-        ScenarioSpec("anchors_metric", "AutoAnchor metric: best ratio and anchors above 1/4 per label, bundled boxes, YOLOv5 default anchors",
-                     [("kind", "anchor_metric"), ("img_size", "640"), ("thr", "4.0"),
-                      ("anchors", "10,13,16,30,33,23,30,61,62,45,59,119,116,90,156,198,373,326")]),
-        ScenarioSpec("anchors_search", "AutoAnchor search on 2,000 very elongated boxes: best fitness per generation (seed 0)",
-                     [("kind", "anchor_search"), ("labels", "2000"), ("seed", "0"), ("n", "9"), ("gen", "1000"), ("thr", "4.0")]),
-        ScenarioSpec("sgdr_warmup_restarts", "Warm-up + restarts: 3 warm-up epochs, T_0 4, T_mult 2, peak x0.7 per cycle, 1-epoch re-warm-up, 3 cycles",
-                     [("kind", "sgdr_warmup"), ("lr", "0.1"), ("warmup_epochs", "3.0"), ("t0", "4"), ("t_mult", "2"), ("eta_min", "0.001"),
-                      ("cycle_decay", "0.7"), ("restart_warmup", "1.0"), ("cycle_limit", "3"), ("epochs", "40"), ("steps_per_epoch", "10")]),
+    // The scenarios, each named once; `all` lists them in the order `check` prints them, and
+    // the figures below refer to them as values.
+    static let interpDocument = ScenarioSpec("interp_document", "numpy.interp: the document's example (xp 1..5, fp 3..11)",
+                                             [("kind", "interp"), ("xp", "1,2,3,4,5"), ("fp", "3,5,7,9,11"), ("x", "0,1.5,3,4.5,6")])
+    static let warmupFormula = ScenarioSpec("warmup_yolov5_formula", "YOLOv5 warm-up, hyp.scratch-low, nb 24, batch 16, 10 epochs (the formula)",
+                                            [("kind", "warmup")] + warmupDefaults + [("yolov5_lag", "false")])
+    static let warmupLag = ScenarioSpec("warmup_yolov5_lag", "YOLOv5 warm-up, hyp.scratch-low, nb 24, batch 16, 10 epochs (train.py's one-epoch lag)",
+                                        [("kind", "warmup")] + warmupDefaults + [("yolov5_lag", "true")])
+    static let cosineVsLinear = ScenarioSpec("cosine_vs_linear", "YOLOv5 one_cycle vs linear multiplier, 100 epochs, lrf 0.1 (the document's figure)",
+                                             [("kind", "lambda"), ("epochs", "100"), ("lrf", "0.1")])
+    static let sgdrDocumentEpoch = ScenarioSpec("sgdr_document_epoch", "SGDR, T_0 10, T_mult 2, lr 0.001 (the document's example), stepped per epoch",
+                                                [("kind", "sgdr"), ("lr", "0.001"), ("t0", "10"), ("t_mult", "2"), ("eta_min", "0"), ("epochs", "150"),
+                                                 ("steps_per_epoch", "1")])
+    static let sgdrDocumentBatch = ScenarioSpec("sgdr_document_batch", "SGDR, T_0 10, T_mult 2, lr 0.001, stepped per batch at epoch + i/10",
+                                                [("kind", "sgdr"), ("lr", "0.001"), ("t0", "10"), ("t_mult", "2"), ("eta_min", "0"), ("epochs", "150"),
+                                                 ("steps_per_epoch", "10")])
+    static let sgdrPyTorchRestarts = ScenarioSpec(
+        "sgdr_pytorch_restarts", "SGDR at the restarts PyTorch's floating-point log misplaces (T_0=1, T_mult=3 at 121; T_0=5, T_mult=10 at 555; ...)",
+        [("kind", "sgdr_restarts"), ("lr", "0.1"), ("eta_min", "0"), ("cases", "1:3:121,1:10:111,3:3:363,5:10:555,7:3:847")])
+    static let scalerMLPOverflow = ScenarioSpec("scaler_mlp_overflow", "GradScaler on the digits MLP (amp): starts at 2^16, backs off on real float16 overflow",
+                                                training("amp", scaler: true, epochs: 2))
+    static let scalerSawtooth = ScenarioSpec("scaler_sawtooth", "GradScaler sawtooth: growth interval 4, an overflow every 10 steps",
+                                             scaler([("init_scale", "1024"), ("growth_interval", "4"), ("steps", "60"), ("inf_steps", "9,19,29,39,49,59")]))
+    static let scalerHysteresisClean = ScenarioSpec("scaler_hysteresis_clean", "GradScaler, hysteresis 2, refilled after any clean step (apex)",
+                                                    scaler([("init_scale", "1024"), ("growth_interval", "4"), ("steps", "60"),
+                                                            ("inf_steps", hysteresisPattern), ("hysteresis", "2"), ("refill", "clean")]))
+    static let scalerHysteresisGrowth = ScenarioSpec("scaler_hysteresis_growth", "GradScaler, hysteresis 2, refilled only when the scale grows (Megatron)",
+                                                     scaler([("init_scale", "1024"), ("growth_interval", "4"), ("steps", "60"),
+                                                             ("inf_steps", hysteresisPattern), ("hysteresis", "2"), ("refill", "growth")]))
+    static let scalerMinScale = ScenarioSpec("scaler_min_scale", "GradScaler, 30 consecutive overflows with min_scale 1 (the scale stops at the floor)",
+                                             scaler([("init_scale", "65536"), ("growth_interval", "5"), ("steps", "45"),
+                                                     ("inf_steps", (0..<30).map(String.init).joined(separator: ",")), ("min_scale", "1")]))
+    static let accumulationEquivalence = ScenarioSpec(
+        "accumulation_equivalence", "Gradient accumulation: 4 micro-batches of 16 equal one batch of 64 (softmax regression on digits)",
+        [("kind", "accumulation"), ("rows", "64"), ("micro", "4"), ("seed", "0")])
+    static let accumulateRamp = ScenarioSpec("accumulate_ramp", "YOLOv5's accumulate ramp with half-even rounding (batch 16, nbs 64, nw 300)",
+                                             [("kind", "accumulate_ramp"), ("nb", "100"), ("batch_size", "16"), ("nbs", "64"), ("warmup_epochs", "3"),
+                                              ("iterations", "320")])
+    static func quadratic(_ name: String, _ title: String, optimizer: String, lr: String, momentum: String, weightDecay: String,
+                          nesterov: Bool) -> ScenarioSpec {
+        ScenarioSpec(name, title, [("kind", "quadratic"), ("optimizer", optimizer), ("a", "1,10,0.3"), ("w0", "1,-1,2"), ("lr", lr),
+                                   ("momentum", momentum), ("beta2", "0.999"), ("dampening", "0"), ("weight_decay", weightDecay),
+                                   ("nesterov", "\(nesterov)"), ("eps", "1e-08"), ("steps", "200")])
+    }
+    static let optimizers = [
+        quadratic("optimizer_sgd_nesterov", "SGD, Nesterov momentum 0.937, weight decay 5e-4, on a Float64 quadratic", optimizer: "sgd",
+                  lr: "0.01", momentum: "0.937", weightDecay: "0.0005", nesterov: true),
+        quadratic("optimizer_adam", "Adam, lr 0.01, betas (0.9, 0.999), on a Float64 quadratic", optimizer: "adam",
+                  lr: "0.01", momentum: "0.9", weightDecay: "0", nesterov: false),
+        quadratic("optimizer_adamw", "AdamW, lr 0.01, weight decay 0.05, on a Float64 quadratic", optimizer: "adamw",
+                  lr: "0.01", momentum: "0.9", weightDecay: "0.05", nesterov: false),
+    ]
+    static let resumeAmp = ScenarioSpec("resume_amp", "Resume at iteration 60 (mid-epoch, in warm-up): uninterrupted vs HalfTrace resume vs YOLOv5-style resume",
+                                        [("kind", "resume"), ("model", "mlp"), ("precision", "amp"), ("epochs", "8"), ("stop", "60"), ("seed", "0")])
+    static let anchorsMetric = ScenarioSpec("anchors_metric", "AutoAnchor metric: best ratio and anchors above 1/4 per label, bundled boxes, YOLOv5 default anchors",
+                                            [("kind", "anchor_metric"), ("img_size", "640"), ("thr", "4.0"),
+                                             ("anchors", "10,13,16,30,33,23,30,61,62,45,59,119,116,90,156,198,373,326")])
+    static let anchorsSearch = ScenarioSpec("anchors_search", "AutoAnchor search on 2,000 very elongated boxes: best fitness per generation (seed 0)",
+                                            [("kind", "anchor_search"), ("labels", "2000"), ("seed", "0"), ("n", "9"), ("gen", "1000"), ("thr", "4.0")])
+    static let sgdrWarmupRestarts = ScenarioSpec(
+        "sgdr_warmup_restarts", "Warm-up + restarts: 3 warm-up epochs, T_0 4, T_mult 2, peak x0.7 per cycle, 1-epoch re-warm-up, 3 cycles",
+        [("kind", "sgdr_warmup"), ("lr", "0.1"), ("warmup_epochs", "3.0"), ("t0", "4"), ("t_mult", "2"), ("eta_min", "0.001"),
+         ("cycle_decay", "0.7"), ("restart_warmup", "1.0"), ("cycle_limit", "3"), ("epochs", "40"), ("steps_per_epoch", "10")])
+    static let referenceSGDR = ScenarioSpec("reference_sgdr", "Trainer vs Float64 reference: SGD with SGDR per batch (T_0 3, T_mult 2: restarts at 3, 9, 21), batch 16",
+                                            reference([("scheduler", "sgdr"), ("epochs", "24"), ("t0", "3"), ("t_mult", "2"), ("eta_min", "0.0001")]))
+    static let references = [
         ScenarioSpec("reference_sgd_linear", "Trainer vs Float64 reference: probe model, SGD, linear, batch 16, nbs 64 (accumulate 1 -> 4)",
                      reference([])),
         ScenarioSpec("reference_sgd_onecycle_b24", "Trainer vs Float64 reference: SGD, one-cycle, batch 24 (accumulate 3, decay x1.125, nb 10), warm-up momentum 0.5, bias lr 0.05",
                      reference([("scheduler", "onecycle"), ("batch_size", "24"), ("epochs", "20"), ("warmup_momentum", "0.5"),
                                 ("warmup_bias_lr", "0.05")])),
-        ScenarioSpec("reference_sgdr", "Trainer vs Float64 reference: SGD with SGDR per batch (T_0 3, T_mult 2: restarts at 3, 9, 21), batch 16",
-                     reference([("scheduler", "sgdr"), ("epochs", "24"), ("t0", "3"), ("t_mult", "2"), ("eta_min", "0.0001")])),
+        referenceSGDR,
         ScenarioSpec("reference_adam_sgdr_warmup", "Trainer vs Float64 reference: Adam, warm-up + restarts (T_0 4, peak x0.7, re-warm-up 1, 4 cycles)",
                      reference([("optimizer", "adam"), ("scheduler", "sgdr-warmup"), ("lr0", "0.01"), ("epochs", "20"), ("warmup_epochs", "2.0"),
                                 ("t0", "4"), ("t_mult", "1"), ("eta_min", "0.0001"), ("cycle_decay", "0.7"), ("restart_warmup", "1.0"),
@@ -157,56 +165,42 @@ public enum Scenarios {
         ScenarioSpec("reference_amp_scaler", "Trainer (amp) vs Float64 reference: the scaler grows every 3 clean steps up to 2^9 and backs off on scripted overflows",
                      reference([("precision", "amp"), ("epochs", "8"), ("spikes", "20,45,46,70,95,110"), ("spike_gain", "100000.0"),
                                 ("init_scale", "128.0"), ("growth_interval", "3"), ("max_scale", "512.0")])),
-        ScenarioSpec("digits_fp32", "Digits MLP, YOLOv5 recipe, float32: per iteration", training("fp32", scaler: nil)),
-        ScenarioSpec("digits_fp32_epochs", "Digits MLP, YOLOv5 recipe, float32: per epoch", epochs(training("fp32", scaler: nil))),
-        ScenarioSpec("digits_amp", "Digits MLP, YOLOv5 recipe, amp with GradScaler: per iteration", training("amp", scaler: true)),
-        ScenarioSpec("digits_amp_epochs", "Digits MLP, YOLOv5 recipe, amp with GradScaler: per epoch", epochs(training("amp", scaler: true))),
-        ScenarioSpec("digits_fp16", "Digits MLP, YOLOv5 recipe, float16 storage with GradScaler: per iteration", training("fp16", scaler: true)),
-        ScenarioSpec("digits_fp16_epochs", "Digits MLP, YOLOv5 recipe, float16 storage with GradScaler: per epoch", epochs(training("fp16", scaler: true))),
-        ScenarioSpec("digits_fp16_noscaler", "Digits MLP, YOLOv5 recipe, float16 storage without scaler: per iteration", training("fp16", scaler: false)),
-        ScenarioSpec("digits_fp16_noscaler_epochs", "Digits MLP, YOLOv5 recipe, float16 storage without scaler: per epoch", epochs(training("fp16", scaler: false))),
-        ScenarioSpec("digits_amp_noscaler_epochs", "Digits MLP, YOLOv5 recipe, amp without scaler: per epoch", epochs(training("amp", scaler: false))),
-        ScenarioSpec("digits_amp_bf16_epochs", "Digits MLP, YOLOv5 recipe, amp-bf16 (bfloat16 autocast, no scaler): per epoch", epochs(training("amp-bf16", scaler: nil))),
-        ScenarioSpec("digits_bf16_epochs", "Digits MLP, YOLOv5 recipe, bfloat16 storage (no scaler): per epoch", epochs(training("bf16", scaler: nil))),
-    ] + precisionRuns.map { precision, scaler, legend, suffix in
+    ]
+
+    /// A digits run of the default recipe: its per-iteration scenario (where there is one) and
+    /// its per-epoch scenario, one training run.
+    struct DigitsRun {
+        let perIteration: ScenarioSpec?
+        let perEpoch: ScenarioSpec
+
+        init(_ suffix: String, _ legend: String, _ precision: String, scaler: Bool?, perIteration: Bool) {
+            let run = training(precision, scaler: scaler)
+            self.perIteration = perIteration ? ScenarioSpec("digits_\(suffix)", "Digits MLP, YOLOv5 recipe, \(legend): per iteration", run) : nil
+            perEpoch = ScenarioSpec("digits_\(suffix)_epochs", "Digits MLP, YOLOv5 recipe, \(legend): per epoch", epochs(run))
+        }
+
+        var specs: [ScenarioSpec] { [perIteration, perEpoch].compactMap { $0 } }
+    }
+    static let digitsFP32 = DigitsRun("fp32", "float32", "fp32", scaler: nil, perIteration: true)
+    static let digitsAmp = DigitsRun("amp", "amp with GradScaler", "amp", scaler: true, perIteration: true)
+    static let digitsFP16 = DigitsRun("fp16", "float16 storage with GradScaler", "fp16", scaler: true, perIteration: true)
+    static let digitsFP16NoScaler = DigitsRun("fp16_noscaler", "float16 storage without scaler", "fp16", scaler: false, perIteration: true)
+    static let digitsAmpNoScaler = DigitsRun("amp_noscaler", "amp without scaler", "amp", scaler: false, perIteration: false)
+    static let digitsAmpBF16 = DigitsRun("amp_bf16", "amp-bf16 (bfloat16 autocast, no scaler)", "amp-bf16", scaler: nil, perIteration: false)
+    static let digitsBF16 = DigitsRun("bf16", "bfloat16 storage (no scaler)", "bf16", scaler: nil, perIteration: false)
+    /// The per-epoch digits runs in `precisionRuns` order.
+    static let digitsByPrecision = [digitsFP32, digitsAmp, digitsAmpNoScaler, digitsAmpBF16, digitsFP16, digitsFP16NoScaler, digitsBF16]
+
+    static let shrunkenEpochs = precisionRuns.map { precision, scaler, legend, suffix in
         ScenarioSpec("shrunken_\(suffix)_epochs", "Digits MLP, loss x1e-7 with the optimizer compensated, \(legend): per epoch",
                      shrunken(precision, scaler: scaler))
     }
-}
 
-extension Scenarios {
-    /// The figures that combine scenarios, declared here beside them; `HalfTracePlot` draws them.
-    public static let figures: [ComparisonFigure] = [
-        ComparisonFigure("document_interp", "Example for np.interp(): x = [0, 1.5, 3, 4.5, 6] gives [3, 4, 7, 10, 11]",
-                         .interpolation("interp_document")),
-        ComparisonFigure("document_cosine_vs_linear", "Comparison of Cosine and Linear Learning Rate Schedulers (epochs 100, lrf 0.1)",
-                         .multipliers("cosine_vs_linear")),
-        ComparisonFigure("warmup_groups", "YOLOv5 warm-up per parameter group (hyp.scratch-low, nb 24, batch 16; groups 1 and 2 share one lr)",
-                         .warmupGroups("warmup_yolov5_formula")),
-        ComparisonFigure("warmup_formula_vs_lag", "The documents' formula vs train.py's one-epoch scheduler lag (epoch e trains at lf(e-1))",
-                         .difference("warmup_yolov5_formula", "warmup_yolov5_lag", column: "lr_weight",
-                                     legends: ["formula: lr0 · lf(epoch)", "yolov5Lag: train.py (last_epoch = start_epoch - 1)", "lag − formula"],
-                                     yLabel: "learning rate (weights)")),
-        ComparisonFigure("sgdr_stepping", "CosineAnnealingWarmRestarts(T_0=10, T_mult=2), Adam lr 0.001: restarts at 10, 30, 70",
-                         .stepping(perBatch: "sgdr_document_batch", perEpoch: "sgdr_document_epoch")),
-        ComparisonFigure("sgdr_pytorch_defect",
-                         "Where PyTorch's floating-point log misplaces an SGDR restart (it gives eta_min = 0; HalfTrace gives base lr)",
-                         .restartCases("sgdr_pytorch_restarts")),
-        ComparisonFigure("loss_scale", "GradScaler: the loss scale on a log2 axis, skipped steps marked",
-                         .lossScale(training: "scaler_mlp_overflow",
-                                    traces: ["scaler_sawtooth", "scaler_hysteresis_clean", "scaler_hysteresis_growth", "scaler_min_scale"])),
-        ComparisonFigure("training_curves", "Digits MLP (64-256-256-10) with YOLOv5's recipe: fp32, amp, fp16 with and without the scaler",
-                         .trainingCurves([("digits_fp32_epochs", "fp32"), ("digits_amp_epochs", "amp + scaler"),
-                                          ("digits_fp16_epochs", "fp16 + scaler"), ("digits_fp16_noscaler_epochs", "fp16, no scaler")])),
-        ComparisonFigure("precision_comparison", "Do I need a loss scaler? Digits MLP in seven precisions, default recipe and loss x1e-7",
-                         .precisionComparison([
-                            ("default recipe", precisionRuns.map { ("digits_\($0.3)_epochs", $0.2) }),
-                            ("loss x1e-7, optimizer compensated", precisionRuns.map { ("shrunken_\($0.3)_epochs", $0.2) }),
-                         ])),
-        ComparisonFigure("resume", "Resume (digits MLP, amp): HalfTrace restores everything; YOLOv5 restarts the scaler at 2^16 and the data order",
-                         .resume("resume_amp")),
-        ComparisonFigure("anchors", "AutoAnchor on very elongated boxes", .anchors("anchors_search")),
-        ComparisonFigure("training_restarts", "A training run across SGDR restarts (probe model, T_0 3, T_mult 2; groups 1 and 2 share one lr): Trainer vs Float64 reference",
-                         .trainingRun("reference_sgdr")),
-    ]
+    public static let all: [ScenarioSpec] = [
+        interpDocument, warmupFormula, warmupLag, cosineVsLinear, sgdrDocumentEpoch, sgdrDocumentBatch, sgdrPyTorchRestarts,
+        scalerMLPOverflow, scalerSawtooth, scalerHysteresisClean, scalerHysteresisGrowth, scalerMinScale, accumulationEquivalence,
+        accumulateRamp,
+    ] + optimizers + [resumeAmp, anchorsMetric, anchorsSearch, sgdrWarmupRestarts] + references
+        + [digitsFP32, digitsAmp, digitsFP16, digitsFP16NoScaler, digitsAmpNoScaler, digitsAmpBF16, digitsBF16].flatMap(\.specs)
+        + shrunkenEpochs
 }

@@ -37,7 +37,15 @@ struct TrainingScenario: Scenario {
         if let cached = runs.runs[key] { return cached }
         let trainer = try Trainer(config: training)
         var records: [IterationRecord] = [], epochs: [EpochResult] = []
-        try trainer.run(onIteration: { records.append($0) }, onEpoch: { epochs.append($0) })
+        if let limit = runs.epochLimit {
+            while !trainer.isFinished, epochs.count < limit {
+                let (record, epoch) = try trainer.step()
+                records.append(record)
+                if let epoch { epochs.append(epoch) }
+            }
+        } else {
+            try trainer.run(onIteration: { records.append($0) }, onEpoch: { epochs.append($0) })
+        }
         runs.runs[key] = (records, epochs)
         return (records, epochs)
     }
@@ -176,21 +184,23 @@ struct ResumeScenario: Scenario {
          ScenarioMarker(x: Double(stop / nb * nb), label: "YOLOv5's last.pt (epoch \(stop / nb) start)")]
     }
 
-    func run(_: RunCache) throws -> EngineRun {
+    func run(_ runs: RunCache) throws -> EngineRun {
+        // With an epoch limit: the rows up to one epoch past the stop, so the resumed part is compared.
+        let end = runs.epochLimit.map { _ in min(training.epochs * nb, (stop / nb + 2) * nb) }
         func values(_ r: IterationRecord) -> [Double] { [r.loss, r.scale, r.lrWeight] }
         func collect(_ t: Trainer, until: Int? = nil) throws -> [[Double]] {
             var rows: [[Double]] = []
             while !t.isFinished, until.map({ t.iterationsDone < $0 }) ?? true { rows.append(values(try t.step().0)) }
             return rows
         }
-        let uninterrupted = try collect(try Trainer(config: training))
+        let uninterrupted = try collect(try Trainer(config: training), until: end)
         let stopped = try Trainer(config: training)
         let boundary = stop / stopped.batchesPerEpoch * stopped.batchesPerEpoch
         var before = try collect(stopped, until: boundary)
         let epochEnd = stopped.state(bestAccuracy: nil, bestEpoch: nil)
         before += try collect(stopped, until: stop)
-        let resumed = before + (try collect(try Trainer(resuming: stopped.state(bestAccuracy: nil, bestEpoch: nil))))
-        let yolov5 = Array(before.prefix(boundary)) + (try collect(try Trainer(yolov5Resuming: epochEnd)))
+        let resumed = before + (try collect(try Trainer(resuming: stopped.state(bestAccuracy: nil, bestEpoch: nil)), until: end))
+        let yolov5 = Array(before.prefix(boundary)) + (try collect(try Trainer(yolov5Resuming: epochEnd), until: end))
         guard resumed.count == uninterrupted.count, yolov5.count == uninterrupted.count else {
             throw HalfTraceError.invalid("rows", "resume runs have \(resumed.count) and \(yolov5.count) rows, the uninterrupted run \(uninterrupted.count)")
         }

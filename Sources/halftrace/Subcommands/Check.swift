@@ -73,14 +73,14 @@ extension HalfTraceCommand {
 
         @Option(help: "Directory of golden files.") var golden = "Golden"
         @Option(help: "Regenerate only this scenario.") var only: String?
-        @Flag(name: .customLong("dry-run"), help: "Print the changes without writing.") var dryRun = false
+        @Flag(name: .customLong("dry-run"), help: "Print the changes without writing; exit 1 if any golden file would change.") var dryRun = false
 
         func validate() throws { _ = try selected(only) }
 
         func run() throws {
             let specs = try selected(only)
             try AtomicFile.makeDirectory(golden)
-            var written = 0
+            var written = 0, moving = 0
             for (spec, new) in zip(specs, try GoldenRunner.generateAll(specs)) {
                 let path = GoldenRunner.path(golden, spec.name)
                 let old: GoldenFile? = FileManager.default.contents(atPath: path).flatMap {
@@ -90,12 +90,18 @@ extension HalfTraceCommand {
                 let moved = changes.filter { $0.change != "unchanged" }
                 print("\(path): \(moved.isEmpty ? "unchanged" : "")")
                 for (column, change) in moved { print("  \(column): \(change)") }
+                if !moved.isEmpty { moving += 1 }
                 if !dryRun && !moved.isEmpty {
                     try AtomicFile.write(new.text, to: path)
                     written += 1
                 }
             }
-            print(dryRun ? "dry run: nothing written" : "\(written) file(s) written")
+            if dryRun {
+                print(moving == 0 ? "dry run: every golden file is unchanged" : "dry run: \(moving) golden file(s) would change; nothing written")
+                if moving > 0 { throw ExitCode(1) }
+            } else {
+                print("\(written) file(s) written")
+            }
         }
     }
 }

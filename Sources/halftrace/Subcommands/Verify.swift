@@ -68,7 +68,7 @@ extension HalfTraceCommand {
             if let trace {
                 guard let data = FileManager.default.contents(atPath: trace) else { throw HalfTraceError.inaccessible(trace, "cannot read") }
                 guard data.count <= 256 << 20 else { throw HalfTraceError.file(trace, "\(data.count) bytes; at most 256 MB are read") }
-                let result = try TraceVerification.verify(String(decoding: data, as: UTF8.self), path: trace, formula: try formula(),
+                let result = try TraceVerification.verify(TextFile.utf8(data, name: trace), path: trace, formula: try formula(),
                                                           stepsPerEpoch: stepsPerEpoch)
                 print(json ? result.json : result.report)
                 if !result.passes { throw ExitCode(1) }

@@ -1,0 +1,150 @@
+import HalfTraceAnchors
+import HalfTraceReference
+
+extension Scenarios {
+    /// The figures that combine scenarios or draw one in a way of its own, declared beside them;
+    /// each figure's data is built by the scenarios it names, and `HalfTracePlot` draws it.
+    public static let figures: [ComparisonFigure] = [
+        ComparisonFigure("document_interp", "Example for np.interp(): x = [0, 1.5, 3, 4.5, 6] gives [3, 4, 7, 10, 11]", from: [interpDocument]) {
+            ($0[interpDocument.name]?.scenario as? InterpScenario)?.figure($0[interpDocument.name]!)
+        },
+        ComparisonFigure("document_cosine_vs_linear", "Comparison of Cosine and Linear Learning Rate Schedulers (epochs 100, lrf 0.1)",
+                         from: [cosineVsLinear]) {
+            ($0[cosineVsLinear.name]?.scenario as? LambdaScenario)?.figure($0[cosineVsLinear.name]!)
+        },
+        ComparisonFigure("warmup_groups", "YOLOv5 warm-up per parameter group (hyp.scratch-low, nb 24, batch 16; groups 1 and 2 share one lr)",
+                         from: [warmupFormula]) {
+            ($0[warmupFormula.name]?.scenario as? WarmupScenario)?.groupsFigure($0[warmupFormula.name]!)
+        },
+        ComparisonFigure("warmup_formula_vs_lag", "The documents' formula vs train.py's one-epoch scheduler lag (epoch e trains at lf(e-1))",
+                         from: [warmupFormula, warmupLag]) { checks in
+            WarmupScenario.lagFigure(formula: checks[warmupFormula.name]!, lag: checks[warmupLag.name]!)
+        },
+        ComparisonFigure("sgdr_stepping", "CosineAnnealingWarmRestarts(T_0=10, T_mult=2), Adam lr 0.001: restarts at 10, 30, 70",
+                         from: [sgdrDocumentBatch, sgdrDocumentEpoch]) { checks in
+            SGDRScenario.steppingFigure(perBatch: checks[sgdrDocumentBatch.name]!, perEpoch: checks[sgdrDocumentEpoch.name]!)
+        },
+        ComparisonFigure("sgdr_pytorch_defect",
+                         "Where PyTorch's floating-point log misplaces an SGDR restart (it gives eta_min = 0; HalfTrace gives base lr)",
+                         from: [sgdrPyTorchRestarts]) {
+            ($0[sgdrPyTorchRestarts.name]?.scenario as? SGDRRestartsScenario)?.figure($0[sgdrPyTorchRestarts.name]!)
+        },
+        ComparisonFigure("loss_scale", "GradScaler: the loss scale on a log2 axis, skipped steps marked",
+                         from: [scalerMLPOverflow, scalerSawtooth, scalerHysteresisClean, scalerHysteresisGrowth, scalerMinScale]) { checks in
+            ScalerScenario.lossScaleFigure(training: checks[scalerMLPOverflow.name]!, traces: [
+                ("sawtooth", checks[scalerSawtooth.name]!), ("hysteresis clean", checks[scalerHysteresisClean.name]!),
+                ("hysteresis growth", checks[scalerHysteresisGrowth.name]!), ("min scale", checks[scalerMinScale.name]!),
+            ])
+        },
+        ComparisonFigure("training_curves", "Digits MLP (64-256-256-10) with YOLOv5's recipe: fp32, amp, fp16 with and without the scaler",
+                         from: [digitsFP32, digitsAmp, digitsFP16, digitsFP16NoScaler].map(\.perEpoch)) { checks in
+            .trainingCurves(zip([digitsFP32, digitsAmp, digitsFP16, digitsFP16NoScaler], ["fp32", "amp + scaler", "fp16 + scaler", "fp16, no scaler"])
+                .map { TrainingEpochsScenario.run(checks[$0.perEpoch.name]!, label: $1) })
+        },
+        ComparisonFigure("precision_comparison", "Do I need a loss scaler? Digits MLP in seven precisions, default recipe and loss x1e-7",
+                         from: digitsByPrecision.map(\.perEpoch) + shrunkenEpochs) { checks in
+            let legends = precisionRuns.map(\.2)
+            return .precisionComparison([
+                ("default recipe", zip(digitsByPrecision.map(\.perEpoch), legends).map { TrainingEpochsScenario.run(checks[$0.name]!, label: $1) }),
+                ("loss x1e-7, optimizer compensated", zip(shrunkenEpochs, legends).map { TrainingEpochsScenario.run(checks[$0.name]!, label: $1) }),
+            ])
+        },
+        ComparisonFigure("resume", "Resume (digits MLP, amp): HalfTrace restores everything; YOLOv5 restarts the scaler at 2^16 and the data order",
+                         from: [resumeAmp]) {
+            ($0[resumeAmp.name]?.scenario as? ResumeScenario)?.figure($0[resumeAmp.name]!)
+        },
+        ComparisonFigure("anchors", "AutoAnchor on very elongated boxes", from: [anchorsSearch]) {
+            ($0[anchorsSearch.name]?.scenario as? AnchorSearchScenario)?.figure($0[anchorsSearch.name]!)
+        },
+        ComparisonFigure("training_restarts", "A training run across SGDR restarts (probe model, T_0 3, T_mult 2; groups 1 and 2 share one lr): Trainer vs Float64 reference",
+                         from: [referenceSGDR]) {
+            ($0[referenceSGDR.name]?.scenario as? ReferenceTrainingScenario)?.figure($0[referenceSGDR.name]!)
+        },
+    ]
+}
+
+// MARK: each scenario's figure data, from its own columns
+
+extension InterpScenario {
+    func figure(_ check: ScenarioCheck) -> ComparisonData {
+        let lo = xp[0] - 1.5, hi = xp[xp.count - 1] + 1.5
+        let dense = (0...300).map { lo + (hi - lo) * Double($0) / 300 }
+        return .interpolation(knots: (xp, fp), formula: (dense, dense.map { Reference.interp($0, xp, fp) }),
+                              engine: (check.engine("x"), check.engine("y")), check: check)
+    }
+}
+
+extension LambdaScenario {
+    func figure(_ check: ScenarioCheck) -> ComparisonData {
+        .multipliers(keyLabel: "epoch", curves: ["cosine", "linear"].map { ($0, check.series($0, x: "epoch")) }, check: check)
+    }
+}
+
+extension WarmupScenario {
+    func groupsFigure(_ check: ScenarioCheck) -> ComparisonData {
+        .warmupGroups(lr: [("group 0 (biases)", check.series("lr_bias", x: "iteration")), ("group 1 (weights)", check.series("lr_weight", x: "iteration")),
+                           ("group 2 (norm weights)", check.series("lr_bn", x: "iteration"))],
+                      momentum: check.series("momentum", x: "iteration"), accumulate: check.series("accumulate", x: "iteration"),
+                      markers: markers, check: check)
+    }
+
+    static func lagFigure(formula: ScenarioCheck, lag: ScenarioCheck) -> ComparisonData {
+        .difference(keyLabel: "iteration", x: formula.engine("iteration"), first: formula.engine("lr_weight"), second: lag.engine("lr_weight"),
+                    legends: ["formula: lr0 · lf(epoch)", "yolov5Lag: train.py (last_epoch = start_epoch - 1)", "lag − formula"],
+                    yLabel: "learning rate (weights)")
+    }
+}
+
+extension SGDRScenario {
+    static func steppingFigure(perBatch: ScenarioCheck, perEpoch: ScenarioCheck) -> ComparisonData {
+        .stepping(perBatch: perBatch.series("lr", x: "epoch"), perEpoch: perEpoch.series("lr", x: "epoch"),
+                  markers: perBatch.scenario?.markers ?? [], check: perBatch)
+    }
+}
+
+extension SGDRRestartsScenario {
+    func figure(_ check: ScenarioCheck) -> ComparisonData {
+        let engine = check.engine("lr"), pytorch = check.golden("pytorch_lr")
+        return .restartCases(cases: cases.enumerated().map { k, c in
+            (c.t0, c.tMult, c.epoch, Array(engine[(3 * k)..<(3 * k + 3)]), Array(pytorch[(3 * k)..<(3 * k + 3)]))
+        }, baseLR: lr, check: check)
+    }
+}
+
+extension ScalerScenario {
+    static func lossScaleFigure(training: ScenarioCheck, traces: [(String, ScenarioCheck)]) -> ComparisonData {
+        .lossScale(training: (training.golden?.title ?? "", training.engine("iteration"), training.golden("scale"), training.engine("skipped").map { $0 == 1 }),
+                   traces: traces.map { label, c in (label, c.engine("step"), c.engine("next_scale"), c.engine("found_inf").map { $0 == 1 }) })
+    }
+}
+
+extension TrainingEpochsScenario {
+    static func run(_ check: ScenarioCheck, label: String) -> LabelledRun {
+        LabelledRun(label: label, epoch: check.engine("epoch"), trainLoss: check.engine("train_loss"), validationLoss: check.engine("val_loss"),
+                    validationAccuracy: check.engine("val_accuracy"), underflowFraction: check.engine("underflow_fraction"))
+    }
+}
+
+extension ResumeScenario {
+    func figure(_ check: ScenarioCheck) -> ComparisonData {
+        let panels: [(String, String, Double?)] = [("loss", "batch-mean loss", 10), ("scale", "loss scale", 2), ("lr_weight", "learning rate (weights)", nil)]
+        return .resume(iteration: check.engine("iteration"), panels: panels.map { column, label, base in
+            (label, base, check.engine(column), check.engine("resumed_" + column), check.engine("yolov5_" + column))
+        }, markers: markers)
+    }
+}
+
+extension AnchorSearchScenario {
+    func figure(_ check: ScenarioCheck) -> ComparisonData? {
+        guard let (labels, search) = check.attachment as? ([SIMD2<Float>], AnchorSearch) else { return nil }
+        return .anchors(labels: labels, given: AutoAnchor.yolov5Default, search: search)
+    }
+}
+
+extension ReferenceTrainingScenario {
+    func figure(_ check: ScenarioCheck) -> ComparisonData {
+        .trainingRun(lr: [("group 0 (biases)", check.series("lr_bias", x: "iteration")), ("group 1 (weights)", check.series("lr_weight", x: "iteration")),
+                          ("group 2 (norm weights)", check.series("lr_bn", x: "iteration"))],
+                     loss: check.series("loss", x: "iteration"), markers: markers, check: check)
+    }
+}
