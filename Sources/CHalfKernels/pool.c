@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -36,6 +37,24 @@ static struct {
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
 
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+// Counting for `bench` (ht_pool_counting): off, one relaxed load per region.
+static _Atomic int counting;
+static _Atomic long long stat_regions, stat_inline, stat_caller_parts, stat_worker_parts, stat_wait_ns;
+
+static long long now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+ht_pool_stats ht_pool_counting(int on) {
+  ht_pool_stats s = {
+      atomic_exchange(&stat_regions, 0), atomic_exchange(&stat_inline, 0), atomic_exchange(&stat_caller_parts, 0),
+      atomic_exchange(&stat_worker_parts, 0), atomic_exchange(&stat_wait_ns, 0)};
+  atomic_store(&counting, on);
+  return s;
+}
 
 // Claims and runs parts until none is left; returns how many it ran.
 static int run_parts(void) {
@@ -65,7 +84,10 @@ static void *worker(void *arg) {
     }
     seen = g;
     int ran = run_parts();
-    if (ran) atomic_fetch_add_explicit(&pool.done_parts, ran, memory_order_acq_rel);
+    if (ran) {
+      if (atomic_load_explicit(&counting, memory_order_relaxed)) atomic_fetch_add(&stat_worker_parts, ran);
+      atomic_fetch_add_explicit(&pool.done_parts, ran, memory_order_acq_rel);
+    }
   }
   return NULL;
 }
@@ -87,8 +109,10 @@ static void start_pool(void) {
 void ht_parallel(int parts, ht_task_fn fn, void *ctx) {
   if (parts <= 0) return;
   pthread_once(&pool_once, start_pool);
+  int count = atomic_load_explicit(&counting, memory_order_relaxed);
   if (parts == 1 || pool.workers == 0 || pthread_mutex_trylock(&pool.busy) != 0) {
     for (int p = 0; p < parts; p++) fn(ctx, p);
+    if (count) atomic_fetch_add(&stat_inline, 1);
     return;
   }
   pool.fn = fn;
@@ -104,9 +128,15 @@ void ht_parallel(int parts, ht_task_fn fn, void *ctx) {
   atomic_fetch_add_explicit(&pool.done_parts, ran, memory_order_acq_rel);
   // A worker still running a part it claimed: spin briefly, then give the core away (on a
   // loaded machine the worker may be waiting for exactly this core).
+  long long wait_start = count && atomic_load_explicit(&pool.done_parts, memory_order_acquire) < parts ? now_ns() : 0;
   for (int i = 0; atomic_load_explicit(&pool.done_parts, memory_order_acquire) < parts; i++) {
     if (i < SPIN_ROUNDS) HT_PAUSE();
     else sched_yield();
+  }
+  if (count) {
+    atomic_fetch_add(&stat_regions, 1);
+    atomic_fetch_add(&stat_caller_parts, ran);
+    if (wait_start) atomic_fetch_add(&stat_wait_ns, now_ns() - wait_start);
   }
   pthread_mutex_unlock(&pool.busy);
 }

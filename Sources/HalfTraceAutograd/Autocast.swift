@@ -11,6 +11,7 @@
 /// policy is the same for both dtypes, as PyTorch's CPU autocast (bfloat16 by default) and CUDA
 /// autocast (float16) share their op lists.
 public enum Autocast {
+    /// The 16-bit dtype of the enclosing `withAutocast` scope, or nil outside autocast.
     @TaskLocal public static var lowPrecision: DType? = nil
 
     /// How an op treats its inputs under autocast.

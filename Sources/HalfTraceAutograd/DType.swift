@@ -3,9 +3,13 @@ import HalfTraceKernels
 /// A tensor's element type. Storage is real: a `float16` tensor holds IEEE binary16 bits, a
 /// `bfloat16` tensor the top halves of binary32 values.
 public enum DType: String, Sendable, Codable, CaseIterable {
+    /// IEEE binary16: 5 exponent bits, 10 fraction bits; largest finite value 65504.
     case float16
+    /// bfloat16: float32's 8 exponent bits with 7 fraction bits.
     case bfloat16
+    /// IEEE binary32, the storage of master weights and of autocast's float32 ops.
     case float32
+    /// IEEE binary64, computed in Double: the precision of reference runs.
     case float64
 
     /// Bytes per element.

@@ -6,11 +6,16 @@ import HalfTraceKernels
 /// for float16, bfloat16 and float32 storage, Double for float64), and `TensorCompute.store`
 /// narrows back, rounding once to nearest even.
 public enum Storage: Sendable, Equatable {
+    /// IEEE binary16 elements.
     case float16([Float16])
+    /// bfloat16 elements.
     case bfloat16([BFloat16])
+    /// binary32 elements.
     case float32([Float])
+    /// binary64 elements.
     case float64([Double])
 
+    /// The element type of the case.
     public var dtype: DType {
         switch self {
         case .float16: .float16
@@ -20,6 +25,7 @@ public enum Storage: Sendable, Equatable {
         }
     }
 
+    /// The number of elements.
     public var count: Int {
         switch self {
         case .float16(let v): v.count
@@ -29,8 +35,10 @@ public enum Storage: Sendable, Equatable {
         }
     }
 
+    /// The bytes the elements occupy (`count * dtype.byteSize`), as `bench` counts a step's memory.
     public var byteCount: Int { count * dtype.byteSize }
 
+    /// `count` positive zeros of `dtype`.
     public static func zeros(_ count: Int, dtype: DType) -> Storage {
         switch dtype {
         case .float16: .float16([Float16](repeating: 0, count: count))
@@ -86,7 +94,10 @@ public protocol TensorCompute: ComputeFloat {
     static func store(_ values: [Self], as dtype: DType) -> Storage
 }
 
+/// Float computes float16, bfloat16 and float32 tensors.
 extension Float: TensorCompute {
+    /// The elements widened exactly; 16-bit storage goes through the bulk conversion kernels (timed as
+    /// `conversion`). float64 storage is refused: it computes in Double.
     public static func load(_ storage: Storage) -> [Float] {
         switch storage {
         case .float16(let v): return StepProfile.measure(.conversion) { HalfConversion.widen(v) }
@@ -96,6 +107,8 @@ extension Float: TensorCompute {
         }
     }
 
+    /// `values` rounded once to nearest even in `dtype` (bulk kernels for the 16-bit formats, timed as
+    /// `conversion`); an `UnderflowCounter` bound to the task counts the 16-bit values flushed to zero.
     public static func store(_ values: [Float], as dtype: DType) -> Storage {
         let counter = UnderflowCounter.current
         switch dtype {
@@ -113,7 +126,9 @@ extension Float: TensorCompute {
     }
 }
 
+/// Double computes float64 tensors and the Float64 reference paths.
 extension Double: TensorCompute {
+    /// The elements widened exactly to Double, from any dtype.
     public static func load(_ storage: Storage) -> [Double] {
         switch storage {
         case .float16(let v): v.map { Double($0) }
@@ -123,6 +138,9 @@ extension Double: TensorCompute {
         }
     }
 
+    /// `values` rounded once, directly from Double, to `dtype` (16-bit formats without a detour through
+    /// Float, so without double rounding); an `UnderflowCounter` bound to the task counts the 16-bit
+    /// values flushed to zero.
     public static func store(_ values: [Double], as dtype: DType) -> Storage {
         switch dtype {
         case .float16:

@@ -1,5 +1,7 @@
 /// Whether ops record the graph. `withNoGrad` turns recording off for a scope (evaluation).
 public enum GradMode {
+    /// Whether ops record parents and backward closures in the current task (true unless inside
+    /// `withNoGrad`).
     @TaskLocal public static var isEnabled = true
 }
 

@@ -26,6 +26,8 @@ public final class Tensor {
     /// in that parent's dtype, or nil for parents that do not require one.
     typealias BackwardFunction = (Storage) -> [Storage?]
 
+    /// A leaf tensor (an input or a parameter) holding `storage` in `shape`, whose element count must
+    /// match; rank 0, 1 or 2 only.
     public init(storage: Storage, shape: [Int], requiresGrad: Bool = false) {
         precondition(shape.count <= 2, "HalfTrace tensors have rank 0, 1 or 2; got shape \(shape)")
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
@@ -65,12 +67,16 @@ public final class Tensor {
         self.init(storage: Storage([value], dtype: dtype), shape: [], requiresGrad: requiresGrad)
     }
 
+    /// A leaf of positive zeros in `shape` and `dtype`.
     public static func zeros(_ shape: [Int], dtype: DType = .float32, requiresGrad: Bool = false) -> Tensor {
         Tensor(storage: .zeros(elementCount(shape), dtype: dtype), shape: shape, requiresGrad: requiresGrad)
     }
 
+    /// The element type of the storage.
     public var dtype: DType { storage.dtype }
+    /// The number of elements (1 for a scalar).
     public var count: Int { storage.count }
+    /// The number of dimensions: 0, 1 or 2.
     public var rank: Int { shape.count }
     /// A tensor with no recorded parents (an input or a parameter).
     public var isLeaf: Bool { backwardFunction == nil }
@@ -97,6 +103,7 @@ public final class Tensor {
 }
 
 extension Tensor: CustomStringConvertible {
+    /// "Tensor(dtype, shape: [...], [values])", with at most the first 8 values widened to Double.
     public var description: String {
         let values = doubles
         let shown = values.prefix(8).map { "\($0)" }.joined(separator: ", ")

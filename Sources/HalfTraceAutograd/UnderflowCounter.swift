@@ -9,8 +9,10 @@ public final class UnderflowCounter: @unchecked Sendable {
     /// Of those, nonzero values (in the compute type) that rounded to zero.
     public private(set) var flushed = 0
 
+    /// The counter bound to the current task (bind one with `UnderflowCounter.$current.withValue`).
     @TaskLocal public static var current: UnderflowCounter?
 
+    /// A counter at zero.
     public init() {}
 
     /// `count` 16-bit elements produced exactly (nothing can underflow), e.g. by relu on patterns.

@@ -8,8 +8,10 @@ import CHalfKernels
 /// Widening is exact. Arithmetic happens in Float; each result is rounded once.
 @frozen
 public struct BFloat16: Sendable, Hashable, BitwiseCopyable, CustomStringConvertible {
+    /// The 16 stored bits: sign, 8 exponent bits and 7 fraction bits, the top half of a binary32.
     public var bitPattern: UInt16
 
+    /// The value whose bits are `bitPattern`, taken as they are (a NaN payload is kept).
     @inlinable public init(bitPattern: UInt16) { self.bitPattern = bitPattern }
 
     /// `x` rounded to nearest even.
@@ -39,16 +41,25 @@ public struct BFloat16: Sendable, Hashable, BitwiseCopyable, CustomStringConvert
         return f
     }
 
+    /// The value as a Float, exactly: the 16 bits become the top half of the binary32.
     @inlinable public var float: Float { Float(bitPattern: UInt32(bitPattern) << 16) }
+    /// Whether the value is neither infinite nor NaN (the exponent bits are not all ones).
     @inlinable public var isFinite: Bool { bitPattern & 0x7F80 != 0x7F80 }
+    /// Whether the value is a NaN (exponent bits all ones and a nonzero fraction).
     @inlinable public var isNaN: Bool { bitPattern & 0x7FFF > 0x7F80 }
+    /// Whether the value is +0 or -0.
     @inlinable public var isZero: Bool { bitPattern & 0x7FFF == 0 }
 
+    /// The largest finite bfloat16, (2 - 2^-7) * 2^127 (about 3.39e38); larger values narrow to infinity.
     public static let greatestFiniteMagnitude = BFloat16(bitPattern: 0x7F7F)
+    /// The smallest positive subnormal, 2^-133 (about 9.2e-41); half of it or less narrows to zero.
     public static let leastNonzeroMagnitude = BFloat16(bitPattern: 0x0001)
+    /// The smallest positive normal value, 2^-126: Float's, since bfloat16 keeps its exponent range.
     public static let leastNormalMagnitude = BFloat16(bitPattern: 0x0080)
+    /// Positive infinity.
     public static let infinity = BFloat16(bitPattern: 0x7F80)
 
+    /// The value as its Float prints (the shortest text that reads back as the same Float).
     public var description: String { float.description }
 }
 
@@ -65,6 +76,7 @@ extension Double {
 /// Bulk bfloat16 <-> binary32 conversion, at the fastest kernel level this CPU runs (AVX-512
 /// BF16, AVX2 or portable C; all give the bits of `BFloat16(_: Float)` and `Float(_: BFloat16)`).
 public enum BFloat16Conversion {
+    /// Widens `source` into `destination` (of the same count), exactly, at kernel level `isa`.
     public static func widen(
         _ source: UnsafeBufferPointer<BFloat16>, into destination: UnsafeMutableBufferPointer<Float>,
         isa: KernelISA = .best
@@ -76,6 +88,8 @@ public enum BFloat16Conversion {
         }
     }
 
+    /// Rounds `source` to bfloat16 into `destination` (of the same count), at kernel level `isa`:
+    /// to nearest even, overflowing to infinity, subnormals kept, a NaN kept quiet.
     public static func narrow(
         _ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutableBufferPointer<BFloat16>,
         isa: KernelISA = .best

@@ -20,11 +20,26 @@ public enum ElementKernels {
 
     /// The scalars of one Adam/AdamW step (see `AdamStep`).
     public struct AdamScalars: Sendable {
+        /// AdamW (true): the decay multiplies the parameter; Adam (false): L2 decay is added to the
+        /// gradient.
         public var decoupled: Bool
+        /// A weight-decay scalar.
+        ///
+        /// `decay` is AdamW's parameter factor 1 - lr * weight_decay; `weightDecay` is Adam's L2
+        /// coefficient (g = fma(p, weightDecay, g) when nonzero).
         public var decay, weightDecay: Float
+        /// Whether the first moment's lerp weight w = 1 - beta1 is below 0.5, which picks PyTorch's
+        /// lerp formula: fma(w, g - m, m) when it is, fma(-(g - m), 1 - w, g) otherwise.
         public var smallWeight: Bool
+        /// A scalar of the moment updates, rounded once to Float.
+        ///
+        /// `lerpWeight` w = 1 - beta1 and `lerpComplement` 1 - w (the first moment's lerp), `beta2`
+        /// and `oneMinusBeta2` (the second moment), `correction2Root` sqrt(1 - beta2^t), `eps` (added
+        /// after the bias correction) and `negativeStepSize` -lr / (1 - beta1^t).
         public var lerpWeight, lerpComplement, beta2, oneMinusBeta2, correction2Root, eps, negativeStepSize: Float
 
+        /// The scalars as `AdamStep` computes them (in Double, from the hyper-parameters and the step
+        /// count).
         public init(decoupled: Bool, decay: Float, weightDecay: Float, smallWeight: Bool, lerpWeight: Float,
                     lerpComplement: Float, beta2: Float, oneMinusBeta2: Float, correction2Root: Float, eps: Float,
                     negativeStepSize: Float) {
@@ -62,10 +77,14 @@ public enum ElementKernels {
 /// pattern with larger magnitude bits is a NaN) and the quiet bit a NaN gets when it is widened
 /// to Float and rounded back.
 public struct HalfPatternFormat: Sendable {
+    /// The bit pattern of +infinity; every pattern whose magnitude bits exceed it is a NaN.
     public let infinity: UInt16
+    /// The top fraction bit, which marks a NaN as quiet.
     public let quietBit: UInt16
 
+    /// IEEE binary16: +infinity 0x7C00, quiet bit 0x0200.
     public static let float16 = HalfPatternFormat(infinity: 0x7C00, quietBit: 0x0200)
+    /// bfloat16: +infinity 0x7F80, quiet bit 0x0040.
     public static let bfloat16 = HalfPatternFormat(infinity: 0x7F80, quietBit: 0x0040)
 }
 

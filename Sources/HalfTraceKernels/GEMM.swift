@@ -9,16 +9,25 @@ import Dispatch
 /// A read-only matrix view for `GEMM`: element (i, j) is at `base[i * rowStride + j * colStride]`.
 /// A transpose is the same storage with the strides swapped.
 public struct MatrixOperand {
+    /// Where the elements are and how they are stored; 16-bit elements are widened exactly to Float as
+    /// the kernel packs them.
     public enum Elements {
+        /// binary32 elements.
         case float32(UnsafePointer<Float>)
+        /// IEEE binary16 elements.
         case float16(UnsafePointer<Float16>)
+        /// bfloat16 elements.
         case bfloat16(UnsafePointer<BFloat16>)
     }
 
+    /// The storage the view reads.
     public var elements: Elements
+    /// Elements from (i, j) to (i + 1, j).
     public var rowStride: Int
+    /// Elements from (i, j) to (i, j + 1).
     public var colStride: Int
 
+    /// A view of `elements` with strides counted in elements, not bytes.
     public init(_ elements: Elements, rowStride: Int, colStride: Int) {
         self.elements = elements
         self.rowStride = rowStride
@@ -41,15 +50,19 @@ public struct MatrixOperand {
 ///
 /// `C[i, j]` is the chain of fused multiply-adds `acc = fma(A[i,k], B[k,j], acc)` over
 /// k = 0, 1, ..., K-1 from +0: the same bits whatever the ISA level and however C is split
-/// between threads. Large products are split over up to `maxThreads` threads (both cores by
-/// default); a task can lower that with `GEMM.$maxThreads.withValue(1) { ... }`, which
-/// evolution does when it already runs one individual per core.
+/// between threads. Large products are split over up to `maxThreads` threads (by default
+/// `defaultThreadCount`, the online cores up to 8); a task can lower that with
+/// `GEMM.$maxThreads.withValue(1) { ... }`, as `concurrentMap` does in its workers, which
+/// already run one item (e.g. one evolution individual) per core.
 public enum GEMM {
+    /// The most threads one product may use in the current task; `concurrentMap` binds 1 inside its
+    /// workers, which already occupy the cores.
     @TaskLocal public static var maxThreads: Int = defaultThreadCount
 
     /// Below this many multiply-adds a product runs on the calling thread.
     public static let parallelThreshold = 1 << 19
 
+    /// The number of online cores, at most 8: the default of `maxThreads` and `concurrentMap`'s workers.
     public static let defaultThreadCount: Int = {
         let n = sysconf(Int32(_SC_NPROCESSORS_ONLN))
         return max(1, min(Int(n), 8))
@@ -57,6 +70,10 @@ public enum GEMM {
 
     /// C (m x n, row-major, leading dimension ldc) = A (m x k) * B (k x n), plus `bias[j]` on
     /// every row when given (added once to each finished fma chain).
+    ///
+    /// Below `parallelThreshold` multiply-adds the product runs on the calling thread; above, on
+    /// `threads` threads (default `maxThreads`, at most 8), C split into contiguous blocks of
+    /// micro-tiles along its longer side.
     public static func multiply(
         m: Int, n: Int, k: Int, a: MatrixOperand, b: MatrixOperand, bias: UnsafePointer<Float>? = nil,
         into c: UnsafeMutablePointer<Float>, ldc: Int, isa: KernelISA = .best, threads: Int? = nil

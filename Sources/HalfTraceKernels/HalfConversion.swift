@@ -5,6 +5,7 @@ import CHalfKernels
 /// Widening is exact; narrowing rounds to nearest even, overflows to infinity above 65520 and
 /// underflows gradually through the subnormals, exactly as `Float16(_: Float)` does.
 public enum HalfConversion {
+    /// Widens `source` into `destination` (of the same count), exactly, at kernel level `isa`.
     public static func widen(
         _ source: UnsafeBufferPointer<Float16>, into destination: UnsafeMutableBufferPointer<Float>,
         isa: KernelISA = .best
@@ -16,6 +17,7 @@ public enum HalfConversion {
         }
     }
 
+    /// Rounds `source` to binary16 into `destination` (of the same count), at kernel level `isa`.
     public static func narrow(
         _ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutableBufferPointer<Float16>,
         isa: KernelISA = .best

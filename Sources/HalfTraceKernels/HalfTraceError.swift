@@ -3,6 +3,7 @@
 /// at fault, the file and line. Libraries never mention command-line flags; the `halftrace`
 /// command maps fields to its flags in one place.
 public struct HalfTraceError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// What is at fault: a value, a file's contents, a file's access, or the order of API calls.
     public enum Kind: String, Sendable, Equatable {
         /// A value outside what the formula or the recipe accepts.
         case invalidValue
@@ -15,15 +16,18 @@ public struct HalfTraceError: Error, CustomStringConvertible, Equatable, Sendabl
         case misuse
     }
 
+    /// What is at fault.
     public var kind: Kind
     /// The library name of the field at fault, if one is.
     public var field: String?
     /// The file at fault, and its 1-based line when one line is.
     public var file: String?
+    /// The 1-based line of `file` at fault, when one line is.
     public var line: Int?
     /// What is wrong and, where it helps, what was expected.
     public var reason: String
 
+    /// An error of `kind` saying `reason`, with the field, file and line at fault where known.
     public init(_ kind: Kind, field: String? = nil, file: String? = nil, line: Int? = nil, _ reason: String) {
         self.kind = kind
         self.field = field
@@ -47,6 +51,7 @@ public struct HalfTraceError: Error, CustomStringConvertible, Equatable, Sendabl
         HalfTraceError(.inaccessible, file: path, reason)
     }
 
+    /// An API used out of order; `reason` is PyTorch's message where PyTorch has one.
     public static func misuse(_ reason: String) -> HalfTraceError { HalfTraceError(.misuse, reason) }
 
     /// This error as found while reading `path` (at `line`): a value error becomes a file error

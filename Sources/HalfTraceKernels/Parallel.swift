@@ -27,11 +27,22 @@ public enum Parallel {
         }
     }
 
+    /// What the worker pool did while `body` ran (counting is process-wide: run nothing else
+    /// in parallel to attribute it).
+    public static func counting<R>(_ body: () throws -> R) rethrows -> (R, PoolCounts) {
+        _ = ht_pool_counting(1)
+        let result = try body()
+        let s = ht_pool_counting(0)
+        return (result, PoolCounts(regions: Int(s.regions), inlineRegions: Int(s.inline_regions), callerParts: Int(s.caller_parts),
+                                   workerParts: Int(s.worker_parts), waitSeconds: Double(s.wait_ns) / 1e9))
+    }
+
     /// The fewest elements an element-wise range is given: below twice this, work stays on
     /// the calling thread (a hand-off costs about as much as this many simple operations).
     @inlinable public static var elementwiseMinimum: Int { 1 << 15 }
 
-    /// Whether `forEachRange(count)` with the default minimum would split the work.
+    /// Whether `forEachRange(count, minimum:)` would split the work: at least twice `minimum`
+    /// elements.
     @inlinable @inline(__always)
     public static func isWorthSplitting(_ count: Int, minimum: Int = elementwiseMinimum) -> Bool {
         count >= 2 * minimum
@@ -87,6 +98,19 @@ public enum Parallel {
         }
         return results.compactMap { $0 }
     }
+}
+
+/// What the worker pool did over a stretch of work (`Parallel.counting`).
+public struct PoolCounts: Sendable, Equatable {
+    /// Parallel regions run on the pool.
+    public var regions: Int
+    /// Regions the caller ran alone (the pool busy, e.g. a nested region, or one part).
+    public var inlineRegions: Int
+    /// Parts the calling thread ran, and parts the workers ran.
+    public var callerParts: Int
+    public var workerParts: Int
+    /// Seconds the caller waited, after its own parts, for a worker to finish a part it had claimed.
+    public var waitSeconds: Double
 }
 
 // (GEMM.defaultThreadCount is the number of online cores, capped at 8.)

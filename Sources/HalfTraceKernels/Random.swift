@@ -5,10 +5,14 @@
 /// `inout some RandomNumberGenerator`, and the helpers below turn raw words into numbers with
 /// fixed arithmetic so that a seed gives the same numbers on every platform and Swift version.
 public struct SplitMix64: RandomNumberGenerator, Sendable, Hashable, Codable {
+    /// The whole state: saving and restoring this one word continues the sequence exactly.
     public var state: UInt64
 
+    /// A generator whose state starts at `seed`, as Vigna's reference `splitmix64.c` seeds it.
     public init(seed: UInt64) { state = seed }
 
+    /// The next 64 bits: state += 0x9E3779B97F4A7C15, then Stafford's Mix13 finaliser of the state
+    /// (Vigna's `splitmix64.c`, bit for bit).
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
@@ -26,6 +30,8 @@ public struct SplitMix64: RandomNumberGenerator, Sendable, Hashable, Codable {
     }
 }
 
+/// Draws built from raw 64-bit words with fixed arithmetic, so that a seed gives the same numbers
+/// on every platform and Swift version.
 extension RandomNumberGenerator {
     /// Uniform in [0, 1) with 53 random bits.
     public mutating func nextUnit() -> Double {

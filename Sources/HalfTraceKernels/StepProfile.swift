@@ -11,8 +11,14 @@ public final class StepProfile: @unchecked Sendable {
         /// A GEMM of the forward pass or of the backward pass; the layout says which operands
         /// are read transposed ("nt": B transposed, as x W^T; "tn": A transposed, as g^T x).
         case gemm(backward: Bool, layout: String)
+        /// A phase outside the GEMMs.
+        ///
+        /// `elementwise`: element-wise ops and gradient sums; `loss`: the loss functions, forward
+        /// and backward; `conversion`: 16-bit <-> Float conversions and casts; `optimizer`: the
+        /// optimizer's update; `allocation`: zero-filling the float64 GEMM's output.
         case elementwise, loss, conversion, optimizer, allocation
 
+        /// The phase's key in `step_split_ms` ("forward_gemm_nt", "conversion", ...).
         public var description: String {
             switch self {
             case .gemm(let backward, let layout): "\(backward ? "backward" : "forward")_gemm_\(layout)"
@@ -35,6 +41,7 @@ public final class StepProfile: @unchecked Sendable {
     private var childSeconds: [Double] = []
     private let clock = ContinuousClock()
 
+    /// An empty profile; bind it around the steps to measure with `record(_:)`.
     public init() {}
 
     /// Runs `body` with this profile collecting the phases of the calling task.
@@ -68,6 +75,7 @@ public final class StepProfile: @unchecked Sendable {
     }
 }
 
+/// Durations as the Double seconds that profiles and benchmarks add up.
 extension Duration {
     /// This duration in seconds.
     public var seconds: Double {

@@ -36,7 +36,7 @@ public enum LossKind: String, Sendable, Codable {
     }
 }
 
-/// HalfTrace's three toy problems (issue 2): each a model shape, a loss, a batch size and data.
+/// HalfTrace's toy problems: each a model shape, a loss, a batch size and data.
 public enum ToyModel: String, Sendable, Codable, CaseIterable {
     /// two-moons, 2-16-16-1, tanh, BCE with logits, batch 16.
     case tiny
@@ -52,6 +52,7 @@ public enum ToyModel: String, Sendable, Codable, CaseIterable {
     /// Training rows of the probe model (240: 15 batches of 16, 10 of 24).
     public static let probeRows = 240
 
+    /// Layer widths, input first.
     public var sizes: [Int] {
         switch self {
         case .tiny: [2, 16, 16, 1]
@@ -64,9 +65,12 @@ public enum ToyModel: String, Sendable, Codable, CaseIterable {
     /// Whether a LayerNorm follows every hidden Linear.
     public var layerNorm: Bool { self == .probe }
 
+    /// tanh for tiny and probe, ReLU for mlp and wide.
     public var activation: Activation { self == .tiny || self == .probe ? .tanh : .relu }
+    /// Binary cross-entropy with logits for tiny (one logit), cross-entropy for the others.
     public var loss: LossKind { self == .tiny ? .binaryCrossEntropy : .crossEntropy }
 
+    /// The batch size the model trains with unless told otherwise.
     public var batchSize: Int {
         switch self {
         case .tiny: 16

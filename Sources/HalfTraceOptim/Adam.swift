@@ -14,18 +14,32 @@ import HalfTraceKernels
 /// Scalars (`lr / (1 - beta1^t)`, `sqrt(1 - beta2^t)`, `1 - lr * wd`) are computed in Double, as
 /// Python does, then converted to T.
 public struct AdamStep<T: FusedMultiplyAdd> {
+    /// AdamW's decoupled decay (true) or Adam's L2 decay (false).
     public let decoupled: Bool
+    /// Adam's L2 coefficient: g = fma(p, wd, g) when nonzero.
     public let weightDecay: T
+    /// AdamW's parameter factor 1 - lr * wd, computed in Double.
     public let decay: T
+    /// w = 1 - beta1, the first moment's lerp weight.
     public let lerpWeight: T
+    /// 1 - w, computed in T from the rounded w: the factor of the lerp's second branch.
     public let lerpComplement: T
+    /// Whether |w| < 0.5, which picks PyTorch's lerp branch: fma(w, g - m, m), else
+    /// fma(-(g - m), 1 - w, g).
     public let smallWeight: Bool
+    /// The second moment's decay beta2.
     public let beta2: T
+    /// 1 - beta2, computed in Double and rounded once.
     public let oneMinusBeta2: T
+    /// sqrt(1 - beta2^t), as Python's `bias_correction2 ** 0.5`.
     public let correction2Root: T
+    /// Added to the denominator after the bias correction.
     public let eps: T
+    /// -lr / (1 - beta1^t): the step size with the first moment's bias correction.
     public let negativeStepSize: T
 
+    /// The scalars of step `t` (1 for the first step), computed in Double from a group's
+    /// hyper-parameters and converted to T.
     public init(lr: Double, beta1: Double, beta2: Double, eps: Double, weightDecay: Double, decoupled: Bool, step t: Int) {
         self.decoupled = decoupled
         self.weightDecay = T(weightDecay)
@@ -43,6 +57,7 @@ public struct AdamStep<T: FusedMultiplyAdd> {
         self.negativeStepSize = T(-(lr / correction1))
     }
 
+    /// One element's update in PyTorch's order: decay, first and second moment, then the parameter.
     @inline(__always)
     public func apply(p: inout T, grad: T, m: inout T, v: inout T) {
         var g = grad
@@ -74,6 +89,8 @@ extension AdamStep where T == Float {
 /// A group's `momentum` is beta1 and `beta2` is beta2.
 public final class Adam: Optimizer {
     public var groups: [ParamGroup]
+    /// AdamW (true): p = p * (1 - lr * weight_decay) before the update; Adam (false):
+    /// g = g + weight_decay * p.
     public let decoupled: Bool
     public var hasMomentum: Bool { false }
     public var kind: String { decoupled ? "adamw" : "adam" }

@@ -22,11 +22,17 @@ import HalfTraceKernels
 /// Like PyTorch, `step()` after `step(epoch: 4.5)` keeps the fractional phase (T_cur = 5.5):
 /// `step()` always advances by exactly one epoch from wherever the schedule is.
 public struct CosineWarmRestarts: Sendable, Equatable {
+    /// T_0: the length of the first cycle, in epochs.
     public let t0: Int
+    /// T_mult: each cycle is this many times longer than the one before.
     public let tMult: Int
+    /// eta_min: the lr at the end of every cycle.
     public let etaMin: Double
+    /// Each group's lr at the start of a cycle (PyTorch's base_lrs).
     public let baseLRs: [Double]
+    /// T_cur: epochs since the current cycle started (fractional after `step(epoch:)`).
     public private(set) var tCur: Double
+    /// T_i: the length of the current cycle, in epochs.
     public private(set) var tI: Double
     /// floor of the last epoch stepped to.
     public private(set) var lastEpoch: Int
@@ -47,11 +53,15 @@ public struct CosineWarmRestarts: Sendable, Equatable {
         self.lastEpoch = 0
     }
 
+    /// The schedule over `optimizer`'s current lrs as base lrs, written back to its groups (the
+    /// constructor's step).
     public init(optimizer: Optimizer, t0: Int, tMult: Int = 1, etaMin: Double = 0) throws {
         try self.init(baseLRs: optimizer.groups.map(\.lr), t0: t0, tMult: tMult, etaMin: etaMin)
         apply(to: optimizer)
     }
 
+    /// Each group's lr at the current position:
+    /// eta_min + (base_lr - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2.
     public var learningRates: [Double] {
         baseLRs.map { etaMin + ($0 - etaMin) * (1 + Double.cos(Double.pi * tCur / tI)) / 2 }
     }
@@ -81,16 +91,19 @@ public struct CosineWarmRestarts: Sendable, Equatable {
         lastEpoch = Int(epoch.rounded(.down))
     }
 
+    /// `step()`, then the new lrs written into `optimizer`'s groups.
     public mutating func step(_ optimizer: Optimizer) {
         step()
         apply(to: optimizer)
     }
 
+    /// `step(epoch:)`, then the new lrs written into `optimizer`'s groups.
     public mutating func step(epoch: Double, _ optimizer: Optimizer) throws {
         try step(epoch: epoch)
         apply(to: optimizer)
     }
 
+    /// Writes `learningRates` into the optimizer's groups, in order.
     public func apply(to optimizer: Optimizer) {
         for (i, lr) in learningRates.enumerated() { optimizer.groups[i].lr = lr }
     }

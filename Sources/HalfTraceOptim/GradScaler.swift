@@ -31,6 +31,7 @@ import HalfTraceAutograd
 ///   overflow; `.onGrowth` (Megatron): only when the scale grows.
 /// - Skips are reported: `lastStepSkipped`, `consecutiveSkips`, `totalSkips`.
 public final class GradScaler {
+    /// When the hysteresis budget, partly spent by overflows, is restored.
     public enum HysteresisRefill: String, Sendable, Codable, CaseIterable {
         /// apex / DeepSpeed (consecutive_hysteresis=True): the budget refills after any clean step.
         case afterCleanStep = "clean"
@@ -40,20 +41,38 @@ public final class GradScaler {
 
     /// Everything the scaler's future depends on (for checkpoints).
     public struct State: Codable, Equatable, Sendable {
+        /// The loss scale, a Float32 (2^16 does not fit in Float16).
         public var scale: Float
+        /// The factor a growth multiplies the scale by (PyTorch's growth_factor, default 2).
         public var growthFactor: Double
+        /// The factor a backoff multiplies the scale by (backoff_factor, default 0.5).
         public var backoffFactor: Double
+        /// Clean steps in a row before the scale grows (growth_interval, default 2000).
         public var growthInterval: Int
+        /// Clean steps since the last growth or overflow (PyTorch's `_growth_tracker`).
         public var growthTracker: Int
+        /// Whether the scaler scales; disabled, it passes the loss through and always steps.
         public var enabled: Bool
+        /// The floor a backoff cannot go below, or nil (PyTorch has none).
         public var minScale: Float?
+        /// The ceiling a growth cannot exceed, or nil (PyTorch has none).
         public var maxScale: Float?
+        /// Overflows tolerated before a backoff (1 is PyTorch's behaviour).
         public var hysteresis: Int
+        /// Overflows left in the budget before the next backoff.
         public var hysteresisRemaining: Int
+        /// When the hysteresis budget refills.
         public var refill: HysteresisRefill
+        /// Steps skipped for a non-finite gradient since the run began.
         public var totalSkips: Int
+        /// Steps skipped in a row, up to the last update.
         public var consecutiveSkips: Int
+        /// Whether the last update saw a non-finite gradient.
         public var lastStepSkipped: Bool
+        /// Another framework's rule the scale follows instead of PyTorch's (with HalfTrace's
+        /// options), and its state; nil: PyTorch's rule.
+        public var rule: LossScaleRule? = nil
+        public var ruleState: LossScaleRule.State? = nil
 
         /// Refuses a state that the options and the update rule cannot produce (a hand-edited
         /// checkpoint): every value is checked before the scaler does arithmetic with it.
@@ -76,6 +95,15 @@ public final class GradScaler {
             }
             try HalfTraceError.check("total_skips", totalSkips, in: 0...(1 << 53))
             try HalfTraceError.check("consecutive_skips", consecutiveSkips, in: 0...totalSkips)
+            guard (rule == nil) == (ruleState == nil) else { throw HalfTraceError.invalid("rule", "a rule needs its state and a state its rule") }
+            if let rule, let r = ruleState {
+                try rule.validate()
+                guard r.scale.isFinite, r.scale > 0 else { throw HalfTraceError.invalid("rule_state.scale", "\(r.scale) is invalid: expected a finite value > 0") }
+                try HalfTraceError.check("rule_state.growth_tracker", r.growthTracker, in: 0...rule.growthInterval)
+                try HalfTraceError.check("rule_state.hysteresis", r.hysteresis, in: -(1 << 40)...rule.hysteresis)
+                try HalfTraceError.check("rule_state.cur_iter", r.curIter, in: 0...(1 << 53))
+                try HalfTraceError.check("rule_state.last_overflow_iter", r.lastOverflowIter, in: -1...r.curIter)
+            }
         }
     }
 
@@ -85,9 +113,12 @@ public final class GradScaler {
         var foundInf = false
     }
 
+    /// The scaler's whole state, to save in a checkpoint and restore with `init(state:)`.
     public private(set) var state: State
     private var perOptimizer: [ObjectIdentifier: PerOptimizer] = [:]
 
+    /// A scaler with PyTorch's defaults (init_scale 2^16, growth 2, backoff 0.5, interval 2000) and
+    /// HalfTrace's options off. An invalid value throws, naming its field (`growth_factor`, ...).
     public init(initScale: Double = 65536, growthFactor: Double = 2, backoffFactor: Double = 0.5,
                 growthInterval: Int = 2000, enabled: Bool = true, minScale: Double? = nil,
                 maxScale: Double? = nil, hysteresis: Int = 1, refill: HysteresisRefill = .afterCleanStep) throws {
@@ -118,14 +149,31 @@ public final class GradScaler {
                       totalSkips: 0, consecutiveSkips: 0, lastStepSkipped: false)
     }
 
+    /// A scaler whose scale follows `rule` (Megatron's, DeepSpeed's ... or PyTorch's exactly,
+    /// without HalfTrace's options). The skip logic and the unscale are the same whatever the rule.
+    public convenience init(rule: LossScaleRule, enabled: Bool = true) throws {
+        try rule.validate()
+        try self.init(initScale: Double(Float(rule.initScale)), growthFactor: rule.growthFactor, backoffFactor: rule.backoffFactor,
+                      growthInterval: rule.growthInterval, enabled: enabled)
+        state.rule = rule
+        state.ruleState = rule.initialState
+    }
+
     /// Restores a saved state (between iterations), refusing one no scaler can be in.
     public init(state: State) throws {
         try state.validate()
         self.state = state
     }
 
+    /// The current loss scale.
     public var scale: Float { state.scale }
-    public var growthTracker: Int { state.growthTracker }
+    /// Clean steps since the last growth or overflow (DeepSpeed's rules: clean steps since the
+    /// last overflow, its stable_interval).
+    public var growthTracker: Int {
+        guard let rule = state.rule, let r = state.ruleState else { return state.growthTracker }
+        return rule.framework == .deepspeed || rule.framework == .deepspeedFP16 ? r.curIter - r.lastOverflowIter - 1 : r.growthTracker
+    }
+    /// Whether the scaler scales losses and checks gradients.
     public var isEnabled: Bool { state.enabled }
 
     /// `loss * scale` (the loss unchanged when disabled).
@@ -235,6 +283,16 @@ public final class GradScaler {
             throw HalfTraceError.misuse("No inf checks were recorded prior to update().")
         }
         let foundInf = perOptimizer.values.contains { $0.foundInf }
+        if let rule = state.rule, var r = state.ruleState {
+            do { try rule.update(&r, foundInf: foundInf) } catch let e as LossScaleRule.MinimumReached {
+                throw HalfTraceError(.misuse, field: "min_scale", e.message)
+            }
+            state.ruleState = r
+            state.scale = Float(r.scale)
+            state.lastStepSkipped = foundInf
+            if foundInf { state.totalSkips += 1; state.consecutiveSkips += 1 } else { state.consecutiveSkips = 0 }
+            return
+        }
         advance(foundInf: foundInf)
     }
 

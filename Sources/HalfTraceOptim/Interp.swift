@@ -12,17 +12,27 @@
 ///
 /// Unlike NumPy, a decreasing xp is rejected (NumPy returns garbage).
 public struct Interpolation: Sendable, Equatable {
+    /// The knots' x coordinates, non-decreasing.
     public let xp: [Double]
+    /// The knots' y coordinates.
     public let fp: [Double]
+    /// The value for x < xp[0] (default fp[0]).
     public let left: Double
+    /// The value for x > xp[last] (default fp[last]).
     public let right: Double
 
+    /// Why a set of knots is refused.
     public enum Failure: Error, CustomStringConvertible, Equatable {
+        /// xp is empty.
         case emptyKnots
+        /// xp and fp have different lengths.
         case lengthMismatch(xp: Int, fp: Int)
+        /// xp[index] is less than xp[index - 1].
         case decreasing(index: Int, previous: Double, value: Double)
+        /// xp[index] is NaN.
         case notANumber(index: Int)
 
+        /// The message, worded as NumPy's where NumPy has one.
         public var description: String {
             switch self {
             case .emptyKnots: "interp: xp is empty (array of sample points is empty)"
@@ -33,6 +43,8 @@ public struct Interpolation: Sendable, Equatable {
         }
     }
 
+    /// Knots (xp, fp), with `left` and `right` defaulting to the end values as in NumPy; an empty,
+    /// mismatched, NaN or decreasing xp is refused.
     public init(xp: [Double], fp: [Double], left: Double? = nil, right: Double? = nil) throws {
         guard !xp.isEmpty else { throw Failure.emptyKnots }
         guard xp.count == fp.count else { throw Failure.lengthMismatch(xp: xp.count, fp: fp.count) }
@@ -46,6 +58,7 @@ public struct Interpolation: Sendable, Equatable {
         self.right = right ?? fp[fp.count - 1]
     }
 
+    /// `numpy.interp` at `x`, bit for bit, by the rules above.
     public func callAsFunction(_ x: Double) -> Double {
         let n = xp.count
         if n == 1 { return x < xp[0] ? left : (x > xp[0] ? right : fp[0]) }

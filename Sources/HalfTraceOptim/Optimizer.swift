@@ -4,7 +4,9 @@ import HalfTraceKernels
 /// One parameter group: the parameters and their hyper-parameters, all writable every iteration
 /// (YOLOv5's warm-up rewrites `lr` and `momentum` before each batch).
 public struct ParamGroup {
+    /// The parameters the group's hyper-parameters apply to.
     public var params: [Tensor]
+    /// The learning rate of the next step (schedules and YOLOv5's warm-up rewrite it).
     public var lr: Double
     /// The lr a LambdaLR schedule multiplies (PyTorch stores it as `initial_lr`).
     public var initialLR: Double
@@ -12,12 +14,17 @@ public struct ParamGroup {
     public var momentum: Double
     /// Adam's beta2 (unused by SGD).
     public var beta2: Double
+    /// SGD's dampening: the momentum buffer adds (1 - dampening) * g (unused by Adam).
     public var dampening: Double
+    /// L2 decay added to the gradient (SGD, Adam), or the decoupled decay of the parameter (AdamW).
     public var weightDecay: Double
+    /// SGD's Nesterov momentum (unused by Adam).
     public var nesterov: Bool
     /// Adam's epsilon (unused by SGD).
     public var eps: Double
 
+    /// A group of `params` at `lr`, which also becomes `initialLR`; the defaults are PyTorch's SGD
+    /// defaults, with Adam's beta2 0.999 and eps 1e-8.
     public init(params: [Tensor], lr: Double, momentum: Double = 0, beta2: Double = 0.999, dampening: Double = 0,
                 weightDecay: Double = 0, nesterov: Bool = false, eps: Double = 1e-8) {
         self.params = params
@@ -41,6 +48,7 @@ public struct ParameterState: Equatable, Sendable {
     /// Adam's step count.
     public var step: Int = 0
 
+    /// A state with the given buffers and step count (a parameter never stepped has none and 0).
     public init(first: Storage? = nil, second: Storage? = nil, step: Int = 0) {
         self.first = first
         self.second = second
@@ -50,6 +58,8 @@ public struct ParameterState: Equatable, Sendable {
 
 /// An optimizer over parameter groups (PyTorch's `torch.optim.Optimizer`).
 public protocol Optimizer: AnyObject {
+    /// The parameter groups in PyTorch's `param_groups` order, writable so that schedules and the
+    /// warm-up can set each group's hyper-parameters before a step.
     var groups: [ParamGroup] { get set }
     /// Whether the groups have a `momentum` that YOLOv5's warm-up rewrites ("momentum" in
     /// param_group: true for SGD; Adam's groups have betas instead).

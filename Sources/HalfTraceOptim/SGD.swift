@@ -17,12 +17,18 @@ import HalfTraceKernels
 /// PyTorch's CPU kernels evaluate `add(other, alpha)` as one fused multiply-add on AVX2 and
 /// AVX-512 machines (measured on 2.15), so HalfTrace does too: traces match it bit for bit.
 public struct SGDStep<T: FusedMultiplyAdd> {
+    /// The learning rate, converted to T.
     public let lr: T
+    /// The momentum factor (0: no buffer, plain SGD).
     public let momentum: T
+    /// 1 - dampening (computed in Double): the factor of g in the buffer update.
     public let dampeningComplement: T
+    /// The L2 coefficient added to the gradient before momentum.
     public let weightDecay: T
+    /// Whether the update uses g + momentum * buf instead of buf.
     public let nesterov: Bool
 
+    /// The scalars of a step from a group's hyper-parameters, each converted to T once.
     public init(lr: Double, momentum: Double, dampening: Double, weightDecay: Double, nesterov: Bool) {
         self.lr = T(lr)
         self.momentum = T(momentum)
@@ -31,6 +37,7 @@ public struct SGDStep<T: FusedMultiplyAdd> {
         self.nesterov = nesterov
     }
 
+    /// Whether momentum is on, so that a buffer is kept.
     public var usesMomentum: Bool { momentum != 0 }
 
     /// Updates `p` (and `buffer` when momentum is on). `first` is true when no buffer exists yet.
@@ -65,8 +72,9 @@ public final class SGD: Optimizer {
     public var kind: String { "sgd" }
     private let state = StateTable()
 
-    /// Validates each group: lr >= 0, momentum >= 0, dampening >= 0, weight_decay >= 0,
-    /// and nesterov needs momentum > 0 and dampening == 0 (PyTorch's checks and messages).
+    /// Validates each group with PyTorch's checks (lr, momentum and weight_decay >= 0; nesterov
+    /// needs momentum > 0 and dampening == 0) plus dampening >= 0; an error names the group's
+    /// field (`param_groups[1].lr`).
     public init(groups: [ParamGroup]) throws {
         for (i, g) in groups.enumerated() { try SGD.validate(g, index: i) }
         self.groups = groups

@@ -15,14 +15,23 @@ import HalfTraceKernels
 /// With cycleDecay 1, no re-warm-up and no limit this is SGDR's closed form, evaluated in
 /// PyTorch's order, so it equals `CosineWarmRestarts` bit for bit.
 public struct SGDRSchedule: Schedule, Equatable {
+    /// The first cycle's peak lr.
     public let baseLR: Double
+    /// The lr at the end of every cycle, and after the cycle limit.
     public let etaMin: Double
+    /// T_0: the first cycle's length in epochs.
     public let t0: Int
+    /// T_mult: each cycle is this many times longer than the one before.
     public let tMult: Int
+    /// The factor the peak is multiplied by per cycle, in (0, 1].
     public let cycleDecay: Double
+    /// Epochs of linear re-warm-up from eta_min at the start of every restarted cycle, in [0, T_0).
     public let restartWarmup: Double
+    /// Cycles after which the lr stays at eta_min, or nil for no limit.
     public let cycleLimit: Int?
 
+    /// Refuses T_0 < 1 and T_mult < 1 (with PyTorch's messages), a non-finite eta_min, a negative
+    /// base lr, and the extras outside their ranges.
     public init(baseLR: Double, etaMin: Double = 0, t0: Int, tMult: Int = 1, cycleDecay: Double = 1,
                 restartWarmup: Double = 0, cycleLimit: Int? = nil) throws {
         try HalfTraceError.check("lr", baseLR, atLeast: 0)
@@ -47,6 +56,8 @@ public struct SGDRSchedule: Schedule, Equatable {
         self.cycleLimit = cycleLimit
     }
 
+    /// The lr at epoch `t` by the formula above; a negative t counts as 0, an infinite one gives
+    /// eta_min and NaN gives NaN.
     public func callAsFunction(_ t: Double) -> Double {
         guard t.isFinite else { return t.isNaN ? t : etaMin }
         let p = CosineWarmRestarts.position(of: max(t, 0), t0: t0, tMult: tMult)

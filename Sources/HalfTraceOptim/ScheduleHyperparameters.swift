@@ -3,14 +3,22 @@ import HalfTraceKernels
 /// YOLOv5's hyper-parameters that the learning-rate schedule uses, with the defaults of
 /// `data/hyps/hyp.scratch-low.yaml` (YOLOv5 v7.0).
 public struct ScheduleHyperparameters: Sendable, Equatable, Codable {
+    /// The initial learning rate (default 0.01).
     public var lr0: Double = 0.01
+    /// The final learning rate as a fraction of lr0 (default 0.01).
     public var lrf: Double = 0.01
+    /// SGD momentum, or Adam's beta1 (default 0.937).
     public var momentum: Double = 0.937
+    /// Weight decay before YOLOv5's bs * accumulate / nbs scaling (default 5e-4).
     public var weightDecay: Double = 0.0005
+    /// Warm-up length in epochs, fractions allowed (default 3.0).
     public var warmupEpochs: Double = 3.0
+    /// The momentum at the start of the warm-up (default 0.8).
     public var warmupMomentum: Double = 0.8
+    /// The bias group's lr at the start of the warm-up (default 0.1).
     public var warmupBiasLR: Double = 0.1
 
+    /// The values of `hyp.scratch-low.yaml` (YOLOv5 v7.0).
     public init() {}
 
     /// Refuses a value outside its key's `valid` range, naming the key.
@@ -46,12 +54,19 @@ public struct ScheduleHyperparameters: Sendable, Equatable, Codable {
 /// One hyper-parameter: its YOLOv5 YAML key, where it lives, the range the recipe accepts, and
 /// YOLOv5 v7.0's evolution meta entry (mutation gain, lower and upper bound; `train.py` `meta`).
 public struct HyperparameterKey: Sendable {
+    /// The YOLOv5 YAML key (`lr0`, `warmup_bias_lr`).
     public let name: String
+    /// Where the value lives in `ScheduleHyperparameters`.
     public let keyPath: WritableKeyPath<ScheduleHyperparameters, Double> & Sendable
+    /// The values the recipe accepts; a file or configuration outside this range is refused.
     public let valid: ClosedRange<Double>
+    /// Evolution's mutation gain for the key (the first entry of YOLOv5's `meta`).
     public let gain: Double
+    /// Evolution's lower bound for the key.
     public let lower: Double
+    /// Evolution's upper bound for the key.
     public let upper: Double
+    /// One line describing the key, for help texts.
     public let help: String
 
     init(_ name: String, _ keyPath: WritableKeyPath<ScheduleHyperparameters, Double> & Sendable, valid: ClosedRange<Double>,

@@ -3,8 +3,11 @@ import HalfTraceKernels
 
 /// The optimizer a run builds (YOLOv5's `--optimizer`).
 public enum OptimizerKind: String, Sendable, Codable, CaseIterable {
+    /// SGD with Nesterov momentum (`torch.optim.SGD`, YOLOv5's default).
     case sgd
+    /// Adam with L2 decay (`torch.optim.Adam`).
     case adam
+    /// AdamW with decoupled decay (`torch.optim.AdamW`).
     case adamw
 }
 

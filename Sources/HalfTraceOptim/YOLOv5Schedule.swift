@@ -20,8 +20,11 @@ public enum SchedulerKind: String, Sendable, Codable, CaseIterable {
 
 /// The options of the SGDR kinds (PyTorch's T_0, T_mult, eta_min, and `SGDRSchedule`'s extras).
 public struct RestartOptions: Sendable, Codable, Equatable {
+    /// T_0: the first cycle's length in epochs.
     public var t0 = 10
+    /// T_mult: each cycle is this many times longer than the one before.
     public var tMult = 2
+    /// eta_min: the lr at the end of every cycle.
     public var etaMin = 0.0
     /// Peak of cycle n = base lr * cycleDecay^n (sgdr-warmup).
     public var cycleDecay = 1.0
@@ -30,6 +33,7 @@ public struct RestartOptions: Sendable, Codable, Equatable {
     /// Cycles after which the lr stays at eta_min (sgdr-warmup).
     public var cycleLimit: Int? = nil
 
+    /// T_0 10, T_mult 2, eta_min 0 and plain SGDR (no decay, re-warm-up or limit).
     public init() {}
 
     /// Whether only plain SGDR's options are set (cycle decay 1, no re-warm-up, no limit).
@@ -59,12 +63,19 @@ public struct RestartOptions: Sendable, Codable, Equatable {
 /// `warmup_epochs` replaces the per-group interpolation, so `warmup_bias_lr` is unused); the
 /// accumulate ramp and the momentum warm-up still follow train.py.
 public struct YOLOv5Schedule: Sendable {
+    /// The hyper-parameters the warm-up and the multiplier read.
     public let hyp: ScheduleHyperparameters
+    /// bs, the batch size.
     public let batchSize: Int
+    /// nbs, YOLOv5's nominal batch size (64 by default).
     public let nominalBatchSize: Int
+    /// nb, batches per epoch.
     public let batchesPerEpoch: Int
+    /// nw = max(round(warmup_epochs * nb), 100).
     public let warmupIterations: Int
+    /// Whether the scheduler keeps train.py's last_epoch = start_epoch - 1.
     public let lag: Bool
+    /// The schedule the run steps.
     public let kind: SchedulerKind
     /// LambdaLR (linear, onecycle); for the SGDR kinds a constant multiplier 1, never stepped.
     public private(set) var scheduler: LambdaLR<YOLOv5Multiplier>

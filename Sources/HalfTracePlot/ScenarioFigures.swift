@@ -134,6 +134,8 @@ public enum ScenarioFigures {
         case let .resume(iteration, panels, markers): return [resume(f, iteration, panels, markers)]
         case let .anchors(labels, given, search): return AnchorFigures.figures(AnchorFigures.Data(labels: labels, given: given, search: search))
         case let .trainingRun(lr, loss, markers, check): return [trainingRun(f, lr, loss, markers, check)]
+        case let .frameworks(keyLabel, yLabel, logBase, curves, markers, ticks, check):
+            return [frameworks(f, keyLabel: keyLabel, yLabel: yLabel, logBase: logBase, curves: curves, markers: markers, ticks: ticks, check)]
         }
     }
 
@@ -355,5 +357,46 @@ public enum ScenarioFigures {
         lossPanel.logBase = 10
         lossPanel.markers = marks(markers, color: "#2ca02c")
         return Figure(name: f.name, title: f.title, xLabel: "iteration", panels: [lrPanel, lossPanel, residualPanel(check, x: loss.x)])
+    }
+
+    /// Each framework's formula line in its colour with the engine's points on it; a package's
+    /// own values dashed over it and, below, the package minus the exact value; markers (labelled)
+    /// and ticks (overflows, unlabelled); the residual panel last.
+    static func frameworks(_ f: ComparisonFigure, keyLabel: String, yLabel: String, logBase: Double?, curves: [FrameworkCurve],
+                           markers: [ScenarioMarker], ticks: [Double], _ check: ScenarioCheck) -> Figure {
+        var top: [Series] = [], deviations: [Series] = []
+        for (k, c) in curves.enumerated() {
+            let color = Palette.colors[k % Palette.colors.count]
+            var line = Series(c.name, x: c.series.x, y: c.series.golden, style: logBase == nil ? .line : .steps, color: color)
+            line.lineWidth = 1.8
+            var points = Series("", x: c.series.x, y: c.series.engine, style: .points, color: color)
+            points.pointSize = 0.4
+            top += [line, points]
+            if let package = c.package {
+                var p = Series(package.label, x: c.series.x, y: package.y, style: .line, color: color)
+                p.dashed = true
+                p.lineWidth = 1.2
+                top.append(p)
+                deviations.append(Series(package.label, x: c.series.x, y: zip(package.y, c.series.golden).map { $0 - $1 }, style: .steps, color: color))
+            }
+        }
+        let labelled = marks(markers), unlabelled = ticks.map { Marker(x: $0, label: nil, color: "#bbbbbb") }
+        var panel = Panel(yLabel: yLabel, series: top, weight: 3)
+        panel.logBase = logBase
+        panel.markers = labelled + unlabelled
+        panel.note = "lines: formula; points: engine" + (deviations.isEmpty ? "" : "; dashed: the package's arithmetic")
+            + (ticks.isEmpty ? "" : "; grey lines: overflows")
+        if let base = logBase {
+            let ys = curves.flatMap { $0.series.golden + $0.series.engine }.filter { $0.isFinite && $0 > 0 }
+            if let lo = ys.min(), let hi = ys.max() { panel.yRange = lo / base...hi * base }
+        }
+        var panels = [panel]
+        if !deviations.isEmpty {
+            var d = Panel(yLabel: "package − exact (\(yLabel))", series: deviations, weight: 1.3)
+            d.markers = labelled
+            panels.append(d)
+        }
+        panels.append(residualPanel(check, x: curves.first?.series.x ?? []))
+        return Figure(name: f.name, title: f.title, xLabel: keyLabel, panels: panels)
     }
 }

@@ -17,6 +17,9 @@ public struct ScalerTraceOptions: Sendable, Equatable {
     public var refill: GradScaler.HysteresisRefill = .afterCleanStep
     /// The finite gradient of every element on a clean step (before scaling).
     public var gradient = 1.0
+    /// Another framework's rule (Megatron's, DeepSpeed's, PyTorch's exactly): the options above
+    /// but `steps`, `inf_steps`, `accumulate` and `gradient` are then the rule's.
+    public var rule: LossScaleRule? = nil
 
     public init() {}
 
@@ -28,14 +31,34 @@ public struct ScalerTraceOptions: Sendable, Equatable {
         if let bad = infSteps.first(where: { $0 < 0 || $0 >= steps }) {
             throw HalfTraceError.invalid("inf_steps", "step \(bad) is outside 0..<\(steps)")
         }
-        _ = try GradScaler(initScale: initScale, growthFactor: growthFactor, backoffFactor: backoffFactor,
-                           growthInterval: growthInterval, minScale: minScale, maxScale: maxScale,
-                           hysteresis: hysteresis, refill: refill)
+        _ = try makeScaler()
+    }
+
+    /// The scaler these options describe.
+    func makeScaler() throws -> GradScaler {
+        if let rule { return try GradScaler(rule: rule) }
+        return try GradScaler(initScale: initScale, growthFactor: growthFactor, backoffFactor: backoffFactor,
+                              growthInterval: growthInterval, minScale: minScale, maxScale: maxScale,
+                              hysteresis: hysteresis, refill: refill)
     }
 
     public var summary: String {
-        "scaler init_scale=\(initScale) growth_factor=\(growthFactor) backoff_factor=\(backoffFactor) growth_interval=\(growthInterval) steps=\(steps) inf_steps=\(infSteps.map(String.init).joined(separator: ";")) accumulate=\(accumulate) min_scale=\(minScale.map { "\($0)" } ?? "none") max_scale=\(maxScale.map { "\($0)" } ?? "none") hysteresis=\(hysteresis) refill=\(refill.rawValue)"
+        if let r = rule {
+            return "scaler rule=\(r.framework.rawValue) init_scale=\(r.initScale) growth_factor=\(r.growthFactor) backoff_factor=\(r.backoffFactor) growth_interval=\(r.growthInterval) min_scale=\(r.minScale.map { "\($0)" } ?? "none") hysteresis=\(r.hysteresis) consecutive_hysteresis=\(r.consecutiveHysteresis) raise_error_at_min_scale=\(r.raiseAtMinScale) steps=\(steps) inf_steps=\(infSteps.map(String.init).joined(separator: ";")) accumulate=\(accumulate)"
+        }
+        return "scaler init_scale=\(initScale) growth_factor=\(growthFactor) backoff_factor=\(backoffFactor) growth_interval=\(growthInterval) steps=\(steps) inf_steps=\(infSteps.map(String.init).joined(separator: ";")) accumulate=\(accumulate) min_scale=\(minScale.map { "\($0)" } ?? "none") max_scale=\(maxScale.map { "\($0)" } ?? "none") hysteresis=\(hysteresis) refill=\(refill.rawValue)"
     }
+}
+
+/// A scaler trace that stopped where the framework raises (DeepSpeed at its minimum scale): the
+/// rows before that step, and why.
+public struct ScalerTraceStopped: Error, CustomStringConvertible {
+    /// The rows up to the step that raised.
+    public var trace: Trace
+    /// The step that raised.
+    public var step: Int
+    public var reason: String
+    public var description: String { "step \(step): \(reason)" }
 }
 
 public enum ScalerTraces {
@@ -46,9 +69,7 @@ public enum ScalerTraces {
     /// next_scale (after update), growth_tracker (after update); `parameters` receives p after each step.
     public static func run(_ o: ScalerTraceOptions, parameters: ((Int, [Double]) -> Void)? = nil) throws -> Trace {
         try o.validate()
-        let scaler = try GradScaler(initScale: o.initScale, growthFactor: o.growthFactor, backoffFactor: o.backoffFactor,
-                                    growthInterval: o.growthInterval, minScale: o.minScale, maxScale: o.maxScale,
-                                    hysteresis: o.hysteresis, refill: o.refill)
+        let scaler = try o.makeScaler()
         let p = Tensor([0, 0, 0, 0], dtype: .float32, requiresGrad: true)
         let optimizer = try SGD(groups: [ParamGroup(params: [p], lr: 0.1)])
         let g = Tensor([Double](repeating: o.gradient, count: 4), dtype: .float32)
@@ -67,7 +88,9 @@ public enum ScalerTraces {
                 }
             }
             let stepped = try scaler.step(optimizer)
-            try scaler.update()
+            do { try scaler.update() } catch let e as HalfTraceError where e.field == "min_scale" {
+                throw ScalerTraceStopped(trace: trace, step: step, reason: e.reason)
+            }
             optimizer.zeroGrad()
             trace.append([Double(step), Double(before), scaler.state.lastStepSkipped ? 1 : 0, stepped ? 0 : 1,
                           Double(scaler.scale), Double(scaler.growthTracker)])

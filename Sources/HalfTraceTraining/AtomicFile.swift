@@ -5,10 +5,13 @@ import HalfTraceKernels
 /// temporary file in the same directory, are flushed to disk, and the file is renamed over the
 /// destination in one step.
 public enum AtomicFile {
+    /// Writes `text` as UTF-8 to `path`, atomically.
     public static func write(_ text: String, to path: String) throws {
         try write(Data(text.utf8), to: path)
     }
 
+    /// Writes `data` to `path`, atomically: a temporary file in the same directory, fsync, rename over
+    /// `path`, then fsync of the directory. The directory must exist.
     public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path

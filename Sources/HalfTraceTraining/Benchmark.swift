@@ -10,6 +10,9 @@ import HalfTraceOptim
 public struct BenchmarkReport: Sendable {
     /// Training steps per second (zero grad, forward, loss, backward, SGD step) per model and precision.
     public var stepsPerSecond: [String: [String: Double]] = [:]
+    /// Every timing of each training-step figure, in the order taken (`stepsPerSecond` holds
+    /// their median): model -> precision -> steps/s.
+    public var stepRateTimings: [String: [String: [Double]]] = [:]
     /// GEMM GFLOP/s for 1024 x 1024 x 1024 in float32, float16 and bfloat16 storage.
     public var gemmGFLOPS: [String: Double] = [:]
     /// 16-bit <-> Float32 conversion throughput in G elements per second: to_float16 and
@@ -28,10 +31,14 @@ public struct BenchmarkReport: Sendable {
     public var peakRSSMiBWide: Double? = nil
     /// Extra keys (e.g. schedule evaluation rate) added by later work.
     public var extra: [String: Double] = [:]
+    /// The kernel ISA level the run used.
     public var isa: String = KernelISA.best.description
+    /// The most threads a GEMM could use during the run.
     public var threads: Int = GEMM.defaultThreadCount
 }
 
+/// Measures training throughput, GEMM and conversion rates and memory on this machine
+/// (`halftrace bench`).
 public enum Benchmark {
     /// Times `body` repeatedly for about `seconds` (after `warmup` calls); returns calls per second.
     public static func rate(seconds: Double, warmup: Int = 3, _ body: () -> Void) -> Double {
@@ -47,8 +54,8 @@ public enum Benchmark {
         return Double(calls) / elapsed
     }
 
-    /// One training step of a toy model on a fixed random batch, as `torch_bench.py` runs it:
-    /// fp32, fp16, bf16 and amp-bf16 step plainly; amp steps through a GradScaler.
+    /// One training step of a toy model on a fixed random batch: fp32, fp16, bf16 and amp-bf16
+    /// step plainly; amp steps through a GradScaler.
     public final class StepHarness {
         let model: MLP
         let optimizer: SGD
@@ -58,6 +65,8 @@ public enum Benchmark {
         let precision: Precision
         let scaler: GradScaler?
 
+        /// A `kind` model in `precision`'s parameter dtype, a normal random batch with uniform labels from
+        /// `seed`, and one SGD group at lr 0.01 with YOLOv5's Nesterov momentum 0.937 and decay 5e-4.
         public init(model kind: ToyModel, precision: Precision, seed: UInt64 = 0) {
             var rng = SplitMix64(seed: seed)
             model = kind.makeModel(dtype: precision.parameterDType, seed: seed)
@@ -72,7 +81,7 @@ public enum Benchmark {
             scaler = precision == .amp ? try! GradScaler() : nil  // fp16 steps plainly, as torch_bench.py's
         }
 
-        /// The model's parameters (weights and biases, in layer order).
+        /// The model's parameters, in `namedParameters` order.
         public var parameters: [Tensor] { model.parameters }
 
         /// Returns the loss tensor of the step (graph still attached) for measurements.
@@ -102,6 +111,17 @@ public enum Benchmark {
             }
             var ms = Dictionary(uniqueKeysWithValues: profile.seconds.map { ("\($0.key)", $0.value * 1000 / Double(steps)) })
             ms["other"] = max(0, profile.total * 1000 / Double(steps) - ms.values.reduce(0, +))
+            // The pool's share, counted over a second stretch of steps (counting costs a clock read per region).
+            var counted = 0
+            let (_, pool) = Parallel.counting {
+                let clock = ContinuousClock(), start = clock.now
+                repeat { step(); counted += 1 } while (clock.now - start).seconds < seconds / 2
+            }
+            let n = Double(max(counted, 1))
+            ms["parallel_regions"] = Double(pool.regions) / n
+            ms["inline_regions"] = Double(pool.inlineRegions) / n
+            ms["wait_for_worker"] = pool.waitSeconds * 1000 / n
+            ms["worker_part_share"] = Double(pool.workerParts) / Double(max(1, pool.workerParts + pool.callerParts))
             return ms
         }
 
@@ -118,12 +138,20 @@ public enum Benchmark {
         }
     }
 
+    /// The precisions measured unless told otherwise: every one but fp64.
     public static let defaultPrecisions: [Precision] = [.fp32, .fp16, .amp, .bf16, .ampBF16]
 
     /// The whole benchmark; with `stepsOnly`, only the training-step figures (steps/s, split,
     /// GEMM shapes with the float32 1024^3 rate they are compared with, bytes, memory) of
     /// `models` and `precisions`.
-    public static func run(seconds: Double = 1.0, models: [ToyModel] = ToyModel.allCases,
+    /// The median of `values` (the mean of the middle two for an even count).
+    public static func median(_ values: [Double]) -> Double {
+        let v = values.sorted()
+        guard !v.isEmpty else { return .nan }
+        return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
+    }
+
+    public static func run(seconds: Double = 1.0, repeats: Int = 5, models: [ToyModel] = ToyModel.allCases,
                            precisions: [Precision] = defaultPrecisions, stepsOnly: Bool = false,
                            progress: (String) -> Void = { _ in }) -> BenchmarkReport {
         var report = BenchmarkReport()
@@ -137,8 +165,9 @@ public enum Benchmark {
             for precision in precisions {
                 progress("steps/s \(kind.rawValue) \(precision.rawValue)")
                 let h = StepHarness(model: kind, precision: precision)
-                let rate = Benchmark.rate(seconds: seconds) { h.step() }
-                report.stepsPerSecond[kind.rawValue, default: [:]][precision.dtypeKey] = rate
+                let rates = (0..<max(1, repeats)).map { _ in Benchmark.rate(seconds: seconds) { h.step() } }
+                report.stepRateTimings[kind.rawValue, default: [:]][precision.dtypeKey] = rates
+                report.stepsPerSecond[kind.rawValue, default: [:]][precision.dtypeKey] = median(rates)
                 report.bytesPerStep[kind.rawValue, default: [:]][precision.dtypeKey] = h.bytesPerStep()
                 report.stepSplitMS[kind.rawValue, default: [:]][precision.dtypeKey] = h.split(seconds: seconds / 2)
             }

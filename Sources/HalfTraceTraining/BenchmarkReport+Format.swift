@@ -1,7 +1,10 @@
 import Foundation
 
 extension BenchmarkReport {
-    /// `{"steps_per_s": {...}, "gemm_gflops": {...}, "convert_gelems_per_s": {...}, "bytes_per_step": {...}}`
+    /// The report as `bench --json` prints it: the objects `steps_per_s` (medians),
+    /// `steps_per_s_spread` (min, median, max and every timing), `gemm_gflops`,
+    /// `convert_gelems_per_s`, `bytes_per_step`, `step_split_ms` and `gemm_shape_gflops`, then
+    /// `peak_rss_mib_wide_float32` when measured, the `extra` keys, `isa` and `threads`.
     public var json: String {
         func object(_ pairs: [(String, String)]) -> String {
             "{" + pairs.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
@@ -11,6 +14,13 @@ extension BenchmarkReport {
         var top: [(String, String)] = [
             ("steps_per_s", object(models.map { m in
                 (m, object(stepsPerSecond[m]!.keys.sorted().map { ($0, number(stepsPerSecond[m]![$0]!)) }))
+            })),
+            ("steps_per_s_spread", object(models.map { m in
+                (m, object(stepRateTimings[m, default: [:]].keys.sorted().map { p in
+                    let t = stepRateTimings[m]![p]!
+                    return (p, object([("min", number(t.min() ?? .nan)), ("median", number(Benchmark.median(t))), ("max", number(t.max() ?? .nan)),
+                                       ("timings", "[" + t.map(number).joined(separator: ", ") + "]")]))
+                }))
             })),
             ("gemm_gflops", object(gemmGFLOPS.keys.sorted().map { ($0, number(gemmGFLOPS[$0]!)) })),
             ("convert_gelems_per_s", object(conversionGElementsPerSecond.keys.sorted().map {
@@ -33,14 +43,20 @@ extension BenchmarkReport {
         return object(top)
     }
 
+    /// The report as the text `halftrace bench` prints: steps per second, bytes per step, the step
+    /// split, GEMM rates at the models' shapes, and the figures measured once.
     public var table: String {
         var lines = ["HalfTrace bench (ISA \(isa), up to \(threads) GEMM threads)", ""]
-        lines.append("training steps/s (forward, backward, SGD step)")
+        let timings = stepRateTimings.values.flatMap(\.values).map(\.count).max() ?? 1
+        lines.append("training steps/s (forward, backward, SGD step): median of \(timings) timing(s) [min - max]")
         let precisions = ["float32", "float16", "amp", "bfloat16", "amp-bf16"]
-        lines.append("  model " + precisions.map { $0.padding(toLength: 12, withPad: " ", startingAt: 0) }.joined())
+        lines.append("  model " + precisions.map { $0.padding(toLength: 24, withPad: " ", startingAt: 0) }.joined())
         for m in stepsPerSecond.keys.sorted(by: { order($0) < order($1) }) {
-            let cells = precisions.map { p in
-                (stepsPerSecond[m]?[p].map { String(format: "%.1f", $0) } ?? "-").padding(toLength: 12, withPad: " ", startingAt: 0)
+            let cells = precisions.map { p -> String in
+                guard let rate = stepsPerSecond[m]?[p] else { return "-".padding(toLength: 24, withPad: " ", startingAt: 0) }
+                let t = stepRateTimings[m]?[p] ?? [rate]
+                let text = t.count > 1 ? String(format: "%.1f [%.0f-%.0f]", rate, t.min()!, t.max()!) : String(format: "%.1f", rate)
+                return text.padding(toLength: 24, withPad: " ", startingAt: 0)
             }
             lines.append("  " + m.padding(toLength: 6, withPad: " ", startingAt: 0) + cells.joined())
         }
@@ -55,7 +71,8 @@ extension BenchmarkReport {
         }
         lines.append("")
         lines.append("where a step's time goes (ms per step; exclusive, 'other' = graph bookkeeping, zeroing, scaler)")
-        let phases = Set(stepSplitMS.values.flatMap { $0.values.flatMap(\.keys) }).sorted()
+        let poolKeys: Set<String> = ["parallel_regions", "inline_regions", "wait_for_worker", "worker_part_share"]
+        let phases = Set(stepSplitMS.values.flatMap { $0.values.flatMap(\.keys) }).subtracting(poolKeys).sorted()
         lines.append("  " + "model/precision".padding(toLength: 18, withPad: " ", startingAt: 0)
                      + phases.map { $0.replacingOccurrences(of: "_gemm", with: "").padding(toLength: 13, withPad: " ", startingAt: 0) }.joined())
         for m in stepSplitMS.keys.sorted(by: { order($0) < order($1) }) {
@@ -63,6 +80,16 @@ extension BenchmarkReport {
                 let row = stepSplitMS[m]![p]!
                 lines.append("  " + "\(m) \(p)".padding(toLength: 18, withPad: " ", startingAt: 0)
                              + phases.map { String(format: "%.3f", row[$0] ?? 0).padding(toLength: 13, withPad: " ", startingAt: 0) }.joined())
+            }
+        }
+        lines.append("")
+        lines.append("the worker pool per step: regions run on both threads, regions run inline, ms the caller waited for the worker, the worker's share of parts")
+        for m in stepSplitMS.keys.sorted(by: { order($0) < order($1) }) {
+            for p in precisions where stepSplitMS[m]?[p]?["parallel_regions"] != nil {
+                let row = stepSplitMS[m]![p]!
+                lines.append("  " + "\(m) \(p)".padding(toLength: 18, withPad: " ", startingAt: 0)
+                             + String(format: "%8.1f regions %8.1f inline %8.3f ms waiting  worker share %.2f", row["parallel_regions"] ?? 0,
+                                      row["inline_regions"] ?? 0, row["wait_for_worker"] ?? 0, row["worker_part_share"] ?? 0))
             }
         }
         lines.append("")

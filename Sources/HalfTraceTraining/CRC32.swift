@@ -7,6 +7,7 @@ public enum CRC32 {
         return c
     }
 
+    /// The CRC-32 of `bytes`, as zlib's `crc32` computes it (initial value and final XOR 0xFFFFFFFF).
     public static func checksum(_ bytes: some Sequence<UInt8>) -> UInt32 {
         var crc: UInt32 = 0xFFFF_FFFF
         for b in bytes { crc = table[Int((crc ^ UInt32(b)) & 0xFF)] ^ (crc >> 8) }

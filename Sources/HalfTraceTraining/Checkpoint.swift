@@ -6,10 +6,14 @@ import HalfTraceOptim
 /// A tensor's elements as stored, with its dtype and element count. The bytes are the IEEE bit
 /// patterns in little-endian order, whatever the host's byte order.
 public struct TensorRecord: Codable, Equatable, Sendable {
+    /// The element type the bytes hold.
     public var dtype: DType
+    /// The number of elements.
     public var count: Int
+    /// The elements' bit patterns, `count * dtype.byteSize` bytes (base64 in the JSON payload).
     public var bytes: Data
 
+    /// The record of `s`'s elements, bit for bit.
     public init(_ s: Storage) {
         dtype = s.dtype
         count = s.count
@@ -53,43 +57,77 @@ public struct TensorRecord: Codable, Equatable, Sendable {
 /// the data-order generator, the epoch's running sums, the best result so far, and the full
 /// configuration.
 public struct TrainerState: Codable, Equatable, Sendable {
+    /// One parameter as saved: its name, shape, values and pending gradient.
     public struct Parameter: Codable, Equatable, Sendable {
+        /// The stable name (`fc0.weight`) the model's parameter is matched by on resume.
         public var name: String
+        /// The shape, checked against the model's on resume.
         public var shape: [Int]
+        /// The values, in the run's parameter dtype.
         public var value: TensorRecord
+        /// The gradient accumulated in the current accumulation window, or nil.
         public var grad: TensorRecord?
     }
 
+    /// One optimizer group's hyper-parameters as they were when saved (the warm-up rewrites lr and
+    /// momentum before every batch).
     public struct Group: Codable, Equatable, Sendable {
+        /// A hyper-parameter of the group, as `ParamGroup` names it.
         public var lr, initialLR, momentum, beta2, dampening, weightDecay, eps: Double
+        /// Whether the group uses Nesterov momentum.
         public var nesterov: Bool
     }
 
+    /// One parameter's optimizer state.
     public struct OptimizerEntry: Codable, Equatable, Sendable {
+        /// SGD's momentum buffer or Adam's first moment, if the parameter has one yet.
         public var first: TensorRecord?
+        /// Adam's second moment, if the parameter has one yet.
         public var second: TensorRecord?
+        /// Adam's step count (0 for SGD).
         public var step: Int
     }
 
+    /// The run's full configuration.
     public var config: TrainingConfig
+    /// The next epoch to run (0-based).
     public var epoch: Int
+    /// The next batch within `epoch`.
     public var batch: Int
+    /// train.py's last_opt_step: the iteration of the last optimizer step, -1 before the first.
     public var lastOptimizerStep: Int
+    /// The LambdaLR scheduler's last_epoch.
     public var schedulerLastEpoch: Int
+    /// The accumulation count in effect (batches per optimizer step).
     public var accumulate: Int
+    /// The data-order generator, after it drew the current epoch's order.
     public var orderRNG: SplitMix64
+    /// The data-order generator before it drew the current epoch's order, so that a resume can
+    /// redraw that order.
     public var epochStartRNG: SplitMix64
+    /// The sum of the epoch's batch-mean losses so far.
     public var epochLossSum: Double
+    /// Batches run in the epoch so far.
     public var epochBatches: Int
+    /// Optimizer steps skipped in the epoch so far.
     public var epochSkips: Int
+    /// 16-bit gradient elements produced in the epoch so far.
     public var underflowElements: Int
+    /// Of those, nonzero values that rounded to zero.
     public var underflowFlushed: Int
+    /// The best validation accuracy so far, or nil before the first epoch ends.
     public var bestAccuracy: Double?
+    /// The epoch that reached `bestAccuracy`.
     public var bestEpoch: Int?
+    /// The three groups' hyper-parameters: biases, weights, norm weights.
     public var groups: [Group]
+    /// Every parameter, in the model's `namedParameters` order.
     public var parameters: [Parameter]
+    /// Every parameter's optimizer state, in the same order.
     public var optimizer: [OptimizerEntry]
+    /// The GradScaler's state.
     public var scaler: GradScaler.State
+    /// Batches per epoch, checked against the data on resume.
     public var batchesPerEpoch: Int
 
     /// Batches completed since the start of the run.
@@ -157,6 +195,14 @@ public struct TrainerState: Codable, Equatable, Sendable {
         do { try scaler.validate() } catch let e as HalfTraceError { throw e.inField("scaler") }
         try HalfTraceError.check("scaler.total_skips", scaler.totalSkips, in: 0...done)
         let options = config.scaler
+        if let rule = options.rule {
+            // Another framework's rule: its own settings are the whole configuration.
+            guard scaler.rule == rule, scaler.enabled == config.usesScaler else {
+                throw fail("scaler.rule", "the scaler's rule does not match the configuration's (\(rule.framework.rawValue))")
+            }
+            return
+        }
+        guard scaler.rule == nil else { throw fail("scaler.rule", "a \(scaler.rule!.framework.rawValue) rule's state in a configuration without one") }
         let consistent = scaler.growthFactor == options.growthFactor && scaler.backoffFactor == options.backoffFactor
             && scaler.growthInterval == options.growthInterval && scaler.hysteresis == options.hysteresis
             && scaler.refill == options.refill && scaler.minScale == options.minScale.map(Float.init)
@@ -171,11 +217,15 @@ public struct TrainerState: Codable, Equatable, Sendable {
 /// Reading checks the header, the checksum, the JSON, and then every field's meaning
 /// (`TrainerState.validate`) before anything is computed from it.
 public enum Checkpoint {
+    /// The first line of every checkpoint file.
     public static let magic = "HALFTRACE CHECKPOINT"
+    /// The payload's format version; a file of another version is refused.
     public static let formatVersion = 2
     /// Larger files are refused before they are read (a toy model's checkpoint is a few MB).
     public static let maximumBytes = 1 << 30
 
+    /// The file's bytes: the header, then the JSON payload with sorted keys and non-finite numbers
+    /// written as "inf", "-inf" and "nan".
     public static func encode(_ state: TrainerState) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -185,10 +235,12 @@ public enum Checkpoint {
         return Data(header.utf8) + payload
     }
 
+    /// Encodes `state` and writes it to `path` atomically.
     public static func write(_ state: TrainerState, to path: String) throws {
         try AtomicFile.write(try encode(state), to: path)
     }
 
+    /// The state in the checkpoint file at `path` (at most `maximumBytes`); errors name the file.
     public static func read(_ path: String) throws -> TrainerState {
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
         if let size = attributes?[.size] as? Int, size > maximumBytes {
@@ -200,6 +252,8 @@ public enum Checkpoint {
         do { return try decode(data) } catch let e as HalfTraceError { throw e.inFile(path) }
     }
 
+    /// The state in a checkpoint's bytes, after checking the header, the length, the checksum, the JSON
+    /// and `TrainerState.validate()`; errors name the field at fault.
     public static func decode(_ data: Data) throws -> TrainerState {
         func fail(_ reason: String) -> HalfTraceError { HalfTraceError(.invalidFile, reason) }
         guard let split = data.firstRange(of: Data("\n\n".utf8)) else {

@@ -4,10 +4,14 @@ import Foundation
 /// nesting (`hyp.weight_decay`, `scaler.growth_factor`) and each side's value as text ("none"
 /// for an absent optional).
 public struct FieldChange: Sendable, Equatable, CustomStringConvertible {
+    /// The field's library name (`hyp.lr0`, `scaler.min_scale`).
     public let field: String
+    /// The value before the change, as text.
     public let old: String
+    /// The value after the change, as text.
     public let new: String
 
+    /// "field: old -> new".
     public var description: String { "\(field): \(old) -> \(new)" }
 }
 

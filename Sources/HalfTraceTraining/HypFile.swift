@@ -12,14 +12,20 @@ import Yams
 /// of numbers never needs, and which make an "alias bomb" expand exponentially), are refused
 /// before the YAML is composed.
 public enum HypFile {
+    /// Larger files are refused before they are parsed (1 MiB).
     public static let maximumBytes = 1 << 20
 
+    /// A hyper-parameter file as read: the values, the keys ignored and the keys missing.
     public struct Loaded: Sendable {
+        /// The defaults with the file's values applied.
         public var hyp: ScheduleHyperparameters
+        /// The file's keys that HalfTrace does not read (box, cls, mosaic, ...), in file order.
         public var ignored: [String]
+        /// The keys HalfTrace reads that the file lacks; they keep their defaults.
         public var missing: [String]
     }
 
+    /// Reads the file at `path` (valid UTF-8, at most `maximumBytes`) and parses it over `defaults`.
     public static func load(_ path: String, defaults: ScheduleHyperparameters = ScheduleHyperparameters()) throws -> Loaded {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw HalfTraceError.inaccessible(path, "cannot read the hyper-parameter file")
@@ -30,6 +36,7 @@ public enum HypFile {
         return try parse(TextFile.utf8(data, name: path), name: path, defaults: defaults)
     }
 
+    /// Parses the YAML `text` over `defaults`; errors name the file as `name`.
     public static func parse(_ text: String, name: String, defaults: ScheduleHyperparameters = ScheduleHyperparameters()) throws -> Loaded {
         try rejectAnchorsAndAliases(text, name: name, what: "a hyper-parameter file")
         let node: Node?

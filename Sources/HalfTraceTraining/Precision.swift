@@ -17,6 +17,7 @@ public enum Precision: String, Sendable, Codable, CaseIterable {
     /// against, to rounding.
     case fp64
 
+    /// The dtype parameters are stored in: float32 master weights for the AMP precisions.
     public var parameterDType: DType {
         switch self {
         case .fp32, .amp, .ampBF16: .float32
@@ -55,7 +56,8 @@ public enum Precision: String, Sendable, Codable, CaseIterable {
 }
 
 extension Precision {
-    /// The key `bench --json` uses: "float32", "float16", "bfloat16", "amp" or "amp-bf16".
+    /// The key `bench --json` uses: "float32", "float16", "bfloat16", "amp", "amp-bf16" or
+    /// "float64".
     public var dtypeKey: String {
         switch self {
         case .fp32: "float32"

@@ -6,10 +6,12 @@ public final class ProgressLine: @unchecked Sendable {
     private let lock = NSLock()
     private var lastLength = 0
 
+    /// A display on standard error; with `enabled` nil it is on exactly when stderr is a terminal.
     public init(enabled: Bool? = nil) {
         self.enabled = enabled ?? (isatty(STDERR_FILENO) != 0)
     }
 
+    /// Replaces the line with `text`, padded to erase a longer previous text.
     public func update(_ text: String) {
         guard enabled else { return }
         lock.lock()
@@ -19,6 +21,7 @@ public final class ProgressLine: @unchecked Sendable {
         FileHandle.standardError.write(Data(("\r" + padded).utf8))
     }
 
+    /// Erases the line and returns the cursor to its start.
     public func finish() {
         guard enabled else { return }
         lock.lock()

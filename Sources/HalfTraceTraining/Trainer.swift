@@ -6,12 +6,16 @@ import HalfTraceOptim
 /// What happened at one training iteration (one batch): the values in effect for the batch and
 /// the optimizer step it ended with, if any.
 public struct IterationRecord: Sendable, Equatable {
+    /// The epoch, 0-based.
     public var epoch: Int
+    /// ni, the global batch index: epoch * nb + i.
     public var iteration: Int
     /// Each group's lr and momentum (Adam's beta1) in effect for the batch: biases, weights,
     /// norm weights.
     public var lr: [Double]
+    /// Each group's momentum (Adam's beta1) in effect for the batch.
     public var momentum: [Double]
+    /// The accumulation count in effect for the batch.
     public var accumulate: Int
     /// The weight decay of the weights group (YOLOv5's scaled decay).
     public var weightDecay: Double
@@ -28,23 +32,36 @@ public struct IterationRecord: Sendable, Equatable {
     /// The batch-mean loss (before YOLOv5's `* bs`, the gain and scaling).
     public var loss: Double
 
+    /// The biases' lr (group 0).
     public var lrBias: Double { lr[0] }
+    /// The weights' lr (group 1).
     public var lrWeight: Double { lr[1] }
+    /// The norm weights' lr (group 2).
     public var lrNorm: Double { lr[2] }
 }
 
 /// One epoch's summary, a row of results.csv.
 public struct EpochResult: Sendable, Equatable {
+    /// The epoch, 0-based.
     public var epoch: Int
+    /// The mean of the epoch's batch-mean training losses.
     public var trainLoss: Double
+    /// The mean loss per validation example, after the epoch.
     public var validationLoss: Double
+    /// The fraction of validation examples classified correctly, after the epoch.
     public var validationAccuracy: Double
+    /// The biases' lr at the epoch's last batch (logged before `scheduler.step()`, as train.py does).
     public var lrBias: Double
+    /// The weights' lr at the epoch's last batch.
     public var lrWeight: Double
+    /// The norm weights' lr at the epoch's last batch.
     public var lrNorm: Double
+    /// The loss scale at the end of the epoch (1 without a scaler).
     public var scale: Double
+    /// Optimizer steps skipped in the epoch.
     public var skipped: Int
-    /// Fraction of float16 gradient elements that rounded from nonzero to zero in this epoch.
+    /// Fraction of 16-bit (float16 or bfloat16) gradient elements that rounded from nonzero to
+    /// zero in this epoch.
     public var underflowFraction: Double
 }
 
@@ -59,16 +76,24 @@ public struct EpochResult: Sendable, Equatable {
 /// Every random choice (initialisation, the order of each epoch) comes from seeded generators
 /// whose state is part of `TrainerState`, so a run is bit-reproducible and can be resumed.
 public final class Trainer {
+    /// The run's validated configuration.
     public let config: TrainingConfig
+    /// The training and validation rows.
     public let data: DataSplit
+    /// The model being trained.
     public let model: MLP
+    /// YOLOv5's three-group optimizer over the model's parameters.
     public let optimizer: Optimizer
+    /// The GradScaler, disabled when the run uses none.
     public internal(set) var scaler: GradScaler
+    /// The learning-rate, momentum and accumulation schedule.
     public internal(set) var schedule: YOLOv5Schedule
+    /// nb = ceil(training rows / batch size); the last batch of an epoch may be smaller.
     public let batchesPerEpoch: Int
 
     /// The next epoch to run and the next batch within it.
     public internal(set) var epoch = 0
+    /// The next batch within `epoch`.
     public internal(set) var batch = 0
     /// train.py's last_opt_step.
     public internal(set) var lastOptimizerStep = -1
@@ -82,6 +107,8 @@ public final class Trainer {
     var epochSkips = 0
     var epochUnderflow = (elements: 0, flushed: 0)
 
+    /// A fresh run: validates `config`, loads its data (unless `data` is given), and builds the model
+    /// from the seed, YOLOv5's optimizer, the scaler and the schedule.
     public init(config: TrainingConfig, data: DataSplit? = nil) throws {
         try config.validate()
         self.config = config
@@ -103,6 +130,7 @@ public final class Trainer {
         epochStartRNG = orderRNG
     }
 
+    /// Whether every epoch has run.
     public var isFinished: Bool { epoch >= config.epochs }
 
     /// Batches completed since the start of the run.

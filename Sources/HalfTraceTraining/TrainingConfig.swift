@@ -6,19 +6,32 @@ import HalfTraceOptim
 public struct ScalerConfig: Sendable, Codable, Equatable {
     /// nil: the precision's default (on for float16, off for bfloat16; see `Precision`).
     public var enabled: Bool? = nil
+    /// The initial loss scale (init_scale, default 2^16).
     public var initScale = 65536.0
+    /// growth_factor (default 2).
     public var growthFactor = 2.0
+    /// backoff_factor (default 0.5).
     public var backoffFactor = 0.5
+    /// growth_interval (default 2000).
     public var growthInterval = 2000
+    /// The scale's floor, or nil for none (PyTorch's behaviour).
     public var minScale: Double? = nil
+    /// The scale's ceiling, or nil for none (PyTorch's behaviour).
     public var maxScale: Double? = nil
+    /// Overflows tolerated before a backoff (1 is PyTorch's behaviour).
     public var hysteresis = 1
+    /// When the hysteresis budget refills.
     public var refill: GradScaler.HysteresisRefill = .afterCleanStep
+    /// Another framework's loss-scaling rule (Megatron's, DeepSpeed's); nil: PyTorch's with the
+    /// options above.
+    public var rule: LossScaleRule? = nil
 
+    /// PyTorch's defaults; the precision decides whether the scaler is on.
     public init() {}
 
     func make(active: Bool) throws -> GradScaler {
         do {
+            if let rule { return try GradScaler(rule: rule, enabled: active) }
             return try GradScaler(initScale: initScale, growthFactor: growthFactor, backoffFactor: backoffFactor,
                                   growthInterval: growthInterval, enabled: active, minScale: minScale,
                                   maxScale: maxScale, hysteresis: hysteresis, refill: refill)
@@ -36,19 +49,29 @@ public struct ScalerConfig: Sendable, Codable, Equatable {
 /// bs * accumulate / 64), gradients clipped to norm 10, nominal batch 64, and the loss = the
 /// batch-mean loss * batch size.
 public struct TrainingConfig: Sendable, Codable, Equatable {
+    /// The toy problem (default mlp).
     public var model: ToyModel = .mlp
+    /// The training precision (default fp32).
     public var precision: Precision = .fp32
+    /// Epochs to train (default 30).
     public var epochs = 30
     /// nil: the model's own batch size.
     public var batchSize: Int? = nil
+    /// nbs, YOLOv5's nominal batch size (64).
     public var nominalBatchSize = 64
+    /// YOLOv5's hyper-parameters (defaults of `hyp.scratch-low.yaml`).
     public var hyp = ScheduleHyperparameters()
+    /// The optimizer (default SGD, as YOLOv5).
     public var optimizer: OptimizerKind = .sgd
+    /// The learning-rate schedule (default YOLOv5's linear one).
     public var scheduler: SchedulerKind = .linear
     /// The SGDR options (sgdr and sgdr-warmup).
     public var restarts = RestartOptions()
+    /// Keep train.py's `last_epoch = start_epoch - 1`, so that epoch e trains at lr0 * lf(e - 1).
     public var yolov5Lag = false
+    /// The GradScaler options.
     public var scaler = ScalerConfig()
+    /// The gradient-norm clip, train.py's max_norm 10 (0 disables clipping).
     public var clipNorm = 10.0
     /// YOLOv5's loss gain (its `cls` hyper-parameter): the loss is gain * mean loss * batch size.
     public var lossGain = 1.0
@@ -57,11 +80,13 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public var lossSpikes = LossSpikes()
     /// Seeds the model's initialisation and the data order.
     public var seed: UInt64 = 0
-    /// A digits CSV other than the bundled one (mlp only).
+    /// A digits CSV other than the bundled one (models mlp and probe only).
     public var digitsPath: String? = nil
 
+    /// YOLOv5's recipe, with the defaults above.
     public init() {}
 
+    /// The batch size in effect: `batchSize`, or the model's own.
     public var effectiveBatchSize: Int { batchSize ?? model.batchSize }
 
     /// This configuration with the batch size made explicit, so that two configurations that
@@ -109,6 +134,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         every.scaler.enabled = true
         every.scaler.minScale = 1
         every.scaler.maxScale = 1
+        every.scaler.rule = .defaults(.megatron)
         return Set(flattenedFields(every).keys)
     }()
 
@@ -120,9 +146,12 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
 /// Iterations at which the loss is multiplied by an extra gain (YOLOv5 has none: this scripts an
 /// overflow for the GradScaler's training scenario).
 public struct LossSpikes: Sendable, Codable, Equatable {
+    /// The global iterations (ni) at which the loss is multiplied by `gain`.
     public var iterations: [Int] = []
+    /// The extra loss factor at those iterations, in (0, 1e30].
     public var gain = 1.0
 
+    /// Spikes of `gain` at `iterations` (none by default).
     public init(iterations: [Int] = [], gain: Double = 1) {
         self.iterations = iterations
         self.gain = gain

@@ -10,16 +10,23 @@ import HalfTraceNN
 /// atomically. A process killed at any instant leaves a checkpoint whose rows are all in the
 /// CSV files; on resume the rows written after the checkpoint are dropped, never duplicated.
 public final class TrainingSession {
+    /// The trainer the session runs.
     public let trainer: Trainer
+    /// The output directory, or nil to write nothing.
     public let directory: String?
+    /// Also save last.ckpt every this many iterations, or nil to save at epoch ends only.
     public let savePeriod: Int?
     /// What the user should know about this session (resume position, extensions).
     public private(set) var notes: [String] = []
+    /// The results of the epochs this session ran.
     public private(set) var results: [EpochResult] = []
     var traceLines: [String] = []
     var resultLines: [String] = []
+    /// The best validation accuracy so far and its epoch (carried over from the checkpoint on resume).
     public private(set) var best: (accuracy: Double, epoch: Int)?
 
+    /// A session for `trainer` writing to `directory`, which is created if needed and cleared of
+    /// temporaries left by killed writers.
     public init(trainer: Trainer, directory: String?, savePeriod: Int? = nil) throws {
         if let savePeriod { try HalfTraceError.check("save_period", savePeriod, in: 1...Int(Int32.max)) }
         self.trainer = trainer
@@ -44,7 +51,9 @@ public final class TrainingSession {
         if let unknown = overrides.first(where: { !TrainingConfig.fieldNames.contains($0) }) {
             throw HalfTraceError.invalid("overrides", "'\(unknown)' is not a configuration field")
         }
-        if let conflict = changes.first(where: { $0.field != "epochs" && !overrides.contains($0.field) }) {
+        // Overriding the scaler's rule (`scaler.rule.framework`) replaces the whole rule.
+        let ruleReplaced = overrides.contains("scaler.rule.framework")
+        if let conflict = changes.first(where: { $0.field != "epochs" && !overrides.contains($0.field) && !(ruleReplaced && $0.field.hasPrefix("scaler.rule")) }) {
             throw HalfTraceError(.invalidValue, field: conflict.field, file: checkpoint,
                                  "the checkpoint was trained with \(conflict.old), the new configuration has \(conflict.new); an override is needed to change it")
         }

@@ -12,15 +12,22 @@ import HalfTraceNN
 ///     confident_accuracy  = mean of accuracy@t over t = 0.50, 0.55, ..., 0.95
 ///     fitness             = 0.1 * accuracy + 0.9 * confident_accuracy
 public struct ValidationMetrics: Sendable, Equatable, Codable {
+    /// The fraction of validation examples classified correctly.
     public var accuracy: Double
+    /// The mean over `thresholds` of the fraction classified correctly with confidence >= t.
     public var confidentAccuracy: Double
+    /// The mean loss per validation example.
     public var loss: Double
 
+    /// The fitness weights, YOLOv5's 0.1 and 0.9 for mAP@0.5 and mAP@0.5:0.95.
     public static let weights = (accuracy: 0.1, confidentAccuracy: 0.9)
+    /// The confidence thresholds 0.50, 0.55, ..., 0.95 (as mAP@0.5:0.95's IoU thresholds).
     public static let thresholds: [Double] = (0..<10).map { 0.5 + 0.05 * Double($0) }
 
+    /// 0.1 * accuracy + 0.9 * confident accuracy.
     public var fitness: Double { Self.weights.accuracy * accuracy + Self.weights.confidentAccuracy * confidentAccuracy }
 
+    /// Metrics from their values.
     public init(accuracy: Double, confidentAccuracy: Double, loss: Double) {
         self.accuracy = accuracy
         self.confidentAccuracy = confidentAccuracy

@@ -5,96 +5,140 @@ import HalfTraceTraining
 import Yams
 
 /// A training run directory written by YOLOv5 or Ultralytics, as `verify` reads it: the settings
-/// the learning rate depends on, and the learning rates the run logged per epoch.
+/// the schedule depends on, the learning rates results.csv logged per epoch, and, when present,
+/// the per-iteration log steps.csv (`Tools/halftrace_steps.py`).
 ///
-/// - YOLOv5 (`train.py` v7.0): `opt.yaml`, `hyp.yaml`, `results.csv` with columns `x/lr0`,
-///   `x/lr1`, `x/lr2` (parameter groups 0 biases, 1 weights, 2 norm weights), 0-based epochs,
-///   numbers printed with `%20.5g` (5 significant digits).
-/// - Ultralytics (`engine/trainer.py`, 8.x): `args.yaml`, `results.csv` with `lr/pg0`, `lr/pg1`,
-///   `lr/pg2` (groups weights, norm weights, biases), 1-based epochs, `%.6g` (6 digits).
+/// - YOLOv5 (`train.py`): `opt.yaml`, `hyp.yaml` (6.1.7+ also the `hyp` mapping inside opt.yaml),
+///   results.csv with `x/lr0..2`, 0-based epochs, `%20.5g`.
+/// - Ultralytics (`engine/trainer.py`): `args.yaml`, results.csv with `lr/pg0..` (3 groups, 8 for
+///   MuSGD), padded `%23.5g` (8.0.0-8.3.8) or `epoch,time,...` with `%.6g` (8.3.9+).
 public struct LoggedRun: Sendable {
-    public enum Kind: String, Sendable, Codable {
-        case yolov5
-        case ultralytics
-    }
-
-    public struct Row: Sendable {
-        /// 0-based epoch.
-        public var epoch: Int
-        /// The logged lr of each group, in column order.
-        public var values: [Double]
-        /// Line in results.csv (1-based).
-        public var line: Int
-    }
-
-    public var kind: Kind
+    /// YOLOv5 or Ultralytics, from the settings file the directory holds.
+    public var package: ReleaseRules.Package
+    /// The run directory as given.
     public var directory: String
+    /// opt.yaml or args.yaml.
+    public var settingsFile: String
+    /// The settings file's keys, in file order (they differ between releases).
+    public var settingsKeys: [String]
+    /// `epochs` of the settings file.
     public var epochs: Int
+    /// `batch_size` (YOLOv5) or `batch` (Ultralytics).
     public var batchSize: Int
+    /// `nbs` (Ultralytics; YOLOv5 hard-codes 64).
     public var nominalBatchSize: Int
+    /// lr0, lrf, momentum, weight decay and the warm-up settings.
     public var hyp: ScheduleHyperparameters
+    /// The one-cycle (cosine) schedule rather than the linear one (`cos_lr`; YOLOv5 6.0: not `linear_lr`).
     public var cosine: Bool
-    /// The optimizer as the run names it (SGD, Adam, AdamW, auto, ...).
+    /// The optimizer as the run names it (SGD, Adam, AdamW, auto, MuSGD, ...).
     public var optimizer: String
     /// The dataset configuration the run names (`data:`), as written.
     public var data: String?
-    public var columns: [String]
-    public var rows: [Row]
-    /// Significant digits the values were printed with.
-    public var digits: Int
+    /// results.csv.
+    public var results: ResultsLog
+    /// steps.csv, when the run has one.
+    public var steps: StepsLog?
+    /// The release that wrote the run, when a file says so (steps.csv's header, a checkpoint).
+    public var version: (ReleaseVersion, source: String)?
+    /// Why the settings file says the run was resumed (nil: it does not): YOLOv5's `resume:
+    /// true`, Ultralytics' `resume: <path>` (8.1.x+) or a `model:` that is the run's own
+    /// `weights/last.pt` (earlier releases keep `resume: false`).
+    public var resumedBySettings: String? = nil
 
-    /// Reads DIR, recognising the kind from its files.
-    public static func load(_ directory: String) throws -> LoggedRun {
+    /// Reads DIR, recognising the package from its files; `steps` is steps.csv elsewhere (default:
+    /// DIR/steps.csv when it exists; `readSteps: false` ignores it).
+    public static func load(_ directory: String, steps stepsPath: String? = nil, readSteps: Bool = true) throws -> LoggedRun {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw HalfTraceError.inaccessible(directory, "not a directory")
         }
-        let results = directory + "/results.csv"
+        var run: LoggedRun
         if fm.fileExists(atPath: directory + "/opt.yaml") {
-            let opt = try yaml(directory + "/opt.yaml")
-            var hypMap = opt["hyp"] as? [String: Any] ?? [:]
-            if fm.fileExists(atPath: directory + "/hyp.yaml") { hypMap = try yaml(directory + "/hyp.yaml") }
-            var run = LoggedRun(kind: .yolov5, directory: directory, epochs: try int(opt, "epochs", directory + "/opt.yaml"),
-                                batchSize: try int(opt, "batch_size", directory + "/opt.yaml"), nominalBatchSize: 64,
-                                hyp: try hyperparameters(hypMap, fm.fileExists(atPath: directory + "/hyp.yaml") ? directory + "/hyp.yaml" : directory + "/opt.yaml"),
-                                cosine: opt["cos_lr"] as? Bool ?? false, optimizer: opt["optimizer"] as? String ?? "SGD",
-                                data: opt["data"] as? String, columns: ["x/lr0", "x/lr1", "x/lr2"], rows: [], digits: 5)
-            run.rows = try readResults(results, columns: run.columns, epochColumn: "epoch", firstEpoch: 0)
-            return run
+            run = try yolov5(directory)
+        } else if fm.fileExists(atPath: directory + "/args.yaml") {
+            run = try ultralytics(directory)
+        } else {
+            throw HalfTraceError.file(directory, "neither a YOLOv5 run (opt.yaml, hyp.yaml, results.csv) nor an Ultralytics run (args.yaml, results.csv)")
         }
-        if fm.fileExists(atPath: directory + "/args.yaml") {
-            let path = directory + "/args.yaml"
-            let args = try yaml(path)
-            var run = LoggedRun(kind: .ultralytics, directory: directory, epochs: try int(args, "epochs", path),
-                                batchSize: try int(args, "batch", path), nominalBatchSize: (try? int(args, "nbs", path)) ?? 64,
-                                hyp: try hyperparameters(args, path), cosine: args["cos_lr"] as? Bool ?? false,
-                                optimizer: args["optimizer"] as? String ?? "auto", data: args["data"] as? String,
-                                columns: ["lr/pg0", "lr/pg1", "lr/pg2"], rows: [], digits: 6)
-            if args["time"] != nil && !(args["time"] is NSNull) && (args["time"] as? Double ?? 0) > 0 {
-                throw HalfTraceError.file(path, field: "time", "a time-limited run re-plans its epochs while it trains; its schedule cannot be predicted from args.yaml")
+        let stepsFile = stepsPath ?? (readSteps && fm.fileExists(atPath: directory + "/steps.csv") ? directory + "/steps.csv" : nil)
+        if let stepsFile {
+            run.steps = try StepsLog.load(stepsFile)
+            if let v = run.steps?.version, v.package == run.package { run.version = (v.version, "\(stepsFile) header") }
+        }
+        if run.version == nil {
+            for name in ["weights/last.pt", "weights/best.pt"] where fm.fileExists(atPath: directory + "/" + name) {
+                if let v = CheckpointVersion.read(directory + "/" + name) { run.version = (v, directory + "/" + name); break }
             }
-            run.rows = try readResults(results, columns: run.columns, epochColumn: "epoch", firstEpoch: 1)
-            return run
         }
-        throw HalfTraceError.file(directory, "neither a YOLOv5 run (opt.yaml, hyp.yaml, results.csv) nor an Ultralytics run (args.yaml, results.csv)")
+        return run
     }
 
-    /// A YAML mapping, with the file named in every error.
-    static func yaml(_ path: String) throws -> [String: Any] {
+    static func yolov5(_ directory: String) throws -> LoggedRun {
+        let path = directory + "/opt.yaml"
+        let (opt, keys) = try yaml(path)
+        let hypPath = directory + "/hyp.yaml"
+        let hasHypFile = FileManager.default.fileExists(atPath: hypPath)
+        let hypMap = hasHypFile ? try yaml(hypPath).map : (opt["hyp"] as? [String: Any] ?? [:])
+        // 6.0.x: `--adam` and `--linear-lr` (cosine by default); 6.1.0+: `--optimizer` and `--cos-lr`.
+        let optimizer = (opt["optimizer"] as? String) ?? ((opt["adam"] as? Bool) == true ? "Adam" : "SGD")
+        let cosine = (opt["cos_lr"] as? Bool) ?? (opt["linear_lr"] as? Bool).map { !$0 } ?? false
+        let results = try ResultsLog.load(directory + "/results.csv", lrPrefix: "x/lr")
+        var run = LoggedRun(package: .yolov5, directory: directory, settingsFile: path, settingsKeys: keys,
+                            epochs: try int(opt, "epochs", path), batchSize: try int(opt, "batch_size", path), nominalBatchSize: 64,
+                            hyp: try hyperparameters(hypMap, hasHypFile ? hypPath : path), cosine: cosine, optimizer: optimizer,
+                            data: opt["data"] as? String, results: results, steps: nil, version: nil)
+        if let resume = opt["resume"], (resume as? Bool) == true || !((resume as? String) ?? "").isEmpty {
+            run.resumedBySettings = "opt.yaml has resume: \(resume)"
+        }
+        return run
+    }
+
+    static func ultralytics(_ directory: String) throws -> LoggedRun {
+        let path = directory + "/args.yaml"
+        let (args, keys) = try yaml(path)
+        if let time = args["time"], !(time is NSNull), (time as? Double ?? Double(time as? Int ?? 0)) > 0 {
+            throw HalfTraceError.file(path, field: "time", "a time-limited run re-plans its epochs while it trains; its schedule cannot be predicted from args.yaml")
+        }
+        let results = try ResultsLog.load(directory + "/results.csv", lrPrefix: "lr/pg")
+        var run = LoggedRun(package: .ultralytics, directory: directory, settingsFile: path, settingsKeys: keys,
+                            epochs: try int(args, "epochs", path), batchSize: try int(args, "batch", path),
+                            nominalBatchSize: args["nbs"] == nil ? 64 : try int(args, "nbs", path),
+                            hyp: try hyperparameters(args, path), cosine: args["cos_lr"] as? Bool ?? false,
+                            optimizer: args["optimizer"] as? String ?? "SGD", data: args["data"] as? String,
+                            results: results, steps: nil, version: nil)
+        if let resume = args["resume"] as? String, !resume.isEmpty {
+            run.resumedBySettings = "args.yaml has resume: \(resume)"
+        } else if let model = args["model"] as? String, let saveDir = args["save_dir"] as? String,
+                  (model as NSString).standardizingPath == ((saveDir as NSString).appendingPathComponent("weights/last.pt") as NSString).standardizingPath {
+            run.resumedBySettings = "args.yaml's model is the run's own weights/last.pt"
+        }
+        return run
+    }
+
+    /// A YAML mapping and its keys in file order, with the file named in every error.
+    static func yaml(_ path: String) throws -> (map: [String: Any], keys: [String]) {
         guard let data = FileManager.default.contents(atPath: path) else { throw HalfTraceError.inaccessible(path, "cannot read") }
         guard data.count <= 1 << 20 else { throw HalfTraceError.file(path, "\(data.count) bytes; a run's settings file is at most 1 MB") }
         let text = try TextFile.utf8(data, name: path)
         try HypFile.rejectAnchorsAndAliases(text, name: path, what: "a run's settings file")
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch { throw HalfTraceError.file(path, "not valid YAML: \(String("\(error)".prefix(200)))") }
+        guard let mapping = node?.mapping else { throw HalfTraceError.file(path, "expected a mapping of settings") }
+        let keys: [String] = mapping.keys.compactMap { $0.scalar?.string }
         let object: Any?
         do { object = try Yams.load(yaml: text) } catch { throw HalfTraceError.file(path, "not valid YAML: \(String("\(error)".prefix(200)))") }
-        guard let mapping = object as? [String: Any] else { throw HalfTraceError.file(path, "expected a mapping of settings") }
-        return mapping
+        guard let map = object as? [String: Any] else { throw HalfTraceError.file(path, "expected a mapping of settings") }
+        return (map, keys)
     }
 
     static func int(_ map: [String: Any], _ key: String, _ path: String) throws -> Int {
         guard let v = map[key] as? Int else {
-            throw HalfTraceError.file(path, field: key, map[key] == nil ? "missing" : "'\(map[key]!)' is not an integer")
+            throw HalfTraceError.file(path, field: key, map[key] == nil ? "missing" : "'\(String(describing: map[key]!).prefix(40))' is not an integer")
+        }
+        if key == "batch" || key == "batch_size", v < 1 {
+            throw HalfTraceError.file(path, field: key, "\(v): an automatic batch size (AutoBatch) is not written to the run's files; give the batch size the run used")
         }
         guard (1...1_000_000).contains(v) else { throw HalfTraceError.file(path, field: key, "\(v) is outside 1...1000000") }
         return v
@@ -105,48 +149,121 @@ public struct LoggedRun: Sendable {
         for key in ScheduleHyperparameters.keys {
             guard let raw = map[key.name] else { throw HalfTraceError.file(path, field: key.name, "missing") }
             guard let v = (raw as? Double) ?? (raw as? Int).map(Double.init) else {
-                throw HalfTraceError.file(path, field: key.name, "'\(raw)' is not a number")
+                throw HalfTraceError.file(path, field: key.name, "'\(String(describing: raw).prefix(40))' is not a number")
             }
             do { try HalfTraceError.check(key.name, v, in: key.valid) } catch let e as HalfTraceError { throw e.inFile(path) }
             h[keyPath: key.keyPath] = v
         }
         return h
     }
+}
 
-    /// The lr columns of results.csv (cells trimmed: YOLOv5 pads them to 20 characters).
-    static func readResults(_ path: String, columns: [String], epochColumn: String, firstEpoch: Int) throws -> [Row] {
+/// results.csv: the epoch column, the lr columns (in header order) and, when present, `time`.
+public struct ResultsLog: Sendable {
+    /// One epoch's row.
+    public struct Row: Sendable {
+        /// The epoch as logged (0- or 1-based, by release).
+        public var loggedEpoch: Int
+        /// The lr of each lr column.
+        public var values: [Double]
+        /// Ultralytics 8.3.9+: seconds since training (re)started.
+        public var time: Double?
+        /// Line in results.csv (1-based).
+        public var line: Int
+    }
+
+    /// The file.
+    public var path: String
+    /// The lr columns, in header order (x/lr0.. or lr/pg0..).
+    public var lrColumns: [String]
+    /// The data rows, in file order.
+    public var rows: [Row]
+    /// The header is padded to a fixed width (`%20s`, `%23s`).
+    public var padded: Bool
+    /// A `time` column follows the epoch column.
+    public var hasTime: Bool
+
+    /// Reads the file, refusing anything that is not a results.csv with `epoch` and lr columns.
+    public static func load(_ path: String, lrPrefix: String) throws -> ResultsLog {
         guard let data = FileManager.default.contents(atPath: path) else { throw HalfTraceError.inaccessible(path, "cannot read") }
         guard data.count <= 64 << 20 else { throw HalfTraceError.file(path, "\(data.count) bytes; at most 64 MB are read") }
         let lines = try TextFile.utf8(data, name: path).split(separator: "\n", omittingEmptySubsequences: false)
         func cells(_ line: Substring) -> [String] {
             line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         }
-        guard let headerLine = lines.first, !headerLine.isEmpty else { throw HalfTraceError.file(path, line: 1, "no header row") }
-        let header = cells(headerLine)
-        guard let e = header.firstIndex(of: epochColumn) else { throw HalfTraceError.file(path, line: 1, field: epochColumn, "column missing") }
-        let indices = try columns.map { name -> Int in
-            guard let i = header.firstIndex(of: name) else {
-                throw HalfTraceError.file(path, line: 1, field: name, "column missing (the header has \(header.joined(separator: ",").prefix(200)))")
-            }
-            return i
+        guard let headerLine = lines.first, !headerLine.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw HalfTraceError.file(path, line: 1, "no header row")
         }
+        let header = cells(headerLine)
+        guard header.count <= 10_000 else { throw HalfTraceError.file(path, line: 1, "\(header.count) columns; at most 10000") }
+        guard let e = header.firstIndex(of: "epoch") else { throw HalfTraceError.file(path, line: 1, field: "epoch", "column missing") }
+        var lr: [(Int, String)] = []
+        for k in 0..<64 {
+            guard let i = header.firstIndex(of: "\(lrPrefix)\(k)") else { break }
+            lr.append((i, header[i]))
+        }
+        guard lr.count >= 3 else {
+            throw HalfTraceError.file(path, line: 1, field: "\(lrPrefix)\(lr.count)", "column missing (the header has \(header.joined(separator: ",").prefix(200)))")
+        }
+        let t = header.firstIndex(of: "time")
         var rows: [Row] = []
         for (k, line) in lines.enumerated().dropFirst() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             let c = cells(line)
             guard c.count == header.count else { throw HalfTraceError.file(path, line: k + 1, "\(c.count) fields, the header has \(header.count)") }
-            guard let epoch = Int(c[e]), (firstEpoch...(1_000_000 + firstEpoch)).contains(epoch) else {
-                throw HalfTraceError.file(path, line: k + 1, field: epochColumn, "'\(c[e].prefix(40))' is not an epoch")
+            guard let epoch = Int(c[e]), (0...1_000_001).contains(epoch) else {
+                throw HalfTraceError.file(path, line: k + 1, field: "epoch", "'\(c[e].prefix(40))' is not an epoch")
             }
-            let values = try indices.map { i -> Double in
-                guard let v = Double(c[i]), v.isFinite else {
-                    throw HalfTraceError.file(path, line: k + 1, field: header[i], "'\(c[i].prefix(40))' is not a finite number")
+            let values = try lr.map { i, name -> Double in
+                guard let v = Double(c[i]), v.isFinite, v >= 0 else {
+                    throw HalfTraceError.file(path, line: k + 1, field: name, "'\(c[i].prefix(40))' is not a finite learning rate >= 0")
                 }
                 return v
             }
-            rows.append(Row(epoch: epoch - firstEpoch, values: values, line: k + 1))
+            var time: Double? = nil
+            if let t {
+                guard let v = Double(c[t]), v.isFinite, v >= 0 else {
+                    throw HalfTraceError.file(path, line: k + 1, field: "time", "'\(c[t].prefix(40))' is not a time in seconds")
+                }
+                time = v
+            }
+            rows.append(Row(loggedEpoch: epoch, values: values, time: time, line: k + 1))
         }
         guard !rows.isEmpty else { throw HalfTraceError.file(path, "no rows") }
-        return rows
+        return ResultsLog(path: path, lrColumns: lr.map(\.1), rows: rows, padded: headerLine.hasPrefix(" "), hasTime: t != nil)
+    }
+}
+
+/// The release string Ultralytics stores in every checkpoint (`'version': __version__`,
+/// ultralytics/yolo/engine/trainer.py:368 (8.0.0)), read from the pickled data without
+/// unpickling: the key `version` followed by a string opcode holding "8.3.253".
+enum CheckpointVersion {
+    static func read(_ path: String) -> ReleaseVersion? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let data = try? handle.read(upToCount: 4 << 20) else { return nil }
+        let bytes = [UInt8](data), key = Array("version".utf8)
+        var i = 0
+        while i + key.count + 6 < bytes.count {
+            if bytes[i] == key[0], Array(bytes[i..<(i + key.count)]) == key {
+                var j = i + key.count
+                for _ in 0..<8 where j < bytes.count {
+                    let op = bytes[j]
+                    var length = 0, start = 0
+                    if op == 0x8C, j + 1 < bytes.count { (length, start) = (Int(bytes[j + 1]), j + 2) }  // SHORT_BINUNICODE
+                    else if op == 0x58, j + 4 < bytes.count {  // BINUNICODE
+                        length = Int(bytes[j + 1]) | Int(bytes[j + 2]) << 8 | Int(bytes[j + 3]) << 16 | Int(bytes[j + 4]) << 24
+                        start = j + 5
+                    }
+                    if start > 0, (5...40).contains(length), start + length <= bytes.count,
+                       let text = String(bytes: bytes[start..<(start + length)], encoding: .utf8), let v = ReleaseVersion(text) {
+                        return v
+                    }
+                    j += 1
+                }
+            }
+            i += 1
+        }
+        return nil
     }
 }
 
@@ -161,12 +278,12 @@ public enum RunDataset {
         let fm = FileManager.default
         var candidates = [data]
         var dir = URL(fileURLWithPath: runDirectory)
-        for _ in 0..<4 {
+        for _ in 0..<5 {
             candidates.append(dir.appendingPathComponent(data).path)
             dir.deleteLastPathComponent()
         }
         guard let file = candidates.first(where: { fm.fileExists(atPath: $0) && !$0.isEmpty }),
-              let map = try? LoggedRun.yaml(file) else { return nil }
+              let map = try? LoggedRun.yaml(file).map else { return nil }
         let own = URL(fileURLWithPath: file).deletingLastPathComponent().path
         let roots = [(map["path"] as? String).map { $0.hasPrefix("/") ? $0 : own + "/" + $0 }, own].compactMap { $0 }
         let trains: [String] = (map["train"] as? [String]) ?? [(map["train"] as? String)].compactMap { $0 }
@@ -188,7 +305,8 @@ public enum RunDataset {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return nil }
         if !isDirectory.boolValue {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+            guard let data = FileManager.default.contents(atPath: path), data.count <= 256 << 20,
+                  let text = String(data: data, encoding: .utf8) else { return nil }
             return text.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.count
         }
         guard let walker = FileManager.default.enumerator(atPath: path) else { return nil }

@@ -1,192 +1,349 @@
 import Foundation
 import HalfTraceKernels
-import HalfTraceOptim
 
-/// A logged run checked against the formulas: every logged learning rate against the rules'
-/// prediction, within the precision the package printed it with.
+/// What `verify` may be told instead of reading it from the run.
+public struct VerifyOptions: Sendable {
+    /// Batches per epoch, when the run's dataset is not readable here.
+    public var batchesPerEpoch: Int?
+    /// Training images and classes (Ultralytics' `optimizer: auto`), when the dataset is not readable.
+    public var images: Int?
+    /// Classes in the training set (Ultralytics' `optimizer: auto`).
+    public var classes: Int?
+    /// The release rules to use instead of the ones the run's files point to.
+    public var rules: ReleaseRules?
+    /// GradScaler's growth factor, instead of inferring it from the logged scale.
+    public var growthFactor: Double?
+    /// GradScaler's backoff factor, instead of inferring it.
+    public var backoffFactor: Double?
+    /// GradScaler's growth interval, instead of inferring it.
+    public var growthInterval: Int?
+    /// Look for the likely causes of a disagreement (other rules, another nb, edited settings);
+    /// false only checks.
+    public var explain = true
+
+    /// Nothing given: everything from the run's files.
+    public init() {}
+}
+
+/// One checked column: its rows, worst error and first disagreement.
+public struct CheckedColumn: Sendable {
+    /// The column's name in the log (`lr/pg0`, `lr_pg0`, `accumulate`, ...).
+    public var name: String
+    /// What it holds ("biases", "weights (momentum)", "steps").
+    public var what: String
+    /// Rows checked.
+    public var rows: Int
+    /// The largest error, in `unit`.
+    public var worstError: Double
+    /// Where the largest error is ("epoch 3", "ni 57").
+    public var worstAt: String
+    /// "last printed digit", "ulp", "" (integers and flags: count of differing rows).
+    public var unit: String
+    /// The first row that disagrees: where, the logged and the predicted value.
+    public var firstDisagreement: (at: String, line: Int, logged: Double, predicted: Double)?
+
+    /// No row disagrees.
+    public var passes: Bool { firstDisagreement == nil }
+}
+
+/// A logged run checked against its release's rules: results.csv's per-epoch lr to the digits
+/// printed, and, when steps.csv is there, every iteration's lr, momentum, accumulate, optimizer
+/// step and loss scale exactly.
 public struct RunVerification: Sendable {
-    public struct Column: Sendable {
-        public var name: String
-        public var group: String
-        public var rows: Int
-        /// The largest |logged - predicted| in units of the last printed digit (0.5: the rounding bound).
-        public var worstError: Double
-        public var worstEpoch: Int
-        /// The first epoch that disagrees: logged and predicted values.
-        public var firstDisagreement: (epoch: Int, logged: Double, predicted: Double)?
-        public var passes: Bool { firstDisagreement == nil }
-    }
-
+    /// The run as read.
     public var run: LoggedRun
-    public var batchesPerEpoch: Int
-    /// Where nb came from ("the dataset ..." or "--nb").
+    /// The release rules the run was checked with.
+    public var rules: ReleaseRules
+    /// Why these rules: the files' evidence, and which candidates the log fits.
+    public var rulesReasons: [String]
+    /// What the run did under these rules.
+    public var plan: RunPlan
+    /// Where nb came from.
     public var batchesSource: String
-    public var prediction: RunRules.Prediction
-    public var columns: [Column]
-    /// What the log looks like it came from, when it disagrees and a known cause fits.
+    /// The predicted lr per epoch as results.csv logs it (index: 0-based epoch).
+    public var predictedEpochs: [[Double]]
+    /// Epochs at which the run was resumed (from results.csv's repeated epochs or `time`, or
+    /// steps.csv's iterations going back).
+    public var resumedEpochs: [Int]
+    /// results.csv's lr columns, per epoch.
+    public var epochColumns: [CheckedColumn]
+    /// steps.csv: the predicted iterations (one per row) and the checked columns.
+    public var predictedIterations: [ScheduleSimulator.Iteration]
+    /// steps.csv: lr_pg*, momentum_pg*, accumulate and optimizer_step, per iteration.
+    public var stepColumns: [CheckedColumn]
+    /// steps.csv's loss scale against GradScaler's rule (nil without a scaler).
+    public var scale: ScaleVerification?
+    /// Where steps.csv contradicts itself.
+    public var contradictions: [String]
+    /// What the log fits when it disagrees.
     public var causes: [String]
-    /// Remarks on the log itself (an epoch logged twice, rows past the run's epochs).
+    /// Remarks on the log itself (an epoch logged twice).
     public var remarks: [String]
 
-    public var passes: Bool { columns.allSatisfy(\.passes) && !columns.isEmpty }
-
-    /// Group names in the run's column order.
-    public static func groupNames(_ kind: LoggedRun.Kind) -> [String] {
-        kind == .yolov5 ? ["biases", "weights", "norm weights"] : ["weights", "norm weights", "biases"]
+    /// Every column, the scale and the log's own consistency hold.
+    public var passes: Bool {
+        epochColumns.allSatisfy(\.passes) && stepColumns.allSatisfy(\.passes) && (scale?.passes ?? true) && contradictions.isEmpty
     }
 
-    /// The unit of the last significant digit of `v` printed with `digits` significant digits.
-    public static func lastDigitUnit(_ v: Double, digits: Int) -> Double { lastDigit(v, digits: digits) }
-
-    static func lastDigit(_ v: Double, digits: Int) -> Double {
-        v == 0 ? 0 : Foundation.pow(10, Foundation.log10(abs(v)).rounded(.down) - Double(digits - 1))
-    }
-
-    /// |logged - predicted| in last-digit units (0 when equal; infinite when the log printed 0).
-    static func error(logged: Double, predicted: Double, digits: Int) -> Double {
-        if logged == predicted { return 0 }
-        let unit = lastDigit(logged, digits: digits)
-        return unit == 0 ? .infinity : abs(logged - predicted) / unit
-    }
-
-    /// Checks `run`. nb comes from `batchesPerEpoch` when given, else from the dataset the run
-    /// names; `images` and `classes` stand in for an unreadable dataset (Ultralytics' `auto`).
-    public static func verify(_ run: LoggedRun, batchesPerEpoch given: Int? = nil, images: Int? = nil,
-                              classes: Int? = nil) throws -> RunVerification {
+    /// Checks `run`: finds nb (given, from the dataset, or from steps.csv), the release rules
+    /// (given, or those of the releases the run's files allow that the log fits), and compares.
+    public static func verify(_ run: LoggedRun, _ options: VerifyOptions = VerifyOptions()) throws -> RunVerification {
         let dataset = run.data.flatMap { RunDataset.count($0, runDirectory: run.directory) }
         let nb: Int, source: String
-        if let given {
+        if let given = options.batchesPerEpoch {
             try HalfTraceError.check("nb", given, in: 1...1_000_000)
-            (nb, source) = (given, "--nb \(given)")
-        } else if let dataset {
-            guard dataset.images > 0 else { throw HalfTraceError.file(dataset.file, "the training set has no images") }
+            (nb, source) = (given, "given")
+        } else if let dataset, dataset.images > 0 {
             nb = (dataset.images + run.batchSize - 1) / run.batchSize
             source = "the dataset \(dataset.file): \(dataset.images) training images / batch \(run.batchSize)"
+        } else if let steps = run.steps {
+            nb = steps.impliedBatchesPerEpoch
+            source = "steps.csv: i runs 0...\(nb - 1)"
         } else {
             throw HalfTraceError.invalid("nb", "the dataset the run names (\(run.data ?? "none")) is not readable here: give the batches per epoch")
         }
-        let rules = RunRules(run, batchesPerEpoch: nb, images: images ?? dataset?.images,
-                             classes: classes ?? dataset?.classes)
-        let prediction = try rules.predict()
+        let images = options.images ?? dataset?.images, classes = options.classes ?? dataset?.classes
+        let evidence = ReleaseDetection.evidence(run)
+        var candidates = options.rules.map { [$0] } ?? evidence.candidates(run.package).reversed()
+        if candidates.isEmpty { candidates = ReleaseRules.all.filter { $0.package == run.package }.reversed() }
+        var checked: [RunVerification] = []
+        var firstError: Error? = nil
+        for rules in candidates {
+            do { checked.append(try check(run, rules: rules, nb: nb, source: source, images: images, classes: classes, options: options)) }
+            catch { if firstError == nil { firstError = error } }
+        }
+        guard var chosen = checked.first(where: \.passes) ?? checked.first else { throw firstError! }
+        let fitting = checked.filter(\.passes)
+        if let given = options.rules {
+            chosen.rulesReasons = ["given (--rules \(given.id))"]
+        } else {
+            chosen.rulesReasons = evidence.reasons
+            if candidates.count > 1 {
+                let others = checked.filter { !$0.passes }.map { "\($0.rules.displayName) (\($0.rules.id))" }
+                chosen.rulesReasons.append(fitting.isEmpty
+                    ? "the log fits none of the rules of these releases: \(candidates.map(\.id).joined(separator: ", "))"
+                    : "of the rules of these releases the log fits \(fitting.map(\.rules.id).joined(separator: ", "))"
+                        + (others.isEmpty ? "" : "; not \(others.joined(separator: ", "))"))
+            }
+        }
+        if !chosen.passes && options.explain { chosen.causes = likelyCauses(chosen, options: options, images: images, classes: classes) }
+        return chosen
+    }
+
+    /// The run checked against one set of rules.
+    static func check(_ run: LoggedRun, rules: ReleaseRules, nb: Int, source: String, images: Int?, classes: Int?,
+                      options: VerifyOptions) throws -> RunVerification {
+        let plan = try RunPlan(run, rules: rules, batchesPerEpoch: nb, images: images, classes: classes)
         var remarks: [String] = []
+        var resumed = Set(run.steps?.resumedEpochs ?? [])
         var seen: [Int: Int] = [:]
-        for row in run.rows {
-            if let earlier = seen[row.epoch] {
-                remarks.append("epoch \(row.epoch) is logged twice (lines \(earlier) and \(row.line)): a resumed run")
+        var lastTime: Double? = nil
+        for row in run.results.rows {
+            let epoch = row.loggedEpoch - rules.results.firstEpoch
+            if let earlier = seen[epoch] {
+                remarks.append("epoch \(epoch) is logged twice (lines \(earlier) and \(row.line)): a resumed run")
+                resumed.insert(epoch)
+            } else if let t = row.time, let previous = lastTime, t < previous {
+                resumed.insert(epoch)  // Ultralytics 8.3.9+: `time` restarts at a resume
             }
-            seen[row.epoch] = row.line
+            seen[epoch] = row.line
+            lastTime = row.time
         }
-        if let beyond = run.rows.first(where: { $0.epoch >= run.epochs }) {
-            throw HalfTraceError.file(run.directory + "/results.csv", line: beyond.line,
-                                      "epoch \(beyond.epoch) is past the run's \(run.epochs) epochs (a run extended after its settings were written?)")
-        }
-        let columns = compare(run, prediction.logged)
-        var verification = RunVerification(run: run, batchesPerEpoch: nb, batchesSource: source, prediction: prediction,
-                                           columns: columns, causes: [], remarks: remarks)
-        if !verification.passes { verification.causes = likelyCauses(run, rules) }
-        return verification
-    }
-
-    static func compare(_ run: LoggedRun, _ logged: [[Double]]) -> [Column] {
-        let groups = groupNames(run.kind)
-        return run.columns.enumerated().map { j, name in
-            var column = Column(name: name, group: groups[j], rows: 0, worstError: 0, worstEpoch: 0, firstDisagreement: nil)
-            for row in run.rows {
-                let predicted = logged[row.epoch][j]
-                let e = error(logged: row.values[j], predicted: predicted, digits: run.digits)
-                column.rows += 1
-                if e > column.worstError { (column.worstError, column.worstEpoch) = (e, row.epoch) }
-                if e > 0.5 + 1e-6 && column.firstDisagreement == nil { column.firstDisagreement = (row.epoch, row.values[j], predicted) }
+        let lastEpoch = (run.results.rows.map { $0.loggedEpoch - rules.results.firstEpoch }.max() ?? 0)
+        // The settings say the run was resumed but neither log shows where (the interrupted
+        // epoch's row was never written): the resume epoch is the one free parameter, taken as
+        // the epoch whose resume leaves the fewest logged values disagreeing (the first of equals).
+        if resumed.isEmpty, run.steps == nil, let evidence = run.resumedBySettings, rules.resume != .continues {
+            func disagreements(_ resumedEpochs: [Int]) -> Int {
+                let predicted = ScheduleSimulator.loggedEpochs(plan, resumedEpochs: resumedEpochs, through: max(0, lastEpoch))
+                return run.results.rows.reduce(0) { count, row in
+                    let epoch = row.loggedEpoch - rules.results.firstEpoch
+                    guard epoch >= 0, epoch < predicted.count, row.values.count == predicted[epoch].count else { return count + 1 }
+                    return count + zip(row.values, predicted[epoch]).filter { printedError(logged: $0, predicted: $1, digits: rules.results.digits) > 0.5 + 1e-6 }.count
+                }
             }
-            return column
-        }
-    }
-
-    static func fits(_ run: LoggedRun, _ rules: RunRules) -> Bool {
-        guard let p = try? rules.predict() else { return false }
-        return compare(run, p.logged).allSatisfy(\.passes)
-    }
-
-    /// Known reasons a log disagrees, tried one at a time: another nb, another lr0, lrf or
-    /// warm-up length than the settings file says, the other schedule.
-    static func likelyCauses(_ run: LoggedRun, _ rules: RunRules) -> [String] {
-        var causes: [String] = []
-        let nb = rules.batchesPerEpoch
-        let candidates = (max(1, nb / 2)...(2 * nb)).sorted { abs($0 - nb) < abs($1 - nb) }.prefix(200)
-        for candidate in candidates where candidate != nb && run.epochs * candidate <= 2_000_000 {
-            var r = rules
-            r.batchesPerEpoch = candidate
-            if fits(run, r) {
-                causes.append("the log fits nb = \(candidate) batches per epoch, not \(nb): the dataset or the batch size differs from what the run's files say")
-                break
+            var best = (epoch: 0, count: disagreements([]))
+            for epoch in 1...max(1, lastEpoch) where best.count > 0 {
+                let count = disagreements([epoch])
+                if count < best.count { best = (epoch, count) }
+            }
+            if best.epoch > 0 {
+                remarks.append("\(evidence): a resumed run; results.csv does not show where, and its lr fits a resume at epoch \(best.epoch) best")
+                resumed.insert(best.epoch)
             }
         }
-        func tryValue(_ name: String, _ values: [Double], _ set: (inout RunRules, Double) -> Void, now: Double) {
-            for v in values where v != now && v.isFinite && v >= 0 {
-                var r = rules
-                set(&r, v)
-                if fits(run, r) {
-                    causes.append("the log fits \(name) = \(v), not \(now): a hyper-parameter file edited after the run?")
-                    return
+        let resumedEpochs = resumed.sorted()
+        let predicted = ScheduleSimulator.loggedEpochs(plan, resumedEpochs: resumedEpochs, through: max(0, lastEpoch))
+        var v = RunVerification(run: run, rules: rules, rulesReasons: [], plan: plan, batchesSource: source, predictedEpochs: predicted,
+                                resumedEpochs: resumedEpochs, epochColumns: [], predictedIterations: [], stepColumns: [], scale: nil,
+                                contradictions: [], causes: [], remarks: remarks)
+        v.epochColumns = try epochColumns(run, rules: rules, plan: plan, predicted: predicted)
+        if let steps = run.steps { try v.checkSteps(steps, options: options) }
+        return v
+    }
+
+    /// results.csv's lr columns against the predicted lr, to the digits printed.
+    static func epochColumns(_ run: LoggedRun, rules: ReleaseRules, plan: RunPlan, predicted: [[Double]]) throws -> [CheckedColumn] {
+        let r = run.results
+        guard r.lrColumns.count == plan.groups.count else {
+            return [CheckedColumn(name: r.lrColumns.joined(separator: ","), what: "parameter groups", rows: 1, worstError: .infinity, worstAt: "the header",
+                                  unit: "", firstDisagreement: ("the header", 1, Double(r.lrColumns.count), Double(plan.groups.count)))]
+        }
+        var columns = r.lrColumns.enumerated().map { j, name in
+            CheckedColumn(name: name, what: plan.groups[j].name, rows: 0, worstError: 0, worstAt: "-", unit: "last printed digit", firstDisagreement: nil)
+        }
+        for row in r.rows {
+            let epoch = row.loggedEpoch - rules.results.firstEpoch
+            guard (0..<plan.epochs).contains(epoch), epoch < predicted.count else {
+                throw HalfTraceError.file(r.path, line: row.line, field: "epoch",
+                                          "epoch \(row.loggedEpoch) is outside the run's \(plan.epochs) epochs (counted from \(rules.results.firstEpoch) in \(rules.displayName))")
+            }
+            for j in columns.indices {
+                let e = printedError(logged: row.values[j], predicted: predicted[epoch][j], digits: rules.results.digits)
+                columns[j].rows += 1
+                if e > columns[j].worstError { (columns[j].worstError, columns[j].worstAt) = (e, "epoch \(epoch)") }
+                if e > 0.5 + 1e-6 && columns[j].firstDisagreement == nil {
+                    columns[j].firstDisagreement = ("epoch \(epoch)", row.line, row.values[j], predicted[epoch][j])
                 }
             }
         }
-        if let last = run.rows.last, let predicted = try? rules.predict().logged[last.epoch][1], predicted != 0 {
-            let ratio = last.values[1] / predicted
-            let lr0 = Double(String(format: "%.5g", rules.hyp.lr0 * ratio))!
-            tryValue("lr0", [lr0], { $0.hyp.lr0 = $1 }, now: rules.hyp.lr0)
+        return columns
+    }
+
+    /// steps.csv's rows against the iterations the rules predict, exactly.
+    mutating func checkSteps(_ steps: StepsLog, options: VerifyOptions) throws {
+        let nb = plan.batchesPerEpoch
+        contradictions = steps.contradictions(batchesPerEpoch: nb)
+        guard steps.groups == plan.groups.count else {
+            stepColumns = [CheckedColumn(name: "lr_pg*", what: "parameter groups", rows: 1, worstError: .infinity, worstAt: "the header", unit: "",
+                                         firstDisagreement: ("the header", 1, Double(steps.groups), Double(plan.groups.count)))]
+            return
         }
-        tryValue("lrf", [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0], { $0.hyp.lrf = $1 }, now: rules.hyp.lrf)
-        tryValue("warmup_epochs", stride(from: 0.0, through: 10, by: 0.5).map { $0 }, { $0.hyp.warmupEpochs = $1 }, now: rules.hyp.warmupEpochs)
-        tryValue("warmup_bias_lr", [0.0, 0.01, 0.05, 0.1, 0.2], { $0.hyp.warmupBiasLR = $1 }, now: rules.hyp.warmupBiasLR)
-        var flipped = rules
-        flipped.cosine.toggle()
-        if fits(run, flipped) { causes.append("the log fits the \(rules.cosine ? "linear" : "one-cycle (cos_lr)") schedule, not the \(rules.cosine ? "one-cycle" : "linear") one the settings name") }
+        guard contradictions.isEmpty || steps.rows.allSatisfy({ $0.i < nb }) else { return }
+        let iterations = ScheduleSimulator.iterations(plan, positions: steps.rows.map { ($0.ni, $0.epoch, $0.i) })
+        predictedIterations = iterations
+        func column(_ name: String, _ what: String, unit: String, logged: (StepsLog.Row) -> Double,
+                    predicted: (ScheduleSimulator.Iteration, StepsLog.Row) -> Double, error: (Double, Double) -> Double) -> CheckedColumn {
+            var c = CheckedColumn(name: name, what: what, rows: 0, worstError: 0, worstAt: "-", unit: unit, firstDisagreement: nil)
+            for (row, p) in zip(steps.rows, iterations) {
+                let l = logged(row), q = predicted(p, row)
+                if l.isNaN && q.isNaN { c.rows += 1; continue }
+                let e = l == q ? 0 : error(l, q)
+                c.rows += 1
+                if e > c.worstError { (c.worstError, c.worstAt) = (e, "ni \(row.ni)") }
+                if e > 0 && c.firstDisagreement == nil { c.firstDisagreement = ("ni \(row.ni)", row.line, l, q) }
+            }
+            return c
+        }
+        let ulps: (Double, Double) -> Double = { a, b in Self.ulpDistance(a, b) }
+        let count: (Double, Double) -> Double = { _, _ in 1 }
+        var columns: [CheckedColumn] = []
+        for j in plan.groups.indices {
+            columns.append(column("lr_pg\(j)", plan.groups[j].name, unit: "ulp", logged: { $0.lr[j] }, predicted: { p, _ in p.lr[j] }, error: ulps))
+        }
+        for j in plan.groups.indices {
+            let what = plan.groups[j].name + (plan.warmsMomentum ? " (momentum)" : " (\(plan.optimizer) betas[0])")
+            columns.append(column("momentum_pg\(j)", what, unit: "ulp", logged: { $0.momentum[j] }, predicted: { p, _ in p.momentum[j] }, error: ulps))
+        }
+        columns.append(column("accumulate", "batches per optimizer step", unit: "", logged: { Double($0.accumulate) },
+                              predicted: { p, _ in Double(p.accumulate) }, error: count))
+        columns.append(column("optimizer_step", "optimizer.step() ran", unit: "", logged: { $0.optimizerStep ? 1 : 0 },
+                              predicted: { p, row in p.due && row.foundInf != true ? 1 : 0 }, error: count))
+        stepColumns = columns
+        for (row, p) in zip(steps.rows, iterations) where row.foundInf == true && !p.due {
+            contradictions.append("\(steps.path):\(row.line): found_inf at ni \(row.ni), an iteration without a scaler update (no completed accumulation window)")
+        }
+        if steps.hasScaler {
+            let starts = Set(zip(steps.rows.indices, zip(steps.rows, steps.rows.dropFirst())).compactMap { k, pair in pair.1.ni <= pair.0.ni ? k + 1 : nil })
+            scale = ScaleVerification.check(scales: steps.rows.map { $0.scale! }, foundInf: steps.rows.map { $0.foundInf! },
+                                            updated: iterations.map(\.due), segments: starts, growthFactor: options.growthFactor,
+                                            backoffFactor: options.backoffFactor, growthInterval: options.growthInterval)
+        }
+    }
+
+    /// Units in the last place between two Doubles of the same sign (infinite otherwise).
+    static func ulpDistance(_ a: Double, _ b: Double) -> Double {
+        guard a.isFinite, b.isFinite, (a >= 0) == (b >= 0) else { return .infinity }
+        let x = a.magnitude.bitPattern, y = b.magnitude.bitPattern
+        return Double(x > y ? x - y : y - x)
+    }
+
+    /// The unit of the last significant digit of `v` printed with `digits` significant digits.
+    public static func lastDigitUnit(_ v: Double, digits: Int) -> Double {
+        v == 0 ? 0 : Foundation.pow(10, Foundation.log10(abs(v)).rounded(.down) - Double(digits - 1))
+    }
+
+    /// |logged - predicted| in last-printed-digit units (0 when equal; infinite when the log printed 0).
+    static func printedError(logged: Double, predicted: Double, digits: Int) -> Double {
+        if logged == predicted { return 0 }
+        let unit = lastDigitUnit(logged, digits: digits)
+        return unit == 0 ? .infinity : abs(logged - predicted) / unit
+    }
+
+    /// A check fits when every column agrees.
+    static func fits(_ run: LoggedRun, rules: ReleaseRules, nb: Int, images: Int?, classes: Int?, options: VerifyOptions,
+                     change: (inout LoggedRun) -> Void = { _ in }) -> Bool {
+        var r = run
+        change(&r)
+        return (try? check(r, rules: rules, nb: nb, source: "", images: images, classes: classes, options: options).passes) ?? false
+    }
+
+    /// Known reasons a log disagrees, tried one at a time: the rules of another release, another
+    /// nb, another lr0, lrf or warm-up than the settings say, the other schedule.
+    static func likelyCauses(_ v: RunVerification, options: VerifyOptions, images: Int?, classes: Int?) -> [String] {
+        var causes: [String] = []
+        let run = v.run, nb = v.plan.batchesPerEpoch
+        func fits(rules: ReleaseRules? = nil, nb n: Int? = nil, _ change: (inout LoggedRun) -> Void = { _ in }) -> Bool {
+            Self.fits(run, rules: rules ?? v.rules, nb: n ?? nb, images: images, classes: classes, options: options, change: change)
+        }
+        let others = ReleaseRules.all.filter { $0.package == run.package && $0.id != v.rules.id && fits(rules: $0) }
+        if !others.isEmpty {
+            causes.append("these values fit \(others.map { "\($0.displayName)'s rules (\($0.id))" }.joined(separator: ", ")): the run was made by another release than its files suggest?")
+        }
+        let candidates = (max(1, nb / 2)...(2 * nb)).sorted { abs($0 - nb) < abs($1 - nb) }.prefix(60)
+        for candidate in candidates where candidate != nb && run.epochs * candidate <= 2_000_000 && fits(nb: candidate) {
+            causes.append("the log fits nb = \(candidate) batches per epoch, not \(nb): the dataset or the batch size differs from what the run's files say")
+            break
+        }
+        func tryValue(_ name: String, _ values: [Double], _ set: @escaping (inout LoggedRun, Double) -> Void, now: Double) {
+            for x in values where x != now && x.isFinite && x >= 0 && fits({ set(&$0, x) }) {
+                causes.append("the log fits \(name) = \(x), not \(now): a settings file edited after the run?")
+                return
+            }
+        }
+        if let last = run.results.rows.last, v.plan.groups.count > 1 {
+            let epoch = last.loggedEpoch - v.rules.results.firstEpoch
+            if (0..<v.predictedEpochs.count).contains(epoch), v.predictedEpochs[epoch][1] != 0 {
+                let lr0 = Double(String(format: "%.5g", run.hyp.lr0 * last.values[1] / v.predictedEpochs[epoch][1]))!
+                tryValue("lr0", [lr0], { $0.hyp.lr0 = $1 }, now: run.hyp.lr0)
+            }
+        }
+        tryValue("lrf", [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0], { $0.hyp.lrf = $1 }, now: run.hyp.lrf)
+        tryValue("warmup_epochs", stride(from: 0.0, through: 10, by: 0.5).map { $0 }, { $0.hyp.warmupEpochs = $1 }, now: run.hyp.warmupEpochs)
+        tryValue("warmup_bias_lr", [0.0, 0.01, 0.05, 0.1, 0.2], { $0.hyp.warmupBiasLR = $1 }, now: run.hyp.warmupBiasLR)
+        tryValue("momentum", [0.9, 0.937, 0.95], { $0.hyp.momentum = $1 }, now: run.hyp.momentum)
+        tryValue("warmup_momentum", [0.5, 0.8, 0.9, 0.95], { $0.hyp.warmupMomentum = $1 }, now: run.hyp.warmupMomentum)
+        if fits({ $0.cosine.toggle() }) {
+            causes.append("the log fits the \(run.cosine ? "linear" : "one-cycle (cos_lr)") schedule, not the \(run.cosine ? "one-cycle" : "linear") one the settings name")
+        }
+        if run.steps == nil {
+            for epoch in 1..<max(1, v.predictedEpochs.count) where !v.resumedEpochs.contains(epoch) {
+                let predicted = ScheduleSimulator.loggedEpochs(v.plan, resumedEpochs: (v.resumedEpochs + [epoch]).sorted(),
+                                                               through: v.predictedEpochs.count - 1)
+                if let columns = try? epochColumns(run, rules: v.rules, plan: v.plan, predicted: predicted), columns.allSatisfy(\.passes) {
+                    causes.append("the log fits a run resumed at epoch \(epoch) (\(v.rules.displayName): \(Self.resumeRule(v.rules)))")
+                    break
+                }
+            }
+        }
         return causes
     }
-}
 
-extension RunVerification {
-    /// The table `verify` prints: column, rows checked, worst error, verdict; then the first
-    /// disagreement of each failing column and the likely causes.
-    public var report: String {
-        var lines = ["\(run.directory): \(run.kind == .yolov5 ? "YOLOv5" : "Ultralytics") run, \(run.epochs) epochs, batch \(run.batchSize), nb = \(batchesPerEpoch) (from \(batchesSource))"]
-        lines += prediction.notes.map { "  " + $0 }
-        lines += remarks.map { "  note: " + $0 }
-        lines.append("")
-        lines.append("column    group           rows  worst error (last printed digit)  verdict")
-        for c in columns {
-            let worst = c.worstError.isFinite ? String(format: "%.3g at epoch %d", c.worstError, c.worstEpoch) : "inf at epoch \(c.worstEpoch)"
-            lines.append(c.name.padding(toLength: 10, withPad: " ", startingAt: 0) + c.group.padding(toLength: 16, withPad: " ", startingAt: 0)
-                         + String(format: "%4d  ", c.rows) + worst.padding(toLength: 34, withPad: " ", startingAt: 0) + (c.passes ? "ok" : "DISAGREES"))
+    static func resumeRule(_ rules: ReleaseRules) -> String {
+        switch rules.resume {
+        case .continues: "a resume continues the schedule"
+        case .restartsAtZero: "a resume restarts the schedule at lf(0)"
+        case .firstEpochStale: "the first resumed epoch runs at lf(s - 2)"
         }
-        for c in columns {
-            guard let d = c.firstDisagreement else { continue }
-            lines.append("")
-            lines.append("\(c.name) (\(c.group)) first disagrees at epoch \(d.epoch): logged \(d.logged), predicted \(Self.printed(d.predicted, run.digits)) (\(d.predicted))")
-        }
-        if !passes {
-            lines.append("")
-            lines += causes.isEmpty ? ["no known cause fits (another nb, lr0, lrf, warm-up, schedule)"] : causes.map { "likely cause: " + $0 }
-        }
-        lines.append("")
-        lines.append(passes ? "every logged learning rate agrees with the formulas (to the \(run.digits) significant digits printed)"
-                            : "the logged learning rates disagree with the formulas")
-        return lines.joined(separator: "\n")
-    }
-
-    static func printed(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)g", v) }
-
-    /// One JSON object for machines.
-    public var json: String {
-        func string(_ s: String) -> String {
-            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-        }
-        func number(_ v: Double) -> String { v.isFinite ? "\(v)" : "null" }
-        let cols = columns.map { c in
-            "{\"column\": \(string(c.name)), \"group\": \(string(c.group)), \"rows\": \(c.rows), \"worst_error_last_digits\": \(number(c.worstError)), \"worst_epoch\": \(c.worstEpoch), \"agrees\": \(c.passes)"
-                + (c.firstDisagreement.map { ", \"first_disagreement\": {\"epoch\": \($0.epoch), \"logged\": \(number($0.logged)), \"predicted\": \(number($0.predicted))}" } ?? "") + "}"
-        }
-        return "{\"run\": \(string(run.directory)), \"kind\": \(string(run.kind.rawValue)), \"epochs\": \(run.epochs), \"batch_size\": \(run.batchSize), \"nb\": \(batchesPerEpoch), \"nb_source\": \(string(batchesSource)), \"warmup_iterations\": \(prediction.warmupIterations), \"digits\": \(run.digits), \"columns\": [\(cols.joined(separator: ", "))], \"causes\": [\(causes.map(string).joined(separator: ", "))], \"remarks\": [\(remarks.map(string).joined(separator: ", "))], \"agrees\": \(passes)}"
     }
 }

@@ -6,13 +6,18 @@ import HalfTraceOptim
 /// the exact formula: a CSV with an `epoch` column (the real epoch the scheduler was stepped to)
 /// or a `step` column (epoch = step / steps per epoch), and an `lr` column; `#` lines are skipped.
 public struct TraceVerification: Sendable {
+    /// The schedule a trace is checked against.
     public enum Formula: Sendable {
         /// SGDR with exact integer cycle indexing (`CosineWarmRestarts`).
         case sgdr(lr: Double, t0: Int, tMult: Int, etaMin: Double)
-        /// YOLOv5's LambdaLR multipliers: lr0 * lf(epoch).
+        /// YOLOv5's linear LambdaLR: lr0 * ((1 - epoch / epochs) * (1 - lrf) + lrf).
         case linear(lr0: Double, lrf: Double, epochs: Int)
+        /// YOLOv5's one-cycle LambdaLR: lr0 * one_cycle(1, lrf, epochs)(epoch).
         case onecycle(lr0: Double, lrf: Double, epochs: Int)
+        /// timm's or transformers' schedule at an integer step (epoch or update).
+        case family(FamilySchedule)
 
+        /// The lr at epoch `t` (fractional: SGDR stepped per batch at epoch + i / nb).
         public func callAsFunction(_ t: Double) -> Double {
             switch self {
             case let .sgdr(lr, t0, tMult, etaMin):
@@ -21,6 +26,20 @@ public struct TraceVerification: Sendable {
                 return etaMin + (lr - etaMin) * (1 + Double.cos(Double.pi * tCur / p.tI)) / 2
             case let .linear(lr0, lrf, epochs): return lr0 * ((1 - t / Double(epochs)) * (1.0 - lrf) + lrf)
             case let .onecycle(lr0, lrf, epochs): return lr0 * (((1 - Double.cos(t * Double.pi / Double(epochs))) / 2) * (lrf - 1) + 1)
+            case .family(let f): return t == t.rounded(.down) && t < 1e15 ? f.lr(Int(t)) : .nan
+            }
+        }
+
+        /// What the package that defines the schedule computes where its floating-point
+        /// arithmetic misplaces a cycle (PyTorch's SGDR, timm's cosine, transformers' hard
+        /// restarts), with the package's name; nil elsewhere.
+        func packageDefect(_ t: Double) -> (package: String, value: Double)? {
+            switch self {
+            case .sgdr: return pytorch(t).map { ("PyTorch", $0) }
+            case .family(let f):
+                guard t == t.rounded(.down), t < 1e15, f.packageMisplacesCycle(at: Int(t)) else { return nil }
+                return (f.packageName, f.packageLR(Int(t)))
+            default: return nil
             }
         }
 
@@ -41,19 +60,34 @@ public struct TraceVerification: Sendable {
         }
     }
 
+    /// A logged value the formula does not give.
     public struct Disagreement: Sendable {
+        /// Line in the trace (1-based).
         public var line: Int
+        /// The (fractional) epoch of the row.
         public var epoch: Double
+        /// The logged lr.
         public var logged: Double
+        /// The formula's lr.
         public var predicted: Double
+        /// The package whose floating-point cycle index gives the logged value (its misplaced
+        /// restart), if one does: "PyTorch", "timm", "transformers".
+        public var packageDefect: String?
         /// The logged value is what PyTorch's floating-point restart index gives.
-        public var pytorchRestartDefect: Bool
+        public var pytorchRestartDefect: Bool { packageDefect == "PyTorch" }
     }
 
+    /// The trace file.
     public var path: String
+    /// Rows checked.
     public var rows: Int
+    /// The largest error, in units of the last printed digit.
     public var worstError: Double
+    /// Every row that disagrees.
     public var disagreements: [Disagreement]
+    /// The log's key column: "epoch" or "step".
+    public var key = "epoch"
+    /// No row disagrees.
     public var passes: Bool { disagreements.isEmpty }
 
     /// Checks the log in `text` (named `path`). A value agrees when it is within half a unit of
@@ -71,6 +105,7 @@ public struct TraceVerification: Sendable {
             throw HalfTraceError.file(path, line: index + 1, field: "epoch", "needs an epoch or a step column")
         }
         var result = TraceVerification(path: path, rows: 0, worstError: 0, disagreements: [])
+        result.key = header[timeColumn]
         for k in (index + 1)..<lines.count {
             let line = lines[k]
             if line.hasPrefix("#") || line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
@@ -85,14 +120,14 @@ public struct TraceVerification: Sendable {
             let t = epochColumn != nil ? time : time / Double(stepsPerEpoch)
             let predicted = formula(t)
             let digits = significantDigits(cells[lrColumn])
-            let printedBound = RunVerification.lastDigit(logged, digits: digits) / 2
+            let printedBound = RunVerification.lastDigitUnit(logged, digits: digits) / 2
             let tolerance = max(printedBound, 2 * logged.ulp)
             let error = logged == predicted ? 0 : abs(logged - predicted) / max(2 * tolerance, .leastNonzeroMagnitude)  // in last printed digits
             result.rows += 1
             result.worstError = max(result.worstError, error)
             if abs(logged - predicted) > tolerance {
-                let defect = formula.pytorch(t).map { abs($0 - logged) <= tolerance } ?? false
-                result.disagreements.append(Disagreement(line: k + 1, epoch: t, logged: logged, predicted: predicted, pytorchRestartDefect: defect))
+                let defect = formula.packageDefect(t).flatMap { abs($0.value - logged) <= tolerance ? $0.package : nil }
+                result.disagreements.append(Disagreement(line: k + 1, epoch: t, logged: logged, predicted: predicted, packageDefect: defect))
             }
         }
         guard result.rows > 0 else { throw HalfTraceError.file(path, "no rows") }
@@ -106,24 +141,33 @@ public struct TraceVerification: Sendable {
         return max(1, min(digits.count, 17))
     }
 
+    /// The lines `verify --trace` prints.
     public var report: String {
         var lines = ["\(path): \(rows) rows checked against the exact formula"]
-        let defects = disagreements.filter(\.pytorchRestartDefect)
+        let defects = disagreements.filter { $0.packageDefect != nil }
+        func possessive(_ name: String) -> String { name.hasSuffix("s") ? "\(name)'" : "\(name)'s" }
         for d in disagreements.prefix(20) {
-            lines.append(String(format: "  line %d, epoch %.6g: logged %@, the formula gives %@", d.line, d.epoch, "\(d.logged)", "\(d.predicted)")
-                         + (d.pytorchRestartDefect ? " (PyTorch's misplaced restart: its floating-point log puts epoch \(d.epoch) in the previous cycle)" : ""))
+            lines.append(String(format: "  line %d, %@ %.6g: logged %@, the formula gives %@", d.line, key, d.epoch, "\(d.logged)", "\(d.predicted)")
+                         + (d.packageDefect.map { " (\(possessive($0)) misplaced restart: its floating-point arithmetic puts \(key) \(Self.integral(d.epoch)) in the previous cycle)" } ?? ""))
         }
         if disagreements.count > 20 { lines.append("  ... \(disagreements.count - 20) more") }
         if !defects.isEmpty {
-            lines.append("\(defects.count) of the \(disagreements.count) disagreements are PyTorch's known SGDR defect (math.log in the cycle index); the rest are not")
+            let names = Set(defects.compactMap(\.packageDefect)).sorted().map(possessive).joined(separator: ", ")
+            lines.append(defects.count == disagreements.count
+                ? "every disagreement (\(defects.count)) is \(names) known restart defect: the log follows the package's arithmetic, which restarts one \(key) late there"
+                : "\(defects.count) of the \(disagreements.count) disagreements are \(names) known restart defect (floating-point arithmetic in the cycle index); the rest are not")
         }
         lines.append(passes ? "every logged value agrees with the formula" : "\(disagreements.count) logged values disagree with the formula")
         return lines.joined(separator: "\n")
     }
 
+    /// 110.0 as "110", 2.5 as "2.5".
+    static func integral(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? "\(Int(x))" : "\(x)" }
+
+    /// One JSON object for machines.
     public var json: String {
         let items = disagreements.map {
-            "{\"line\": \($0.line), \"epoch\": \($0.epoch), \"logged\": \($0.logged), \"predicted\": \($0.predicted), \"pytorch_restart_defect\": \($0.pytorchRestartDefect)}"
+            "{\"line\": \($0.line), \"epoch\": \($0.epoch), \"logged\": \($0.logged), \"predicted\": \($0.predicted), \"pytorch_restart_defect\": \($0.pytorchRestartDefect), \"package_defect\": \($0.packageDefect.map { "\"\($0)\"" } ?? "null")}"
         }
         return "{\"trace\": \"\(path)\", \"rows\": \(rows), \"agrees\": \(passes), \"disagreements\": [\(items.joined(separator: ", "))]}"
     }

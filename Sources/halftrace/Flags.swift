@@ -11,6 +11,7 @@ enum Flags {
         "nominal_batch_size": "--nbs", "digits_path": "--data", "cosine_lr": "--cos-lr", "T_0": "--t0", "T_mult": "--t-mult",
         "scaler.enabled": "--scaler", "refill": "--hysteresis-refill", "param_groups[0].momentum": "--momentum",
         "loss_spikes.iterations": "--loss-spikes", "loss_spikes.gain": "--loss-spike-gain",
+        "scaler.rule.framework": "--scaler-rule", "scaler.rule.raise_at_min_scale": "--raise-error-at-min-scale",
     ]
 
     static func flag(for field: String) -> String {
@@ -20,14 +21,15 @@ enum Flags {
         return "--" + last.replacingOccurrences(of: "_", with: "-")
     }
 
-    /// The configuration field a `--override` name (a flag without its dashes) changes.
-    static func trainingField(forOverride name: String) throws -> String {
+    /// The configuration fields a `--override` name (a flag without its dashes) changes
+    /// (`hysteresis`: PyTorch-style and a rule's).
+    static func trainingFields(forOverride name: String) throws -> [String] {
         let flag = "--" + (name.hasPrefix("--") ? String(name.dropFirst(2)) : name)
-        let fields = TrainingConfig.fieldNames.filter { Flags.flag(for: $0) == flag }
-        guard let field = fields.sorted().first else {
+        let fields = TrainingConfig.fieldNames.filter { Flags.flag(for: $0) == flag }.sorted()
+        guard !fields.isEmpty else {
             throw ValidationError("--override: '\(name)' is not a training flag (e.g. --override lr0, --override batch-size)")
         }
-        return field
+        return fields
     }
 
     /// A library error as this command reports it: a value error names the flag; a file error
@@ -49,9 +51,10 @@ extension ValidationError {
     init(_ error: HalfTraceError) { self.init(Flags.message(error)) }
 }
 
-/// Runs a library check for `validate()`, reporting its error with the flag's name.
-func validating(_ body: () throws -> Void) throws {
-    do { try body() } catch let e as HalfTraceError { throw ValidationError(e) }
+/// Runs a library check or construction for `validate()`, reporting its error with the flag's name.
+@discardableResult
+func validating<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as HalfTraceError { throw ValidationError(e) }
 }
 
 /// Parses a comma-separated list of numbers for `flag`.

@@ -37,11 +37,11 @@ struct RestartFlags: ParsableArguments {
     @Option(name: .customLong("t0"), help: "SGDR: epochs of the first cycle (positive integer; default 10).") var t0: Int?
     @Option(name: .customLong("t-mult"), help: "SGDR: cycle length factor (integer >= 1; default 2).") var tMult: Int?
     @Option(name: .customLong("eta-min"), parsing: .unconditional, help: "SGDR: minimum learning rate (default 0).") var etaMin: Double?
-    @Option(name: .customLong("cycle-decay"), parsing: .unconditional, help: "sgdr-warmup: peak of cycle n = lr * decay^n (in (0, 1]; default 1).")
+    @Option(name: .customLong("cycle-decay"), parsing: .unconditional, help: "sgdr-warmup and timm-cosine: peak of cycle n = lr * decay^n (default 1).")
     var cycleDecay: Double?
     @Option(name: .customLong("restart-warmup"), parsing: .unconditional, help: "sgdr-warmup: epochs of linear re-warm-up after each restart (default 0).")
     var restartWarmup: Double?
-    @Option(name: .customLong("cycle-limit"), help: "sgdr-warmup: cycles after which the lr stays at --eta-min.") var cycleLimit: Int?
+    @Option(name: .customLong("cycle-limit"), help: "sgdr-warmup and timm-cosine: cycles after which the lr stays at its minimum.") var cycleLimit: Int?
 
     func apply(to o: inout RestartOptions) {
         if let t0 { o.t0 = t0 }

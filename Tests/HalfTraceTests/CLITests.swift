@@ -58,13 +58,43 @@ struct CLITests {
         ["train", "--cos-lr", "--scheduler", "sgdr"], ["train", "--scheduler", "sgdr", "--yolov5-lag"],
         ["train", "--loss-spikes", "3,x"], ["trace", "sgdr-warmup", "--restart-warmup", "20"],
         ["bench", "--seconds", "0"], ["check", "--only", "nope"], ["golden", "--dry-run", "--only", "nope"],
+        // Other frameworks' schedules and scalers: each bad value names the package's own flag.
+        ["trace", "schedule", "--schedule", "timm-cosine", "--t-initial", "0"],
+        ["trace", "schedule", "--schedule", "timm-cosine", "--t-initial", "5", "--cycle-mul", "0.5"],
+        ["trace", "schedule", "--schedule", "timm-cosine", "--t-initial", "5", "--cycle-decay", "0"],
+        ["trace", "schedule", "--schedule", "timm-cosine", "--t-initial", "5", "--cycle-limit", "0"],
+        ["trace", "schedule", "--schedule", "timm-cosine", "--t-initial", "5", "--warmup-t=-1"],
+        ["trace", "schedule", "--schedule", "timm-cosine", "--t-initial", "5", "--k-decay", "nan"],
+        ["trace", "schedule", "--schedule", "timm-cosine", "--t-initial", "5", "--lr-min", "-1e-3"],
+        ["trace", "schedule", "--schedule", "hf-linear", "--num-training-steps", "10", "--num-warmup-steps", "20"],
+        ["trace", "schedule", "--schedule", "hf-cosine-restarts", "--num-training-steps", "10", "--num-cycles", "0"],
+        ["trace", "schedule", "--schedule", "hf-polynomial", "--num-training-steps", "10", "--lr-end", "5"],
+        ["trace", "schedule", "--schedule", "hf-polynomial", "--num-training-steps", "10", "--power=-1"],
+        ["trace", "schedule", "--schedule", "hf-wsd", "--num-training-steps", "10", "--num-decay-steps", "0"],
+        ["trace", "schedule", "--schedule", "hf-wsd", "--num-decay-steps", "4", "--num-training-steps", "10", "--num-warmup-steps", "8"],
+        ["trace", "schedule", "--schedule", "hf-wsd", "--num-training-steps", "10", "--num-decay-steps", "4", "--decay-type", "step"],
+        ["trace", "schedule", "--schedule", "hf-inverse-sqrt", "--timescale", "0"],
+        ["trace", "schedule", "--schedule", "hf-linear", "--t-initial", "5"],
+        ["trace", "scaler", "--rule", "deepspeed", "--scale-window", "0"],
+        ["trace", "scaler", "--rule", "deepspeed", "--delayed-shift", "0"],
+        ["trace", "scaler", "--rule", "deepspeed", "--growth-factor", "3"],
+        ["trace", "scaler", "--rule", "megatron", "--hysteresis", "0"],
+        ["trace", "scaler", "--rule", "megatron", "--min-scale", "0"],
+        ["trace", "scaler", "--rule", "megatron", "--initial-scale", "inf"],
+        ["trace", "scaler", "--rule", "deepspeed-fp16", "--init-scale", "-1"],
+        ["trace", "scaler", "--rule", "deepspeed-fp16", "--delayed-shift", "2"],
+        ["trace", "scaler", "--rule", "pytorch", "--growth-interval", "0"],
+        ["trace", "scaler", "--rule", "fairseq"],
+        ["train", "--precision", "fp16", "--scaler", "--scaler-rule", "deepspeed", "--scale-window", "0"],
+        ["verify", "--scale-log", "/dev/null", "--rule", "megatron", "--hysteresis", "0"],
+        ["verify", "--trace", "/dev/null", "--schedule", "timm-cosine", "--t-initial", "0"],
     ]
 
     @Test("a bad flag exits non-zero with a message naming it, without a trap", arguments: badFlags)
     func badFlag(args: [String]) throws {
         let r = try Self.run(args)
         #expect(r.exited && r.status != 0, "\(args): status \(r.status)")
-        let flag = args.last { $0.hasPrefix("--") } ?? ""  // the offending flag comes last
+        let flag = String((args.last { $0.hasPrefix("--") } ?? "").prefix { $0 != "=" })  // the offending flag comes last
         #expect(r.text.contains(flag), "\(args): \(r.text)")
     }
 
@@ -189,5 +219,21 @@ struct CLITests {
         #expect(r.status == 1)
         #expect(r.text.contains("column cosine at epoch 37"), "\(r.text)")
         #expect(FileManager.default.fileExists(atPath: dir + "/cosine_vs_linear.csv.new"))
+    }
+
+    @Test("golden --dry-run exits 0 when every golden file would stay, 1 naming the file and column when one would move, and writes nothing")
+    func goldenDryRun() throws {
+        try withTemporaryDirectory("dry-run") { dir in
+            let original = try String(contentsOfFile: Self.root.appendingPathComponent("Golden/cosine_vs_linear.csv").path, encoding: .utf8)
+            try original.write(toFile: dir + "/cosine_vs_linear.csv", atomically: true, encoding: .utf8)
+            let same = try Self.run(["golden", "--dry-run", "--only", "cosine_vs_linear", "--golden", dir])
+            #expect(same.exited && same.status == 0 && same.text.contains("every golden file is unchanged"), "\(same.text)")
+            let moved = original.replacingOccurrences(of: "\n37,", with: "\n37,0.5,0.5\n#")
+                .split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("#") || $0.hasPrefix("# ") }.joined(separator: "\n")
+            try moved.write(toFile: dir + "/cosine_vs_linear.csv", atomically: true, encoding: .utf8)
+            let r = try Self.run(["golden", "--dry-run", "--only", "cosine_vs_linear", "--golden", dir])
+            #expect(r.exited && r.status == 1 && r.text.contains("cosine: 1 values moved") && r.text.contains("1 golden file(s) would change"), "\(r.text)")
+            #expect(try String(contentsOfFile: dir + "/cosine_vs_linear.csv", encoding: .utf8) == moved, "a dry run writes nothing")
+        }
     }
 }

@@ -7,6 +7,7 @@ import HalfTraceOptim
 import HalfTraceTestSupport
 import HalfTraceTraces
 import HalfTraceTraining
+import HalfTraceVerify
 import Testing
 
 /// Every reader against thousands of seeded mutations of a real file, in this process: a reader
@@ -156,6 +157,33 @@ struct FuzzTests {
                 #expect(summary.records.count == 6)
             }
             #expect(outcome.refused > Self.cases / 20 && outcome.accepted > Self.cases / 200, "\(outcome)")
+        }
+    }
+
+    @Test("verify's readers (args.yaml, opt.yaml, hyp.yaml, results.csv, steps.csv, a trace CSV): refused with file:line, or verified")
+    func verifyReaders() throws {
+        let stepsRun = try #require(VerifyFixtures.stepRuns.first { !$0.contains("torch") })
+        let files = [("ultralytics_sgd", "args.yaml"), ("ultralytics_sgd", "results.csv"), ("yolov5_b24", "opt.yaml"), ("yolov5_b24", "hyp.yaml"),
+                     (stepsRun, "steps.csv")]
+        try withTemporaryDirectory("fuzz-verify") { dir in
+            for (k, (run, file)) in files.enumerated() {
+                let copy = try VerifyFixtures.editedCopy(run, in: dir + "/\(k)") { _ in }
+                let text = try String(contentsOfFile: copy + "/" + file, encoding: .utf8)
+                let options = try VerifyFixtures.options(run)
+                var verified = 0
+                let outcome = Self.fuzz(text, seed: 600 + UInt64(k), cases: Self.cases / 6) { mutated in
+                    try mutated.write(toFile: copy + "/" + file, atomically: false, encoding: .utf8)
+                    let v = try RunVerification.verify(try LoggedRun.load(copy), options)
+                    #expect(v.epochColumns.count >= 1, "\(file): an accepted run is checked")
+                    verified += 1
+                }
+                #expect(outcome.refused > 0 && outcome.accepted > 0 && verified == outcome.accepted, "\(file): \(outcome)")
+            }
+            let trace = try String(contentsOfFile: VerifyFixtures.real + "/torch_sgdr_trace.csv", encoding: .utf8)
+            let outcome = Self.fuzz(trace, seed: 610, cases: Self.cases / 6) { mutated in
+                _ = try TraceVerification.verify(mutated, path: "trace.csv", formula: .sgdr(lr: 0.1, t0: 1, tMult: 3, etaMin: 0))
+            }
+            #expect(outcome.refused > 0 && outcome.accepted > 0, "trace: \(outcome)")
         }
     }
 }

@@ -19,15 +19,17 @@ struct TrainerTests {
         return (t, records, results)
     }
 
-    @Test("mlp on digits learns in float32 (validation accuracy >= 0.905, PyTorch's 0.92 - 1.5 points)", .enabled(if: BuildSize.isOptimized, BuildSize.releaseOnly))
+    @Test("mlp on digits learns in float32 (validation accuracy >= 0.905, PyTorch's 0.92 - 1.5 points; snapshot: train loss < 0.01)", .enabled(if: BuildSize.isOptimized, BuildSize.releaseOnly))
     func mlpLearns() throws {
         let (_, _, results) = try Self.run { $0.model = .mlp }
         #expect(results.count == 30)
+        // PyTorch's 0.92 is not recorded in Fixtures/ (no script, no file): the bound's source cannot be re-checked.
         #expect(results.last!.validationAccuracy >= 0.905, "\(results.last!.validationAccuracy)")
+        // snapshot: the 0.01 loss bound came in with 94e9bdd (2026-11-26) without a derivation, so only from the engine's own runs: not an independent source.
         #expect(results.last!.trainLoss < 0.01)
     }
 
-    @Test("amp and fp16 with the scaler learn too, and amp starts at 2^16 and backs off on real overflow", .enabled(if: BuildSize.isOptimized, BuildSize.releaseOnly))
+    @Test("amp and fp16 with the scaler learn too (fp16's 0.88 floor is a snapshot), and amp starts at 2^16 and backs off on real overflow", .enabled(if: BuildSize.isOptimized, BuildSize.releaseOnly))
     func mixedPrecisionLearns() throws {
         let (_, ampRecords, amp) = try Self.run { $0.model = .mlp; $0.precision = .amp }
         #expect(amp.last!.validationAccuracy >= 0.905, "\(amp.last!.validationAccuracy)")
@@ -40,6 +42,7 @@ struct TrainerTests {
             #expect(next.scale == s.scale / 2)
         }
         let (_, _, fp16) = try Self.run { $0.model = .mlp; $0.precision = .fp16 }
+        // snapshot: 0.88 came in with 94e9bdd (2026-11-26) without a derivation, a margin under the engine's own fp16 accuracy: not an independent source.
         #expect(fp16.last!.validationAccuracy >= 0.88, "\(fp16.last!.validationAccuracy)")
     }
 

@@ -122,6 +122,17 @@ void ht_parallel(int parts, ht_task_fn fn, void *ctx);
 /// The number of pool workers besides the calling thread.
 int ht_parallel_workers(void);
 
+/// What the pool did while counting was on: parallel regions run on the pool, regions run
+/// inline (too small, a busy pool or one part), parts the caller ran, parts the workers ran,
+/// and nanoseconds the caller spent waiting for a worker to finish a part it had claimed.
+typedef struct {
+  long long regions, inline_regions, caller_parts, worker_parts, wait_ns;
+} ht_pool_stats;
+
+/// Turns counting on (1) or off (0) and returns the counts since the last call (then zeroed).
+/// Off, a region pays one relaxed atomic load for it.
+ht_pool_stats ht_pool_counting(int on);
+
 /// Keeps freed buffers in the heap (glibc: no mmap for large blocks, no trimming), so that
 /// the buffers a training step frees come back, already mapped, in the next step.
 void ht_keep_freed_buffers(void);

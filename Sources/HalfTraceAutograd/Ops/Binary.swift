@@ -146,8 +146,13 @@ extension Tensor {
                 b.requiresGrad ? C.store(gb, as: b.dtype) : nil]
     }
 
+    /// a + b element-wise, with broadcasting (numpy's rule, rank <= 2) in the widest input dtype.
     public static func + (a: Tensor, b: Tensor) -> Tensor { a.binary(Add(), b) }
+    /// a - b element-wise, with broadcasting in the widest input dtype.
     public static func - (a: Tensor, b: Tensor) -> Tensor { a.binary(Subtract(), b) }
+    /// a * b element-wise, with broadcasting in the widest input dtype; gradients g * b and g * a.
     public static func * (a: Tensor, b: Tensor) -> Tensor { a.binary(Multiply(), b) }
+    /// a / b element-wise, with broadcasting in the widest input dtype; gradients g / b and
+    /// -g * ((a / b) / b), in PyTorch's div backward order.
     public static func / (a: Tensor, b: Tensor) -> Tensor { a.binary(Divide(), b) }
 }

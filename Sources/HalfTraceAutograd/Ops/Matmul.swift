@@ -145,7 +145,8 @@ extension Tensor {
 
     /// The affine map of a linear layer, PyTorch's `F.linear`: y = x W^T + b with x [batch, in],
     /// W [out, in], b [out]. The sum over `in` is the GEMM's fma chain, the bias is added in the
-    /// compute type, and y is rounded once. Under autocast it runs on float16 copies.
+    /// compute type, and y is rounded once. Under autocast it runs on 16-bit copies in the
+    /// autocast dtype (float16 or bfloat16).
     public func linear(weight: Tensor, bias: Tensor?) -> Tensor {
         precondition(rank == 2 && weight.rank == 2 && shape[1] == weight.shape[1],
                      "linear: input \(shape) does not match weight \(weight.shape)")

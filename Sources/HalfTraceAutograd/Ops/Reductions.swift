@@ -5,6 +5,7 @@ extension Tensor {
     public func sum(axis: Int) -> Tensor { reduce(axis: axis, mean: false) }
     /// Mean of all elements: the sum divided by the count.
     public func mean() -> Tensor { reduce(axis: nil, mean: true) }
+    /// Mean along `axis` (0: down the rows, 1 or -1: along each row): the sum divided by its count.
     public func mean(axis: Int) -> Tensor { reduce(axis: axis, mean: true) }
 
     private func reduce(axis: Int?, mean: Bool) -> Tensor {

@@ -174,18 +174,30 @@ extension Tensor {
         return C.store(gx, as: xs.dtype)
     }
 
+    /// max(x, 0) element-wise, NaN kept; the gradient is g where x > 0, else 0 (PyTorch's
+    /// threshold_backward). On 16-bit storage it runs on the bit patterns, with the same bits.
     public func relu() -> Tensor { elementwise(ReLU()) }
+    /// tanh element-wise; gradient g * (1 - y^2) (PyTorch's tanh_backward).
     public func tanh() -> Tensor { elementwise(Tanh()) }
+    /// 1 / (1 + exp(-x)) element-wise; gradient g * (1 - y) * y (PyTorch's sigmoid_backward).
     public func sigmoid() -> Tensor { elementwise(Sigmoid()) }
+    /// e^x element-wise; gradient g * y. float32 under autocast.
     public func exp() -> Tensor { elementwise(Exp()) }
+    /// The natural logarithm element-wise; gradient g / x. float32 under autocast.
     public func log() -> Tensor { elementwise(Log()) }
+    /// x^p for a constant p; gradient g * (p * x^(p-1)), and 0 for p == 0 (PyTorch's pow_backward).
     public func pow(_ exponent: Double) -> Tensor { elementwise(Power(exponent: exponent)) }
+    /// -x element-wise; gradient -g.
     public func neg() -> Tensor { elementwise(Negate()) }
     /// self * factor, the factor rounded to the compute type (Float or Double), not to self's dtype.
     public func scaled(by factor: Double) -> Tensor { elementwise(Scale(factor: factor)) }
+    /// self + offset, the offset rounded to the compute type (Float or Double), not to self's dtype.
     public func shifted(by offset: Double) -> Tensor { elementwise(Shift(offset: offset)) }
 
+    /// -x element-wise (`neg()`).
     public static prefix func - (x: Tensor) -> Tensor { x.neg() }
+    /// x * s for a scalar s (`scaled(by:)`).
     public static func * (x: Tensor, s: Double) -> Tensor { x.scaled(by: s) }
+    /// x + s for a scalar s (`shifted(by:)`).
     public static func + (x: Tensor, s: Double) -> Tensor { x.shifted(by: s) }
 }

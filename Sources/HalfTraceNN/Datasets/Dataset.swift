@@ -2,11 +2,16 @@ import HalfTraceAutograd
 
 /// A labelled table of examples: `features` row-major (count x featureCount), integer labels.
 public struct Dataset: Sendable, Equatable {
+    /// The feature values, row-major: row i is `features[i * featureCount ..< (i + 1) * featureCount]`.
     public let features: [Float]
+    /// Features per example: the model's input width.
     public let featureCount: Int
+    /// The class of each example, in 0..<classes.
     public let labels: [Int]
+    /// The number of classes (2 for a binary problem).
     public let classes: Int
 
+    /// A table of `labels.count` examples; `features` must hold exactly `featureCount` values per row.
     public init(features: [Float], featureCount: Int, labels: [Int], classes: Int) {
         precondition(featureCount > 0 && features.count == labels.count * featureCount,
                      "Dataset: \(features.count) feature values for \(labels.count) rows of \(featureCount)")
@@ -16,6 +21,7 @@ public struct Dataset: Sendable, Equatable {
         self.classes = classes
     }
 
+    /// The number of examples.
     public var count: Int { labels.count }
 
     /// The rows at `indices`, as a [rows, featureCount] tensor of `dtype`.
@@ -28,6 +34,7 @@ public struct Dataset: Sendable, Equatable {
         return Tensor(floats: x, shape: [indices.count, featureCount], dtype: dtype)
     }
 
+    /// The labels of the rows at `indices`, in that order.
     public func labels(_ indices: some Collection<Int>) -> [Int] { indices.map { labels[$0] } }
 
     /// The rows in `range` as a new dataset.
@@ -39,11 +46,14 @@ public struct Dataset: Sendable, Equatable {
 
 /// Training and validation rows of one problem.
 public struct DataSplit: Sendable {
+    /// The rows the model trains on.
     public let train: Dataset
+    /// The held-out rows the validation metrics are computed on.
     public let validation: Dataset
     /// Where the data came from (file path or generator and seed), for logs and checkpoints.
     public let source: String
 
+    /// A split of `train` and `validation` rows that came from `source`.
     public init(train: Dataset, validation: Dataset, source: String) {
         self.train = train
         self.validation = validation

@@ -6,7 +6,9 @@ import HalfTraceKernels
 /// and a label 0..9. Columns p0..p63, label. Pixels are divided by 16; rows 0..1499 train and
 /// rows 1500... validate.
 public enum Digits {
+    /// Pixels per image (8 x 8): the feature count.
     public static let pixels = 64
+    /// Rows 0..<1500 train; the rest (297 of the bundled 1,797) validate.
     public static let trainRows = 1500
 
     /// The copy bundled with HalfTrace (see Resources/DIGITS-LICENSE.md).
@@ -25,6 +27,7 @@ public enum Digits {
     /// A digits file is read whole: larger files are refused first.
     public static let maximumBytes = 64 << 20
 
+    /// The digits CSV at `path` (at most `maximumBytes`), parsed and split at `trainRows`.
     public static func load(_ path: String) throws -> DataSplit {
         if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > maximumBytes {
             throw HalfTraceError.file(path, "\(size) bytes; a digits file is at most \(maximumBytes)")

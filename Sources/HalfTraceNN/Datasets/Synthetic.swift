@@ -4,6 +4,8 @@ import HalfTraceKernels
 /// scikit-learn's `make_moons`: two interleaved half circles with Gaussian noise, labels 0
 /// (outer) and 1 (inner), shuffled with the seeded generator. The first 80 % train.
 public enum TwoMoons {
+    /// `count` points (at least 10) with Gaussian noise of standard deviation `noise`, shuffled and
+    /// perturbed by a generator seeded with `seed`; the first 80 % train, the rest validate.
     public static func make(count: Int = 1000, noise: Double = 0.1, seed: UInt64 = 0) -> DataSplit {
         precondition(count >= 10, "TwoMoons needs at least 10 points")
         var rng = SplitMix64(seed: seed)
@@ -36,6 +38,8 @@ public enum TwoMoons {
 /// Gaussian clusters: `classes` centres drawn N(0, 1) per dimension, points = centre + N(0, spread^2).
 /// Used by the `wide` model to measure throughput.
 public enum GaussianClusters {
+    /// `train` and `validation` points around `classes` centres in `dimensions` dimensions, from one
+    /// generator seeded with `seed` (the centres, then the training points, then the validation points).
     public static func make(dimensions: Int = 256, classes: Int = 10, train: Int = 4096, validation: Int = 1024,
                             spread: Double = 2.0, seed: UInt64 = 0) -> DataSplit {
         var rng = SplitMix64(seed: seed)

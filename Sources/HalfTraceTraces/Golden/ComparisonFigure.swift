@@ -76,6 +76,19 @@ public enum ComparisonData {
     case anchors(labels: [SIMD2<Float>], given: [AnchorSize], search: AnchorSearch)
     /// A training run against the reference: each group's lr, the loss, warm-up end and restarts.
     case trainingRun(lr: [(group: String, series: ColumnSeries)], loss: ColumnSeries, markers: [ScenarioMarker], check: ScenarioCheck)
+    /// Several frameworks' curves on one key: each formula line with the engine's points and, where
+    /// a package's own arithmetic differs, its values (and their difference in a panel of its
+    /// own); labelled markers and unlabelled ticks (overflows).
+    case frameworks(keyLabel: String, yLabel: String, logBase: Double?, curves: [FrameworkCurve], markers: [ScenarioMarker], ticks: [Double],
+                    check: ScenarioCheck)
+}
+
+/// One framework's curve in a `.frameworks` figure.
+public struct FrameworkCurve: Sendable {
+    public let name: String
+    public let series: ColumnSeries
+    /// The package's own values and their legend ("timm 1.0's floating-point cycle index").
+    public let package: (label: String, y: [Double])?
 }
 
 extension ScenarioCheck {

@@ -60,6 +60,14 @@ extension Scenarios {
                          from: [referenceSGDR]) {
             ($0[referenceSGDR.name]?.scenario as? ReferenceTrainingScenario)?.figure($0[referenceSGDR.name]!)
         },
+        ComparisonFigure("schedule_families", "Warm-up, then restarts, as timm and transformers compute them: HalfTrace's exact restarts vs each package's arithmetic",
+                         from: [familySchedules]) {
+            ($0[familySchedules.name]?.scenario as? FamilySchedulesScenario)?.figure($0[familySchedules.name]!)
+        },
+        ComparisonFigure("scaler_rules", "Dynamic loss scaling side by side on one overflow pattern: PyTorch, Megatron-core, DeepSpeed (ZeRO and FP16_Optimizer)",
+                         from: [familyScalers]) {
+            ($0[familyScalers.name]?.scenario as? FamilyScalersScenario)?.figure($0[familyScalers.name]!)
+        },
     ]
 }
 
@@ -146,5 +154,28 @@ extension ReferenceTrainingScenario {
         .trainingRun(lr: [("group 0 (biases)", check.series("lr_bias", x: "iteration")), ("group 1 (weights)", check.series("lr_weight", x: "iteration")),
                           ("group 2 (norm weights)", check.series("lr_bn", x: "iteration"))],
                      loss: check.series("loss", x: "iteration"), markers: markers, check: check)
+    }
+}
+
+extension FamilySchedulesScenario {
+    func figure(_ check: ScenarioCheck) -> ComparisonData {
+        let curves: [(String, String, String?)] = [
+            ("timm, T 50, mul 1.2", "timm_lr", "timm_package_lr"), ("hf hard restarts, 2.3", "hf_restarts_lr", "hf_restarts_package_lr"),
+            ("hf cosine", "hf_cosine_lr", nil), ("hf WSD, decay 60", "hf_wsd_lr", nil),
+        ]
+        return .frameworks(keyLabel: "step (optimizer update)", yLabel: "learning rate", logBase: nil, curves: curves.map { name, column, package in
+            FrameworkCurve(name: name, series: check.series(column, x: "step"),
+                           package: package.map { (name.hasPrefix("timm") ? "timm's arithmetic" : "transformers' arithmetic", check.golden($0)) })
+        }, markers: markers, ticks: [], check: check)
+    }
+}
+
+extension FamilyScalersScenario {
+    func figure(_ check: ScenarioCheck) -> ComparisonData {
+        let names = ["pytorch": "PyTorch", "megatron": "Megatron-core", "deepspeed": "DeepSpeed (ZeRO)",
+                     "deepspeed_consecutive": "DeepSpeed, consecutive", "deepspeed_fp16": "DeepSpeed FP16_Optimizer"]
+        return .frameworks(keyLabel: "optimizer step", yLabel: "loss scale after update", logBase: 2, curves: Self.frameworks.map {
+            FrameworkCurve(name: names[$0.column] ?? $0.column, series: check.series($0.column, x: "step"), package: nil)
+        }, markers: [], ticks: infSteps.map(Double.init), check: check)
     }
 }

@@ -22,6 +22,8 @@ enum ScenarioFactory {
         case "anchor_search": return try AnchorSearchScenario(c)
         case "training_reference": return try ReferenceTrainingScenario(c)
         case "sgdr_warmup": return try SGDRWarmupScenario(c)
+        case "family_schedules": return try FamilySchedulesScenario(c)
+        case "family_scalers": return try FamilyScalersScenario(c)
         case let k: throw HalfTraceError.invalid("config.kind", "unknown kind '\(k.prefix(40))'")
         }
     }
@@ -147,6 +149,15 @@ public enum Scenarios {
         "sgdr_warmup_restarts", "Warm-up + restarts: 3 warm-up epochs, T_0 4, T_mult 2, peak x0.7 per cycle, 1-epoch re-warm-up, 3 cycles",
         [("kind", "sgdr_warmup"), ("lr", "0.1"), ("warmup_epochs", "3.0"), ("t0", "4"), ("t_mult", "2"), ("eta_min", "0.001"),
          ("cycle_decay", "0.7"), ("restart_warmup", "1.0"), ("cycle_limit", "3"), ("epochs", "40"), ("steps_per_epoch", "10")])
+    static let familySchedules = ScenarioSpec(
+        "family_schedules", "timm and transformers on one recipe: 10 warm-up steps, then restarts (timm T 50, cycle_mul 1.2; transformers 2.3 hard-restart cycles)",
+        [("kind", "family_schedules"), ("steps", "260"), ("lr", "0.1"), ("timm_t_initial", "50"), ("timm_cycle_mul", "1.2"), ("timm_cycle_decay", "0.8"),
+         ("timm_cycle_limit", "4"), ("timm_lr_min", "0.001"), ("timm_warmup_t", "10"), ("timm_warmup_lr_init", "0.001"), ("timm_warmup_prefix", "true"),
+         ("hf_num_warmup_steps", "10"), ("hf_num_training_steps", "240"), ("hf_num_cycles", "2.3"), ("hf_wsd_num_decay_steps", "60")])
+    static let familyScalers = ScenarioSpec(
+        "family_scalers", "Dynamic loss scaling of PyTorch, Megatron-core and DeepSpeed on one overflow pattern (init 1024, interval/window 4, hysteresis 2, min 1)",
+        [("kind", "family_scalers"), ("steps", "60"), ("inf_steps", hysteresisPattern), ("init_scale", "1024"), ("growth_interval", "4"),
+         ("min_scale", "1"), ("hysteresis", "2")])
     static let referenceSGDR = ScenarioSpec("reference_sgdr", "Trainer vs Float64 reference: SGD with SGDR per batch (T_0 3, T_mult 2: restarts at 3, 9, 21), batch 16",
                                             reference([("scheduler", "sgdr"), ("epochs", "24"), ("t0", "3"), ("t_mult", "2"), ("eta_min", "0.0001")]))
     static let references = [
@@ -200,7 +211,7 @@ public enum Scenarios {
         interpDocument, warmupFormula, warmupLag, cosineVsLinear, sgdrDocumentEpoch, sgdrDocumentBatch, sgdrPyTorchRestarts,
         scalerMLPOverflow, scalerSawtooth, scalerHysteresisClean, scalerHysteresisGrowth, scalerMinScale, accumulationEquivalence,
         accumulateRamp,
-    ] + optimizers + [resumeAmp, anchorsMetric, anchorsSearch, sgdrWarmupRestarts] + references
+    ] + optimizers + [resumeAmp, anchorsMetric, anchorsSearch, sgdrWarmupRestarts, familySchedules, familyScalers] + references
         + [digitsFP32, digitsAmp, digitsFP16, digitsFP16NoScaler, digitsAmpNoScaler, digitsAmpBF16, digitsBF16].flatMap(\.specs)
         + shrunkenEpochs
 }

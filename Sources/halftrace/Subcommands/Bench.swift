@@ -12,8 +12,11 @@ extension HalfTraceCommand {
         @Flag(help: "Print one JSON object instead of a table.")
         var json = false
 
-        @Option(help: "Seconds to time each figure (0.1...60).")
-        var seconds: Double = 1.0
+        @Option(help: "Seconds of each timing (0.1...60).")
+        var seconds: Double = 0.5
+
+        @Option(help: "Timings of each training-step figure; the median is reported with the range (1...50).")
+        var repeats: Int = 5
 
         @Option(help: "Only this model (repeatable; default: all). With --model or --precision, only the training-step figures.")
         var model: [ToyModel] = []
@@ -22,6 +25,7 @@ extension HalfTraceCommand {
         var precision: [Precision] = []
 
         func validate() throws {
+            guard (1...50).contains(repeats) else { throw ValidationError("--repeats \(repeats) is outside 1...50") }
             guard seconds.isFinite, (0.1...60).contains(seconds) else {
                 throw ValidationError("--seconds \(seconds) is outside 0.1...60")
             }
@@ -29,7 +33,7 @@ extension HalfTraceCommand {
 
         func run() throws {
             let progress = ProgressLine()
-            var report = Benchmark.run(seconds: seconds, models: model.isEmpty ? ToyModel.allCases : model,
+            var report = Benchmark.run(seconds: seconds, repeats: repeats, models: model.isEmpty ? ToyModel.allCases : model,
                                        precisions: precision.isEmpty ? Benchmark.defaultPrecisions : precision,
                                        stepsOnly: !model.isEmpty || !precision.isEmpty) {
                 progress.update("bench: \($0)")

@@ -8,7 +8,7 @@ extension HalfTraceCommand {
             commandName: "trace",
             abstract: "Print one trace of a schedule, optimizer or loss scaler as CSV on stdout.",
             subcommands: [SGDR.self, SGDRWarmupTrace.self, OneCycle.self, Linear.self, Warmup.self, SGDTrace.self, AdamTrace.self,
-                          AdamWTrace.self, ScalerTrace.self])
+                          AdamWTrace.self, ScalerTrace.self, FamilyTrace.self])
     }
 }
 
@@ -187,32 +187,47 @@ extension HalfTraceCommand.TraceCommand {
     struct ScalerTrace: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "scaler",
-            abstract: "The real GradScaler and an SGD optimizer over optimizer steps: step,scale,found_inf,skipped,next_scale,growth_tracker.")
-        @Option(name: .customLong("init-scale"), parsing: .unconditional, help: "Initial scale.") var initScale: Double = 65536
-        @Option(name: .customLong("growth-factor"), parsing: .unconditional, help: "Growth factor (> 1).") var growthFactor: Double = 2
-        @Option(name: .customLong("backoff-factor"), parsing: .unconditional, help: "Backoff factor (in (0, 1)).") var backoffFactor: Double = 0.5
-        @Option(name: .customLong("growth-interval"), help: "Clean steps before growing (>= 1).") var growthInterval: Int = 2000
+            abstract: "The real GradScaler and an SGD optimizer over optimizer steps: step,scale,found_inf,skipped,next_scale,growth_tracker.",
+            discussion: """
+            Without --rule: PyTorch's GradScaler with HalfTrace's options (--min-scale, --max-scale, --hysteresis, \
+            --hysteresis-refill). With --rule pytorch|megatron|deepspeed|deepspeed-fp16: that framework's rule exactly, \
+            with its own argument names. Where DeepSpeed raises at its minimum scale, the rows before that step are \
+            printed and the command exits 1 naming the step.
+            """)
+        @Option(help: "Another framework's rule: pytorch, megatron, deepspeed or deepspeed-fp16.") var rule: LossScaleRule.Framework?
+        @Option(name: .customLong("init-scale"), parsing: .unconditional, help: "Initial scale (default 65536).") var initScale: Double?
+        @Option(name: .customLong("growth-factor"), parsing: .unconditional, help: "Growth factor (> 1; default 2).") var growthFactor: Double?
+        @Option(name: .customLong("backoff-factor"), parsing: .unconditional, help: "Backoff factor (in (0, 1); default 0.5).") var backoffFactor: Double?
+        @Option(name: .customLong("growth-interval"), help: "Clean steps before growing (>= 1; default 2000).") var growthInterval: Int?
         @Option(help: "Optimizer steps.") var steps: Int = 100
         @Option(name: .customLong("inf-steps"), help: "Comma-separated steps with a non-finite gradient.") var infSteps: String = ""
         @Option(help: "Micro-batches per optimizer step.") var accumulate: Int = 1
         @Option(name: .customLong("min-scale"), parsing: .unconditional, help: "Floor of the scale.") var minScale: Double?
-        @Option(name: .customLong("max-scale"), parsing: .unconditional, help: "Ceiling of the scale.") var maxScale: Double?
-        @Option(help: "Overflows tolerated before a backoff (1: PyTorch).") var hysteresis: Int = 1
-        @Option(name: .customLong("hysteresis-refill"), help: "clean (apex) or growth (Megatron).") var hysteresisRefill: GradScaler.HysteresisRefill = .afterCleanStep
+        @Option(name: .customLong("max-scale"), parsing: .unconditional, help: "Ceiling of the scale (without --rule).") var maxScale: Double?
+        @Option(help: "Overflows tolerated before a backoff (1: PyTorch).") var hysteresis: Int?
+        @Option(name: .customLong("hysteresis-refill"), help: "clean (apex) or growth (Megatron), without --rule.") var hysteresisRefill: GradScaler.HysteresisRefill?
+        @OptionGroup(title: "--rule megatron, deepspeed, deepspeed-fp16") var ruleFlags: ScalerRuleFlags
 
         func options() throws -> ScalerTraceOptions {
             var o = ScalerTraceOptions()
-            o.initScale = initScale
-            o.growthFactor = growthFactor
-            o.backoffFactor = backoffFactor
-            o.growthInterval = growthInterval
             o.steps = steps
             o.infSteps = try integers(infSteps, flag: "--inf-steps")
             o.accumulate = accumulate
+            if let rule {
+                o.rule = try ruleFlags.rule(rule, initScale: initScale, growthFactor: growthFactor, backoffFactor: backoffFactor,
+                                            growthInterval: growthInterval, minScale: minScale, hysteresis: hysteresis,
+                                            extra: [("--max-scale", maxScale != nil), ("--hysteresis-refill", hysteresisRefill != nil)])
+                return o
+            }
+            if let flag = ruleFlags.anyGiven { throw ValidationError("\(flag) needs --rule (deepspeed, deepspeed-fp16 or megatron)") }
+            o.initScale = initScale ?? 65536
+            o.growthFactor = growthFactor ?? 2
+            o.backoffFactor = backoffFactor ?? 0.5
+            o.growthInterval = growthInterval ?? 2000
             o.minScale = minScale
             o.maxScale = maxScale
-            o.hysteresis = hysteresis
-            o.refill = hysteresisRefill
+            o.hysteresis = hysteresis ?? 1
+            o.refill = hysteresisRefill ?? .afterCleanStep
             return o
         }
 
@@ -221,6 +236,50 @@ extension HalfTraceCommand.TraceCommand {
             try validating { try o.validate() }
         }
 
-        func run() throws { print(try ScalerTraces.run(try options()).csv, terminator: "") }
+        func run() throws {
+            do {
+                print(try ScalerTraces.run(try options()).csv, terminator: "")
+            } catch let stopped as ScalerTraceStopped {
+                print(stopped.trace.csv, terminator: "")
+                throw CommandFailure("\(stopped)")
+            }
+        }
+    }
+
+    struct FamilyTrace: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "schedule",
+            abstract: "timm's and transformers' schedules per step: step,lr,package_lr,misplaced (lr with exact restarts; the package's own arithmetic).",
+            discussion: """
+            --schedule \(FamilyScheduleName.allCases.map(\.rawValue).joined(separator: ", ")), with each package's own argument \
+            names. misplaced is 1 where the package's floating-point cycle index puts the step in another cycle (a restart one \
+            step late).
+            """)
+        @Option(help: "The schedule.") var schedule: FamilyScheduleName
+        @Option(parsing: .unconditional, help: "The optimizer's base learning rate (default 0.1).") var lr: Double = 0.1
+        @Option(help: "Steps to trace (default: the schedule's length + 5).") var steps: Int?
+        @OptionGroup(title: "timm and transformers arguments") var family: FamilyScheduleFlags
+        @Option(name: .customLong("cycle-decay"), parsing: .unconditional, help: "timm: peak decay per cycle (default 1).") var cycleDecay: Double?
+        @Option(name: .customLong("cycle-limit"), help: "timm: cycles before the lr stays at lr-min (default 1).") var cycleLimit: Int?
+
+        func validate() throws {
+            _ = try family.schedule(schedule, lr: lr, cycleDecay: cycleDecay, cycleLimit: cycleLimit)
+            if let steps { guard (1...10_000_000).contains(steps) else { throw ValidationError("--steps: \(steps) is outside 1...10000000") } }
+        }
+
+        func run() throws {
+            let f = try family.schedule(schedule, lr: lr, cycleDecay: cycleDecay, cycleLimit: cycleLimit)
+            let n: Int
+            switch f {
+            case .timm(let t): n = steps ?? (t.warmupT + t.tInitial * t.cycleLimit + 5)
+            case .transformers(let t, _): n = steps ?? (t.trainingSteps + 6)
+            }
+            var trace = Trace(comments: ["\(schedule.rawValue) lr=\(lr)"], columns: ["step", "lr", "package_lr", "misplaced"],
+                              integerColumns: ["step", "misplaced"])
+            for t in 0..<min(n, 10_000_000) {
+                trace.append([Double(t), f.lr(t), f.packageLR(t), f.packageMisplacesCycle(at: t) ? 1 : 0])
+            }
+            print(trace.csv, terminator: "")
+        }
     }
 }

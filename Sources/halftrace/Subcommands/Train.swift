@@ -42,6 +42,9 @@ extension HalfTraceCommand {
         @Option(name: .customLong("max-scale"), parsing: .unconditional, help: "GradScaler maximum scale.") var maxScale: Double?
         @Option(help: "Overflows tolerated before a backoff (1: PyTorch).") var hysteresis: Int?
         @Option(name: .customLong("hysteresis-refill"), help: "clean (apex) or growth (Megatron).") var hysteresisRefill: GradScaler.HysteresisRefill?
+        @Option(name: .customLong("scaler-rule"), help: "Another framework's loss scaling: pytorch, megatron, deepspeed or deepspeed-fp16 (its own argument names).")
+        var scalerRule: LossScaleRule.Framework?
+        @OptionGroup(title: "--scaler-rule megatron, deepspeed, deepspeed-fp16") var ruleFlags: ScalerRuleFlags
         @Option(help: "Seed of initialisation and data order (default 0).") var seed: UInt64?
         @Option(help: "A digits CSV (p0..p63,label) instead of the bundled one.") var data: String?
         @Option(help: "A YOLOv5 hyper-parameter YAML (hyp.scratch-low.yaml style); flags given explicitly win.") var hyp: String?
@@ -76,11 +79,22 @@ extension HalfTraceCommand {
             if let maxScale { c.scaler.maxScale = maxScale }
             if let hysteresis { c.scaler.hysteresis = hysteresis }
             if let hysteresisRefill { c.scaler.refill = hysteresisRefill }
+            if let scalerRule { c.scaler.rule = try? scalerRuleValue(scalerRule) }
             if let seed { c.seed = seed }
             if let data { c.digitsPath = data }
         }
 
+        /// The rule --scaler-rule names, with the scaler flags given.
+        func scalerRuleValue(_ framework: LossScaleRule.Framework) throws -> LossScaleRule {
+            try ruleFlags.rule(framework, initScale: initScale, growthFactor: nil, backoffFactor: nil, growthInterval: growthInterval,
+                               minScale: minScale, hysteresis: hysteresis,
+                               extra: [("--max-scale", maxScale != nil), ("--hysteresis-refill", hysteresisRefill != nil)])
+        }
+
         func validate() throws {
+            if let scalerRule { _ = try scalerRuleValue(scalerRule) } else if let flag = ruleFlags.anyGiven {
+                throw ValidationError("\(flag) needs --scaler-rule (deepspeed, deepspeed-fp16 or megatron)")
+            }
             if cosLR, let scheduler, scheduler != .onecycle { throw ValidationError("--cos-lr is --scheduler onecycle; it contradicts --scheduler \(scheduler.rawValue)") }
             if let lossSpikes { _ = try integers(lossSpikes, flag: "--loss-spikes") }
             if lossSpikeGain != nil && lossSpikes == nil { throw ValidationError("--loss-spike-gain needs --loss-spikes") }
@@ -93,7 +107,7 @@ extension HalfTraceCommand {
             if resume != nil {
                 if out != nil { throw ValidationError("--out: a resumed run writes into its checkpoint's directory") }
                 if hyp != nil { throw ValidationError("--hyp: a resumed run keeps its checkpoint's hyper-parameters (change one with its flag and --override)") }
-                for name in override { _ = try Flags.trainingField(forOverride: name) }
+                for name in override { _ = try Flags.trainingFields(forOverride: name) }
             } else {
                 if !override.isEmpty { throw ValidationError("--override only applies with --resume") }
                 var c = TrainingConfig()
@@ -105,7 +119,7 @@ extension HalfTraceCommand {
         func run() throws {
             let session: TrainingSession
             if let resume {
-                let fields = Set(try override.map(Flags.trainingField(forOverride:)))
+                let fields = Set(try override.flatMap(Flags.trainingFields(forOverride:)))
                 do {
                     session = try TrainingSession.resume(checkpoint: resume, config: { apply(to: &$0) }, overrides: fields, savePeriod: savePeriod)
                 } catch let e as HalfTraceError where e.kind == .invalidValue && e.file == resume && e.field != nil {

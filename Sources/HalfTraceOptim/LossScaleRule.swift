@@ -1,0 +1,195 @@
+import HalfTraceKernels
+
+/// Dynamic loss scaling as four frameworks do it, each reproduced from its code: the scale
+/// after every update given whether that step found an inf/NaN gradient.
+///
+/// - `pytorch`: `torch.amp.GradScaler` (`_amp_update_scale_`, AmpGradScalerKernels.cpp):
+///   found_inf: scale *= backoff, tracker = 0; else tracker += 1 and at growth_interval
+///   scale *= growth if the result is finite, tracker = 0. Float32 scale, no minimum.
+/// - `megatron`: megatron-core `DynamicGradScaler.update` (`optimizer/grad_scaler.py`:108-130,
+///   0.16): found_inf: growth tracker = 0, hysteresis tracker -= 1, and when it is <= 0 the
+///   scale becomes max(scale * backoff, min_scale) (the tracker is not refilled by clean steps,
+///   so every further overflow backs off); clean: growth tracker += 1, and at growth_interval
+///   the tracker is reset, the hysteresis refilled and the scale multiplied by growth (no cap:
+///   the float32 scale may reach inf). Float32 arithmetic.
+/// - `deepspeed`: DeepSpeed `DynamicLossScaler.update_scale` (`runtime/fp16/loss_scaler.py`
+///   :253-288, 0.18+), ZeRO's scaler: an overflow with delayed_shift == 1 or the hysteresis at 1
+///   halves the scale, clamped at min_scale, and raises "Current loss scale already at minimum"
+///   when the scale is already there (unless raise_error_at_min_scale is off); otherwise it
+///   spends one unit of hysteresis; every overflow sets last_overflow_iter = cur_iter. Clean:
+///   with consecutive_hysteresis the hysteresis refills; `stable_interval = cur_iter -
+///   last_overflow_iter - 1`, and when it is > 0 and a multiple of scale_window the scale
+///   doubles (and without consecutive_hysteresis the hysteresis refills): growth on the
+///   (window + 1)-th clean step, then every window. cur_iter += 1 after each update. Double
+///   arithmetic, factor 2.
+/// - `deepspeedFP16`: DeepSpeed's non-ZeRO `FP16_Optimizer._update_scale` (fused_optimizer.py
+///   :404-428; the unfused optimizer is the same): no hysteresis (the configured one is
+///   ignored), an overflow halves clamped at min_scale and never raises, growth as above.
+public struct LossScaleRule: Sendable, Equatable, Codable {
+    /// Whose rule.
+    public enum Framework: String, Sendable, CaseIterable, Codable {
+        case pytorch
+        case megatron
+        case deepspeed
+        case deepspeedFP16 = "deepspeed-fp16"
+    }
+
+    /// Everything the next update depends on.
+    public struct State: Sendable, Equatable, Codable {
+        /// The loss scale.
+        public var scale: Double
+        /// PyTorch and Megatron: clean updates since the last growth or overflow.
+        public var growthTracker = 0
+        /// Megatron: overflows left before a backoff; DeepSpeed: cur_hysteresis.
+        public var hysteresis: Int
+        /// DeepSpeed: updates so far, and the update of the last overflow (-1: none).
+        public var curIter = 0
+        public var lastOverflowIter = -1
+    }
+
+    /// The framework's scale left at its minimum and asked to go lower (DeepSpeed's ZeRO scaler
+    /// raises and the run ends).
+    public struct MinimumReached: Error, CustomStringConvertible, Equatable {
+        /// The update (0-based) that raised.
+        public var update: Int
+        public var scale: Double
+        /// DeepSpeed's message, with the scale.
+        public var message: String {
+            "Current loss scale already at minimum (\(scale)) - cannot decrease scale anymore. Exiting run. (DeepSpeed DynamicLossScaler)"
+        }
+        public var description: String { "update \(update): \(message)" }
+    }
+
+    public var framework: Framework
+    /// init_scale / initial_scale.
+    public var initScale: Double
+    /// growth_factor (DeepSpeed: scale_factor, always 2).
+    public var growthFactor: Double
+    /// backoff_factor (DeepSpeed: 1 / scale_factor).
+    public var backoffFactor: Double
+    /// growth_interval / scale_window.
+    public var growthInterval: Int
+    /// min_scale (nil: PyTorch, none).
+    public var minScale: Double?
+    /// hysteresis / delayed_shift (1: back off at the first overflow).
+    public var hysteresis: Int
+    /// DeepSpeed: refill the hysteresis after every clean step instead of at a growth.
+    public var consecutiveHysteresis: Bool
+    /// DeepSpeed: raise at the minimum scale (its default) instead of staying there.
+    public var raiseAtMinScale: Bool
+
+    /// The framework's defaults: PyTorch init 2^16, growth 2, backoff 0.5, interval 2000;
+    /// Megatron-LM init 2^32, min 1, window 1000, hysteresis 2; DeepSpeed init 2^16
+    /// (initial_scale_power 16), window 1000, min 1, hysteresis 2, no consecutive hysteresis,
+    /// raise at the minimum; DeepSpeed FP16_Optimizer the same without hysteresis.
+    public static func defaults(_ framework: Framework) -> LossScaleRule {
+        switch framework {
+        case .pytorch:
+            LossScaleRule(framework: framework, initScale: 65536, growthFactor: 2, backoffFactor: 0.5, growthInterval: 2000, minScale: nil,
+                          hysteresis: 1, consecutiveHysteresis: false, raiseAtMinScale: false)
+        case .megatron:
+            LossScaleRule(framework: framework, initScale: 4_294_967_296, growthFactor: 2, backoffFactor: 0.5, growthInterval: 1000, minScale: 1,
+                          hysteresis: 2, consecutiveHysteresis: false, raiseAtMinScale: false)
+        case .deepspeed:
+            LossScaleRule(framework: framework, initScale: 65536, growthFactor: 2, backoffFactor: 0.5, growthInterval: 1000, minScale: 1,
+                          hysteresis: 2, consecutiveHysteresis: false, raiseAtMinScale: true)
+        case .deepspeedFP16:
+            LossScaleRule(framework: framework, initScale: 65536, growthFactor: 2, backoffFactor: 0.5, growthInterval: 1000, minScale: 1,
+                          hysteresis: 1, consecutiveHysteresis: false, raiseAtMinScale: false)
+        }
+    }
+
+    /// Refuses settings the framework refuses or that cannot work, naming the setting:
+    /// init_scale finite and > 0, growth_factor > 1, backoff_factor in (0, 1), growth_interval
+    /// >= 1, min_scale in (0, init_scale] (DeepSpeed accepts a larger one and then raises the
+    /// scale to it), hysteresis >= 1 (DeepSpeed accepts 0, and then never backs off).
+    public func validate() throws {
+        guard initScale.isFinite, initScale > 0 else {
+            throw HalfTraceError.invalid(framework == .megatron ? "initial_scale" : "init_scale", "\(initScale) is invalid: expected a finite scale > 0")
+        }
+        guard growthFactor.isFinite, growthFactor > 1 else { throw HalfTraceError.invalid("growth_factor", "\(growthFactor) is invalid: the growth factor must be > 1.0") }
+        guard backoffFactor.isFinite, backoffFactor > 0, backoffFactor < 1 else {
+            throw HalfTraceError.invalid("backoff_factor", "\(backoffFactor) is invalid: the backoff factor must be in (0, 1)")
+        }
+        guard growthInterval >= 1 else {
+            throw HalfTraceError.invalid(framework == .pytorch || framework == .megatron ? "growth_interval" : "scale_window",
+                                         "\(growthInterval) is invalid: expected at least 1 clean step")
+        }
+        if let minScale {
+            guard minScale.isFinite, minScale > 0, minScale <= initScale else {
+                throw HalfTraceError.invalid("min_scale", "\(minScale) is invalid: expected a scale in (0, init_scale = \(initScale)]")
+            }
+        }
+        guard hysteresis >= 1 else {
+            throw HalfTraceError.invalid(framework == .deepspeed ? "delayed_shift" : "hysteresis", "\(hysteresis) is invalid: expected at least 1 (0 never backs off)")
+        }
+    }
+
+    /// The state before the first update.
+    public var initialState: State { State(scale: initScale, hysteresis: hysteresis) }
+
+    /// One update with this step's overflow flag. Throws `MinimumReached` where DeepSpeed's
+    /// scaler raises; the state is then unchanged.
+    public func update(_ s: inout State, foundInf: Bool) throws {
+        switch framework {
+        case .pytorch:
+            let f = Float(s.scale)
+            if foundInf {
+                s.scale = Double(Float(Double(f) * backoffFactor))
+                s.growthTracker = 0
+            } else {
+                s.growthTracker += 1
+                if s.growthTracker == growthInterval {
+                    let grown = Float(Double(f) * growthFactor)
+                    if grown.isFinite { s.scale = Double(grown) }
+                    s.growthTracker = 0
+                }
+            }
+        case .megatron:
+            let f = Float(s.scale)
+            if foundInf {
+                s.growthTracker = 0
+                s.hysteresis -= 1
+                if s.hysteresis <= 0 { s.scale = Double(max(f * Float(backoffFactor), Float(minScale ?? 0))) }
+            } else {
+                s.growthTracker += 1
+                if s.growthTracker == growthInterval {
+                    s.growthTracker = 0
+                    s.hysteresis = hysteresis
+                    s.scale = Double(f * Float(growthFactor))
+                }
+            }
+        case .deepspeed, .deepspeedFP16:
+            let hysteresis = framework == .deepspeed ? self.hysteresis : 1
+            if foundInf {
+                if hysteresis == 1 || s.hysteresis == 1 {
+                    if framework == .deepspeed, let minScale, s.scale == minScale, raiseAtMinScale {
+                        throw MinimumReached(update: s.curIter, scale: s.scale)
+                    }
+                    s.scale = max(s.scale / 2, minScale ?? 0)
+                } else {
+                    s.hysteresis -= 1
+                }
+                s.lastOverflowIter = s.curIter
+            } else {
+                if framework == .deepspeed && consecutiveHysteresis { s.hysteresis = hysteresis }
+                let stable = s.curIter - s.lastOverflowIter - 1
+                if stable > 0 && stable % growthInterval == 0 {
+                    if !consecutiveHysteresis { s.hysteresis = hysteresis }
+                    s.scale *= 2
+                }
+            }
+            s.curIter += 1
+        }
+    }
+
+    /// The scale after every update of `foundInf`, and where DeepSpeed raised (the rows stop there).
+    public func trace(_ foundInf: [Bool]) -> (scales: [Double], raised: MinimumReached?) {
+        var s = initialState, out: [Double] = []
+        for f in foundInf {
+            do { try update(&s, foundInf: f) } catch let e as MinimumReached { return (out, e) } catch { return (out, nil) }
+            out.append(s.scale)
+        }
+        return (out, nil)
+    }
+}

@@ -1,0 +1,489 @@
+import Foundation
+import HalfTraceKernels
+import HalfTraceTestSupport
+import HalfTraceVerify
+import Testing
+
+/// `verify` on real runs of every release line, recorded from the real packages by
+/// `Fixtures/record_real.py` and `Fixtures/record_releases.py` (venvs outside the repository):
+/// each run directory with the package's own files, and steps.csv written by
+/// `Tools/halftrace_steps.py` during the run.
+enum VerifyFixtures {
+    static let real = Fixture.directory.appendingPathComponent("real").path
+
+    struct Meta: Decodable {
+        var package: String
+        var version: String
+        var nb: Int
+    }
+
+    /// Every recorded run directory (YOLOv5 or Ultralytics), as a path below `real`.
+    static let runs: [String] = {
+        let fm = FileManager.default
+        func isRun(_ path: String) -> Bool {
+            (fm.fileExists(atPath: real + "/" + path + "/opt.yaml") || fm.fileExists(atPath: real + "/" + path + "/args.yaml"))
+                && fm.fileExists(atPath: real + "/" + path + "/meta.json")
+        }
+        var out = ((try? fm.contentsOfDirectory(atPath: real)) ?? []).filter(isRun)
+        for release in (try? fm.contentsOfDirectory(atPath: real + "/releases")) ?? [] {
+            for case_ in (try? fm.contentsOfDirectory(atPath: real + "/releases/" + release)) ?? [] where isRun("releases/\(release)/\(case_)") {
+                out.append("releases/\(release)/\(case_)")
+            }
+        }
+        return out.sorted()
+    }()
+
+    /// The runs with a steps.csv.
+    static let stepRuns = runs.filter { FileManager.default.fileExists(atPath: real + "/" + $0 + "/steps.csv") }
+
+    /// Plain PyTorch loops' steps.csv (no run directory).
+    static let loops: [String] = {
+        let fm = FileManager.default
+        return ((try? fm.contentsOfDirectory(atPath: real + "/releases")) ?? []).filter { $0.hasPrefix("torch-") }.flatMap { release in
+            ((try? fm.contentsOfDirectory(atPath: real + "/releases/" + release)) ?? []).map { "releases/\(release)/\($0)" }
+        }.filter { fm.fileExists(atPath: real + "/" + $0 + "/steps.csv") }.sorted()
+    }()
+
+    static func meta(_ run: String) throws -> Meta {
+        try JSONDecoder().decode(Meta.self, from: Data(contentsOf: URL(fileURLWithPath: real + "/\(run)/meta.json")))
+    }
+
+    /// What a copy outside the fixture tree cannot find: the dataset's nb, images and classes
+    /// (every recording trains on the same 96-image, 3-class set).
+    static func options(_ run: String, rules: ReleaseRules? = nil) throws -> VerifyOptions {
+        var o = VerifyOptions()
+        o.batchesPerEpoch = try meta(run).nb
+        o.images = 96
+        o.classes = 3
+        o.rules = rules
+        return o
+    }
+
+    static func version(_ run: String) throws -> ReleaseVersion {
+        try #require(ReleaseVersion(try meta(run).version), "meta.json of \(run) names a release")
+    }
+
+    /// A copy of a recorded run in `dir`, edited by `edit`.
+    static func editedCopy(_ run: String, in dir: String, _ edit: (String) throws -> Void) throws -> String {
+        let copy = dir + "/" + run.replacingOccurrences(of: "/", with: "_")
+        try FileManager.default.copyItem(atPath: real + "/" + run, toPath: copy)
+        try edit(copy)
+        return copy
+    }
+
+    /// Replaces the value of `column` in the steps.csv row at `row` (index among data rows).
+    static func editSteps(_ path: String, row: Int, column: String, _ change: (String) -> String) throws {
+        var lines = try String(contentsOfFile: path + "/steps.csv", encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let headerIndex = lines.firstIndex { !$0.hasPrefix("#") }!
+        let header = lines[headerIndex].split(separator: ",").map(String.init)
+        let c = header.firstIndex(of: column)!
+        let k = headerIndex + 1 + row
+        var cells = lines[k].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        cells[c] = change(cells[c])
+        lines[k] = cells.joined(separator: ",")
+        try lines.joined(separator: "\n").write(toFile: path + "/steps.csv", atomically: true, encoding: .utf8)
+    }
+}
+
+@Suite("verify on real runs")
+struct VerifyTests {
+    typealias F = VerifyFixtures
+
+    @Test("the recordings cover every release line: Ultralytics 8.0 to 8.4 and YOLOv5 6.x and 7.0, with steps.csv")
+    func coverage() throws {
+        let lines = Set(try F.runs.map { run -> String in
+            let v = try F.version(run), m = try F.meta(run)
+            return "\(m.package)-\(v.major).\(m.package == "yolov5" && v.major == 6 ? "x" : "\(v.minor)")"
+        })
+        #expect(lines.isSuperset(of: ["ultralytics-8.0", "ultralytics-8.1", "ultralytics-8.2", "ultralytics-8.3", "ultralytics-8.4",
+                                      "yolov5-6.x", "yolov5-7.0"]), "\(lines.sorted())")
+        #expect(F.stepRuns.count >= F.runs.count / 2, "\(F.stepRuns.count) of \(F.runs.count) runs have steps.csv")
+    }
+
+    @Test("every recorded run verifies from its run directory alone (results.csv), with rules that cover its release", arguments: F.runs)
+    func runDirectory(run: String) throws {
+        let logged = try LoggedRun.load(F.real + "/" + run, readSteps: false)
+        let v = try RunVerification.verify(logged)
+        #expect(v.passes, "\(v.report)")
+        #expect(v.epochColumns.allSatisfy { $0.rows == logged.results.rows.count })
+        // The release's own rules fit too (the chosen ones may be a neighbour that predicts the same log).
+        var options = VerifyOptions()
+        let version = try F.version(run)
+        options.rules = ReleaseRules.covering(logged.package, version)
+        #expect(options.rules != nil, "rules for \(version)")
+        let own = try RunVerification.verify(logged, options)
+        #expect(own.passes, "\(own.report)")
+    }
+
+    @Test("every recorded run with steps.csv verifies every iteration under its release's rules, recognised from the log", arguments: F.stepRuns)
+    func stepsLog(run: String) throws {
+        let logged = try LoggedRun.load(F.real + "/" + run)
+        let steps = try #require(logged.steps)
+        let v = try RunVerification.verify(logged)
+        #expect(v.passes, "\(v.report)")
+        let version = try F.version(run)
+        #expect(v.rules.versions.contains(version), "\(v.rules.id) for \(version)")
+        #expect(v.stepColumns.count == 2 * steps.groups + 2 && v.stepColumns.allSatisfy { $0.rows == steps.rows.count })
+        #expect(v.stepColumns.allSatisfy { $0.worstError == 0 }, "every value exact: \(v.report)")
+    }
+}
+
+@Suite("verify catches altered logs")
+struct VerifyTamperTests {
+    typealias F = VerifyFixtures
+
+    /// `text` with its last digit changed so that it parses to another Double.
+    static func lastDigitChanged(_ text: String) -> String {
+        let digits = Array(text)
+        guard let k = digits.lastIndex(where: \.isNumber) else { return text }
+        for delta in [1, 2, 3, -1, -2] {
+            var d = digits
+            d[k] = Character(String((Int(String(d[k]))! + delta + 10) % 10))
+            let new = String(d)
+            if let a = Double(new), let b = Double(text), a != b { return new }
+        }
+        return text
+    }
+
+    /// The data row (index) in the middle of the log whose `column` value is not 0 (a value to alter).
+    static func middleRow(_ steps: StepsLog, where ok: (StepsLog.Row) -> Bool) -> Int? {
+        let order = Array(steps.rows.indices.dropFirst(steps.rows.count / 2)) + Array(steps.rows.indices.prefix(steps.rows.count / 2))
+        return order.first { ok(steps.rows[$0]) }
+    }
+
+    @Test("a steps.csv with one lr or one momentum changed in its last digit fails, naming that column and iteration", arguments: F.stepRuns)
+    func lastDigit(run: String) throws {
+        let steps = try #require(try LoggedRun.load(F.real + "/" + run).steps)
+        try withTemporaryDirectory("tamper-digit") { dir in
+            for column in ["lr_pg1", "momentum_pg0"] {
+                let j = Int(column.last!.wholeNumberValue!)
+                let k = try #require(Self.middleRow(steps) { column.hasPrefix("lr") ? $0.lr[j] != 0 : !$0.momentum[j].isNaN })
+                let copy = try F.editedCopy(run, in: dir + "/" + column) { path in
+                    try F.editSteps(path, row: k, column: column, Self.lastDigitChanged)
+                }
+                let v = try RunVerification.verify(try LoggedRun.load(copy), try F.options(run))
+                let failing = v.stepColumns.filter { !$0.passes }
+                #expect(!v.passes && failing.map(\.name) == [column] && failing.first?.firstDisagreement?.at == "ni \(steps.rows[k].ni)", "\(column) at row \(k): \(v.report)")
+            }
+        }
+    }
+
+    @Test("a steps.csv with one optimizer step moved to the next iteration, or one accumulate altered, fails naming the column and iteration",
+          arguments: F.stepRuns)
+    func stepsAndAccumulate(run: String) throws {
+        let steps = try #require(try LoggedRun.load(F.real + "/" + run).steps)
+        try withTemporaryDirectory("tamper-step") { dir in
+            let rows = steps.rows
+            if let k = rows.indices.dropLast().first(where: { rows[$0].optimizerStep && !rows[$0 + 1].optimizerStep && rows[$0 + 1].ni == rows[$0].ni + 1 }) {
+                let copy = try F.editedCopy(run, in: dir + "/moved") { path in
+                    try F.editSteps(path, row: k, column: "optimizer_step") { _ in "0" }
+                    try F.editSteps(path, row: k + 1, column: "optimizer_step") { _ in "1" }
+                }
+                let v = try RunVerification.verify(try LoggedRun.load(copy), try F.options(run))
+                let column = v.stepColumns.first { $0.name == "optimizer_step" }
+                #expect(!v.passes && column?.firstDisagreement?.at == "ni \(rows[k].ni)", "moved step at ni \(rows[k].ni): \(v.report)")
+            }
+            let k = try #require(Self.middleRow(steps) { _ in true })
+            let copy = try F.editedCopy(run, in: dir + "/accumulate") { path in
+                try F.editSteps(path, row: k, column: "accumulate") { String(Int($0)! + 1) }
+            }
+            let v = try RunVerification.verify(try LoggedRun.load(copy), try F.options(run))
+            let column = v.stepColumns.first { $0.name == "accumulate" }
+            #expect(!v.passes && column?.firstDisagreement?.at == "ni \(rows[k].ni)", "accumulate at ni \(rows[k].ni): \(v.report)")
+        }
+    }
+
+    @Test("a results.csv with one lr changed in its last printed digit fails, naming the column and the epoch", arguments: F.runs)
+    func resultsDigit(run: String) throws {
+        try withTemporaryDirectory("tamper-results") { dir in
+            let original = try LoggedRun.load(F.real + "/" + run, readSteps: false)
+            let v0 = try RunVerification.verify(original)
+            let row = original.results.rows[original.results.rows.count / 2], column = 1
+            let epoch = row.loggedEpoch - v0.rules.results.firstEpoch
+            let copy = try F.editedCopy(run, in: dir) { path in
+                var lines = try String(contentsOfFile: path + "/results.csv", encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                var cells = lines[row.line - 1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                let header = lines[0].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                let i = header.firstIndex(of: original.results.lrColumns[column])!
+                let value = row.values[column], unit = RunVerification.lastDigitUnit(value, digits: v0.rules.results.digits)
+                let moved = value + (value >= v0.predictedEpochs[epoch][column] ? unit : -unit)  // away from the prediction
+                let text = String(format: "%.\(v0.rules.results.digits)g", moved)
+                cells[i] = String(repeating: " ", count: max(0, cells[i].count - text.count)) + text
+                lines[row.line - 1] = cells.joined(separator: ",")
+                try lines.joined(separator: "\n").write(toFile: path + "/results.csv", atomically: true, encoding: .utf8)
+                try? FileManager.default.removeItem(atPath: path + "/steps.csv")
+            }
+            let v = try RunVerification.verify(try LoggedRun.load(copy), try F.options(run, rules: v0.rules))
+            let failing = v.epochColumns.filter { !$0.passes }
+            #expect(!v.passes && failing.map(\.name) == [original.results.lrColumns[column]] && failing.first?.firstDisagreement?.at == "epoch \(epoch)", "\(v.report)")
+        }
+    }
+
+    @Test("a training loop's steps.csv: one loss scale altered fails at that iteration; the recorded one holds", arguments: F.loops)
+    func loopScale(loop: String) throws {
+        let path = F.real + "/" + loop + "/steps.csv"
+        let steps = try StepsLog.load(path)
+        let v = try LoopVerification.verify(steps)
+        #expect(v.passes, "\(v.report)")
+        #expect(v.scale != nil && v.scale!.backoffs > 0)
+        try withTemporaryDirectory("tamper-scale") { dir in
+            let k = steps.rows.count / 2
+            let copy = try F.editedCopy(loop, in: dir) { p in try F.editSteps(p, row: k, column: "scale") { String(Double($0)! * 2) } }
+            let w = try LoopVerification.verify(try StepsLog.load(copy + "/steps.csv"))
+            #expect(!w.passes && w.scale?.firstDisagreement?.row == k, "\(w.report)")
+        }
+    }
+}
+
+@Suite("verify explains and refuses")
+struct VerifyCauseTests {
+    typealias F = VerifyFixtures
+
+    @Test("a hyper-parameter edited after the run, another nb, another release's rules: each named as the likely cause")
+    func causes() throws {
+        try withTemporaryDirectory("verify-causes") { dir in
+            let yolo = try F.editedCopy("yolov5_b24", in: dir) { path in
+                let text = try String(contentsOfFile: path + "/hyp.yaml", encoding: .utf8)
+                try text.replacingOccurrences(of: "lr0: 0.01\n", with: "lr0: 0.02\n").write(toFile: path + "/hyp.yaml", atomically: true, encoding: .utf8)
+            }
+            let a = try RunVerification.verify(try LoggedRun.load(yolo), try F.options("yolov5_b24"))
+            #expect(!a.passes && a.epochColumns.first { !$0.passes }?.firstDisagreement?.at == "epoch 0")
+            #expect(a.causes.contains("the log fits lr0 = 0.01, not 0.02: a settings file edited after the run?"), "\(a.report)")
+            let ultra = try F.editedCopy("ultralytics_sgd", in: dir) { path in
+                let text = try String(contentsOfFile: path + "/args.yaml", encoding: .utf8)
+                try text.replacingOccurrences(of: "lrf: 0.01\n", with: "lrf: 0.2\n").write(toFile: path + "/args.yaml", atomically: true, encoding: .utf8)
+            }
+            let b = try RunVerification.verify(try LoggedRun.load(ultra), try F.options("ultralytics_sgd"))
+            #expect(!b.passes && b.causes.contains("the log fits lrf = 0.01, not 0.2: a settings file edited after the run?"), "\(b.report)")
+            var five = try F.options("yolov5_b16_linear")
+            five.batchesPerEpoch = 5
+            let c = try RunVerification.verify(try LoggedRun.load(F.real + "/yolov5_b16_linear"), five)
+            #expect(!c.passes && c.causes.contains { $0.hasPrefix("the log fits nb = 6 batches per epoch, not 5") }, "\(c.report)")
+            // A YOLOv5 7.0 run checked with 6.1.2's rules (the wrong-group warm-up): YOLOv5 7.0's rules are named.
+            let d = try RunVerification.verify(try LoggedRun.load(F.real + "/yolov5_b16_linear"),
+                                               try F.options("yolov5_b16_linear", rules: ReleaseRules.named("yolov5-6.1.5")))
+            #expect(!d.passes && d.causes.first?.contains("(yolov5-7.0)") == true, "\(d.report)")
+        }
+    }
+
+    @Test("--rules names: ids, releases and lines resolve to the rules of that release; others are refused")
+    func ruleNames() throws {
+        #expect(ReleaseRules.named("ultralytics-8.3")?.id == "ultralytics-8.3.9")
+        #expect(ReleaseRules.named("ultralytics-8.2.103")?.id == "ultralytics-8.1.42")
+        #expect(ReleaseRules.named("yolov5-6.1.5")?.id == "yolov5-6.1.2")
+        #expect(ReleaseRules.named("yolov5-7.0")?.id == "yolov5-7.0" && ReleaseRules.named("ultralytics-8.4")?.id == "ultralytics-8.4.183")
+        #expect(ReleaseRules.named("ultralytics-9.0") == nil && ReleaseRules.named("darknet-8.3") == nil && ReleaseRules.named("") == nil)
+        // Every release line's range is covered once, in order, without gaps inside a package's table.
+        for package in [ReleaseRules.Package.yolov5, .ultralytics] {
+            let rules = ReleaseRules.all.filter { $0.package == package }
+            for (a, b) in zip(rules, rules.dropFirst()) {
+                #expect(a.versions.upper < b.versions.lower, "\(a.id) overlaps \(b.id)")
+            }
+        }
+    }
+
+    @Test("bad input: a directory of neither kind, a results.csv without an lr column or with text, an unreadable dataset without nb")
+    func badInput() throws {
+        try withTemporaryDirectory("verify-bad") { dir in
+            #expect { try LoggedRun.load(dir) } throws: { "\($0)".contains("neither a YOLOv5 run (opt.yaml, hyp.yaml, results.csv) nor an Ultralytics run") }
+            let noColumn = try F.editedCopy("ultralytics_sgd", in: dir) { path in
+                let text = try String(contentsOfFile: path + "/results.csv", encoding: .utf8)
+                try text.replacingOccurrences(of: "lr/pg1", with: "lr/pgX").write(toFile: path + "/results.csv", atomically: true, encoding: .utf8)
+            }
+            #expect { try LoggedRun.load(noColumn) } throws: { "\($0)".hasPrefix("\(noColumn)/results.csv:1: lr/pg1: column missing") }
+            try FileManager.default.removeItem(atPath: noColumn)
+            let text = try F.editedCopy("ultralytics_sgd", in: dir) { path in
+                var lines = try String(contentsOfFile: path + "/results.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+                lines[3] = lines[3].split(separator: ",").dropLast().joined(separator: ",") + ",fast"
+                try lines.joined(separator: "\n").write(toFile: path + "/results.csv", atomically: true, encoding: .utf8)
+            }
+            #expect { try LoggedRun.load(text) } throws: { "\($0)" == "\(text)/results.csv:4: lr/pg2: 'fast' is not a finite learning rate >= 0" }
+            let moved = try F.editedCopy("yolov5_b24", in: dir) { path in
+                let text = try String(contentsOfFile: path + "/opt.yaml", encoding: .utf8)
+                try text.replacingOccurrences(of: "data: dataset/data.yaml", with: "data: /nonexistent/data.yaml").write(toFile: path + "/opt.yaml", atomically: true, encoding: .utf8)
+            }
+            #expect { try RunVerification.verify(try LoggedRun.load(moved)) } throws: {
+                ($0 as? HalfTraceError)?.field == "nb" && "\($0)".contains("/nonexistent/data.yaml) is not readable here")
+            }
+            #expect(try RunVerification.verify(try LoggedRun.load(moved), try F.options("yolov5_b24")).passes)
+            let invalid = try F.editedCopy("yolov5_b24", in: dir + "/utf8") { path in
+                var data = try Data(contentsOf: URL(fileURLWithPath: path + "/hyp.yaml"))
+                data.insert(contentsOf: [0x23, 0xC3, 0x28, 0x0A], at: 0)  // a comment line with an invalid UTF-8 sequence
+                try data.write(to: URL(fileURLWithPath: path + "/hyp.yaml"))
+            }
+            #expect { try LoggedRun.load(invalid) } throws: { "\($0)".hasPrefix("\(invalid)/hyp.yaml:1: byte 2 of the line (0xC3) is not valid UTF-8") }
+        }
+    }
+
+    @Test("a steps.csv that contradicts itself is reported, not skipped: ni not epoch * nb + i, a step inside an accumulation window")
+    func contradictions() throws {
+        let header = "# halftrace steps v1: torch 2.13.0\nni,epoch,i,accumulate,optimizer_step,lr_pg0,momentum_pg0\n"
+        let ok = header + (0..<8).map { n in "\(n),\(n / 4),\(n % 4),2,\(n % 2),0.1,0.9" }.joined(separator: "\n") + "\n"
+        #expect(try StepsLog.parse(ok, path: "s.csv").contradictions(batchesPerEpoch: 4).isEmpty)
+        let wrongNi = ok.replacingOccurrences(of: "5,1,1,2,1", with: "5,1,2,2,1")
+        #expect(try StepsLog.parse(wrongNi, path: "s.csv").contradictions(batchesPerEpoch: 4).first == "s.csv:8: ni 5 is not epoch * nb + i = 1 * 4 + 2")
+        let early = ok.replacingOccurrences(of: "2,0,2,2,0", with: "2,0,2,2,1")
+        #expect(try StepsLog.parse(early, path: "s.csv").contradictions(batchesPerEpoch: 4).first
+                == "s.csv:5: optimizer_step at ni 2 inside an accumulation window: 1 iteration(s) since the last step, accumulate 2")
+        let loop = try LoopVerification.verify(try StepsLog.parse(early, path: "s.csv"))
+        #expect(!loop.passes && loop.columns.first { $0.name == "optimizer_step" }?.firstDisagreement?.at == "ni 2", "\(loop.report)")
+        #expect { try StepsLog.parse(header + "0,0,0,0,1,0.1,0.9\n", path: "s.csv") } throws: { "\($0)" == "s.csv:3: accumulate: '0' is not an integer in 1...1000000" }
+        #expect { try StepsLog.parse("ni,epoch,i,accumulate,optimizer_step,lr_pg0\n", path: "s.csv") } throws: { "\($0)" == "s.csv:1: momentum_pg0: column missing" }
+        #expect { try StepsLog.parse(header + "0,0,0,1,1,0.1,0.9,7\n", path: "s.csv") } throws: { "\($0)" == "s.csv:3: 8 fields, the header has 7" }
+        #expect(try StepsLog.parse(ok, path: "s.csv").version == nil, "'torch' names no package with release rules")
+        let named = try StepsLog.parse(ok.replacingOccurrences(of: "torch 2.13.0", with: "ultralytics 8.3.253, torch 2.13.0"), path: "s.csv")
+        #expect(named.version?.package == .ultralytics && named.version?.version == ReleaseVersion(8, 3, 253))
+    }
+
+    @Test("verify through the command: exit 0 on a recorded run, 1 on a disagreement, an error naming the file or flag on bad input")
+    func command() throws {
+        let ok = try CLITests.run(["verify", F.real + "/ultralytics_sgd"])
+        #expect(ok.status == 0 && ok.text.contains("every logged learning rate agrees with Ultralytics"), "\(ok.text)")
+        let wrong = try CLITests.run(["verify", F.real + "/yolov5_b16_linear", "--nb", "7", "--json"])
+        #expect(wrong.exited && wrong.status == 1 && wrong.out.hasPrefix("{") && wrong.out.contains("\"agrees\": false"), "\(wrong.text)")
+        let rules = try CLITests.run(["verify", F.real + "/yolov5_b16_linear", "--rules", "yolov5-6.0"])
+        #expect(rules.exited && rules.status == 1 && rules.text.contains("rules: YOLOv5 6.0.1-6.0.7 (yolov5-6.0): given"), "\(rules.text)")
+        let badRules = try CLITests.run(["verify", F.real + "/yolov5_b16_linear", "--rules", "yolov9"])
+        #expect(badRules.exited && badRules.status != 0 && badRules.text.contains("--rules: 'yolov9' is none of"), "\(badRules.text)")
+        try withTemporaryDirectory("verify-cli") { dir in
+            let neither = try CLITests.run(["verify", dir])
+            #expect(neither.exited && neither.status != 0 && neither.text.contains("neither a YOLOv5 run"), "\(neither.text)")
+            let moved = try F.editedCopy("yolov5_b24", in: dir) { path in
+                let text = try String(contentsOfFile: path + "/opt.yaml", encoding: .utf8)
+                try text.replacingOccurrences(of: "data: dataset/data.yaml", with: "data: /nonexistent/data.yaml").write(toFile: path + "/opt.yaml", atomically: true, encoding: .utf8)
+            }
+            let unreadable = try CLITests.run(["verify", moved])
+            #expect(unreadable.exited && unreadable.status != 0 && unreadable.text.contains("--nb: the dataset the run names"), "\(unreadable.text)")
+        }
+        let both = try CLITests.run(["verify", F.real + "/yolov5_b24", "--trace", "x.csv"])
+        #expect(both.exited && both.status != 0 && both.text.contains("--trace"), "\(both.text)")
+        let trace = try CLITests.run(["verify", "--trace", F.real + "/torch_sgdr_trace.csv", "--schedule", "sgdr", "--t0", "1", "--t-mult", "3"])
+        #expect(trace.status == 1 && trace.text.contains("PyTorch's misplaced restart"), "\(trace.text)")
+        for loop in F.loops.prefix(1) {
+            let steps = try CLITests.run(["verify", "--steps", F.real + "/" + loop + "/steps.csv", "--growth-interval", "1"])
+            #expect(steps.exited && steps.status == 1 && steps.text.contains("growth_interval 1 (given)"), "\(steps.text)")
+        }
+    }
+}
+
+/// Every rule of every release line, broken on purpose: a recorded run of that line must then
+/// fail. A rule no recording can catch is listed with the reason.
+@Suite("verify's release rules are each needed")
+struct VerifyRuleMutationTests {
+    typealias F = VerifyFixtures
+
+    /// The rule changes tried, each on the rule sets it applies to (nil: not applicable).
+    static let mutations: [(name: String, change: @Sendable (ReleaseRules) -> ReleaseRules?)] = [
+        ("the bias group of the warm-up", { r in
+            switch r.biasWarmup {
+            case .groupIndex(let k): r.with { $0.biasWarmup = .groupIndex((k + 1) % 3) }
+            case .groupNamedBias: r.with { $0.biasWarmup = .groupIndex(0) }
+            }
+        }),
+        // With an index test (j == 0) the order only names the columns; it decides the warm-up
+        // where the bias group is found by name.
+        ("the group order", { r in r.biasWarmup == .groupNamedBias ? r.with { $0.groups.reverse() } : nil }),
+        ("the warm-up floor", { r in
+            guard case let .floored(f, z) = r.warmupLength else { return nil }
+            return r.with { $0.warmupLength = .floored(f == 100 ? 1000 : 100, zeroDisables: z) }
+        }),
+        ("warmup_epochs 0 turning the warm-up off", { r in
+            guard case let .floored(f, z) = r.warmupLength else { return nil }
+            return r.with { $0.warmupLength = .floored(f, zeroDisables: !z) }
+        }),
+        ("the warm-up cap at epochs - 1", { r in
+            r.warmupLength == .cappedAtEpochsMinusOne ? r.with { $0.warmupLength = .floored(100, zeroDisables: true) } : nil
+        }),
+        ("the warm-up condition", { r in
+            r.with { $0.warmupCondition = r.warmupCondition == .beforeEnd ? .throughEnd : .beforeEnd }
+        }),
+        ("the accumulate target", { r in r.with { $0.accumulateTarget = r.accumulateTarget == .nominalRatio ? .roundedAccumulate : .nominalRatio } }),
+        ("the linear schedule's denominator", { r in r.with { $0.linear = r.linear == .overEpochs ? .overEpochsMinusOne : .overEpochs } }),
+        ("when the scheduler steps", { r in r.with { $0.schedulerStep = r.schedulerStep == .startOfEpoch ? .endOfEpochLagged : .startOfEpoch } }),
+        // A scheduler stepped at each epoch's start overrides whatever a checkpoint restored.
+        ("what a resume does", { r in
+            r.schedulerStep == .endOfEpochLagged ? r.with { $0.resume = r.resume == .continues ? .firstEpochStale : .continues } : nil
+        }),
+        ("optimizer: auto's choice on a short run", { r in
+            let other: ReleaseRules.AutoOptimizer? = switch r.auto {
+            case .none: nil
+            case .sgdOrNAdam: .sgdOrAdamW
+            case .sgdOrAdamW: .sgdOrNAdam
+            case .sgdOrMuSGD, .muSGD: .muSGDOrAdamW
+            case .muSGDOrAdamW: .sgdOrMuSGD
+            }
+            return other.map { o in r.with { $0.auto = o } }
+        }),
+        ("optimizer: auto's choice on a long run (over 10,000 iterations)", { r in
+            let other: ReleaseRules.AutoOptimizer? = switch r.auto {
+            case .none, .sgdOrNAdam: nil
+            case .sgdOrAdamW: .muSGDOrAdamW
+            case .sgdOrMuSGD: .muSGD
+            case .muSGD: .sgdOrMuSGD
+            case .muSGDOrAdamW: .sgdOrAdamW
+            }
+            return other.map { o in r.with { $0.auto = o } }
+        }),
+        // Fewer digits would only loosen the comparison, which no agreeing log can show.
+        ("results.csv's digits", { r in r.results.digits == 5 ? r.with { $0.results.digits = 6 } : nil }),
+        ("results.csv's first epoch", { r in r.with { $0.results.firstEpoch = 1 - r.results.firstEpoch } }),
+    ]
+
+    /// (rules id, rule) pairs no recording of that line can catch, and why.
+    static let uncatchable: [String: String] = [
+        "yolov5-6.0: what a resume does":
+            "YOLOv5 6.0's 1000-iteration warm-up floor covers both recorded resumes (resume, resume_late: 192 iterations), and inside the warm-up the lr is the warm-up's whatever the scheduler restored; catching it needs a resume after iteration 1000 (about 30 minutes of recording on CPU)",
+    ]
+
+    @Test("each rule of each release line with recordings, broken on purpose, makes one of that line's recordings fail")
+    func everyRuleIsNeeded() throws {
+        var uncaught: [String] = [], tried = 0
+        for rules in ReleaseRules.all {
+            let runs = try F.runs.filter { run in
+                let version = try F.version(run), package = try F.meta(run).package
+                return rules.versions.contains(version) && package == rules.package.rawValue
+            }
+            guard !runs.isEmpty else { continue }
+            let logs = try runs.map { try LoggedRun.load(F.real + "/" + $0) }
+            for (name, change) in Self.mutations {
+                guard let broken = change(rules) else { continue }
+                tried += 1
+                let caught = try zip(runs, logs).contains { run, log in
+                    var options = try F.options(run, rules: broken)
+                    options.explain = false
+                    guard let v = try? RunVerification.verify(log, options) else { return true }  // refused: caught
+                    return !v.passes
+                }
+                if !caught && Self.uncatchable["\(rules.id): \(name)"] == nil { uncaught.append("\(rules.id): \(name) (runs: \(runs.joined(separator: ", ")))") }
+            }
+        }
+        #expect(tried > 50, "\(tried) rule changes tried")
+        #expect(uncaught.isEmpty, "rules no recording catches:\n\(uncaught.joined(separator: "\n"))")
+    }
+}
+
+@Suite("verify's simulator against the first recordings")
+struct VerifySimulatorTests {
+    typealias F = VerifyFixtures
+    static let recorded = ["yolov5_b16_linear", "yolov5_onecycle_warmup", "yolov5_b24", "ultralytics_sgd", "ultralytics_auto_cos"]
+
+    @Test("per iteration, the simulator gives YOLOv5 7.0's and Ultralytics 8.4's own lr and momentum of every group and the steps their optimizers took (iterations.csv, a step pre-hook)",
+          arguments: recorded)
+    func iterations(run: String) throws {
+        let lines = try String(contentsOfFile: F.real + "/\(run)/iterations.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        let log = try LoggedRun.load(F.real + "/" + run)
+        let v = try RunVerification.verify(log)
+        let nb = v.plan.batchesPerEpoch
+        let predicted = ScheduleSimulator.iterations(v.plan, positions: lines.indices.map { k in
+            let ni = k - lines.startIndex
+            return (ni, ni / nb, ni % nb)
+        })
+        #expect(predicted.count == lines.count)
+        for (p, line) in zip(predicted, lines) {
+            let f = line.split(separator: ",").map(String.init)
+            let lr = f[2..<5].map { Double($0)! }, momentum = f[5..<8].map { Double($0)! }
+            #expect(p.lr == lr && p.momentum == momentum, "\(run) ni \(p.ni): lr \(p.lr) vs \(lr), momentum \(p.momentum) vs \(momentum)")
+            #expect(p.due == (f[8] == "1"), "\(run) ni \(p.ni): step")
+        }
+    }
+}
