@@ -106,8 +106,9 @@ public struct PoolCounts: Sendable, Equatable {
     public var regions: Int
     /// Regions the caller ran alone (the pool busy, e.g. a nested region, or one part).
     public var inlineRegions: Int
-    /// Parts the calling thread ran, and parts the workers ran.
+    /// Parts the calling thread ran.
     public var callerParts: Int
+    /// Parts the workers ran.
     public var workerParts: Int
     /// Seconds the caller waited, after its own parts, for a worker to finish a part it had claimed.
     public var waitSeconds: Double

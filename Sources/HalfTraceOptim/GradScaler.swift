@@ -72,6 +72,7 @@ public final class GradScaler {
         /// Another framework's rule the scale follows instead of PyTorch's (with HalfTrace's
         /// options), and its state; nil: PyTorch's rule.
         public var rule: LossScaleRule? = nil
+        /// The state of `rule` (nil exactly when `rule` is nil).
         public var ruleState: LossScaleRule.State? = nil
 
         /// Refuses a state that the options and the update rule cannot produce (a hand-edited

@@ -28,9 +28,13 @@ import HalfTraceKernels
 public struct LossScaleRule: Sendable, Equatable, Codable {
     /// Whose rule.
     public enum Framework: String, Sendable, CaseIterable, Codable {
+        /// PyTorch's `torch.amp.GradScaler`.
         case pytorch
+        /// Megatron-core's `DynamicGradScaler`.
         case megatron
+        /// DeepSpeed's ZeRO `DynamicLossScaler`.
         case deepspeed
+        /// DeepSpeed's non-ZeRO `FP16_Optimizer`.
         case deepspeedFP16 = "deepspeed-fp16"
     }
 
@@ -42,8 +46,9 @@ public struct LossScaleRule: Sendable, Equatable, Codable {
         public var growthTracker = 0
         /// Megatron: overflows left before a backoff; DeepSpeed: cur_hysteresis.
         public var hysteresis: Int
-        /// DeepSpeed: updates so far, and the update of the last overflow (-1: none).
+        /// DeepSpeed: updates so far.
         public var curIter = 0
+        /// DeepSpeed: the update of the last overflow (-1: none).
         public var lastOverflowIter = -1
     }
 
@@ -52,14 +57,17 @@ public struct LossScaleRule: Sendable, Equatable, Codable {
     public struct MinimumReached: Error, CustomStringConvertible, Equatable {
         /// The update (0-based) that raised.
         public var update: Int
+        /// The scale at its minimum.
         public var scale: Double
         /// DeepSpeed's message, with the scale.
         public var message: String {
             "Current loss scale already at minimum (\(scale)) - cannot decrease scale anymore. Exiting run. (DeepSpeed DynamicLossScaler)"
         }
+        /// The update and DeepSpeed's message.
         public var description: String { "update \(update): \(message)" }
     }
 
+    /// Whose rule this is.
     public var framework: Framework
     /// init_scale / initial_scale.
     public var initScale: Double

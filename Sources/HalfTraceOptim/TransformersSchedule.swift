@@ -42,11 +42,15 @@ public struct TransformersSchedule: Sendable, Equatable {
 
     /// A WSD warm-up or decay curve.
     public enum Shape: String, Sendable, Equatable, CaseIterable {
+        /// A straight line.
         case linear
+        /// Half a cosine.
         case cosine
+        /// 1 - sqrt(progress) (for the decay; the warm-up mirrors it).
         case oneMinusSqrt = "1-sqrt"
     }
 
+    /// The shape after the warm-up.
     public let kind: Kind
     /// num_warmup_steps (W).
     public let warmupSteps: Int

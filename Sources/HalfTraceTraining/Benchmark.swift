@@ -141,9 +141,6 @@ public enum Benchmark {
     /// The precisions measured unless told otherwise: every one but fp64.
     public static let defaultPrecisions: [Precision] = [.fp32, .fp16, .amp, .bf16, .ampBF16]
 
-    /// The whole benchmark; with `stepsOnly`, only the training-step figures (steps/s, split,
-    /// GEMM shapes with the float32 1024^3 rate they are compared with, bytes, memory) of
-    /// `models` and `precisions`.
     /// The median of `values` (the mean of the middle two for an even count).
     public static func median(_ values: [Double]) -> Double {
         let v = values.sorted()
@@ -151,6 +148,9 @@ public enum Benchmark {
         return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
     }
 
+    /// The whole benchmark; with `stepsOnly`, only the training-step figures (steps/s, split,
+    /// GEMM shapes with the float32 1024^3 rate they are compared with, bytes, memory) of
+    /// `models` and `precisions`.
     public static func run(seconds: Double = 1.0, repeats: Int = 5, models: [ToyModel] = ToyModel.allCases,
                            precisions: [Precision] = defaultPrecisions, stepsOnly: Bool = false,
                            progress: (String) -> Void = { _ in }) -> BenchmarkReport {
