@@ -150,10 +150,22 @@ public enum Benchmark {
 
     /// The whole benchmark; with `stepsOnly`, only the training-step figures (steps/s, split,
     /// GEMM shapes with the float32 1024^3 rate they are compared with, bytes, memory) of
-    /// `models` and `precisions`.
+    /// `models` and `precisions`; `threads` bounds the threads a product or an element-wise
+    /// pass may use (`GEMM.maxThreads`; 1 measures the single-threaded step).
     public static func run(seconds: Double = 1.0, repeats: Int = 5, models: [ToyModel] = ToyModel.allCases,
                            precisions: [Precision] = defaultPrecisions, stepsOnly: Bool = false,
+                           threads: Int = GEMM.defaultThreadCount,
                            progress: (String) -> Void = { _ in }) -> BenchmarkReport {
+        GEMM.$maxThreads.withValue(max(1, threads)) {
+            var report = measure(seconds: seconds, repeats: repeats, models: models, precisions: precisions,
+                                 stepsOnly: stepsOnly, progress: progress)
+            report.threads = max(1, threads)
+            return report
+        }
+    }
+
+    private static func measure(seconds: Double, repeats: Int, models: [ToyModel], precisions: [Precision],
+                                stepsOnly: Bool, progress: (String) -> Void) -> BenchmarkReport {
         var report = BenchmarkReport()
         if models.contains(.wide) {
             progress("peak memory, wide float32")

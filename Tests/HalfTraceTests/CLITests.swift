@@ -57,7 +57,7 @@ struct CLITests {
         ["train", "--scheduler", "sgdr", "--t-mult", "0"], ["train", "--scheduler", "sgdr", "--cycle-decay", "0.5"],
         ["train", "--cos-lr", "--scheduler", "sgdr"], ["train", "--scheduler", "sgdr", "--yolov5-lag"],
         ["train", "--loss-spikes", "3,x"], ["trace", "sgdr-warmup", "--restart-warmup", "20"],
-        ["bench", "--seconds", "0"], ["check", "--only", "nope"], ["golden", "--dry-run", "--only", "nope"],
+        ["bench", "--seconds", "0"], ["bench", "--threads", "0"], ["bench", "--threads", "9"], ["check", "--only", "nope"], ["golden", "--dry-run", "--only", "nope"],
         // Other frameworks' schedules and scalers: each bad value names the package's own flag.
         ["trace", "schedule", "--schedule", "timm-cosine", "--t-initial", "0"],
         ["trace", "schedule", "--schedule", "timm-cosine", "--t-initial", "5", "--cycle-mul", "0.5"],
@@ -235,5 +235,23 @@ struct CLITests {
             #expect(r.exited && r.status == 1 && r.text.contains("cosine: 1 values moved") && r.text.contains("1 golden file(s) would change"), "\(r.text)")
             #expect(try String(contentsOfFile: dir + "/cosine_vs_linear.csv", encoding: .utf8) == moved, "a dry run writes nothing")
         }
+    }
+
+    /// In a process of its own: the pool's counters are process-wide, and tests run concurrently.
+    @Test("bench --threads 1 runs no parallel region and says so; --threads 2 splits mlp's products")
+    func benchThreads() throws {
+        func regions(_ threads: Int) throws -> (Double, Int) {
+            let r = try Self.run(["bench", "--json", "--threads", "\(threads)", "--model", "mlp", "--precision", "fp32",
+                                  "--seconds", "0.1", "--repeats", "1"])
+            #expect(r.exited && r.status == 0, "\(r.text)")
+            let json = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
+            let split = ((json?["step_split_ms"] as? [String: Any])?["mlp"] as? [String: Any])?["float32"] as? [String: Any]
+            return (split?["parallel_regions"] as? Double ?? -1, json?["threads"] as? Int ?? -1)
+        }
+        let one = try regions(1)
+        #expect(one.0 == 0 && one.1 == 1, "\(one)")
+        guard ProcessInfo.processInfo.activeProcessorCount > 1 else { return }  // no worker to split with
+        let two = try regions(2)
+        #expect(two.0 == 6 && two.1 == 2, "\(two)")
     }
 }

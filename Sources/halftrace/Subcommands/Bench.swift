@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HalfTraceAnchors
+import HalfTraceKernels
 import HalfTraceNN
 import HalfTraceTraining
 
@@ -24,7 +25,11 @@ extension HalfTraceCommand {
         @Option(help: "Only this precision (repeatable; default: fp32, fp16, amp, bf16, amp-bf16).")
         var precision: [Precision] = []
 
+        @Option(help: "Threads a training step may use (1...8; default: the online cores, at most 8). 1 measures the single-threaded step.")
+        var threads: Int = GEMM.defaultThreadCount
+
         func validate() throws {
+            guard (1...8).contains(threads) else { throw ValidationError("--threads \(threads) is outside 1...8") }
             guard (1...50).contains(repeats) else { throw ValidationError("--repeats \(repeats) is outside 1...50") }
             guard seconds.isFinite, (0.1...60).contains(seconds) else {
                 throw ValidationError("--seconds \(seconds) is outside 0.1...60")
@@ -35,7 +40,7 @@ extension HalfTraceCommand {
             let progress = ProgressLine()
             var report = Benchmark.run(seconds: seconds, repeats: repeats, models: model.isEmpty ? ToyModel.allCases : model,
                                        precisions: precision.isEmpty ? Benchmark.defaultPrecisions : precision,
-                                       stepsOnly: !model.isEmpty || !precision.isEmpty) {
+                                       stepsOnly: !model.isEmpty || !precision.isEmpty, threads: threads) {
                 progress.update("bench: \($0)")
             }
             if model.isEmpty && precision.isEmpty {
