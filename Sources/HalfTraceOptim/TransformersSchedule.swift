@@ -57,12 +57,17 @@ public struct TransformersSchedule: Sendable, Equatable {
     /// num_training_steps (N; for WSD, the derived W + S + D).
     public let trainingSteps: Int
 
+    /// The most steps any length argument may count (so that sums of them and of a step stay
+    /// far from integer overflow).
+    public static let maximumSteps = 1_000_000_000
+
     /// A schedule; invalid arguments are refused naming the argument, including what
     /// transformers lets through: W > N, a negative stable length, lr_end >= lr_init (transformers
     /// raises that one), W == N for the polynomial (transformers divides by zero at step N).
     public init(_ kind: Kind, warmupSteps: Int, trainingSteps: Int) throws {
-        guard warmupSteps >= 0 else { throw HalfTraceError.invalid("num_warmup_steps", "\(warmupSteps) is invalid: expected >= 0") }
-        guard trainingSteps >= 1 else { throw HalfTraceError.invalid("num_training_steps", "\(trainingSteps) is invalid: expected >= 1") }
+        let most = Self.maximumSteps
+        guard (0...most).contains(warmupSteps) else { throw HalfTraceError.invalid("num_warmup_steps", "\(warmupSteps) is outside 0...\(most)") }
+        guard (1...most).contains(trainingSteps) else { throw HalfTraceError.invalid("num_training_steps", "\(trainingSteps) is outside 1...\(most)") }
         guard warmupSteps <= trainingSteps else {
             throw HalfTraceError.invalid("num_warmup_steps", "\(warmupSteps) is longer than training (num_training_steps \(trainingSteps))")
         }
@@ -78,10 +83,11 @@ public struct TransformersSchedule: Sendable, Equatable {
                 throw HalfTraceError.invalid("num_training_steps", "equals num_warmup_steps (\(warmupSteps)): the polynomial decay has no steps (transformers divides by zero)")
             }
         case .inverseSqrt(let timescale):
-            guard timescale >= 1 else { throw HalfTraceError.invalid("timescale", "\(timescale) is invalid: expected >= 1") }
+            guard (1...most).contains(timescale) else { throw HalfTraceError.invalid("timescale", "\(timescale) is outside 1...\(most)") }
         case let .wsd(stable, decay, _, _, ratio, c):
             guard stable >= 0 else { throw HalfTraceError.invalid("num_stable_steps", "\(stable) is invalid: the warm-up and decay are longer than training") }
-            guard decay >= 1 else { throw HalfTraceError.invalid("num_decay_steps", "\(decay) is invalid: expected >= 1") }
+            guard stable <= most else { throw HalfTraceError.invalid("num_stable_steps", "\(stable) is outside 0...\(most)") }
+            guard (1...most).contains(decay) else { throw HalfTraceError.invalid("num_decay_steps", "\(decay) is outside 1...\(most)") }
             try HalfTraceError.check("min_lr_ratio", ratio, in: 0...1)
             guard c.isFinite, c > 0 else { throw HalfTraceError.invalid("num_cycles", "\(c) is invalid: expected > 0") }
         }
@@ -136,7 +142,7 @@ public struct TransformersSchedule: Sendable, Equatable {
             return ((lrInit - lrEnd) * Foundation.pow(pctRemaining, power) + lrEnd) / lrInit  // :235-239
         case .inverseSqrt(let timescale):
             let shift = timescale - W
-            return 1.0 / Foundation.sqrt(Double(s + shift) / Double(timescale))  // :291-292
+            return 1.0 / Foundation.sqrt((Double(s) + Double(shift)) / Double(timescale))  // :291-292 (s + shift, exact in Double below 2^53)
         case .wsd: return .nan  // handled above
         }
     }

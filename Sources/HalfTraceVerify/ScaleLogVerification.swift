@@ -43,8 +43,8 @@ public struct ScaleLogVerification: Sendable {
             guard rows.count < 10_000_000 else { throw HalfTraceError.file(path, line: k + 1, "more than 10000000 rows") }
             let c = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             guard c.count == header.count else { throw HalfTraceError.file(path, line: k + 1, "\(c.count) fields, the header has \(header.count)") }
-            guard let step = Int(c[stepColumn]), step >= 0 else {
-                throw HalfTraceError.file(path, line: k + 1, field: "step", "'\(c[stepColumn].prefix(40))' is not a step >= 0")
+            guard let step = Int(c[stepColumn]), (0...1_000_000_000).contains(step) else {
+                throw HalfTraceError.file(path, line: k + 1, field: "step", "'\(c[stepColumn].prefix(40))' is not a step in 0...1000000000")
             }
             guard let inf = Int(c[infColumn]), inf == 0 || inf == 1 else {
                 throw HalfTraceError.file(path, line: k + 1, field: "found_inf", "'\(c[infColumn].prefix(40))' is not 0 or 1")

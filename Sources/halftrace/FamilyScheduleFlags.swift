@@ -71,6 +71,11 @@ struct FamilyScheduleFlags: ParsableArguments {
                                                     cycleDecay: cycleDecay ?? 1, cycleLimit: cycleLimit ?? 1, warmupT: warmupT ?? 0,
                                                     warmupLRInit: warmupLRInit ?? 0, warmupPrefix: warmupPrefix, kDecay: kDecay ?? 1, baseLR: lr))
             }
+            let most = TransformersSchedule.maximumSteps
+            for (flag, value) in [("--num-warmup-steps", numWarmupSteps), ("--num-training-steps", numTrainingSteps),
+                                  ("--num-stable-steps", numStableSteps), ("--num-decay-steps", numDecaySteps), ("--timescale", timescale)] {
+                if let value, !(0...most).contains(value) { throw ValidationError("\(flag) \(value) is outside 0...\(most)") }
+            }
             let w = numWarmupSteps ?? 0
             let kind: TransformersSchedule.Kind, n: Int
             switch name {

@@ -88,6 +88,12 @@ struct CLITests {
         ["train", "--precision", "fp16", "--scaler", "--scaler-rule", "deepspeed", "--scale-window", "0"],
         ["verify", "--scale-log", "/dev/null", "--rule", "megatron", "--hysteresis", "0"],
         ["verify", "--trace", "/dev/null", "--schedule", "timm-cosine", "--t-initial", "0"],
+        // Step counts near Int.max: refused before any arithmetic with them.
+        ["trace", "schedule", "--schedule", "hf-wsd", "--num-decay-steps", "1", "--num-stable-steps", "9223372036854775807"],
+        ["trace", "schedule", "--schedule", "hf-inverse-sqrt", "--timescale", "9223372036854775807"],
+        ["trace", "schedule", "--schedule", "hf-linear", "--num-training-steps", "10", "--num-warmup-steps=-9223372036854775808"],
+        ["verify", "--steps", "/dev/null", "--num-training-steps", "10", "--schedule", "hf-linear"],
+        ["verify", "--scale-log", "/dev/null", "--rule", "pytorch", "--json"],
     ]
 
     @Test("a bad flag exits non-zero with a message naming it, without a trap", arguments: badFlags)

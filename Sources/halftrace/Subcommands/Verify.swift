@@ -44,7 +44,7 @@ extension HalfTraceCommand {
         @Option(help: "Write the figure (verify.png, verify.svg) into this directory.") var plots: String?
         @Flag(help: "Print one JSON object.") var json = false
         @Option(help: "A per-step learning-rate CSV (columns epoch or step, and lr) to check instead of a run.") var trace: String?
-        @Option(help: "The formula of --trace or --steps: sgdr (at epoch + i/nb), onecycle or linear (at the epoch).") var schedule: TraceSchedule?
+        @Option(help: "The formula of --trace or --steps: sgdr (at epoch + i/nb), onecycle or linear (at the epoch); --trace also takes timm-cosine and the hf-* schedules (per step or epoch).") var schedule: TraceSchedule?
         @Option(parsing: .unconditional, help: "sgdr: base learning rate (--trace default 0.1; --steps default: each group's first lr).") var lr: Double?
         @Option(parsing: .unconditional, help: "onecycle/linear: initial learning rate (--trace default 0.01; --steps default: each group's first lr).") var lr0: Double?
         @Option(parsing: .unconditional, help: "onecycle/linear: final fraction (default 0.01).") var lrf: Double = 0.01
@@ -69,7 +69,14 @@ extension HalfTraceCommand {
         func validate() throws {
             let modes = [directory != nil, trace != nil, steps != nil && directory == nil, scaleLog != nil].filter { $0 }.count
             guard modes == 1 else { throw ValidationError("give a run directory, --steps FILE, --trace FILE or --scale-log FILE (one of them)") }
-            if scaleLog != nil { _ = try scaleRule(); return }
+            if scaleLog != nil {
+                for (flag, given) in [("--schedule", schedule != nil), ("--nb", nb != nil), ("--rules", rules != nil), ("--json", json),
+                                      ("--plots", plots != nil)] where given {
+                    throw ValidationError("\(flag) does not apply to --scale-log")
+                }
+                _ = try scaleRule()
+                return
+            }
             for (flag, given) in [("--rule", rule != nil), ("--init-scale", initScale != nil), ("--min-scale", minScale != nil),
                                   ("--hysteresis", hysteresis != nil), (ruleFlags.anyGiven ?? "", ruleFlags.anyGiven != nil)] where given {
                 throw ValidationError("\(flag) applies to --scale-log")
@@ -90,7 +97,10 @@ extension HalfTraceCommand {
             } else if trace != nil {
                 guard schedule != nil else { throw ValidationError("--trace needs --schedule sgdr, onecycle or linear") }
                 _ = try formula(lr ?? 0.1, lr0 ?? 0.01)
-            } else if schedule != nil {
+            } else if let schedule {
+                if schedule.family != nil {
+                    throw ValidationError("--steps checks sgdr, onecycle or linear; check --schedule \(schedule.rawValue) on its lr log with --trace")
+                }
                 _ = try formula(lr ?? 0.1, lr0 ?? 0.01)
             }
             if rules != nil && directory == nil { throw ValidationError("--rules applies to a run directory") }
@@ -106,7 +116,8 @@ extension HalfTraceCommand {
             case .sgdr:
                 try validating { _ = try CosineWarmRestarts(baseLRs: [lr], t0: o.t0, tMult: o.tMult, etaMin: o.etaMin) }
                 return .sgdr(lr: lr, t0: o.t0, tMult: o.tMult, etaMin: o.etaMin)
-            case .timmCosine, .hfLinear, .hfCosine, .hfCosineRestarts, .hfPolynomial, .hfWSD, .hfInverseSqrt: fatalError("a family")
+            case .timmCosine, .hfLinear, .hfCosine, .hfCosineRestarts, .hfPolynomial, .hfWSD, .hfInverseSqrt:
+                throw ValidationError("--schedule \((schedule ?? .sgdr).rawValue) has no family")  // families returned above
             case .onecycle, .linear:
                 guard let epochs else { throw ValidationError("--schedule \(schedule!.rawValue) needs --epochs") }
                 try validating { try ScheduleTraces.validateLambda(cosine: schedule == .onecycle, lr0: lr0, lrf: lrf, epochs: epochs) }
