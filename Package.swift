@@ -44,6 +44,10 @@ let package = Package(
             dependencies: ["HalfTraceAutograd", "HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim", yams]),
         // YOLOv5's AutoAnchor: label reader, metric, k-means + genetic search (kernels only).
         .target(name: "HalfTraceAnchors", dependencies: ["HalfTraceKernels"], resources: [.copy("Resources/boxes")]),
+        // A micro YOLOv5 on the engine: blocks, Detect, ComputeLoss, NMS, mAP, EMA, data and images.
+        .target(
+            name: "HalfTraceDetection",
+            dependencies: ["HalfTraceAnchors", "HalfTraceAutograd", "HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim", yams]),
         // Closed forms straight from the sources' formulas; imports nothing it checks.
         .target(name: "HalfTraceReference"),
         .target(
@@ -70,7 +74,7 @@ let package = Package(
             dependencies: [
                 "HalfTraceKernels", "HalfTraceAutograd", "HalfTraceNN", "HalfTraceOptim",
                 "HalfTraceTraining", "HalfTraceTraces", "HalfTraceReference", "HalfTracePlot", "HalfTraceAnchors", "HalfTraceEvolve",
-                "HalfTraceVerify", "HalfTraceTestSupport",
+                "HalfTraceVerify", "HalfTraceTestSupport", "HalfTraceDetection",
             ],
             exclude: ["Fixtures"]),
     ]

@@ -12,6 +12,14 @@ public struct YOLODataset: Sendable {
         /// (w, h) of each box, normalised.
         public var boxes: [(w: Float, h: Float)]
 
+        /// An image of `width` x `height` pixels with the normalised sizes of its boxes.
+        public init(name: String, width: Double, height: Double, boxes: [(w: Float, h: Float)]) {
+            self.name = name
+            self.width = width
+            self.height = height
+            self.boxes = boxes
+        }
+
         public static func == (a: Image, b: Image) -> Bool {
             a.name == b.name && a.width == b.width && a.height == b.height
                 && a.boxes.map(\.w) == b.boxes.map(\.w) && a.boxes.map(\.h) == b.boxes.map(\.h)
@@ -73,26 +81,8 @@ public struct YOLODataset: Sendable {
             guard let content = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw HalfTraceError.inaccessible(path, "cannot read the label file")
             }
-            var seen = Set<[Float]>(), list: [(Float, Float)] = [], duplicates = 0
-            for (k, raw) in content.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let fields = raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
-                if fields.isEmpty { continue }
-                guard fields.count == 5 else {
-                    throw HalfTraceError.file(path, line: k + 1, "\(fields.count) fields, expected 5 (class cx cy w h)")
-                }
-                let values = try fields.map { f -> Float in
-                    guard let v = Float(f), v.isFinite else { throw HalfTraceError.file(path, line: k + 1, "'\(f)' is not a number") }
-                    return v
-                }
-                guard values[0] >= 0, values[0] == values[0].rounded() else {
-                    throw HalfTraceError.file(path, line: k + 1, "class \(fields[0]) is not a non-negative integer")
-                }
-                for (i, v) in values.enumerated().dropFirst() where !(0...1).contains(v) {
-                    throw HalfTraceError.file(path, line: k + 1, "\(["", "cx", "cy", "w", "h"][i]) = \(fields[i]) is outside [0, 1] (non-normalized or out of bounds coordinates)")
-                }
-                if !seen.insert(values).inserted { duplicates += 1; continue }
-                list.append((values[3], values[4]))
-            }
+            let (rows, duplicates) = try YOLOLabels.parse(content, path: path)
+            let list = rows.map { ($0[3], $0[4]) }
             if duplicates > 0 { warnings.append("\(path): \(duplicates) duplicate labels removed (as YOLOv5)") }
             boxes[name] = list
         }

@@ -22,6 +22,16 @@ extension Tensor {
                       backward: record ? backward : nil)
     }
 
+    /// An op defined outside the engine (a loss with a hand-written gradient, say): the output
+    /// `storage` in `shape`, recorded with `parents` and `backward` when a parent requires a
+    /// gradient and grad mode is on. `backward` maps the output's gradient (in the output's
+    /// dtype) to one gradient per parent in that parent's dtype and element count, or nil.
+    public static func operation(
+        _ storage: Storage, shape: [Int], op: String, parents: [Tensor], backward: @escaping (Storage) -> [Storage?]
+    ) -> Tensor {
+        make(storage, shape: shape, op: op, parents: parents, backward: backward)
+    }
+
     /// Reverse-mode differentiation from this tensor.
     ///
     /// Sorts the graph topologically, seeds this tensor's gradient with `gradient` (default 1 for

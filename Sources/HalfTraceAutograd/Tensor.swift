@@ -7,7 +7,8 @@
 public final class Tensor {
     /// The elements, row-major.
     public var storage: Storage
-    /// `[]` for a scalar, `[n]` for a vector, `[rows, columns]` for a matrix.
+    /// `[]` for a scalar, `[n]` for a vector, `[rows, columns]` for a matrix, `[n, h, w, c]` for a
+    /// batch of images (channels last: NHWC, PyTorch's `channels_last` memory order), or rank 3.
     public let shape: [Int]
     /// Whether gradients flow to this tensor. Parameters are leaves with `requiresGrad == true`.
     public var requiresGrad: Bool
@@ -27,9 +28,9 @@ public final class Tensor {
     typealias BackwardFunction = (Storage) -> [Storage?]
 
     /// A leaf tensor (an input or a parameter) holding `storage` in `shape`, whose element count must
-    /// match; rank 0, 1 or 2 only.
+    /// match; rank 0 to 4.
     public init(storage: Storage, shape: [Int], requiresGrad: Bool = false) {
-        precondition(shape.count <= 2, "HalfTrace tensors have rank 0, 1 or 2; got shape \(shape)")
+        precondition(shape.count <= Tensor.maximumRank, "HalfTrace tensors have rank 0 to 4; got shape \(shape)")
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
         precondition(
             storage.count == Tensor.elementCount(shape),
@@ -76,8 +77,10 @@ public final class Tensor {
     public var dtype: DType { storage.dtype }
     /// The number of elements (1 for a scalar).
     public var count: Int { storage.count }
-    /// The number of dimensions: 0, 1 or 2.
+    /// The number of dimensions: 0 to 4.
     public var rank: Int { shape.count }
+    /// The highest rank a tensor may have: 4, a batch of images.
+    public static let maximumRank = 4
     /// A tensor with no recorded parents (an input or a parameter).
     public var isLeaf: Bool { backwardFunction == nil }
 
@@ -90,12 +93,14 @@ public final class Tensor {
     /// All elements widened to Double (exact).
     public var doubles: [Double] { storage.doubles }
 
-    /// Rows and columns of this tensor seen as a matrix: a scalar is 1 x 1, a vector of n is 1 x n.
+    /// Rows and columns of this tensor seen as a matrix: a scalar is 1 x 1, a vector of n is 1 x n,
+    /// and a higher rank is (product of all dimensions but the last) x last, so that an NHWC batch is
+    /// a matrix of pixels by channels.
     var matrixShape: (rows: Int, columns: Int) {
         switch shape.count {
         case 0: (1, 1)
         case 1: (1, shape[0])
-        default: (shape[0], shape[1])
+        default: (shape.dropLast().reduce(1, *), shape[shape.count - 1])
         }
     }
 

@@ -15,8 +15,11 @@ public final class StepProfile: @unchecked Sendable {
         ///
         /// `elementwise`: element-wise ops and gradient sums; `loss`: the loss functions, forward
         /// and backward; `conversion`: 16-bit <-> Float conversions and casts; `optimizer`: the
-        /// optimizer's update; `allocation`: zero-filling the float64 GEMM's output.
-        case elementwise, loss, conversion, optimizer, allocation
+        /// optimizer's update; `allocation`: zero-filling the float64 GEMM's output; `im2col`: a
+        /// convolution's patch matrix and its gradient's scatter back (col2im); `normalization`:
+        /// batch normalisation, forward and backward; `pooling`: max pooling, nearest upsampling
+        /// and channel concatenation.
+        case elementwise, loss, conversion, optimizer, allocation, im2col, normalization, pooling
 
         /// The phase's key in `step_split_ms` ("forward_gemm_nt", "conversion", ...).
         public var description: String {
@@ -27,6 +30,9 @@ public final class StepProfile: @unchecked Sendable {
             case .conversion: "conversion"
             case .optimizer: "optimizer"
             case .allocation: "allocation"
+            case .im2col: "im2col"
+            case .normalization: "normalization"
+            case .pooling: "pooling"
             }
         }
     }

@@ -23,6 +23,21 @@ public enum TextFile {
         throw HalfTraceError.file(name, "not valid UTF-8")
     }
 
+    /// Refuses YAML anchors (`&a`) and aliases (`*a`) before the text is composed: a settings
+    /// file of plain values never needs them, and an "alias bomb" expands exponentially.
+    public static func rejectYAMLAnchorsAndAliases(_ text: String, name: String, what: String) throws {
+        for (k, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var previous: Character = " "
+            for c in line {
+                if c == "#" && previous.isWhitespace { break }
+                if (c == "&" || c == "*") && (previous.isWhitespace || "[{,:-?".contains(previous)) {
+                    throw HalfTraceError.file(name, line: k + 1, "YAML anchors and aliases are not accepted in \(what)")
+                }
+                previous = c
+            }
+        }
+    }
+
     /// The length of the valid UTF-8 sequence starting at `i` (RFC 3629: no overlong forms, no
     /// surrogates, nothing above U+10FFFF), or 0 when it is invalid.
     static func sequenceLength(_ b: [UInt8], at i: Int) -> Int {

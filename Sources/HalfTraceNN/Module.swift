@@ -37,13 +37,7 @@ extension Module {
 
     /// Parameters split as YOLOv5's `smart_optimizer` does (`utils/torch_utils.py`, v7.0): group 0 = biases,
     /// group 1 = weights (decayed), group 2 = normalisation weights (not decayed).
-    public var parameterGroups: ParameterGroups {
-        let named = namedParameters
-        return ParameterGroups(
-            biases: named.filter { $0.role == .bias }.map(\.tensor),
-            weights: named.filter { $0.role == .weight }.map(\.tensor),
-            normWeights: named.filter { $0.role == .normWeight }.map(\.tensor))
-    }
+    public var parameterGroups: ParameterGroups { ParameterGroups(namedParameters) }
 }
 
 /// YOLOv5's three parameter groups, in optimizer order.
@@ -54,4 +48,11 @@ public struct ParameterGroups {
     public var weights: [Tensor]
     /// Group 2: the weights of normalisation layers.
     public var normWeights: [Tensor]
+
+    /// The groups of `named` by role, each in `named` order (YOLOv5's `smart_optimizer`).
+    public init(_ named: [NamedParameter]) {
+        biases = named.filter { $0.role == .bias }.map(\.tensor)
+        weights = named.filter { $0.role == .weight }.map(\.tensor)
+        normWeights = named.filter { $0.role == .normWeight }.map(\.tensor)
+    }
 }

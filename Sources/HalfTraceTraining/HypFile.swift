@@ -38,7 +38,7 @@ public enum HypFile {
 
     /// Parses the YAML `text` over `defaults`; errors name the file as `name`.
     public static func parse(_ text: String, name: String, defaults: ScheduleHyperparameters = ScheduleHyperparameters()) throws -> Loaded {
-        try rejectAnchorsAndAliases(text, name: name, what: "a hyper-parameter file")
+        try TextFile.rejectYAMLAnchorsAndAliases(text, name: name, what: "a hyper-parameter file")
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
             throw HalfTraceError.file(name, "not valid YAML: \(String("\(error)".prefix(300)))")
@@ -69,20 +69,5 @@ public enum HypFile {
     public static func text(_ hyp: ScheduleHyperparameters, header: [String]) -> String {
         header.map { "# " + $0 }.joined(separator: "\n") + "\n\n"
             + ScheduleHyperparameters.keys.map { "\($0.name): \(hyp[keyPath: $0.keyPath])" }.joined(separator: "\n") + "\n"
-    }
-
-    /// Refuses YAML anchors (`&a`) and aliases (`*a`) before the text is composed: a settings
-    /// file of plain values never needs them, and an "alias bomb" expands exponentially.
-    public static func rejectAnchorsAndAliases(_ text: String, name: String, what: String) throws {
-        for (k, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var previous: Character = " "
-            for c in line {
-                if c == "#" && previous.isWhitespace { break }
-                if (c == "&" || c == "*") && (previous.isWhitespace || "[{,:-?".contains(previous)) {
-                    throw HalfTraceError.file(name, line: k + 1, "YAML anchors and aliases are not accepted in \(what)")
-                }
-                previous = c
-            }
-        }
     }
 }

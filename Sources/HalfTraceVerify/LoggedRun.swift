@@ -122,7 +122,7 @@ public struct LoggedRun: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else { throw HalfTraceError.inaccessible(path, "cannot read") }
         guard data.count <= 1 << 20 else { throw HalfTraceError.file(path, "\(data.count) bytes; a run's settings file is at most 1 MB") }
         let text = try TextFile.utf8(data, name: path)
-        try HypFile.rejectAnchorsAndAliases(text, name: path, what: "a run's settings file")
+        try TextFile.rejectYAMLAnchorsAndAliases(text, name: path, what: "a run's settings file")
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch { throw HalfTraceError.file(path, "not valid YAML: \(String("\(error)".prefix(200)))") }
         guard let mapping = node?.mapping else { throw HalfTraceError.file(path, "expected a mapping of settings") }

@@ -62,6 +62,34 @@ struct GradientTests {
             x[0].linear(weight: x[1], bias: x[2]).tanh().linear(weight: x[3], bias: x[4]).crossEntropy(labels: [1, 0, 1, 1])
         },
         Case("a tensor used twice", [[3, 3]]) { x in (x[0] * x[0]).matmul(x[0]) + x[0] },
+        Case("add NHWC + channel vector", [[2, 3, 2, 4], [4]]) { $0[0] + $0[1] },
+        Case("mul NHWC * NHWC", [[2, 2, 3, 2], [2, 2, 3, 2]]) { $0[0] * $0[1] },
+        Case("conv2d 3x3 stride 1 padding 1 with bias", [[2, 5, 4, 3], [4, 3, 3, 3], [4]]) {
+            $0[0].conv2d(weight: $0[1], bias: $0[2], stride: 1, padding: 1)
+        },
+        Case("conv2d 3x3 stride 2 padding 1 on 7x6", [[1, 7, 6, 2], [3, 3, 3, 2]]) {
+            $0[0].conv2d(weight: $0[1], stride: 2, padding: 1)
+        },
+        Case("conv2d 6x6 stride 2 padding 2 (YOLOv5's stem)", [[1, 8, 8, 3], [2, 6, 6, 3], [2]]) {
+            $0[0].conv2d(weight: $0[1], bias: $0[2], stride: 2, padding: 2)
+        },
+        Case("conv2d 1x1 in place", [[2, 3, 3, 4], [5, 1, 1, 4], [5]]) { $0[0].conv2d(weight: $0[1], bias: $0[2]) },
+        Case("conv2d 2x2 stride 2, no padding", [[1, 5, 5, 2], [2, 2, 2, 2]]) { $0[0].conv2d(weight: $0[1], stride: 2) },
+        Case("batchNorm training (batch statistics)", [[2, 3, 2, 4], [4], [4]]) {
+            $0[0].batchNorm(weight: $0[1], bias: $0[2], eps: 1e-3).output
+        },
+        Case("batchNorm evaluation (running statistics)", [[2, 2, 3, 3], [3], [3]]) {
+            $0[0].batchNorm(weight: $0[1], bias: $0[2], running: ([0.25, -0.5, 1], [0.5, 2, 1.5]), eps: 1e-3).output
+        },
+        Case("silu", [[3, 4]]) { $0[0].silu() },
+        Case("maxPool2d 5x5 stride 1 padding 2 (SPPF)", [[1, 4, 5, 2]]) { $0[0].maxPool2d(kernel: 5, stride: 1, padding: 2) },
+        Case("maxPool2d 3x3 stride 2 padding 1", [[2, 5, 5, 1]]) { $0[0].maxPool2d(kernel: 3, stride: 2, padding: 1) },
+        Case("upsampleNearest x2", [[2, 2, 3, 2]]) { $0[0].upsampleNearest(scale: 2) },
+        Case("concatenate channels", [[2, 2, 2, 3], [2, 2, 2, 1]]) { Tensor.concatenate(lastAxis: [$0[0], $0[1]]) },
+        Case("a Conv-BN-SiLU block into a pool", [[2, 4, 4, 2], [3, 3, 3, 2], [3], [3]]) { x in
+            x[0].conv2d(weight: x[1], padding: 1).batchNorm(weight: x[2], bias: x[3], eps: 1e-3).output.silu()
+                .maxPool2d(kernel: 2)
+        },
     ]
 
     @Test("backward matches central differences", arguments: cases)

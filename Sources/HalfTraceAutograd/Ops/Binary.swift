@@ -33,16 +33,22 @@ struct Divide: BinaryFunction {
     func gradients<C: TensorCompute>(a: C, b: C, y: C, g: C) -> (C, C) { (g / b, -g * ((a / b) / b)) }
 }
 
-/// How one operand maps onto the broadcast output, seen as a rows x columns matrix: element
-/// (i, j) of the output reads operand element i * rowStride + j * columnStride.
+/// How one operand maps onto the broadcast output, seen as a rows x columns matrix (rows: the
+/// product of every dimension but the last): element (i, j) of the output reads operand element
+/// i * rowStride + j * columnStride.
 struct BroadcastView {
     let rowStride: Int
     let columnStride: Int
     var isFull: Bool
 
-    init(shape: [Int], outRows: Int, outColumns: Int, outRank: Int) {
-        let padded = Array(repeating: 1, count: outRank - shape.count) + shape
-        let (r, c) = outRank == 2 ? (padded[0], padded[1]) : outRank == 1 ? (1, padded[0]) : (1, 1)
+    /// `shape` right-aligned against `outShape`; its leading dimensions (all but the last) must
+    /// either all equal the output's or all be 1 (`Tensor.broadcastShape` checks this).
+    init(shape: [Int], outShape: [Int]) {
+        let padded = Array(repeating: 1, count: outShape.count - shape.count) + shape
+        let outColumns = outShape.last ?? 1
+        let outRows = outShape.dropLast().reduce(1, *)
+        let c = padded.last ?? 1
+        let r = padded.dropLast().reduce(1, *)
         columnStride = c == 1 && outColumns != 1 ? 0 : 1
         rowStride = r == 1 && outRows != 1 ? 0 : c
         isFull = (r == outRows && c == outColumns)
@@ -50,7 +56,9 @@ struct BroadcastView {
 }
 
 extension Tensor {
-    /// numpy's broadcasting rule on shapes of rank <= 2: align right; each dimension equal or 1.
+    /// numpy's broadcasting rule: align right; each dimension equal or 1. Beyond rank 2 an operand
+    /// broadcasts along its last axis and/or across all leading axes at once (a per-channel vector
+    /// over an NHWC batch), which is what a matrix view of rows by channels can express.
     static func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
         let rank = max(a.count, b.count)
         let pa = Array(repeating: 1, count: rank - a.count) + a
@@ -59,6 +67,10 @@ extension Tensor {
         for (x, y) in zip(pa, pb) {
             guard x == y || x == 1 || y == 1 else { return nil }
             out.append(x == 1 ? y : x)
+        }
+        if rank > 2 {
+            let leading = out.dropLast()
+            for p in [pa, pb] where p.dropLast() != leading && !p.dropLast().allSatisfy({ $0 == 1 }) { return nil }
         }
         return out
     }
@@ -69,11 +81,10 @@ extension Tensor {
         }
         let (a, b) = (self, other)
         let outType = DType.widest(a.dtype, b.dtype)
-        let rank = shape.count
-        let rows = rank == 2 ? shape[0] : 1
-        let columns = rank == 0 ? 1 : shape[rank - 1]
-        let va = BroadcastView(shape: a.shape, outRows: rows, outColumns: columns, outRank: rank)
-        let vb = BroadcastView(shape: b.shape, outRows: rows, outColumns: columns, outRank: rank)
+        let rows = shape.dropLast().reduce(1, *)
+        let columns = shape.last ?? 1
+        let va = BroadcastView(shape: a.shape, outShape: shape)
+        let vb = BroadcastView(shape: b.shape, outShape: shape)
         let y = StepProfile.measure(.elementwise) {
             outType == .float64
                 ? Self.binaryForward(f, a.storage, va, b.storage, vb, rows, columns, outType, Double.self)
@@ -146,7 +157,7 @@ extension Tensor {
                 b.requiresGrad ? C.store(gb, as: b.dtype) : nil]
     }
 
-    /// a + b element-wise, with broadcasting (numpy's rule, rank <= 2) in the widest input dtype.
+    /// a + b element-wise, with broadcasting (numpy's rule; see `broadcastShape`) in the widest input dtype.
     public static func + (a: Tensor, b: Tensor) -> Tensor { a.binary(Add(), b) }
     /// a - b element-wise, with broadcasting in the widest input dtype.
     public static func - (a: Tensor, b: Tensor) -> Tensor { a.binary(Subtract(), b) }

@@ -16,6 +16,7 @@ extension Tensor {
         if let axis {
             let a = axis < 0 ? axis + rank : axis
             precondition(rank >= 1 && (0..<rank).contains(a), "reduce: axis \(axis) is out of range for shape \(shape)")
+            precondition(rank <= 2, "reduce: an axis is supported on vectors and matrices; shape is \(shape)")
             if rank == 2 {
                 alongRows = a == 1
                 outShape = [a == 1 ? rows : columns]

@@ -25,7 +25,7 @@ extension Storage {
 extension Tensor {
     /// The same elements in another shape of equal size (storage is shared until written).
     public func reshape(_ newShape: [Int]) -> Tensor {
-        precondition(Tensor.elementCount(newShape) == count && newShape.count <= 2,
+        precondition(Tensor.elementCount(newShape) == count && newShape.count <= Tensor.maximumRank,
                      "reshape: cannot view shape \(shape) as \(newShape)")
         return .make(storage, shape: newShape, op: "reshape", parents: [self]) { g in [g] }
     }

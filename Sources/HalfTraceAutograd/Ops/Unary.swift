@@ -41,6 +41,18 @@ struct Sigmoid: ElementwiseFunction {
     func gradient<C: TensorCompute>(x: C, y: C, g: C) -> C { g * (1 - y) * y }
 }
 
+/// silu(x) = x * sigmoid(x) (YOLOv5's activation, `nn.SiLU`); gradient
+/// g * s * (1 + x * (1 - s)) with s = sigmoid(x) (PyTorch's silu_backward).
+struct SiLU: ElementwiseFunction {
+    var name: String { "silu" }
+    var policy: Autocast.Policy { .promote }
+    func value<C: TensorCompute>(_ x: C) -> C { x / (1 + C.exp(-x)) }
+    func gradient<C: TensorCompute>(x: C, y: C, g: C) -> C {
+        let s = 1 / (1 + C.exp(-x))
+        return g * s * (1 + x * (1 - s))
+    }
+}
+
 struct Exp: ElementwiseFunction {
     var name: String { "exp" }
     var policy: Autocast.Policy { .float32 }
@@ -181,6 +193,9 @@ extension Tensor {
     public func tanh() -> Tensor { elementwise(Tanh()) }
     /// 1 / (1 + exp(-x)) element-wise; gradient g * (1 - y) * y (PyTorch's sigmoid_backward).
     public func sigmoid() -> Tensor { elementwise(Sigmoid()) }
+    /// x * sigmoid(x) element-wise (YOLOv5's activation); gradient g * s * (1 + x * (1 - s)) with
+    /// s = sigmoid(x) (PyTorch's silu_backward).
+    public func silu() -> Tensor { elementwise(SiLU()) }
     /// e^x element-wise; gradient g * y. float32 under autocast.
     public func exp() -> Tensor { elementwise(Exp()) }
     /// The natural logarithm element-wise; gradient g / x. float32 under autocast.

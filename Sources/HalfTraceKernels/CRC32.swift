@@ -1,5 +1,5 @@
 /// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320): detects every single-bit error and
-/// every burst up to 32 bits, which is what a checkpoint checksum has to catch.
+/// every burst up to 32 bits, which is what a checkpoint checksum and a PNG chunk check have to catch.
 public enum CRC32 {
     static let table: [UInt32] = (0..<256).map { n -> UInt32 in
         var c = UInt32(n)
