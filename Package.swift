@@ -4,7 +4,8 @@ import PackageDescription
 // Layers, arrows pointing one way (a module imports only modules listed before it, and declares
 // every HalfTrace module it imports):
 // CHalfKernels <- HalfTraceKernels <- HalfTraceAutograd <- HalfTraceNN <- HalfTraceOptim
-//   <- HalfTraceTraining <- HalfTraceTraces <- HalfTracePlot <- halftrace (CLI)
+//   <- HalfTraceAnchors <- HalfTraceDetection <- HalfTraceTraining <- HalfTraceTraces <- HalfTracePlot
+//   <- halftrace (CLI)
 // No unsafe flags: the package is usable as a versioned dependency. Debug builds are not
 // optimised, so the test suite sizes its heaviest cases by build configuration (see
 // Tests/HalfTraceTestSupport/BuildSize.swift); every case proves the same rule in both.
@@ -39,32 +40,32 @@ let package = Package(
             name: "HalfTraceNN", dependencies: ["HalfTraceAutograd", "HalfTraceKernels"],
             resources: [.copy("Resources/digits.csv"), .copy("Resources/DIGITS-LICENSE.md")]),
         .target(name: "HalfTraceOptim", dependencies: ["HalfTraceAutograd", "HalfTraceKernels"]),
-        .target(
-            name: "HalfTraceTraining",
-            dependencies: ["HalfTraceAutograd", "HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim", yams]),
         // YOLOv5's AutoAnchor: label reader, metric, k-means + genetic search (kernels only).
         .target(name: "HalfTraceAnchors", dependencies: ["HalfTraceKernels"], resources: [.copy("Resources/boxes")]),
         // A micro YOLOv5 on the engine: blocks, Detect, ComputeLoss, NMS, mAP, EMA, data and images.
         .target(
             name: "HalfTraceDetection",
             dependencies: ["HalfTraceAnchors", "HalfTraceAutograd", "HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim", yams]),
+        .target(
+            name: "HalfTraceTraining",
+            dependencies: ["HalfTraceAnchors", "HalfTraceAutograd", "HalfTraceDetection", "HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim", yams]),
         // Closed forms straight from the sources' formulas; imports nothing it checks.
         .target(name: "HalfTraceReference"),
         .target(
             name: "HalfTraceTraces",
-            dependencies: ["HalfTraceAnchors", "HalfTraceAutograd", "HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim",
+            dependencies: ["HalfTraceAnchors", "HalfTraceAutograd", "HalfTraceDetection", "HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim",
                            "HalfTraceReference", "HalfTraceTraining"]),
         // `halftrace verify`: a YOLOv5 or Ultralytics run checked against the formulas.
         .target(name: "HalfTraceVerify", dependencies: ["HalfTraceKernels", "HalfTraceOptim", "HalfTraceTraining", yams]),
-        // Hyper-parameter evolution on the toy models (classic and genetic).
-        .target(name: "HalfTraceEvolve", dependencies: ["HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim", "HalfTraceTraining"]),
+        // Hyper-parameter evolution on the toy models and the detector (classic and genetic).
+        .target(name: "HalfTraceEvolve", dependencies: ["HalfTraceDetection", "HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim", "HalfTraceTraining"]),
         .target(
             name: "HalfTracePlot",
             dependencies: ["HalfTraceAnchors", "HalfTraceEvolve", "HalfTraceKernels", "HalfTraceTraces", "HalfTraceVerify"]),
         .executableTarget(
             name: "halftrace",
             dependencies: [
-                "HalfTraceAnchors", "HalfTraceEvolve", "HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim", "HalfTracePlot",
+                "HalfTraceAnchors", "HalfTraceDetection", "HalfTraceEvolve", "HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim", "HalfTracePlot",
                 "HalfTraceTraces", "HalfTraceTraining", "HalfTraceVerify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),

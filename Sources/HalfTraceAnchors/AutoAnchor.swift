@@ -278,3 +278,34 @@ enum KMeans {
         return centres
     }
 }
+
+/// The outcome of YOLOv5's `check_anchors` (`utils/autoanchor.py`, v7.0).
+public struct AnchorCheck: Sendable, Equatable {
+    /// The anchors the model trains with, per output layer (smallest stride first).
+    public var layers: [[AnchorSize]]
+    /// bpr, aat and fitness of the given anchors on the jittered label sizes.
+    public var before: AnchorMetrics
+    /// The same for the searched anchors, when a search ran.
+    public var after: AnchorMetrics?
+    /// Whether the searched anchors replaced the given ones (their bpr is higher).
+    public var replaced: Bool
+}
+
+extension AutoAnchor {
+    /// YOLOv5's `check_anchors(dataset, model, thr, imgsz)`: the given anchors' best possible
+    /// recall on the label sizes, each image's scaled by U(0.9, 1.1) drawn from `seed`; above 0.98
+    /// they stay. Otherwise `kmean_anchors` (k-means and 1000 generations of the genetic search,
+    /// on the unjittered sizes) proposes as many anchors, which replace the given ones only if
+    /// their bpr on the jittered sizes is higher, split over the layers by `check_anchor_order`.
+    public static func check(_ dataset: YOLODataset, anchors given: [[AnchorSize]], imageSize: Int, thr: Double = 4,
+                             seed: UInt64, generations: Int = 1000) throws -> AnchorCheck {
+        let flat = Array(given.joined())
+        let jittered = labelSizes(dataset, imgSize: imageSize, jitterSeed: seed)
+        let before = metrics(jittered, anchors: flat, thr: thr)
+        guard before.bpr <= 0.98 else { return AnchorCheck(layers: given, before: before, after: nil, replaced: false) }
+        let search = try search(labelSizes(dataset, imgSize: imageSize), n: flat.count, thr: thr, generations: generations, seed: seed)
+        let after = metrics(jittered, anchors: search.anchors, thr: thr)
+        guard after.bpr > before.bpr else { return AnchorCheck(layers: given, before: before, after: after, replaced: false) }
+        return AnchorCheck(layers: try layers(search.anchors, count: given.count).layers, before: before, after: after, replaced: true)
+    }
+}

@@ -52,7 +52,7 @@ public struct YOLODataset: Sendable {
             throw HalfTraceError.inaccessible(csv, "cannot read the images file")
         }
         var sizes: [String: (Double, Double)] = [:], order: [String] = []
-        for (k, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (k, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty { continue }
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }

@@ -10,7 +10,8 @@ public enum YOLOLabels {
     /// `np.unique(lb, axis=0)` leaves them; without, in file order.
     public static func parse(_ content: String, path: String) throws -> (rows: [[Float]], duplicates: Int) {
         var rows: [[Float]] = []
-        for (k, raw) in content.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Lines end at \n, \r\n (one Character in Swift, which a split on "\n" would not see) or \r.
+        for (k, raw) in content.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let fields = raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\u{FEFF}" })
             if fields.isEmpty { continue }
             guard fields.count == 5 else {

@@ -3,7 +3,7 @@ import HalfTraceAutograd
 import HalfTraceKernels
 
 /// YOLOv5's loss hyper-parameters as `ComputeLoss` reads them, after train.py has scaled them to
-/// the number of output layers, classes and the image size (`LossHyperparameters.scaled`).
+/// the number of output layers, classes and the image size (`DetectorHyperparameters.scaled`).
 public struct LossGains: Sendable, Codable, Equatable {
     /// The box (CIoU) loss gain.
     public var box: Double
@@ -190,3 +190,4 @@ extension Dual {
         return Dual(s, derivatives: x.derivatives * (s * (1 - s)))
     }
 }
+

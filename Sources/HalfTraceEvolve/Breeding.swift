@@ -9,16 +9,15 @@ enum Breeding {
     /// v = (gain * (rand < 0.8) * randn * rand_scalar * 0.2 + 1).clip(0.3, 3.0), redrawn while all
     /// ones; hyp = parent * v, clamped to the meta bounds and rounded to 5 decimals. Generation 0
     /// trains the base hyper-parameters first (as YOLOv5 does before evolve.csv exists).
-    static func classic(generation g: Int, population: Int, earlier: [EvolveRecord], base: [Double],
+    static func classic(generation g: Int, population: Int, earlier: [EvolveRecord], base: [Double], meta: [EvolvableKey],
                         using rng: inout SplitMix64) -> [[Double]] {
         let top = Array(earlier.sorted { $0.fitness > $1.fitness }.prefix(5))
         let parents: [[Double]] = top.isEmpty ? [base] : top.map(\.hyp)
         let fitness = top.isEmpty ? [0.0] : top.map(\.fitness)
         let weights = fitness.map { $0 - fitness.min()! + 1e-6 }
         return (0..<population).map { i in
-            if g == 0 && i == 0 { return HyperparameterMeta.constrain(base) }
+            if g == 0 && i == 0 { return HyperparameterMeta.constrain(base, table: meta) }
             let parent = parents[weightedIndex(weights, using: &rng)]
-            let meta = HyperparameterMeta.table
             var v = [Double](repeating: 1, count: meta.count)
             while v.allSatisfy({ $0 == 1 }) {
                 let scalar = rng.nextUnit()
@@ -27,7 +26,7 @@ enum Breeding {
                     return min(max(m.gain * mask * rng.nextNormal() * scalar * 0.2 + 1, 0.3), 3.0)
                 }
             }
-            return HyperparameterMeta.constrain(zip(parent, v).map(*))
+            return HyperparameterMeta.constrain(zip(parent, v).map(*), table: meta)
         }
     }
 
@@ -41,12 +40,11 @@ enum Breeding {
     /// move the same fraction of their range). Values are clamped and rounded to 5 decimals.
     /// Generation 0: the base hyper-parameters and uniform random individuals within the bounds.
     static func ga(generation g: Int, generations: Int, population p: Int, previous: [EvolveRecord], base: [Double],
-                   using rng: inout SplitMix64) -> [[Double]] {
-        let meta = HyperparameterMeta.table
+                   meta: [EvolvableKey], using rng: inout SplitMix64) -> [[Double]] {
         if g == 0 {
             return (0..<p).map { i in
-                i == 0 ? HyperparameterMeta.constrain(base)
-                    : HyperparameterMeta.constrain(meta.map { rng.nextUniform($0.lower, $0.upper) })
+                i == 0 ? HyperparameterMeta.constrain(base, table: meta)
+                    : HyperparameterMeta.constrain(meta.map { rng.nextUniform($0.lower, $0.upper) }, table: meta)
             }
         }
         let k = Double(g - 1) / Double(max(generations, 1))
@@ -74,7 +72,7 @@ enum Breeding {
             for j in meta.indices where meta[j].gain > 0 && rng.nextUnit() < mutationRate {
                 child[j] += rng.nextUniform(-0.1, 0.1) * meta[j].range
             }
-            next.append(HyperparameterMeta.constrain(child))
+            next.append(HyperparameterMeta.constrain(child, table: meta))
         }
         return next
     }

@@ -26,7 +26,7 @@ public enum TextFile {
     /// Refuses YAML anchors (`&a`) and aliases (`*a`) before the text is composed: a settings
     /// file of plain values never needs them, and an "alias bomb" expands exponentially.
     public static func rejectYAMLAnchorsAndAliases(_ text: String, name: String, what: String) throws {
-        for (k, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (k, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             var previous: Character = " "
             for c in line {
                 if c == "#" && previous.isWhitespace { break }

@@ -4,9 +4,8 @@ import HalfTraceEvolve
 /// YOLOv5's evolve.png: the fitness of every trained individual against each hyper-parameter,
 /// the best individual marked.
 public enum EvolveFigure {
-    public static func make(_ records: [EvolveRecord], title: String) -> Figure? {
+    public static func make(_ records: [EvolveRecord], table meta: [EvolvableKey] = HyperparameterMeta.table, title: String) -> Figure? {
         guard let best = records.max(by: { $0.fitness < $1.fitness }) else { return nil }
-        let meta = HyperparameterMeta.table
         let panels = meta.indices.map { j -> Panel in
             var all = Series("individuals", x: records.map { $0.hyp[j] }, y: records.map(\.fitness), style: .points, color: "#1f77b4")
             all.pointSize = 0.6
@@ -21,7 +20,7 @@ public enum EvolveFigure {
         var f = Figure(name: "evolve", title: title, xLabel: "", panels: panels)
         f.gridColumns = 4
         f.width = 1400
-        f.height = 760
+        f.height = max(760, 190 * ((panels.count + 3) / 4) + 120)
         return f
     }
 }

@@ -23,6 +23,9 @@ public enum HypFile {
         public var ignored: [String]
         /// The keys HalfTrace reads that the file lacks; they keep their defaults.
         public var missing: [String]
+        /// The ignored keys whose values are plain finite numbers (box, cls, fliplr, ...), for a
+        /// recipe that reads more keys than the schedule's (the detector's loss gains).
+        public var others: [String: Double] = [:]
     }
 
     /// Reads the file at `path` (valid UTF-8, at most `maximumBytes`) and parses it over `defaults`.
@@ -47,11 +50,15 @@ public enum HypFile {
         guard let mapping = node.mapping else {
             throw HalfTraceError.file(name, line: node.mark?.line ?? 1, "expected a mapping of key: value")
         }
-        var hyp = defaults, ignored: [String] = [], seen = Set<String>()
+        var hyp = defaults, ignored: [String] = [], seen = Set<String>(), others: [String: Double] = [:]
         for (keyNode, valueNode) in mapping {
             let line = valueNode.mark?.line ?? keyNode.mark?.line
             guard let keyName = keyNode.scalar?.string else { continue }
-            guard let key = ScheduleHyperparameters.key(keyName) else { ignored.append(keyName); continue }
+            guard let key = ScheduleHyperparameters.key(keyName) else {
+                ignored.append(keyName)
+                if let scalar = valueNode.scalar, scalar.style == .plain, let v = Double(scalar.string), v.isFinite { others[keyName] = v }
+                continue
+            }
             guard let scalar = valueNode.scalar else {
                 throw HalfTraceError.file(name, line: line, field: key.name, "must be a number, got a \(valueNode.mapping != nil ? "mapping" : "list")")
             }
@@ -62,12 +69,17 @@ public enum HypFile {
             hyp[keyPath: key.keyPath] = value
             do { try HalfTraceError.check(key.name, value, in: key.valid) } catch let e as HalfTraceError { throw e.inFile(name, line: line) }
         }
-        return Loaded(hyp: hyp, ignored: ignored, missing: ScheduleHyperparameters.keys.map(\.name).filter { !seen.contains($0) })
+        return Loaded(hyp: hyp, ignored: ignored, missing: ScheduleHyperparameters.keys.map(\.name).filter { !seen.contains($0) },
+                      others: others)
     }
 
     /// The YAML text of `hyp`, with a comment header (YOLOv5's hyp_evolve.yaml layout).
     public static func text(_ hyp: ScheduleHyperparameters, header: [String]) -> String {
-        header.map { "# " + $0 }.joined(separator: "\n") + "\n\n"
-            + ScheduleHyperparameters.keys.map { "\($0.name): \(hyp[keyPath: $0.keyPath])" }.joined(separator: "\n") + "\n"
+        text(ScheduleHyperparameters.keys.map { ($0.name, hyp[keyPath: $0.keyPath]) }, header: header)
+    }
+
+    /// The YAML text of `key: value` pairs in order, with a comment header.
+    public static func text(_ pairs: [(String, Double)], header: [String]) -> String {
+        header.map { "# " + $0 }.joined(separator: "\n") + "\n\n" + pairs.map { "\($0.0): \($0.1)" }.joined(separator: "\n") + "\n"
     }
 }

@@ -9,7 +9,7 @@ import Testing
 
 @Suite("Hyper-parameter evolution and hyp files")
 struct EvolveTests {
-    static func config(_ strategy: EvolveStrategy, generations: Int = 4, population: Int = 4, model: ToyModel = .tiny, epochs: Int = 3) -> EvolveConfig {
+    static func config(_ strategy: EvolveStrategy, generations: Int = 4, population: Int = 4, model: EvolveModel = .tiny, epochs: Int = 3) -> EvolveConfig {
         var c = EvolveConfig()
         c.model = model
         c.strategy = strategy
@@ -141,5 +141,25 @@ struct EvolveTests {
         #expect { try HypFile.parse("lr0: [1, 2]\n", name: "h.yaml") } throws: { "\($0)" == "h.yaml:1: lr0: must be a number, got a list" }
         #expect { try HypFile.parse("lr0: 0.1\nlr0: 0.2\n", name: "h.yaml") } throws: { "\($0)".hasPrefix("h.yaml: not valid YAML: ") && "\($0)".contains("duplicate") }
         #expect { try HypFile.parse("- a\n- b\n", name: "h.yaml") } throws: { "\($0)".hasPrefix("h.yaml:1: expected a mapping") }
+    }
+}
+
+extension EvolveTests {
+    @Test("evolving the detector: YOLOv5's columns and fitness, its loss and augmentation keys within their meta bounds, the same evolve.csv with one or two workers")
+    func detector() throws {
+        var c = Self.config(.ga, generations: 2, population: 2, model: .detector, epochs: 1)
+        (c.detector.imageSize, c.detector.batchSize, c.detector.widths, c.detector.syntheticTrain, c.detector.syntheticValidation) = (32, 4, [8, 8, 16, 16], 8, 4)
+        let (a, summary) = try Self.evolve(c, workers: 1)
+        let (b, _) = try Self.evolve(c, workers: 2)
+        #expect(a == b)
+        let header = a.split(separator: "\n")[0]
+        #expect(header.hasPrefix("generation,individual,metrics/precision,metrics/recall,metrics/mAP_0.5,metrics/mAP_0.5:0.95,val/box_loss,val/obj_loss,val/cls_loss,fitness,lr0,"))
+        #expect(header.hasSuffix(",box,cls,cls_pw,obj,obj_pw,anchor_t,hsv_h,hsv_s,hsv_v,degrees,translate,scale,shear,flipud,fliplr,mosaic"))
+        for r in summary.records {
+            guard case .detector(let m, _) = r.metrics else { Issue.record("not a detector record"); continue }
+            #expect(r.fitness == 0.1 * m.map50 + 0.9 * m.map)
+            for (v, key) in zip(r.hyp, c.table) { #expect(v >= key.lower && v <= key.upper, "\(key.name) \(v)") }
+        }
+        #expect(summary.records.count == 4)
     }
 }

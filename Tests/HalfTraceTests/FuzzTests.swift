@@ -1,5 +1,6 @@
 import Foundation
 import HalfTraceAnchors
+import HalfTraceDetection
 import HalfTraceEvolve
 import HalfTraceKernels
 import HalfTraceNN
@@ -184,6 +185,57 @@ struct FuzzTests {
                 _ = try TraceVerification.verify(mutated, path: "trace.csv", formula: .sgdr(lr: 0.1, t0: 1, tMult: 3, etaMin: 0))
             }
             #expect(outcome.refused > 0 && outcome.accepted > 0, "trace: \(outcome)")
+        }
+    }
+}
+
+extension FuzzTests {
+    @Test("YOLO dataset folders (data.yaml, a label file, a PNG's bytes): refused naming the file, or trained a detector step on")
+    func detectorFolders() throws {
+        let data = SyntheticShapes.make(train: 4, validation: 2, size: 32, seed: 1)
+        var config = DetectorConfig()
+        (config.imageSize, config.batchSize, config.epochs, config.widths, config.autoAnchor) = (32, 2, 1, [8, 8, 16, 16], false)
+        try withTemporaryDirectory("fuzz-yolo") { dir in
+            let root = dir + "/set"
+            try YOLOFolder.write(data, to: root)
+            func use() throws {
+                let loaded = try YOLOFolder.load(root, imageSize: 32)
+                _ = try DetectorTrainer(config: config, data: loaded).step()
+            }
+            let yaml = try String(contentsOfFile: root + "/data.yaml", encoding: .utf8)
+            let a = Self.fuzz(yaml, seed: 700, cases: Self.cases / 4) { mutated in
+                try mutated.write(toFile: root + "/data.yaml", atomically: false, encoding: .utf8)
+                try use()
+            }
+            try yaml.write(toFile: root + "/data.yaml", atomically: false, encoding: .utf8)
+            let labelPath = root + "/labels/train/train000.txt"
+            let label = try String(contentsOfFile: labelPath, encoding: .utf8)
+            let b = Self.fuzz(label, seed: 701, cases: Self.cases / 4) { mutated in
+                try mutated.write(toFile: labelPath, atomically: false, encoding: .utf8)
+                try use()
+            }
+            try label.write(toFile: labelPath, atomically: false, encoding: .utf8)
+            // A PNG's bytes: truncated, a byte flipped, a run zeroed or repeated.
+            let pngPath = root + "/images/train/train001.png"
+            let png = try Data(contentsOf: URL(fileURLWithPath: pngPath))
+            var rng = SplitMix64(seed: 702)
+            var refused = 0, accepted = 0
+            for _ in 0..<(Self.cases / 4) {
+                var bytes = [UInt8](png)
+                switch rng.nextIndex(below: 4) {
+                case 0: bytes.removeLast(1 + rng.nextIndex(below: bytes.count - 1))
+                case 1: bytes[rng.nextIndex(below: bytes.count)] ^= UInt8(1 << rng.nextIndex(below: 8))
+                case 2:
+                    let i = rng.nextIndex(below: bytes.count), n = min(bytes.count - i, 1 + rng.nextIndex(below: 64))
+                    for k in i..<(i + n) { bytes[k] = 0 }
+                default:
+                    let i = rng.nextIndex(below: bytes.count), n = min(bytes.count - i, 1 + rng.nextIndex(below: 64))
+                    bytes.insert(contentsOf: bytes[i..<(i + n)], at: i)
+                }
+                try Data(bytes).write(to: URL(fileURLWithPath: pngPath))
+                do { try use(); accepted += 1 } catch is HalfTraceError { refused += 1 } catch { Issue.record("\(type(of: error)): \(error)") }
+            }
+            #expect(a.refused > 0 && a.accepted > 0 && b.refused > 0 && b.accepted > 0 && refused > Self.cases / 8, "\(a) \(b) png refused \(refused) accepted \(accepted)")
         }
     }
 }

@@ -28,10 +28,12 @@ public struct BoxLabel: Sendable, Equatable, Codable {
     /// reads back as the same float32.
     public var line: String { "\(classIndex) \(x) \(y) \(w) \(h)" }
 
-    /// The box's corners in pixels of a `width` x `height` image, as YOLOv5's `xywhn2xyxy`.
+    /// The box's corners in pixels of a `width` x `height` image, as val.py gets them in float32:
+    /// the label scaled to pixels first (`targets[:, 2:] *= (w, h, w, h)`), then `xywh2xyxy`.
     public func corners(width: Int, height: Int) -> SIMD4<Float> {
         let (W, H) = (Float(width), Float(height))
-        return SIMD4(W * (x - w / 2), H * (y - h / 2), W * (x + w / 2), H * (y + h / 2))
+        let (px, py, pw, ph) = (x * W, y * H, w * W, h * H)
+        return SIMD4(px - pw / 2, py - ph / 2, px + pw / 2, py + ph / 2)
     }
 }
 
@@ -80,31 +82,30 @@ public struct DetectionDataset: Sendable, Equatable {
         })
     }
 
-    /// The images at `indices` as an NHWC batch [n, h, w, 3] of pixel / 255 (float32, as YOLOv5's
-    /// `imgs.float() / 255`), rounded once to `dtype`, and their labels as targets with the image's
-    /// position in the batch. `flipped[k]` mirrors image k left-right (its labels' x become 1 - x).
-    public func batch(_ indices: [Int], dtype: DType, flipped: [Bool]? = nil) -> (images: Tensor, targets: [TargetBox]) {
-        precondition(!indices.isEmpty, "DetectionDataset.batch: no images")
-        let (w, h) = (samples[indices[0]].image.width, samples[indices[0]].image.height)
-        var values = [Float](repeating: 0, count: indices.count * h * w * 3)
+    /// The images at `indices` as a batch (`DetectionDataset.batch(images:labels:dtype:)`).
+    public func batch(_ indices: [Int], dtype: DType) -> (images: Tensor, targets: [TargetBox]) {
+        Self.batch(images: indices.map { samples[$0].image }, labels: indices.map { samples[$0].labels }, dtype: dtype)
+    }
+
+    /// Images of one size as an NHWC batch [n, h, w, 3] of pixel / 255 (float32, as YOLOv5's
+    /// `imgs.float() / 255`), rounded once to `dtype`, and their labels as targets with the
+    /// image's position in the batch (YOLOv5's `collate_fn`).
+    public static func batch(images: [RGBImage], labels: [[BoxLabel]], dtype: DType) -> (images: Tensor, targets: [TargetBox]) {
+        precondition(!images.isEmpty && images.count == labels.count, "DetectionDataset.batch: \(images.count) images, \(labels.count) label lists")
+        let (w, h) = (images[0].width, images[0].height)
+        var values = [Float](repeating: 0, count: images.count * h * w * 3)
         var targets: [TargetBox] = []
-        for (k, i) in indices.enumerated() {
-            let s = samples[i]
-            precondition(s.image.width == w && s.image.height == h, "DetectionDataset.batch: images of different sizes")
-            let flip = flipped?[k] ?? false
-            s.image.pixels.withUnsafeBufferPointer { p in
-                for y in 0..<h {
-                    for x in 0..<w {
-                        let source = (y * w + (flip ? w - 1 - x : x)) * 3, target = ((k * h + y) * w + x) * 3
-                        for c in 0..<3 { values[target + c] = Float(p[source + c]) / 255 }
-                    }
-                }
+        for (k, image) in images.enumerated() {
+            precondition(image.width == w && image.height == h, "DetectionDataset.batch: images of different sizes")
+            let offset = k * h * w * 3
+            image.pixels.withUnsafeBufferPointer { p in
+                for i in p.indices { values[offset + i] = Float(p[i]) / 255 }
             }
-            for l in s.labels {
-                targets.append(TargetBox(image: k, classIndex: l.classIndex, x: flip ? 1 - l.x : l.x, y: l.y, w: l.w, h: l.h))
+            for l in labels[k] {
+                targets.append(TargetBox(image: k, classIndex: l.classIndex, x: l.x, y: l.y, w: l.w, h: l.h))
             }
         }
-        return (Tensor(floats: values, shape: [indices.count, h, w, 3], dtype: dtype), targets)
+        return (Tensor(floats: values, shape: [images.count, h, w, 3], dtype: dtype), targets)
     }
 }
 

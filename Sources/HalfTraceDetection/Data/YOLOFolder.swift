@@ -104,7 +104,7 @@ public enum YOLOFolder {
 
     static func lineNumber(of row: Int, in text: String) -> Int? {
         var seen = -1
-        for (k, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        for (k, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
         where !line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\u{FEFF}" }).isEmpty {
             seen += 1
             if seen == row { return k + 1 }
@@ -120,7 +120,7 @@ public enum YOLOFolder {
 
     /// Writes `data` as a YOLO dataset folder: images/{train,val}/NAME.png, labels/{train,val}/NAME.txt
     /// and data.yaml with an absolute `path` (YOLOv5 resolves a relative one against its own install).
-    /// Files are written whole and renamed into place.
+    /// Files are written whole and renamed into place (`AtomicFile`).
     public static func write(_ data: DetectionData, to directory: String) throws {
         let root = URL(fileURLWithPath: directory).standardizedFileURL.path
         for (split, set) in [("train", data.train), ("val", data.validation)] {
@@ -128,23 +128,12 @@ public enum YOLOFolder {
                 try FileManager.default.createDirectory(atPath: "\(root)/\(sub)/\(split)", withIntermediateDirectories: true)
             }
             for s in set.samples {
-                try writeAtomically(Data(PNG.encode(s.image)), to: "\(root)/images/\(split)/\(s.name).png")
-                try writeAtomically(Data(s.labels.map { $0.line + "\n" }.joined().utf8), to: "\(root)/labels/\(split)/\(s.name).txt")
+                try AtomicFile.write(Data(PNG.encode(s.image)), to: "\(root)/images/\(split)/\(s.name).png")
+                try AtomicFile.write(Data(s.labels.map { $0.line + "\n" }.joined().utf8), to: "\(root)/labels/\(split)/\(s.name).txt")
             }
         }
         let yaml = "# \(data.source)\npath: \(root)\ntrain: images/train\nval: images/val\nnc: \(data.train.classes)\nnames: [\(data.train.classNames.joined(separator: ", "))]\n"
-        try writeAtomically(Data(yaml.utf8), to: "\(root)/data.yaml")
-    }
-
-    static func writeAtomically(_ data: Data, to path: String) throws {
-        let temporary = path + ".tmp"
-        do {
-            try data.write(to: URL(fileURLWithPath: temporary))
-            _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: temporary))
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw HalfTraceError.inaccessible(path, "cannot write: \(error.localizedDescription)")
-        }
+        try AtomicFile.write(Data(yaml.utf8), to: "\(root)/data.yaml")
     }
 }
 

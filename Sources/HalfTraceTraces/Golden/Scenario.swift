@@ -69,7 +69,8 @@ public struct ScenarioSpec: Sendable, Equatable {
 /// and how far they run.
 public final class RunCache {
     var runs: [String: (records: [IterationRecord], epochs: [EpochResult])] = [:]
-    /// When set, the training scenarios (`training`, `training_epochs`, `resume`) stop after this
+    var detectorRuns: [String: (records: [IterationRecord], epochs: [DetectorEpoch], batchesPerEpoch: Int)] = [:]
+    /// When set, the training scenarios (`training`, `training_epochs`, `resume`, `detector`) stop after this
     /// many epochs (the resume scenario: one epoch after its stop) and produce the first rows of
     /// their golden file; `GoldenRunner.check` then compares those rows. A run is deterministic
     /// and its schedule depends only on the configuration, so a stopped run's rows equal the full

@@ -24,6 +24,8 @@ enum ScenarioFactory {
         case "sgdr_warmup": return try SGDRWarmupScenario(c)
         case "family_schedules": return try FamilySchedulesScenario(c)
         case "family_scalers": return try FamilyScalersScenario(c)
+        case "detector": return try DetectorTrainingScenario(c)
+        case "detector_epochs": return try DetectorEpochsScenario(c)
         case let k: throw HalfTraceError.invalid("config.kind", "unknown kind '\(k.prefix(40))'")
         }
     }
@@ -207,11 +209,38 @@ public enum Scenarios {
                      shrunken(precision, scaler: scaler))
     }
 
+    /// A short detector run: a micro YOLOv5 of widths 8-16-16-32 on 16 + 8 synthetic images of
+    /// 32 px, batch 4 (4 batches per epoch, accumulate ramping to 16), 30 epochs, so that warm-up
+    /// (100 iterations, the floor) ends at iteration 100 and the linear schedule follows.
+    static func detector(_ precision: String, scaler: Bool?, extra: [(String, String)] = []) -> [(String, String)] {
+        [("kind", "detector"), ("precision", precision), ("epochs", "30"), ("batch_size", "4"), ("imgsz", "32"), ("train", "16"),
+         ("val", "8"), ("widths", "8,16,16,32"), ("scaler", scaler.map { "\($0)" } ?? "default")] + extra + [("seed", "0")]
+    }
+
+    /// A detector run's per-iteration and per-epoch scenarios.
+    struct DetectorRun {
+        let perIteration: ScenarioSpec
+        let perEpoch: ScenarioSpec
+
+        init(_ suffix: String, _ legend: String, _ precision: String, scaler: Bool?, extra: [(String, String)] = []) {
+            let run = detector(precision, scaler: scaler, extra: extra)
+            perIteration = ScenarioSpec("detector_\(suffix)", "Micro YOLOv5 (32 px shapes), YOLOv5 recipe, \(legend): per iteration", run)
+            perEpoch = ScenarioSpec("detector_\(suffix)_epochs", "Micro YOLOv5 (32 px shapes), YOLOv5 recipe, \(legend): per epoch",
+                                    [("kind", "detector_epochs")] + run.dropFirst())
+        }
+
+        var specs: [ScenarioSpec] { [perIteration, perEpoch] }
+    }
+    static let detectorFP32 = DetectorRun("fp32", "float32", "fp32", scaler: nil)
+    static let detectorAmp = DetectorRun("amp", "amp, GradScaler from 2^24 (it backs off on float16 overflow) growing every 8 steps", "amp",
+                                         scaler: true, extra: [("init_scale", "16777216"), ("growth_interval", "8")])
+    static let detectorFP16 = DetectorRun("fp16", "float16 storage with GradScaler", "fp16", scaler: true)
+
     public static let all: [ScenarioSpec] = [
         interpDocument, warmupFormula, warmupLag, cosineVsLinear, sgdrDocumentEpoch, sgdrDocumentBatch, sgdrPyTorchRestarts,
         scalerMLPOverflow, scalerSawtooth, scalerHysteresisClean, scalerHysteresisGrowth, scalerMinScale, accumulationEquivalence,
         accumulateRamp,
     ] + optimizers + [resumeAmp, anchorsMetric, anchorsSearch, sgdrWarmupRestarts, familySchedules, familyScalers] + references
         + [digitsFP32, digitsAmp, digitsFP16, digitsFP16NoScaler, digitsAmpNoScaler, digitsAmpBF16, digitsBF16].flatMap(\.specs)
-        + shrunkenEpochs
+        + shrunkenEpochs + [detectorFP32, detectorAmp, detectorFP16].flatMap(\.specs)
 }

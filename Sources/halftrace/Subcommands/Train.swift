@@ -17,11 +17,13 @@ extension HalfTraceCommand {
             abstract: "Train a toy model with YOLOv5's recipe (warm-up, schedule, accumulation, clipping, loss scaling).",
             discussion: "Defaults: --model mlp --precision fp32 --epochs 30, hyp.scratch-low.yaml. With --resume, flags that change the checkpoint's configuration need --override FIELD (except a larger --epochs).")
 
-        @Option(help: "tiny (two-moons), mlp (UCI digits) or wide (Gaussian clusters).") var model: ToyModel?
+        @Option(help: "tiny (two-moons), mlp (UCI digits), wide (Gaussian clusters), probe, or detector (a micro YOLOv5 on images).") var model: TrainModel?
         @Option(help: "fp32, amp (float32 master weights, float16 autocast, GradScaler), amp-bf16 (float32 master weights, bfloat16 autocast), fp16 (float16 storage) or bf16 (bfloat16 storage).")
         var precision: Precision?
         @Option(help: "Epochs (1...100000).") var epochs: Int?
-        @Option(name: .customLong("batch-size"), help: "Batch size (default: the model's).") var batchSize: Int?
+        @Option(name: [.customLong("batch-size"), .customLong("batch")], help: "Batch size (default: the model's; the detector's 16).") var batchSize: Int?
+        @Option(help: "detector: the square image size in pixels, a multiple of 16 (default 64).") var imgsz: Int?
+        @Flag(name: .customLong("noautoanchor"), help: "detector: keep YOLOv5's default anchors (no AutoAnchor check).") var noAutoAnchor = false
         @Option(help: "Nominal batch size for accumulation (default 64).") var nbs: Int?
         @Option(help: "sgd, adam or adamw.") var optimizer: OptimizerKind?
         @OptionGroup(title: "Hyper-parameters (YOLOv5's hyp keys)") var hypFlags: HyperparameterOptions
@@ -46,7 +48,7 @@ extension HalfTraceCommand {
         var scalerRule: LossScaleRule.Framework?
         @OptionGroup(title: "--scaler-rule megatron, deepspeed, deepspeed-fp16") var ruleFlags: ScalerRuleFlags
         @Option(help: "Seed of initialisation and data order (default 0).") var seed: UInt64?
-        @Option(help: "A digits CSV (p0..p63,label) instead of the bundled one.") var data: String?
+        @Option(help: "A digits CSV (p0..p63,label) instead of the bundled one; for the detector, a YOLO dataset folder with data.yaml (default: HalfTrace's synthetic shapes).") var data: String?
         @Option(help: "A YOLOv5 hyper-parameter YAML (hyp.scratch-low.yaml style); flags given explicitly win.") var hyp: String?
         @Option(help: "Directory for results.csv, trace.csv, last.ckpt and best.ckpt.") var out: String?
         @Option(name: .customLong("save-period"), help: "Also checkpoint every N iterations.") var savePeriod: Int?
@@ -57,7 +59,7 @@ extension HalfTraceCommand {
 
         /// The flags given on the command line, applied to `c`.
         func apply(to c: inout TrainingConfig) {
-            if let model { c.model = model }
+            if let model, let toy = model.toy { c.model = toy }
             if let precision { c.precision = precision }
             if let epochs { c.epochs = epochs }
             if let batchSize { c.batchSize = batchSize }
@@ -92,6 +94,10 @@ extension HalfTraceCommand {
         }
 
         func validate() throws {
+            if model == .detector { return try validateDetector() }
+            for (flag, given) in [("--imgsz", imgsz != nil), ("--noautoanchor", noAutoAnchor)] where given {
+                throw ValidationError("\(flag) applies to --model detector only")
+            }
             if let scalerRule { _ = try scalerRuleValue(scalerRule) } else if let flag = ruleFlags.anyGiven {
                 throw ValidationError("\(flag) needs --scaler-rule (deepspeed, deepspeed-fp16 or megatron)")
             }
@@ -117,6 +123,7 @@ extension HalfTraceCommand {
         }
 
         func run() throws {
+            if model == .detector { return try runDetector() }
             let session: TrainingSession
             if let resume {
                 let fields = Set(try override.flatMap(Flags.trainingFields(forOverride:)))

@@ -1,5 +1,4 @@
 import Foundation
-import HalfTraceKernels
 
 /// Writes files so that a reader (or a crash) never sees a half-written one: the bytes go to a
 /// temporary file in the same directory, are flushed to disk, and the file is renamed over the
