@@ -20,7 +20,9 @@ let package = Package(
         .library(name: "HalfTraceTensors", targets: ["HalfTraceAutograd", "HalfTraceNN"]),
         // Optimizers, learning-rate schedules (YOLOv5 warm-up, LambdaLR, SGDR) and the GradScaler.
         .library(name: "HalfTraceOptimization", targets: ["HalfTraceOptim"]),
-        // YOLOv5's training loop on HalfTrace tensors, checkpoints and resume.
+        // A micro YOLOv5 on the engine: blocks, Detect, ComputeLoss, NMS, mAP, EMA, data and images.
+        .library(name: "HalfTraceDetection", targets: ["HalfTraceDetection"]),
+        // YOLOv5's training loop on HalfTrace tensors (toy models and the detector), checkpoints and resume.
         .library(name: "HalfTraceTraining", targets: ["HalfTraceTraining"]),
         // Checks a YOLOv5 or Ultralytics run (or any schedule's log) against the formulas.
         .library(name: "HalfTraceVerification", targets: ["HalfTraceVerify"]),

@@ -121,3 +121,24 @@ extension ElementKernels {
         }
     }
 }
+
+extension ElementKernels {
+    /// SiLU, y = x / (1 + exp(-x)), with the C kernels' own vectorised exp (within 2 ulp of e^x;
+    /// every ISA gives the same bits), in ranges on the worker pool.
+    public static func silu(_ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>, isa: KernelISA = .best) {
+        precondition(x.count == y.count, "silu: \(x.count) inputs, \(y.count) outputs")
+        Parallel.forEachRange(x.count, minimum: 1 << 14) { r in
+            ht_silu_f32(isa.native, x.baseAddress! + r.lowerBound, y.baseAddress! + r.lowerBound, r.count)
+        }
+    }
+
+    /// SiLU's gradient, dx = g * s * (1 + x * (1 - s)) with s = 1 / (1 + exp(-x)), PyTorch's
+    /// silu_backward order, with the same exp as `silu`.
+    public static func siluGradient(x: UnsafeBufferPointer<Float>, g: UnsafeBufferPointer<Float>,
+                                    into dx: UnsafeMutableBufferPointer<Float>, isa: KernelISA = .best) {
+        precondition(x.count == g.count && x.count == dx.count, "siluGradient: \(x.count) inputs, \(g.count) gradients, \(dx.count) outputs")
+        Parallel.forEachRange(x.count, minimum: 1 << 14) { r in
+            ht_silu_grad_f32(isa.native, x.baseAddress! + r.lowerBound, g.baseAddress! + r.lowerBound, dx.baseAddress! + r.lowerBound, r.count)
+        }
+    }
+}

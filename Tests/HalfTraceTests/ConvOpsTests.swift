@@ -248,3 +248,52 @@ struct ConvOpsTests {
         }
     }
 }
+
+/// The SiLU kernel's own exp and its ISA paths.
+@Suite("SiLU kernel")
+struct SiLUKernelTests {
+    static let inputs: [Float] = {
+        var rng = SplitMix64(seed: 11)
+        var v: [Float] = [0, -0.0, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, -.leastNonzeroMagnitude,
+                          .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 88.72, 88.73, -88.72, -103.97, -104.5, 104.5, 1e-30]
+        v += (0..<20_000).map { _ in Float(rng.nextUniform(-30, 30)) }
+        v += (0..<2_000).map { _ in Float(rng.nextUniform(-110, 110)) }
+        return v
+    }()
+
+    @Test("silu and its gradient give the same bits on every ISA path (portable fmaf and rintf, AVX2 vectorised)", arguments: KernelISA.allCases)
+    func isaPaths(isa: KernelISA) throws {
+        try isa.requireOnThisCPU()
+        let x = Self.inputs, g = x.map { $0 * 0.75 + 0.25 }
+        func run(_ isa: KernelISA) -> ([Float], [Float]) {
+            var y = [Float](repeating: 0, count: x.count), dx = y
+            x.withUnsafeBufferPointer { xb in
+                y.withUnsafeMutableBufferPointer { ElementKernels.silu(xb, into: $0, isa: isa) }
+                g.withUnsafeBufferPointer { gb in dx.withUnsafeMutableBufferPointer { ElementKernels.siluGradient(x: xb, g: gb, into: $0, isa: isa) } }
+            }
+            return (y, dx)
+        }
+        let (yp, dp) = run(.portable), (yi, di) = run(isa)
+        #expect(firstBitDifference(yp.map { $0.isNaN ? .nan : $0 }, yi.map { $0.isNaN ? .nan : $0 }) == nil, "\(isa): silu")
+        #expect(firstBitDifference(dp.map { $0.isNaN ? .nan : $0 }, di.map { $0.isNaN ? .nan : $0 }) == nil, "\(isa): gradient")
+    }
+
+    @Test("silu is within 3 float32 epsilons (relative) of the float formula x / (1 + e) with e the correctly rounded exp(-x) (the kernel's exp is within 1 ulp; 1 + e and the quotient round once each), overflow and underflow where float's are")
+    func accuracy() {
+        let x = Self.inputs
+        var y = [Float](repeating: 0, count: x.count)
+        x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { ElementKernels.silu(xb, into: $0) } }
+        var worst = (ulps: 0.0, x: Float(0))
+        for (xi, yi) in zip(x, y) {
+            let e = Float(Foundation.exp(-Double(xi)))  // correctly rounded (to within the Double's error)
+            let reference = xi / (1 + e)
+            if reference.isNaN || reference.isInfinite || reference == 0 {
+                #expect(yi.bitPattern == reference.bitPattern || (yi.isNaN && reference.isNaN), "silu(\(xi)) = \(yi), float formula \(reference)")
+                continue
+            }
+            let relative = Double(abs(yi - reference) / abs(reference)) / Double(Float.ulpOfOne)
+            if relative > worst.ulps { worst = (relative, xi) }
+        }
+        #expect(worst.ulps <= 3, "worst \(worst.ulps) epsilons at x = \(worst.x)")
+    }
+}

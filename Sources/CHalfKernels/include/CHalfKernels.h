@@ -108,6 +108,12 @@ void ht_adam_f32(ht_isa isa, float *p, const float *g, float *m, float *v, size_
 ///   x = min(min(r_w, 1/r_w), min(r_h, 1/r_h)) with r = label / anchor (IEEE division, then the
 ///   reciprocal of the rounded ratio, as torch computes it); best[i] = max over anchors of x.
 /// Returns the number of (label, anchor) pairs with x > thr. Every ISA gives the same bits.
+/// y = x / (1 + exp(-x)) (SiLU) for n binary32 values, with HalfTrace's own exp (within 2 ulp of
+/// e^x); the AVX2 and portable paths give the same bits.
+void ht_silu_f32(ht_isa isa, const float *x, float *y, size_t n);
+/// dx = g * s * (1 + x * (1 - s)), s = 1 / (1 + exp(-x)) (PyTorch's silu_backward order).
+void ht_silu_grad_f32(ht_isa isa, const float *x, const float *g, float *dx, size_t n);
+
 size_t ht_anchor_best(ht_isa isa, const float *w, const float *h, size_t n, const float *aw,
                       const float *ah, size_t k, float thr, float *best);
 

@@ -41,8 +41,10 @@ struct Sigmoid: ElementwiseFunction {
     func gradient<C: TensorCompute>(x: C, y: C, g: C) -> C { g * (1 - y) * y }
 }
 
-/// silu(x) = x * sigmoid(x) (YOLOv5's activation, `nn.SiLU`); gradient
-/// g * s * (1 + x * (1 - s)) with s = sigmoid(x) (PyTorch's silu_backward).
+/// silu(x) = x * sigmoid(x) (YOLOv5's activation, `nn.SiLU`) as PyTorch's kernel computes it,
+/// x / (1 + exp(-x)); gradient g * s * (1 + x * (1 - s)) with s = sigmoid(x) (PyTorch's
+/// silu_backward). These generic bodies compute float64; Float storage goes through
+/// `ElementKernels.silu` (the same formulas, with a vectorised exp).
 struct SiLU: ElementwiseFunction {
     var name: String { "silu" }
     var policy: Autocast.Policy { .promote }
@@ -105,17 +107,40 @@ extension Tensor {
         let x = Autocast.apply(f.policy, to: [self])[0]
         // relu only selects: on 16-bit storage it runs on the patterns, with the same bits.
         let onPatterns = F.self == ReLU.self
+        let silu = F.self == SiLU.self && x.dtype != .float64
         let y = StepProfile.measure(.elementwise) {
             if onPatterns, let y = Self.reluOnPatterns(x.storage) { return y }
+            if silu { return Self.siluKernel(x.storage) }
             return x.dtype == .float64 ? Self.forward(f, x.storage, Double.self) : Self.forward(f, x.storage, Float.self)
         }
         return .make(y, shape: x.shape, op: f.name, parents: [x]) { g in
             StepProfile.measure(.elementwise) {
                 if onPatterns, let gx = Self.reluGradientOnPatterns(x.storage, g) { return [gx] }
+                if silu { return [Self.siluGradientKernel(x.storage, g)] }
                 return [x.dtype == .float64 ? Self.backward(f, x.storage, y, g, Double.self)
                                             : Self.backward(f, x.storage, y, g, Float.self)]
             }
         }
+    }
+
+    /// SiLU of Float-computed storage through `ElementKernels.silu`, rounded once to its dtype.
+    private static func siluKernel(_ x: Storage) -> Storage {
+        let xs = Float.load(x)
+        let y = [Float](unsafeUninitializedCapacity: xs.count) { out, n in
+            xs.withUnsafeBufferPointer { ElementKernels.silu($0, into: out) }
+            n = xs.count
+        }
+        return Float.store(y, as: x.dtype)
+    }
+
+    /// SiLU's gradient through `ElementKernels.siluGradient`, rounded once to x's dtype.
+    private static func siluGradientKernel(_ x: Storage, _ g: Storage) -> Storage {
+        let xs = Float.load(x), gs = Float.load(g)
+        let dx = [Float](unsafeUninitializedCapacity: xs.count) { out, n in
+            xs.withUnsafeBufferPointer { x in gs.withUnsafeBufferPointer { ElementKernels.siluGradient(x: x, g: $0, into: out) } }
+            n = xs.count
+        }
+        return Float.store(dx, as: x.dtype)
     }
 
     /// relu of 16-bit storage on its patterns (`ElementKernels.relu`); nil for other dtypes.
