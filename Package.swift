@@ -63,7 +63,7 @@ let package = Package(
         .target(name: "HalfTraceEvolve", dependencies: ["HalfTraceDetection", "HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim", "HalfTraceTraining"]),
         .target(
             name: "HalfTracePlot",
-            dependencies: ["HalfTraceAnchors", "HalfTraceEvolve", "HalfTraceKernels", "HalfTraceTraces", "HalfTraceVerify"]),
+            dependencies: ["HalfTraceAnchors", "HalfTraceEvolve", "HalfTraceKernels", "HalfTraceTraces", "HalfTraceTraining", "HalfTraceVerify"]),
         .executableTarget(
             name: "halftrace",
             dependencies: [

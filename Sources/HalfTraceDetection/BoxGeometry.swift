@@ -23,6 +23,7 @@ public protocol BoxScalar {
     var detached: Self { get }
 }
 
+/// Float is the box formulas' plain arithmetic: YOLOv5's float32 values without derivatives.
 extension Float: BoxScalar {
     /// The value itself.
     public var value: Float { self }
