@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import HalfTraceAutograd
+import HalfTraceDetection
 import HalfTraceKernels
 import HalfTraceNN
 import HalfTraceOptim
@@ -56,7 +57,7 @@ public enum Benchmark {
 
     /// One training step of a toy model on a fixed random batch: fp32, fp16, bf16 and amp-bf16
     /// step plainly; amp steps through a GradScaler.
-    public final class StepHarness {
+    public final class StepHarness: MeasuredStep {
         let model: MLP
         let optimizer: SGD
         let x: Tensor
@@ -100,42 +101,8 @@ public enum Benchmark {
             return l
         }
 
-        /// Milliseconds per step in each phase, from steps run for about `seconds` under a
-        /// `StepProfile`; "other" is the rest (graph bookkeeping, zeroing gradients, the scaler).
-        public func split(seconds: Double) -> [String: Double] {
-            let profile = StepProfile()
-            var steps = 0
-            profile.record {
-                let clock = ContinuousClock(), start = clock.now
-                repeat { step(); steps += 1 } while (clock.now - start).seconds < seconds
-            }
-            var ms = Dictionary(uniqueKeysWithValues: profile.seconds.map { ("\($0.key)", $0.value * 1000 / Double(steps)) })
-            ms["other"] = max(0, profile.total * 1000 / Double(steps) - ms.values.reduce(0, +))
-            // The pool's share, counted over a second stretch of steps (counting costs a clock read per region).
-            var counted = 0
-            let (_, pool) = Parallel.counting {
-                let clock = ContinuousClock(), start = clock.now
-                repeat { step(); counted += 1 } while (clock.now - start).seconds < seconds / 2
-            }
-            let n = Double(max(counted, 1))
-            ms["parallel_regions"] = Double(pool.regions) / n
-            ms["inline_regions"] = Double(pool.inlineRegions) / n
-            ms["wait_for_worker"] = pool.waitSeconds * 1000 / n
-            ms["worker_part_share"] = Double(pool.workerParts) / Double(max(1, pool.workerParts + pool.callerParts))
-            return ms
-        }
-
-        /// Bytes of tensor storage the step touches: every tensor of the graph (inputs,
-        /// activations, parameters), one gradient per graph tensor in its dtype, and the
-        /// optimizer's momentum buffers.
-        public func bytesPerStep() -> Int {
-            let l = step()
-            let nodes = l.graphNodes
-            let graph = nodes.reduce(0) { $0 + $1.storage.byteCount }
-            let gradients = graph
-            let buffers = optimizer.parameterStates.reduce(0) { $0 + ($1.first?.byteCount ?? 0) }
-            return graph + gradients + buffers
-        }
+        /// The optimizer's per-parameter buffers (SGD's momentum).
+        public var optimizerStates: [ParameterState] { optimizer.parameterStates }
     }
 
     /// The precisions measured unless told otherwise: every one but fp64.
@@ -152,19 +119,19 @@ public enum Benchmark {
     /// GEMM shapes with the float32 1024^3 rate they are compared with, bytes, memory) of
     /// `models` and `precisions`; `threads` bounds the threads a product or an element-wise
     /// pass may use (`GEMM.maxThreads`; 1 measures the single-threaded step).
-    public static func run(seconds: Double = 1.0, repeats: Int = 5, models: [ToyModel] = ToyModel.allCases,
+    public static func run(seconds: Double = 1.0, repeats: Int = 5, models: [ToyModel] = ToyModel.allCases, detector: Bool = false,
                            precisions: [Precision] = defaultPrecisions, stepsOnly: Bool = false,
                            threads: Int = GEMM.defaultThreadCount,
                            progress: (String) -> Void = { _ in }) -> BenchmarkReport {
         GEMM.$maxThreads.withValue(max(1, threads)) {
-            var report = measure(seconds: seconds, repeats: repeats, models: models, precisions: precisions,
+            var report = measure(seconds: seconds, repeats: repeats, models: models, detector: detector, precisions: precisions,
                                  stepsOnly: stepsOnly, progress: progress)
             report.threads = max(1, threads)
             return report
         }
     }
 
-    private static func measure(seconds: Double, repeats: Int, models: [ToyModel], precisions: [Precision],
+    private static func measure(seconds: Double, repeats: Int, models: [ToyModel], detector: Bool, precisions: [Precision],
                                 stepsOnly: Bool, progress: (String) -> Void) -> BenchmarkReport {
         var report = BenchmarkReport()
         if models.contains(.wide) {
@@ -173,15 +140,23 @@ public enum Benchmark {
             for _ in 0..<10 { h.step() }
             report.peakRSSMiBWide = peakResidentMiB()
         }
+        func measureSteps(_ name: String, _ precision: Precision, _ h: MeasuredStep) {
+            let rates = (0..<max(1, repeats)).map { _ in Benchmark.rate(seconds: seconds) { h.step() } }
+            report.stepRateTimings[name, default: [:]][precision.dtypeKey] = rates
+            report.stepsPerSecond[name, default: [:]][precision.dtypeKey] = median(rates)
+            report.bytesPerStep[name, default: [:]][precision.dtypeKey] = h.bytesPerStep()
+            report.stepSplitMS[name, default: [:]][precision.dtypeKey] = h.split(seconds: seconds / 2)
+        }
+        if detector {
+            for precision in precisions where precision != .fp64 {
+                progress("steps/s detector \(precision.rawValue)")
+                measureSteps("detector", precision, DetectorStepHarness(precision: precision))
+            }
+        }
         for kind in models {
             for precision in precisions {
                 progress("steps/s \(kind.rawValue) \(precision.rawValue)")
-                let h = StepHarness(model: kind, precision: precision)
-                let rates = (0..<max(1, repeats)).map { _ in Benchmark.rate(seconds: seconds) { h.step() } }
-                report.stepRateTimings[kind.rawValue, default: [:]][precision.dtypeKey] = rates
-                report.stepsPerSecond[kind.rawValue, default: [:]][precision.dtypeKey] = median(rates)
-                report.bytesPerStep[kind.rawValue, default: [:]][precision.dtypeKey] = h.bytesPerStep()
-                report.stepSplitMS[kind.rawValue, default: [:]][precision.dtypeKey] = h.split(seconds: seconds / 2)
+                measureSteps(kind.rawValue, precision, StepHarness(model: kind, precision: precision))
             }
             progress("gemm shapes \(kind.rawValue)")
             for (key, rate) in gemmShapeRates(kind, seconds: seconds / 8) { report.gemmShapeGFLOPS[key] = rate }
@@ -281,5 +256,113 @@ extension Benchmark {
         }
         precondition(sink.isFinite)
         return t.seconds
+    }
+}
+
+/// A training step to measure: `Benchmark.StepHarness` (a toy model) or
+/// `Benchmark.DetectorStepHarness` (the detector), each on a fixed batch.
+public protocol MeasuredStep: AnyObject {
+    /// One training step; returns its loss tensor (graph still attached).
+    @discardableResult func step() -> Tensor
+    /// The optimizer's per-parameter buffers after the steps run so far.
+    var optimizerStates: [ParameterState] { get }
+}
+
+extension MeasuredStep {
+    /// Milliseconds per step in each phase, from steps run for about `seconds` under a
+    /// `StepProfile`; "other" is the rest (graph bookkeeping, zeroing gradients, the scaler).
+    public func split(seconds: Double) -> [String: Double] {
+        let profile = StepProfile()
+        var steps = 0
+        profile.record {
+            let clock = ContinuousClock(), start = clock.now
+            repeat { step(); steps += 1 } while (clock.now - start).seconds < seconds
+        }
+        var ms = Dictionary(uniqueKeysWithValues: profile.seconds.map { ("\($0.key)", $0.value * 1000 / Double(steps)) })
+        ms["other"] = max(0, profile.total * 1000 / Double(steps) - ms.values.reduce(0, +))
+        // The pool's share, counted over a second stretch of steps (counting costs a clock read per region).
+        var counted = 0
+        let (_, pool) = Parallel.counting {
+            let clock = ContinuousClock(), start = clock.now
+            repeat { step(); counted += 1 } while (clock.now - start).seconds < seconds / 2
+        }
+        let n = Double(max(counted, 1))
+        ms["parallel_regions"] = Double(pool.regions) / n
+        ms["inline_regions"] = Double(pool.inlineRegions) / n
+        ms["wait_for_worker"] = pool.waitSeconds * 1000 / n
+        ms["worker_part_share"] = Double(pool.workerParts) / Double(max(1, pool.workerParts + pool.callerParts))
+        return ms
+    }
+
+    /// Bytes of tensor storage the step touches: every tensor of the graph (inputs,
+    /// activations, parameters), one gradient per graph tensor in its dtype, and the
+    /// optimizer's momentum buffers.
+    public func bytesPerStep() -> Int {
+        let l = step()
+        let nodes = l.graphNodes
+        let graph = nodes.reduce(0) { $0 + $1.storage.byteCount }
+        let gradients = graph
+        let buffers = optimizerStates.reduce(0) { $0 + ($1.first?.byteCount ?? 0) }
+        return graph + gradients + buffers
+    }
+}
+
+extension Benchmark {
+    /// One training step of the detector on a fixed augmented batch of the synthetic shapes
+    /// (YOLOv5's recipe at its first iteration: SGD, Nesterov momentum 0.937, decay 5e-4; amp and
+    /// fp16 step through a GradScaler): forward, ComputeLoss, backward, optimizer step.
+    public final class DetectorStepHarness: MeasuredStep {
+        let model: Detector
+        let optimizer: SGD
+        let images: Tensor
+        let targets: [TargetBox]
+        let precision: Precision
+        let scaler: GradScaler?
+        let gains: LossGains
+        let anchors: [[SIMD2<Float>]]
+
+        /// yolov5n-width detector in `precision`'s parameter dtype, a batch of `batch` augmented
+        /// 64 px synthetic images drawn from `seed`.
+        public init(precision: Precision, batch: Int = 16, seed: UInt64 = 0) {
+            let data = SyntheticShapes.make(train: batch, validation: 1, size: 64, seed: seed)
+            let samples = (0..<batch).map { k -> (RGBImage, [BoxLabel]) in
+                var rng = SplitMix64.stream(seed: seed, index: UInt64(k))
+                return Augmentation.sample(data.train, index: k, hyp: AugmentationHyperparameters(), using: &rng)
+            }
+            (images, targets) = DetectionDataset.batch(images: samples.map(\.0), labels: samples.map(\.1), dtype: precision.parameterDType)
+            let architecture = DetectorArchitecture(classes: 3, anchors: DetectorTrainer.defaultAnchors)
+            model = try! Detector(architecture, dtype: precision.parameterDType, seed: seed)
+            let g = model.parameterGroups
+            optimizer = try! SGD(groups: [g.biases, g.weights, g.normWeights].enumerated().map { k, params in
+                ParamGroup(params: params, lr: 0.01, momentum: 0.937, weightDecay: k == 1 ? 5e-4 : 0, nesterov: true)
+            })
+            scaler = precision.scalerByDefault ? try! GradScaler() : nil
+            self.precision = precision
+            gains = DetectorHyperparameters().scaled(scales: 2, classes: 3, imageSize: 64)
+            anchors = architecture.anchors.map { $0.map { SIMD2(Float($0.w), Float($0.h)) } }
+        }
+
+        /// Returns the loss tensor of the step (graph still attached) for measurements.
+        @discardableResult
+        public func step() -> Tensor {
+            optimizer.zeroGrad()
+            model.setTraining(true)
+            let (l, _) = precision.scope {
+                DetectionLoss.compute(model(images), targets: targets, anchors: anchors, strides: DetectorArchitecture.strides,
+                                      classes: 3, gains: gains)
+            }
+            if let scaler {
+                scaler.scale(l).backward()
+                _ = try! scaler.step(optimizer)
+                try! scaler.update()
+            } else {
+                l.backward()
+                optimizer.step()
+            }
+            return l
+        }
+
+        /// The optimizer's momentum buffers.
+        public var optimizerStates: [ParameterState] { optimizer.parameterStates }
     }
 }

@@ -50,7 +50,7 @@ extension BenchmarkReport {
         let timings = stepRateTimings.values.flatMap(\.values).map(\.count).max() ?? 1
         lines.append("training steps/s (forward, backward, SGD step): median of \(timings) timing(s) [min - max]")
         let precisions = ["float32", "float16", "amp", "bfloat16", "amp-bf16"]
-        lines.append("  model " + precisions.map { $0.padding(toLength: 24, withPad: " ", startingAt: 0) }.joined())
+        lines.append("  model     " + precisions.map { $0.padding(toLength: 24, withPad: " ", startingAt: 0) }.joined())
         for m in stepsPerSecond.keys.sorted(by: { order($0) < order($1) }) {
             let cells = precisions.map { p -> String in
                 guard let rate = stepsPerSecond[m]?[p] else { return "-".padding(toLength: 24, withPad: " ", startingAt: 0) }
@@ -58,7 +58,7 @@ extension BenchmarkReport {
                 let text = t.count > 1 ? String(format: "%.1f [%.0f-%.0f]", rate, t.min()!, t.max()!) : String(format: "%.1f", rate)
                 return text.padding(toLength: 24, withPad: " ", startingAt: 0)
             }
-            lines.append("  " + m.padding(toLength: 6, withPad: " ", startingAt: 0) + cells.joined())
+            lines.append("  " + m.padding(toLength: 10, withPad: " ", startingAt: 0) + cells.joined())
         }
         lines.append("")
         lines.append("bytes of tensor storage per step (16-bit / float32)")
@@ -66,20 +66,20 @@ extension BenchmarkReport {
             let bytes = bytesPerStep[m] ?? [:]
             func cell(_ key: String) -> String { bytes[key].map { String(format: "%10d", $0) } ?? "         -" }
             let ratio = bytes["float32"].flatMap { f32 in bytes["float16"].map { String(format: "%.3f", Double($0) / Double(f32)) } } ?? "-"
-            lines.append("  " + m.padding(toLength: 6, withPad: " ", startingAt: 0)
+            lines.append("  " + m.padding(toLength: 10, withPad: " ", startingAt: 0)
                          + "float32 \(cell("float32"))  float16 \(cell("float16"))  bfloat16 \(cell("bfloat16"))  ratio \(ratio)")
         }
         lines.append("")
         lines.append("where a step's time goes (ms per step; exclusive, 'other' = graph bookkeeping, zeroing, scaler)")
         let poolKeys: Set<String> = ["parallel_regions", "inline_regions", "wait_for_worker", "worker_part_share"]
         let phases = Set(stepSplitMS.values.flatMap { $0.values.flatMap(\.keys) }).subtracting(poolKeys).sorted()
-        lines.append("  " + "model/precision".padding(toLength: 18, withPad: " ", startingAt: 0)
-                     + phases.map { $0.replacingOccurrences(of: "_gemm", with: "").padding(toLength: 13, withPad: " ", startingAt: 0) }.joined())
+        lines.append("  " + "model/precision".padding(toLength: 20, withPad: " ", startingAt: 0)
+                     + phases.map { $0.replacingOccurrences(of: "_gemm", with: "").padding(toLength: 14, withPad: " ", startingAt: 0) }.joined())
         for m in stepSplitMS.keys.sorted(by: { order($0) < order($1) }) {
             for p in precisions where stepSplitMS[m]?[p] != nil {
                 let row = stepSplitMS[m]![p]!
-                lines.append("  " + "\(m) \(p)".padding(toLength: 18, withPad: " ", startingAt: 0)
-                             + phases.map { String(format: "%.3f", row[$0] ?? 0).padding(toLength: 13, withPad: " ", startingAt: 0) }.joined())
+                lines.append("  " + "\(m) \(p)".padding(toLength: 20, withPad: " ", startingAt: 0)
+                             + phases.map { String(format: "%.3f", row[$0] ?? 0).padding(toLength: 14, withPad: " ", startingAt: 0) }.joined())
             }
         }
         lines.append("")
@@ -87,7 +87,7 @@ extension BenchmarkReport {
         for m in stepSplitMS.keys.sorted(by: { order($0) < order($1) }) {
             for p in precisions where stepSplitMS[m]?[p]?["parallel_regions"] != nil {
                 let row = stepSplitMS[m]![p]!
-                lines.append("  " + "\(m) \(p)".padding(toLength: 18, withPad: " ", startingAt: 0)
+                lines.append("  " + "\(m) \(p)".padding(toLength: 20, withPad: " ", startingAt: 0)
                              + String(format: "%8.1f regions %8.1f inline %8.3f ms waiting  worker share %.2f", row["parallel_regions"] ?? 0,
                                       row["inline_regions"] ?? 0, row["wait_for_worker"] ?? 0, row["worker_part_share"] ?? 0))
             }
@@ -116,5 +116,5 @@ extension BenchmarkReport {
         return lines.joined(separator: "\n")
     }
 
-    private func order(_ model: String) -> Int { ["tiny": 0, "mlp": 1, "wide": 2][model] ?? 3 }
+    private func order(_ model: String) -> Int { ["tiny": 0, "mlp": 1, "wide": 2, "probe": 3, "detector": 4][model] ?? 5 }
 }

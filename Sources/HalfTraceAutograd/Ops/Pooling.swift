@@ -95,29 +95,34 @@ extension Tensor {
         let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
         let (oh, ow) = (h * scale, w * scale)
         let x = self
-        let y = StepProfile.measure(.pooling) { x.storage.gathered(count: n * oh * ow * c) { o in
-            let (row, j) = o.quotientAndRemainder(dividingBy: c)
-            let (image, pixel) = row.quotientAndRemainder(dividingBy: oh * ow)
-            let (oy, ox) = pixel.quotientAndRemainder(dividingBy: ow)
-            return ((image * h + oy / scale) * w + ox / scale) * c + j
-        } }
+        let y = StepProfile.measure(.pooling) {
+            x.storage.rowsCopied(count: n * oh * ow, width: c) { row in
+                let (image, pixel) = row.quotientAndRemainder(dividingBy: oh * ow)
+                let (oy, ox) = pixel.quotientAndRemainder(dividingBy: ow)
+                return ((image * h + oy / scale) * w + ox / scale) * c
+            }
+        }
         return .make(y, shape: [n, oh, ow, c], op: "upsample_nearest", parents: [x]) { gs in
             StepProfile.measure(.pooling) {
                 func run<C: TensorCompute>(_: C.Type) -> Storage {
                     let g = C.load(gs)
-                    let dx: [C] = g.withUnsafeBufferPointer { g in
-                        StorageMath.build(n * h * w * c) { r, dx in
-                            for i in r {
-                                let (row, j) = i.quotientAndRemainder(dividingBy: c)
-                                let (image, pixel) = row.quotientAndRemainder(dividingBy: h * w)
-                                let (iy, ix) = pixel.quotientAndRemainder(dividingBy: w)
-                                var acc: C = 0
-                                for dy in 0..<scale {
-                                    for dxo in 0..<scale {
-                                        acc += g[((image * oh + iy * scale + dy) * ow + ix * scale + dxo) * c + j]
+                    var dx = [C](repeating: 0, count: n * h * w * c)
+                    g.withUnsafeBufferPointer { g in
+                        dx.withUnsafeMutableBufferPointer { dx in
+                            // Input pixels are independent: rows of pixels are shared between threads.
+                            Parallel.forEachRange(n * h, minimum: max(1, (1 << 14) / max(1, w * c * scale * scale))) { rows in
+                                for row in rows {
+                                    let (image, iy) = row.quotientAndRemainder(dividingBy: h)
+                                    for ix in 0..<w {
+                                        let o = ((image * h + iy) * w + ix) * c
+                                        for dy in 0..<scale {
+                                            for dxo in 0..<scale {
+                                                let i = ((image * oh + iy * scale + dy) * ow + ix * scale + dxo) * c
+                                                for j in 0..<c { dx[o + j] += g[i + j] }
+                                            }
+                                        }
                                     }
                                 }
-                                dx[i] = acc
                             }
                         }
                     }
@@ -147,10 +152,7 @@ extension Tensor {
             StepProfile.measure(.pooling) {
                 parts.indices.map { p in
                     guard parts[p].requiresGrad else { return nil }
-                    let slice = gs.gathered(count: rows * widths[p]) { o in
-                        let (row, j) = o.quotientAndRemainder(dividingBy: widths[p])
-                        return row * total + offsets[p] + j
-                    }
+                    let slice = gs.rowsCopied(count: rows, width: widths[p]) { row in row * total + offsets[p] }
                     return slice.converted(to: parts[p].dtype)
                 }
             }
@@ -159,16 +161,24 @@ extension Tensor {
 }
 
 extension Storage {
-    /// A new storage of `count` elements, element o copied from element `source(o)` (no rounding).
-    func gathered(count: Int, _ source: (Int) -> Int) -> Storage {
-        func gather<T>(_ v: [T]) -> [T] {
-            v.withUnsafeBufferPointer { v in StorageMath.build(count) { r, out in for o in r { out[o] = v[source(o)] } } }
+    /// A new storage of `count` rows of `width` elements, row r copied from the `width` elements
+    /// starting at `start(r)` (no rounding); rows are shared between threads.
+    func rowsCopied(count: Int, width: Int, _ start: (Int) -> Int) -> Storage {
+        func copy<T>(_ v: [T]) -> [T] {
+            [T](unsafeUninitializedCapacity: count * width) { out, n in
+                v.withUnsafeBufferPointer { v in
+                    Parallel.forEachRange(count, minimum: max(1, (1 << 15) / max(1, width))) { rows in
+                        for r in rows { (out.baseAddress! + r * width).initialize(from: v.baseAddress! + start(r), count: width) }
+                    }
+                }
+                n = count * width
+            }
         }
         switch self {
-        case .float16(let v): return .float16(gather(v))
-        case .bfloat16(let v): return .bfloat16(gather(v))
-        case .float32(let v): return .float32(gather(v))
-        case .float64(let v): return .float64(gather(v))
+        case .float16(let v): return .float16(copy(v))
+        case .bfloat16(let v): return .bfloat16(copy(v))
+        case .float32(let v): return .float32(copy(v))
+        case .float64(let v): return .float64(copy(v))
         }
     }
 

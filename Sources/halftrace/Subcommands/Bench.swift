@@ -19,8 +19,8 @@ extension HalfTraceCommand {
         @Option(help: "Timings of each training-step figure; the median is reported with the range (1...50).")
         var repeats: Int = 5
 
-        @Option(help: "Only this model (repeatable; default: all). With --model or --precision, only the training-step figures.")
-        var model: [ToyModel] = []
+        @Option(help: "Only this model: tiny, mlp, wide, probe or detector (repeatable; default: the toy models). With --model or --precision, only the training-step figures.")
+        var model: [TrainModel] = []
 
         @Option(help: "Only this precision (repeatable; default: fp32, fp16, amp, bf16, amp-bf16).")
         var precision: [Precision] = []
@@ -38,7 +38,8 @@ extension HalfTraceCommand {
 
         func run() throws {
             let progress = ProgressLine()
-            var report = Benchmark.run(seconds: seconds, repeats: repeats, models: model.isEmpty ? ToyModel.allCases : model,
+            var report = Benchmark.run(seconds: seconds, repeats: repeats, models: model.isEmpty ? ToyModel.allCases : model.compactMap(\.toy),
+                                       detector: model.contains(.detector),
                                        precisions: precision.isEmpty ? Benchmark.defaultPrecisions : precision,
                                        stepsOnly: !model.isEmpty || !precision.isEmpty, threads: threads) {
                 progress.update("bench: \($0)")
