@@ -57,13 +57,14 @@ public enum GoldenRunner {
         var groups: [String: [Int]] = [:], order: [String] = []
         for (i, s) in specs.enumerated() {
             let kind = s.config["kind"] ?? ""
-            let key = kind.hasPrefix("training") ? s.config.pairs.filter { $0.0 != "kind" }.map { "\($0.0)=\($0.1)" }.joined() : s.name
+            let sharesRun = kind.hasPrefix("training") || kind.hasPrefix("detector")
+            let key = sharesRun ? s.config.pairs.filter { $0.0 != "kind" }.map { "\($0.0)=\($0.1)" }.joined() : s.name
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(i)
         }
         func heavy(_ key: String) -> Bool {
             let kind = specs[groups[key]![0]].config["kind"] ?? ""
-            return kind.hasPrefix("training") || kind == "resume"
+            return kind.hasPrefix("training") || kind.hasPrefix("detector") || kind == "resume"
         }
         return order.filter(heavy).map { groups[$0]! } + order.filter { !heavy($0) }.map { groups[$0]! }
     }
