@@ -4,6 +4,8 @@ import HalfTraceAutograd
 import HalfTraceDetection
 import HalfTraceKernels
 import HalfTraceNN
+import HalfTraceOptim
+import HalfTraceTraining
 import HalfTraceTestSupport
 import Testing
 
@@ -373,5 +375,30 @@ struct DetectorFixtureTests {
                 }
             }
         }
+    }
+}
+
+extension DetectorFixtureTests {
+    @Test("the three parameter groups hold the same parameters in the same order as YOLOv5's smart_optimizer, with its decays")
+    func smartOptimizer() throws {
+        let f = try Self.fixture()["smart_optimizer"] as! [String: Any]
+        // The fixture's model: Conv(3,4,3,2), Conv(4,8,3,2), Conv(8,8,1,1), Conv(8,16,3,2), Detect(nc=3, ch=[8, 16]).
+        var rng = SplitMix64(seed: 1)
+        let blocks = [(3, 4, 3, 2), (4, 8, 3, 2), (8, 8, 1, 1), (8, 16, 3, 2)].enumerated().map { k, c in
+            ConvBlock(c.0, c.1, kernel: c.2, stride: c.3, dtype: .float32, name: "model.\(k)", using: &rng)
+        }
+        let detect = Detect(classes: 3, anchors: DetectorTrainer.defaultAnchors, strides: [8, 16], channels: [8, 16], dtype: .float32,
+                            name: "model.4", using: &rng)
+        let named = blocks.flatMap(\.namedParameters) + detect.namedParameters
+        #expect(named.map(\.name) == (f["named_parameters"] as! [String]))
+        let groups = ParameterGroups(named)
+        let byTensor = Dictionary(uniqueKeysWithValues: named.map { (ObjectIdentifier($0.tensor), $0.name) })
+        let mine = [groups.biases, groups.weights, groups.normWeights].map { $0.map { byTensor[ObjectIdentifier($0)]! } }
+        let expected = (f["param_groups"] as! [[String: Any]]).map { $0["params"] as! [String] }
+        #expect(mine == expected)
+        let optimizer = try yolov5Optimizer(.sgd, biases: groups.biases, weights: groups.weights, normWeights: groups.normWeights,
+                                            hyp: ScheduleHyperparameters(), batchSize: 64, nominalBatchSize: 64)
+        let decays = try (f["param_groups"] as! [[String: Any]]).map { try Fixture.double($0["weight_decay"]) }
+        #expect(optimizer.groups.map(\.weightDecay) == decays)
     }
 }
