@@ -11,41 +11,46 @@ public enum VerifyFigure {
     public static func make(_ v: RunVerification, name: String = "verify") -> Figure {
         let title = "\(v.run.package.displayName) run \(v.run.directory.split(separator: "/").last.map(String.init) ?? ""), \(v.rules.displayName) rules — \(v.passes ? "all agree" : "DISAGREES")"
         let marker = Marker(x: Double(v.plan.warmupIterations), label: "end of warm-up (nw = \(v.plan.warmupIterations))", color: "#d62728")
-        if let steps = v.run.steps, !v.predictedIterations.isEmpty {
-            let rows = steps.rows, x = rows.indices.map(Double.init)
+        if let steps = v.run.steps, let sample = v.sample, !sample.rows.isEmpty {
+            let rows = sample.rows.map(steps.row), x = sample.rows.map(Double.init)
             // Groups that warm up from warmup_bias_lr sit far above the others: a panel of their own.
             let high = v.plan.groups.indices.filter { v.plan.groups[$0].warmupStart != 0 }
             let split = !high.isEmpty && high.count < v.plan.groups.count
             let lrSets = split ? [high, v.plan.groups.indices.filter { !high.contains($0) }] : [Array(v.plan.groups.indices)]
             var panels = lrSets.map { set in
                 groupsPanel(split ? (set == high ? "lr, from warmup_bias_lr" : "lr, from 0") : "learning rate", x, logged: rows.map(\.lr),
-                            predicted: v.predictedIterations.map(\.lr), names: v.plan.groups.map(\.name), only: set)
+                            predicted: sample.lr, names: v.plan.groups.map(\.name), only: set)
             }
             panels += [
-                groupsPanel("momentum (Adam: beta1)", x, logged: rows.map(\.momentum), predicted: v.predictedIterations.map(\.momentum),
-                            names: v.plan.groups.map(\.name)),
-                stepsPanel(x, rows: rows, predictedAccumulate: v.predictedIterations.map { Double($0.accumulate) }),
+                groupsPanel("momentum (Adam: beta1)", x, logged: rows.map(\.momentum), predicted: sample.momentum, names: v.plan.groups.map(\.name)),
+                stepsPanel(x, rows: rows, predictedAccumulate: sample.accumulate.map(Double.init), complete: sample.complete),
             ]
-            if let scale = v.scale { panels.append(scalePanel(x, rows: rows, predicted: scale.predicted)) }
+            if v.scale != nil { panels.append(scalePanel(x, rows: rows, predicted: sample.scale)) }
             let names = v.plan.groups.indices.map { "lr_pg\($0)" } + v.plan.groups.indices.map { "momentum_pg\($0)" } + (v.scale != nil ? ["scale"] : [])
             panels.append(ulpResiduals(x, logged: rows.map { $0.lr + $0.momentum + ($0.scale.map { [$0] } ?? []) },
-                                       predicted: zip(v.predictedIterations, v.scale?.predicted ?? rows.map { _ in .nan }).map { p, s in
-                                           p.lr + p.momentum + (v.scale != nil ? [s] : [])
+                                       predicted: sample.rows.indices.map { k in
+                                           sample.lr[k] + sample.momentum[k] + (v.scale != nil ? [sample.scale[k]] : [])
                                        }, names: names))
-            if v.plan.warmupIterations > 0, rows.first?.ni == 0 { for k in panels.indices { panels[k].markers = [marker] } }
-            return Figure(name: name, title: title, xLabel: "logged iteration (row of steps.csv; ni unless resumed)", panels: panels)
+            if v.plan.warmupIterations > 0, steps.count > 0, steps.ni(0) == 0 { for k in panels.indices { panels[k].markers = [marker] } }
+            return Figure(name: name, title: title, xLabel: "logged iteration (row of steps.csv; ni unless resumed)"
+                          + (sample.complete ? "" : "; \(sample.rows.count) of \(steps.count) rows drawn, every change kept"), panels: panels)
         }
         let nb = Double(v.plan.batchesPerEpoch)
-        let whole = ScheduleSimulator.iterations(v.plan, positions: (0..<(v.plan.epochs * v.plan.batchesPerEpoch)).map {
-            ($0, $0 / v.plan.batchesPerEpoch, $0 % v.plan.batchesPerEpoch)
-        })
-        let x = whole.map { Double($0.ni) / nb }
+        // The whole run's predicted lr, as steps: only the iterations where it changes (the
+        // warm-up's and each epoch's first), so that a COCO-sized run draws a few thousand points.
+        var replay = ScheduleSimulator.Replay(v.plan)
+        var curveX: [Double] = [], curveY: [[Double]] = []
+        let total = v.plan.epochs * v.plan.batchesPerEpoch
+        for n in 0..<total {
+            let p = replay.next(ni: n, epoch: n / v.plan.batchesPerEpoch, i: n % v.plan.batchesPerEpoch, resumes: false)
+            if n == 0 || n == total - 1 || p.lr != curveY.last! { curveX.append(Double(n) / nb); curveY.append(p.lr) }
+        }
         var panels: [Panel] = []
         var residuals: [Series] = []
         let epochMarker = Marker(x: Double(v.plan.warmupIterations) / nb, label: marker.label, color: marker.color)
         for (j, column) in v.run.results.lrColumns.enumerated() where j < v.plan.groups.count {
             let group = v.plan.groups[j].name, color = colors[j % colors.count]
-            var curve = Series("\(column) (\(group)), predicted", x: x, y: whole.map { $0.lr[j] }, style: .steps, color: Palette.reference)
+            var curve = Series("\(column) (\(group)), predicted", x: curveX, y: curveY.map { $0[j] }, style: .steps, color: Palette.reference)
             curve.lineWidth = 1.2
             let epochs = v.run.results.rows.map { Double($0.loggedEpoch - v.rules.results.firstEpoch) + (nb - 1) / nb }
             var points = Series("\(column), logged", x: epochs, y: v.run.results.rows.map { $0.values[j] }, style: .points, color: color)
@@ -56,7 +61,7 @@ public enum VerifyFigure {
             var r = Series(column, x: epochs, y: v.run.results.rows.map { row in
                 let e = row.loggedEpoch - v.rules.results.firstEpoch
                 guard v.predictedEpochs.indices.contains(e) else { return .nan }
-                let unit = RunVerification.lastDigitUnit(row.values[j], digits: v.rules.results.digits)
+                let unit = RunVerification.lastDigitUnit(row.values[j], digits: v.comparedDigits)
                 return unit == 0 ? 0 : (row.values[j] - v.predictedEpochs[e][j]) / unit
             }, style: .points, color: color)
             r.pointSize = 0.8
@@ -72,24 +77,26 @@ public enum VerifyFigure {
         return Figure(name: name, title: title, xLabel: "epoch", panels: panels)
     }
 
-    /// A training loop's steps.csv (`verify --steps`).
+    /// A training loop's steps.csv (`verify steps`), checked with `VerifyOptions.sample`.
     public static func make(_ v: LoopVerification, name: String = "verify") -> Figure {
-        let rows = v.steps.rows, x = rows.indices.map(Double.init)
+        guard let sample = v.sample else { preconditionFailure("VerifyFigure: check the log with VerifyOptions.sample to draw it") }
+        let rows = sample.rows.map(v.steps.row), x = sample.rows.map(Double.init)
         var panels: [Panel] = []
-        if !v.predictedLR.isEmpty {
-            panels.append(groupsPanel("learning rate", x, logged: rows.map(\.lr), predicted: v.predictedLR, names: rows[0].lr.indices.map { "group \($0)" }))
+        let groups = v.formula == nil ? 0 : v.steps.groups
+        if groups > 0 {
+            panels.append(groupsPanel("learning rate", x, logged: rows.map(\.lr), predicted: sample.lr, names: (0..<groups).map { "group \($0)" }))
         }
-        panels.append(stepsPanel(x, rows: rows, predictedAccumulate: nil))
-        if let scale = v.scale { panels.append(scalePanel(x, rows: rows, predicted: scale.predicted)) }
-        let groups = v.predictedLR.isEmpty ? 0 : v.steps.groups
+        panels.append(stepsPanel(x, rows: rows, predictedAccumulate: nil, complete: sample.complete))
+        if v.scale != nil { panels.append(scalePanel(x, rows: rows, predicted: sample.scale)) }
         let names = (0..<groups).map { "lr_pg\($0)" } + (v.scale != nil ? ["scale"] : [])
         if !names.isEmpty {
             panels.append(ulpResiduals(x, logged: rows.map { Array($0.lr.prefix(groups)) + ($0.scale.map { [$0] } ?? []) },
-                                       predicted: rows.indices.map { k in (groups > 0 ? v.predictedLR[k] : []) + (v.scale.map { [$0.predicted[k]] } ?? []) },
+                                       predicted: sample.rows.indices.map { k in (groups > 0 ? sample.lr[k] : []) + (v.scale != nil ? [sample.scale[k]] : []) },
                                        names: names))
         }
         return Figure(name: name, title: "\(v.steps.path.split(separator: "/").last.map(String.init) ?? "steps.csv"): a training loop's steps — \(v.passes ? "all agree" : "DISAGREES")",
-                      xLabel: "logged iteration (row of steps.csv)", panels: panels)
+                      xLabel: "logged iteration (row of steps.csv)" + (sample.complete ? "" : "; \(sample.rows.count) of \(v.steps.count) rows drawn, every change kept"),
+                      panels: panels)
     }
 
     static func groupsPanel(_ label: String, _ x: [Double], logged: [[Double]], predicted: [[Double]], names: [String], only: [Int]? = nil) -> Panel {
@@ -106,7 +113,7 @@ public enum VerifyFigure {
         return Panel(yLabel: label, series: series, weight: 1.4)
     }
 
-    static func stepsPanel(_ x: [Double], rows: [StepsLog.Row], predictedAccumulate: [Double]?) -> Panel {
+    static func stepsPanel(_ x: [Double], rows: [StepsLog.Row], predictedAccumulate: [Double]?, complete: Bool) -> Panel {
         var series: [Series] = []
         if let predictedAccumulate {
             var line = Series("accumulate, predicted", x: x, y: predictedAccumulate, style: .steps, color: Palette.reference)
@@ -116,7 +123,8 @@ public enum VerifyFigure {
         var logged = Series("accumulate, logged", x: x, y: rows.map { Double($0.accumulate) }, style: .points, color: "#1f77b4")
         logged.pointSize = 0.35
         let stepped = rows.indices.filter { rows[$0].optimizerStep }
-        var marks = Series("optimizer step", x: stepped.map { x[$0] }, y: stepped.map { Double(rows[$0].accumulate) }, style: .points, color: "#2ca02c")
+        var marks = Series(complete ? "optimizer step" : "optimizer step (drawn rows only)", x: stepped.map { x[$0] },
+                           y: stepped.map { Double(rows[$0].accumulate) }, style: .points, color: "#2ca02c")
         marks.pointType = 9
         marks.pointSize = 0.6
         var p = Panel(yLabel: "accumulate (batches)", series: series + [logged, marks], weight: 1)

@@ -88,7 +88,7 @@ public final class TrainingSession {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw HalfTraceError.inaccessible(path, "missing; it should hold the \(needed) rows the checkpoint accounts for")
             }
-            let lines = text.split(separator: "\n").map(String.init).dropFirst()
+            let lines = text.split(whereSeparator: \.isNewline).map(String.init).dropFirst()
             guard lines.count >= needed else {
                 throw HalfTraceError.file(path, "\(lines.count) rows; the checkpoint accounts for \(needed)")
             }

@@ -182,54 +182,64 @@ public struct ResultsLog: Sendable {
     public var padded: Bool
     /// A `time` column follows the epoch column.
     public var hasTime: Bool
+    /// The most significant digits any lr in the file is printed with (`%.5g` shows at most 5).
+    public var printedDigits = 1
 
-    /// Reads the file, refusing anything that is not a results.csv with `epoch` and lr columns.
+    /// Reads the file (streaming, any line ending, a byte-order mark, padded or quoted fields),
+    /// refusing anything that is not a results.csv with `epoch` and lr columns.
     public static func load(_ path: String, lrPrefix: String) throws -> ResultsLog {
-        guard let data = FileManager.default.contents(atPath: path) else { throw HalfTraceError.inaccessible(path, "cannot read") }
-        guard data.count <= 64 << 20 else { throw HalfTraceError.file(path, "\(data.count) bytes; at most 64 MB are read") }
-        let lines = try TextFile.utf8(data, name: path).split(separator: "\n", omittingEmptySubsequences: false)
-        func cells(_ line: Substring) -> [String] {
-            line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        }
-        guard let headerLine = lines.first, !headerLine.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw HalfTraceError.file(path, line: 1, "no header row")
-        }
-        let header = cells(headerLine)
-        guard header.count <= 10_000 else { throw HalfTraceError.file(path, line: 1, "\(header.count) columns; at most 10000") }
-        guard let e = header.firstIndex(of: "epoch") else { throw HalfTraceError.file(path, line: 1, field: "epoch", "column missing") }
+        var reader = try CSVReader(path: path)
+        guard try reader.next() else { throw HalfTraceError.file(path, line: 1, "no header row") }
+        let header = reader.fields
+        let headerLine = reader.line
+        guard header.count <= 10_000 else { throw HalfTraceError.file(path, line: headerLine, "\(header.count) columns; at most 10000") }
+        guard let e = header.firstIndex(of: "epoch") else { throw HalfTraceError.file(path, line: headerLine, field: "epoch", "column missing") }
         var lr: [(Int, String)] = []
         for k in 0..<64 {
             guard let i = header.firstIndex(of: "\(lrPrefix)\(k)") else { break }
             lr.append((i, header[i]))
         }
         guard lr.count >= 3 else {
-            throw HalfTraceError.file(path, line: 1, field: "\(lrPrefix)\(lr.count)", "column missing (the header has \(header.joined(separator: ",").prefix(200)))")
+            throw HalfTraceError.file(path, line: headerLine, field: "\(lrPrefix)\(lr.count)", "column missing (the header has \(header.joined(separator: ",").prefix(200)))")
         }
         let t = header.firstIndex(of: "time")
         var rows: [Row] = []
-        for (k, line) in lines.enumerated().dropFirst() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-            let c = cells(line)
-            guard c.count == header.count else { throw HalfTraceError.file(path, line: k + 1, "\(c.count) fields, the header has \(header.count)") }
-            guard let epoch = Int(c[e]), (0...1_000_001).contains(epoch) else {
-                throw HalfTraceError.file(path, line: k + 1, field: "epoch", "'\(c[e].prefix(40))' is not an epoch")
+        var digits = 1
+        while try reader.next() {
+            let k = reader.line
+            guard rows.count < 10_000_000 else { throw HalfTraceError.file(path, line: k, "more than 10000000 rows") }
+            guard reader.count == header.count else { throw HalfTraceError.file(path, line: k, "\(reader.count) fields, the header has \(header.count)") }
+            guard let epoch = reader.int(e), (0...1_000_001).contains(epoch) else {
+                throw HalfTraceError.file(path, line: k, field: "epoch", "'\(reader.string(e).prefix(40))' is not an epoch")
             }
             let values = try lr.map { i, name -> Double in
-                guard let v = Double(c[i]), v.isFinite, v >= 0 else {
-                    throw HalfTraceError.file(path, line: k + 1, field: name, "'\(c[i].prefix(40))' is not a finite learning rate >= 0")
+                guard let v = reader.double(i), v.isFinite, v >= 0 else {
+                    throw HalfTraceError.file(path, line: k, field: name, "'\(reader.string(i).prefix(40))' is not a finite learning rate >= 0")
                 }
+                digits = max(digits, TraceVerification.significantDigits(reader.string(i)))
                 return v
             }
             var time: Double? = nil
             if let t {
-                guard let v = Double(c[t]), v.isFinite, v >= 0 else {
-                    throw HalfTraceError.file(path, line: k + 1, field: "time", "'\(c[t].prefix(40))' is not a time in seconds")
+                guard let v = reader.double(t), v.isFinite, v >= 0 else {
+                    throw HalfTraceError.file(path, line: k, field: "time", "'\(reader.string(t).prefix(40))' is not a time in seconds")
                 }
                 time = v
             }
-            rows.append(Row(loggedEpoch: epoch, values: values, time: time, line: k + 1))
+            rows.append(Row(loggedEpoch: epoch, values: values, time: time, line: k))
         }
         guard !rows.isEmpty else { throw HalfTraceError.file(path, "no rows") }
-        return ResultsLog(path: path, lrColumns: lr.map(\.1), rows: rows, padded: headerLine.hasPrefix(" "), hasTime: t != nil)
+        return ResultsLog(path: path, lrColumns: lr.map(\.1), rows: rows, padded: Self.isPadded(path), hasTime: t != nil, printedDigits: digits)
+    }
+
+    /// Whether the header's first field is padded with spaces (YOLOv5's `%20s`), read from the
+    /// first bytes of the file (a byte-order mark skipped).
+    static func isPadded(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path), let data = try? handle.read(upToCount: 8) else { return false }
+        try? handle.close()
+        let bytes = [UInt8](data)
+        let start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        return start < bytes.count && bytes[start] == UInt8(ascii: " ")
     }
 }
 
@@ -307,7 +317,7 @@ public enum RunDataset {
         if !isDirectory.boolValue {
             guard let data = FileManager.default.contents(atPath: path), data.count <= 256 << 20,
                   let text = String(data: data, encoding: .utf8) else { return nil }
-            return text.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.count
+            return text.split(whereSeparator: \.isNewline).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.count
         }
         guard let walker = FileManager.default.enumerator(atPath: path) else { return nil }
         var n = 0

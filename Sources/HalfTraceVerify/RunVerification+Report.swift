@@ -22,7 +22,7 @@ extension RunVerification {
                              + RunVerificationTable.pad("\(scale.backoffs) backoffs, \(scale.growths) growths", 34) + (scale.passes ? "ok" : "DISAGREES"))
                 lines.append("  GradScaler: " + scale.settings.sources.joined(separator: "; "))
                 if !scale.restarts.isEmpty { lines.append("  the scale restarted at a resume (row \(scale.restarts.map(String.init).joined(separator: ", ")))") }
-                if let s { lines.append("scale first disagrees at ni \(steps.rows[s.row].ni) (line \(steps.rows[s.row].line)): logged \(s.logged), the rule gives \(s.predicted)") }
+                if let s { lines.append("scale first disagrees at ni \(steps.ni(s.row)) (line \(steps.line(s.row))): logged \(s.logged), the rule gives \(s.predicted)") }
             }
         }
         for c in epochColumns + stepColumns {
@@ -47,28 +47,17 @@ extension RunVerification {
 
     /// One JSON object for machines.
     public var json: String {
-        func string(_ s: String) -> String {
-            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n") + "\""
-        }
-        func number(_ v: Double) -> String { v.isFinite ? "\(v)" : "null" }
-        func columns(_ cs: [CheckedColumn]) -> String {
-            "[" + cs.map { c in
-                "{\"column\": \(string(c.name)), \"what\": \(string(c.what)), \"rows\": \(c.rows), \"worst_error\": \(number(c.worstError)), \"unit\": \(string(c.unit)), \"worst_at\": \(string(c.worstAt)), \"agrees\": \(c.passes)"
-                    + (c.firstDisagreement.map { ", \"first_disagreement\": {\"at\": \(string($0.at)), \"line\": \($0.line), \"logged\": \(number($0.logged)), \"predicted\": \(number($0.predicted))}" } ?? "") + "}"
-            }.joined(separator: ", ") + "]"
-        }
-        var fields = ["\"run\": \(string(run.directory))", "\"package\": \(string(run.package.rawValue))", "\"rules\": \(string(rules.id))",
-                      "\"rules_reasons\": [\(rulesReasons.map(string).joined(separator: ", "))]", "\"epochs\": \(run.epochs)",
-                      "\"batch_size\": \(run.batchSize)", "\"nb\": \(plan.batchesPerEpoch)", "\"nb_source\": \(string(batchesSource))",
-                      "\"optimizer\": \(string(plan.optimizer))", "\"warmup_iterations\": \(plan.warmupIterations)",
-                      "\"resumed_epochs\": [\(resumedEpochs.map(String.init).joined(separator: ", "))]",
-                      "\"epoch_columns\": \(columns(epochColumns))", "\"step_columns\": \(columns(stepColumns))"]
-        if let scale {
-            fields.append("\"scale\": {\"rows\": \(scale.rows), \"agrees\": \(scale.passes), \"backoffs\": \(scale.backoffs), \"growths\": \(scale.growths), \"settings\": [\(scale.settings.sources.map(string).joined(separator: ", "))]"
-                          + (scale.firstDisagreement.map { ", \"first_disagreement\": {\"row\": \($0.row), \"logged\": \(number($0.logged)), \"predicted\": \(number($0.predicted))}" } ?? "") + "}")
-        }
-        fields += ["\"contradictions\": [\(contradictions.map(string).joined(separator: ", "))]", "\"causes\": [\(causes.map(string).joined(separator: ", "))]",
-                   "\"remarks\": [\(remarks.map(string).joined(separator: ", "))]", "\"agrees\": \(passes)"]
-        return "{" + fields.joined(separator: ", ") + "}"
+        var fields: [(String, String)] = [
+            ("run", JSON.string(run.directory)), ("package", JSON.string(run.package.rawValue)), ("rules", JSON.string(rules.id)),
+            ("rules_reasons", JSON.array(rulesReasons.map(JSON.string))), ("epochs", "\(run.epochs)"), ("batch_size", "\(run.batchSize)"),
+            ("nb", "\(plan.batchesPerEpoch)"), ("nb_source", JSON.string(batchesSource)), ("optimizer", JSON.string(plan.optimizer)),
+            ("warmup_iterations", "\(plan.warmupIterations)"), ("results_digits", "\(comparedDigits)"),
+            ("resumed_epochs", JSON.array(resumedEpochs.map { "\($0)" })),
+            ("epoch_columns", JSON.columns(epochColumns)), ("step_columns", JSON.columns(stepColumns)),
+        ]
+        if let scale { fields.append(("scale", JSON.scale(scale))) }
+        fields += [("contradictions", JSON.array(contradictions.map(JSON.string))), ("causes", JSON.array(causes.map(JSON.string))),
+                   ("remarks", JSON.array(remarks.map(JSON.string))), ("agrees", "\(passes)")]
+        return JSON.object(fields)
     }
 }

@@ -11,12 +11,11 @@ public struct VerifyOptions: Sendable {
     public var classes: Int?
     /// The release rules to use instead of the ones the run's files point to.
     public var rules: ReleaseRules?
-    /// GradScaler's growth factor, instead of inferring it from the logged scale.
-    public var growthFactor: Double?
-    /// GradScaler's backoff factor, instead of inferring it.
-    public var backoffFactor: Double?
-    /// GradScaler's growth interval, instead of inferring it.
-    public var growthInterval: Int?
+    /// GradScaler's settings given, or to be inferred from the log (default: the log header's,
+    /// else PyTorch's defaults).
+    public var scaler = ScaleVerification.Given()
+    /// Keep the rows a figure draws (`RunVerification.sample`).
+    public var sample = false
     /// Look for the likely causes of a disagreement (other rules, another nb, edited settings);
     /// false only checks.
     public var explain = true
@@ -41,6 +40,8 @@ public struct CheckedColumn: Sendable {
     public var unit: String
     /// The first row that disagrees: where, the logged and the predicted value.
     public var firstDisagreement: (at: String, line: Int, logged: Double, predicted: Double)?
+    /// Rows that disagree.
+    public var disagreements = 0
 
     /// No row disagrees.
     public var passes: Bool { firstDisagreement == nil }
@@ -67,8 +68,8 @@ public struct RunVerification: Sendable {
     public var resumedEpochs: [Int]
     /// results.csv's lr columns, per epoch.
     public var epochColumns: [CheckedColumn]
-    /// steps.csv: the predicted iterations (one per row) and the checked columns.
-    public var predictedIterations: [ScheduleSimulator.Iteration]
+    /// steps.csv: the rows a figure draws and the values predicted there (nil unless asked for).
+    public var sample: StepsSample?
     /// steps.csv: lr_pg*, momentum_pg*, accumulate and optimizer_step, per iteration.
     public var stepColumns: [CheckedColumn]
     /// steps.csv's loss scale against GradScaler's rule (nil without a scaler).
@@ -84,6 +85,18 @@ public struct RunVerification: Sendable {
     public var passes: Bool {
         epochColumns.allSatisfy(\.passes) && stepColumns.allSatisfy(\.passes) && (scale?.passes ?? true) && contradictions.isEmpty
     }
+
+    /// Values that disagree, over every column, the scale and the log's own contradictions.
+    public var disagreementCount: Int {
+        (epochColumns + stepColumns).reduce(0) { $0 + $1.disagreements } + (scale?.disagreements ?? 0) + contradictions.count
+    }
+
+    /// The significant digits results.csv is compared at: the rules' printed precision, or more
+    /// when the file shows more (a file printed with more digits is checked at its precision).
+    static func printedDigits(_ run: LoggedRun, _ rules: ReleaseRules) -> Int { max(rules.results.digits, run.results.printedDigits) }
+
+    /// The significant digits results.csv was compared at.
+    public var comparedDigits: Int { Self.printedDigits(run, rules) }
 
     /// Checks `run`: finds nb (given, from the dataset, or from steps.csv), the release rules
     /// (given, or those of the releases the run's files allow that the log fits), and compares.
@@ -103,19 +116,45 @@ public struct RunVerification: Sendable {
             throw HalfTraceError.invalid("nb", "the dataset the run names (\(run.data ?? "none")) is not readable here: give the batches per epoch")
         }
         let images = options.images ?? dataset?.images, classes = options.classes ?? dataset?.classes
+        if let given = options.rules, given.package != run.package {
+            throw HalfTraceError.invalid("rules", "\(given.id) are \(given.package.displayName)'s rules, and \(run.directory) was written by \(run.package.displayName)")
+        }
         let evidence = ReleaseDetection.evidence(run)
         var candidates = options.rules.map { [$0] } ?? evidence.candidates(run.package).reversed()
-        if candidates.isEmpty { candidates = ReleaseRules.all.filter { $0.package == run.package }.reversed() }
+        var unknown: String? = nil
+        if candidates.isEmpty {
+            // A release the rules do not cover (newer than every known range, or in none): checked
+            // with the nearest rules, and said so.
+            let known = ReleaseRules.all.filter { $0.package == run.package }
+            if let (version, source) = run.version {
+                let newest = known.max { $0.versions.upper < $1.versions.upper }!, oldest = known.min { $0.versions.lower < $1.versions.lower }!
+                let nearest = version > newest.versions.upper ? newest : version < oldest.versions.lower ? oldest
+                    : known.min { distance($0.versions, version) < distance($1.versions, version) }!
+                let relation = version > newest.versions.upper ? "newer than" : version < oldest.versions.lower ? "older than" : "outside"
+                unknown = "\(run.package.displayName) \(version) (\(source)) is \(relation) the releases HalfTrace has rules for; checked with \(nearest.displayName)'s rules (\(nearest.id))"
+                candidates = [nearest]
+            } else {
+                candidates = known.reversed()
+            }
+        }
         var checked: [RunVerification] = []
         var firstError: Error? = nil
         for rules in candidates {
             do { checked.append(try check(run, rules: rules, nb: nb, source: source, images: images, classes: classes, options: options)) }
             catch { if firstError == nil { firstError = error } }
         }
-        guard var chosen = checked.first(where: \.passes) ?? checked.first else { throw firstError! }
+        // When no candidate fits, the one that fits best: the fewest disagreeing values, then the
+        // latest first disagreement (one edited value leaves the right rules disagreeing there only).
+        func misfit(_ v: RunVerification) -> (Int, Int, Int) {
+            let first = { (cs: [CheckedColumn]) in -(cs.compactMap { $0.firstDisagreement?.line }.min() ?? Int.max) }
+            return (v.disagreementCount, first(v.epochColumns), first(v.stepColumns))
+        }
+        guard var chosen = checked.first(where: \.passes) ?? checked.min(by: { misfit($0) < misfit($1) }) else { throw firstError! }
         let fitting = checked.filter(\.passes)
         if let given = options.rules {
-            chosen.rulesReasons = ["given (--rules \(given.id))"]
+            chosen.rulesReasons = ["given (\(given.id))"]
+        } else if let unknown {
+            chosen.rulesReasons = [unknown]
         } else {
             chosen.rulesReasons = evidence.reasons
             if candidates.count > 1 {
@@ -130,9 +169,16 @@ public struct RunVerification: Sendable {
         return chosen
     }
 
+    /// How far `version` is from a range (0 inside), comparing (major, minor, patch) lexically.
+    static func distance(_ range: ReleaseRange, _ version: ReleaseVersion) -> (Int, Int, Int) {
+        func key(_ v: ReleaseVersion) -> (Int, Int, Int) { (v.major, v.minor, v.patch) }
+        let (a, b) = version < range.lower ? (key(range.lower), key(version)) : version > range.upper ? (key(version), key(range.upper)) : ((0, 0, 0), (0, 0, 0))
+        return (abs(a.0 - b.0), abs(a.1 - b.1), abs(a.2 - b.2))
+    }
+
     /// The run checked against one set of rules.
     static func check(_ run: LoggedRun, rules: ReleaseRules, nb: Int, source: String, images: Int?, classes: Int?,
-                      options: VerifyOptions) throws -> RunVerification {
+                      options: VerifyOptions, stopAtFirst: Bool = false) throws -> RunVerification {
         let plan = try RunPlan(run, rules: rules, batchesPerEpoch: nb, images: images, classes: classes)
         var remarks: [String] = []
         var resumed = Set(run.steps?.resumedEpochs ?? [])
@@ -159,7 +205,7 @@ public struct RunVerification: Sendable {
                 return run.results.rows.reduce(0) { count, row in
                     let epoch = row.loggedEpoch - rules.results.firstEpoch
                     guard epoch >= 0, epoch < predicted.count, row.values.count == predicted[epoch].count else { return count + 1 }
-                    return count + zip(row.values, predicted[epoch]).filter { printedError(logged: $0, predicted: $1, digits: rules.results.digits) > 0.5 + 1e-6 }.count
+                    return count + zip(row.values, predicted[epoch]).filter { printedError(logged: $0, predicted: $1, digits: printedDigits(run, rules)) > 0.5 + 1e-6 }.count
                 }
             }
             var best = (epoch: 0, count: disagreements([]))
@@ -175,10 +221,11 @@ public struct RunVerification: Sendable {
         let resumedEpochs = resumed.sorted()
         let predicted = ScheduleSimulator.loggedEpochs(plan, resumedEpochs: resumedEpochs, through: max(0, lastEpoch))
         var v = RunVerification(run: run, rules: rules, rulesReasons: [], plan: plan, batchesSource: source, predictedEpochs: predicted,
-                                resumedEpochs: resumedEpochs, epochColumns: [], predictedIterations: [], stepColumns: [], scale: nil,
+                                resumedEpochs: resumedEpochs, epochColumns: [], sample: nil, stepColumns: [], scale: nil,
                                 contradictions: [], causes: [], remarks: remarks)
         v.epochColumns = try epochColumns(run, rules: rules, plan: plan, predicted: predicted)
-        if let steps = run.steps { try v.checkSteps(steps, options: options) }
+        if stopAtFirst && !v.epochColumns.allSatisfy(\.passes) { return v }
+        if let steps = run.steps { try v.checkSteps(steps, options: options, stopAtFirst: stopAtFirst) }
         return v
     }
 
@@ -187,11 +234,12 @@ public struct RunVerification: Sendable {
         let r = run.results
         guard r.lrColumns.count == plan.groups.count else {
             return [CheckedColumn(name: r.lrColumns.joined(separator: ","), what: "parameter groups", rows: 1, worstError: .infinity, worstAt: "the header",
-                                  unit: "", firstDisagreement: ("the header", 1, Double(r.lrColumns.count), Double(plan.groups.count)))]
+                                  unit: "", firstDisagreement: ("the header", 1, Double(r.lrColumns.count), Double(plan.groups.count)), disagreements: 1)]
         }
         var columns = r.lrColumns.enumerated().map { j, name in
             CheckedColumn(name: name, what: plan.groups[j].name, rows: 0, worstError: 0, worstAt: "-", unit: "last printed digit", firstDisagreement: nil)
         }
+        let digits = printedDigits(run, rules)
         for row in r.rows {
             let epoch = row.loggedEpoch - rules.results.firstEpoch
             guard (0..<plan.epochs).contains(epoch), epoch < predicted.count else {
@@ -199,66 +247,95 @@ public struct RunVerification: Sendable {
                                           "epoch \(row.loggedEpoch) is outside the run's \(plan.epochs) epochs (counted from \(rules.results.firstEpoch) in \(rules.displayName))")
             }
             for j in columns.indices {
-                let e = printedError(logged: row.values[j], predicted: predicted[epoch][j], digits: rules.results.digits)
+                let e = printedError(logged: row.values[j], predicted: predicted[epoch][j], digits: digits)
                 columns[j].rows += 1
                 if e > columns[j].worstError { (columns[j].worstError, columns[j].worstAt) = (e, "epoch \(epoch)") }
-                if e > 0.5 + 1e-6 && columns[j].firstDisagreement == nil {
-                    columns[j].firstDisagreement = ("epoch \(epoch)", row.line, row.values[j], predicted[epoch][j])
+                if e > 0.5 + 1e-6 {
+                    columns[j].disagreements += 1
+                    if columns[j].firstDisagreement == nil { columns[j].firstDisagreement = ("epoch \(epoch)", row.line, row.values[j], predicted[epoch][j]) }
                 }
             }
         }
         return columns
     }
 
-    /// steps.csv's rows against the iterations the rules predict, exactly.
-    mutating func checkSteps(_ steps: StepsLog, options: VerifyOptions) throws {
+    /// steps.csv's rows against the iterations the rules predict, exactly, in one pass over the
+    /// log (the replay holds one iteration at a time). `stopAtFirst`: stop at the first
+    /// disagreement (enough to tell whether a hypothesis fits).
+    mutating func checkSteps(_ steps: StepsLog, options: VerifyOptions, stopAtFirst: Bool = false) throws {
         let nb = plan.batchesPerEpoch
         contradictions = steps.contradictions(batchesPerEpoch: nb)
         guard steps.groups == plan.groups.count else {
             stepColumns = [CheckedColumn(name: "lr_pg*", what: "parameter groups", rows: 1, worstError: .infinity, worstAt: "the header", unit: "",
-                                         firstDisagreement: ("the header", 1, Double(steps.groups), Double(plan.groups.count)))]
+                                         firstDisagreement: ("the header", 1, Double(steps.groups), Double(plan.groups.count)), disagreements: 1)]
             return
         }
-        guard contradictions.isEmpty || steps.rows.allSatisfy({ $0.i < nb }) else { return }
-        let iterations = ScheduleSimulator.iterations(plan, positions: steps.rows.map { ($0.ni, $0.epoch, $0.i) })
-        predictedIterations = iterations
-        func column(_ name: String, _ what: String, unit: String, logged: (StepsLog.Row) -> Double,
-                    predicted: (ScheduleSimulator.Iteration, StepsLog.Row) -> Double, error: (Double, Double) -> Double) -> CheckedColumn {
-            var c = CheckedColumn(name: name, what: what, rows: 0, worstError: 0, worstAt: "-", unit: unit, firstDisagreement: nil)
-            for (row, p) in zip(steps.rows, iterations) {
-                let l = logged(row), q = predicted(p, row)
-                if l.isNaN && q.isNaN { c.rows += 1; continue }
-                let e = l == q ? 0 : error(l, q)
-                c.rows += 1
-                if e > c.worstError { (c.worstError, c.worstAt) = (e, "ni \(row.ni)") }
-                if e > 0 && c.firstDisagreement == nil { c.firstDisagreement = ("ni \(row.ni)", row.line, l, q) }
-            }
-            return c
+        if !contradictions.isEmpty {
+            for k in 0..<steps.count where steps.i(k) >= nb { return }
         }
-        let ulps: (Double, Double) -> Double = { a, b in Self.ulpDistance(a, b) }
-        let count: (Double, Double) -> Double = { _, _ in 1 }
+        let groups = plan.groups.count
         var columns: [CheckedColumn] = []
-        for j in plan.groups.indices {
-            columns.append(column("lr_pg\(j)", plan.groups[j].name, unit: "ulp", logged: { $0.lr[j] }, predicted: { p, _ in p.lr[j] }, error: ulps))
-        }
-        for j in plan.groups.indices {
+        for j in 0..<groups { columns.append(CheckedColumn(name: "lr_pg\(j)", what: plan.groups[j].name, rows: 0, worstError: 0, worstAt: "-", unit: "ulp")) }
+        for j in 0..<groups {
             let what = plan.groups[j].name + (plan.warmsMomentum ? " (momentum)" : " (\(plan.optimizer) betas[0])")
-            columns.append(column("momentum_pg\(j)", what, unit: "ulp", logged: { $0.momentum[j] }, predicted: { p, _ in p.momentum[j] }, error: ulps))
+            columns.append(CheckedColumn(name: "momentum_pg\(j)", what: what, rows: 0, worstError: 0, worstAt: "-", unit: "ulp"))
         }
-        columns.append(column("accumulate", "batches per optimizer step", unit: "", logged: { Double($0.accumulate) },
-                              predicted: { p, _ in Double(p.accumulate) }, error: count))
-        columns.append(column("optimizer_step", "optimizer.step() ran", unit: "", logged: { $0.optimizerStep ? 1 : 0 },
-                              predicted: { p, row in p.due && row.foundInf != true ? 1 : 0 }, error: count))
+        columns.append(CheckedColumn(name: "accumulate", what: "batches per optimizer step", rows: 0, worstError: 0, worstAt: "-", unit: ""))
+        columns.append(CheckedColumn(name: "optimizer_step", what: "optimizer.step() ran", rows: 0, worstError: 0, worstAt: "-", unit: ""))
+        var checker = steps.hasScaler ? ScaleVerification.Checker(ScaleVerification.settings(steps, options.scaler)) : nil
+        var replay = ScheduleSimulator.Replay(plan)
+        var sample = options.sample ? StepsSample(count: steps.count) : nil
+        var previous: ScheduleSimulator.Iteration? = nil
+        var previousScale = Double.nan
+        rows: for k in 0..<steps.count {
+            let ni = steps.ni(k)
+            let p = replay.next(ni: ni, epoch: steps.epoch(k), i: steps.i(k), resumes: steps.startsResume(k))
+            var disagrees = false
+            func compare(_ c: Int, _ logged: Double, _ predicted: Double, ulps: Bool) {
+                columns[c].rows += 1
+                if logged == predicted || (logged.isNaN && predicted.isNaN) { return }
+                let e = ulps ? Self.ulpDistance(logged, predicted) : 1
+                if e > columns[c].worstError { (columns[c].worstError, columns[c].worstAt) = (e, "ni \(ni)") }
+                columns[c].disagreements += 1
+                if columns[c].firstDisagreement == nil { columns[c].firstDisagreement = ("ni \(ni)", steps.line(k), logged, predicted) }
+                disagrees = true
+            }
+            for j in 0..<groups {
+                compare(j, steps.lr(k, j), p.lr[j], ulps: true)
+                compare(groups + j, steps.momentum(k, j), p.momentum[j], ulps: true)
+            }
+            let foundInf = steps.foundInf(k)
+            compare(2 * groups, Double(steps.accumulate(k)), Double(p.accumulate), ulps: false)
+            compare(2 * groups + 1, steps.optimizerStep(k) ? 1 : 0, p.due && foundInf != true ? 1 : 0, ulps: false)
+            if foundInf == true && !p.due && contradictions.count < 20 {
+                contradictions.append("\(steps.path):\(steps.line(k)): found_inf at ni \(ni), an iteration without a scaler update (no completed accumulation window)")
+            }
+            var predictedScale = Double.nan
+            if checker != nil, let scale = steps.scale(k) {
+                let before = checker!.result.disagreements
+                predictedScale = checker!.check(row: k, scale: scale, foundInf: foundInf!, updated: p.due, restart: steps.startsResume(k))
+                if checker!.result.disagreements > before { disagrees = true }
+            }
+            if sample != nil {
+                let changed = previous.map { $0.lr != p.lr || $0.momentum != p.momentum || $0.accumulate != p.accumulate } ?? true
+                    || predictedScale != previousScale
+                    || (k > 0 && (steps.accumulate(k) != steps.accumulate(k - 1) || steps.scale(k) != steps.scale(k - 1)
+                                  || (0..<groups).contains { steps.lr(k, $0) != steps.lr(k - 1, $0) || steps.momentum(k, $0).bitPattern != steps.momentum(k - 1, $0).bitPattern }))
+                if sample!.keeps(k, changed: changed, force: disagrees || steps.startsResume(k)) {
+                    sample!.rows.append(k)
+                    sample!.lr.append(p.lr)
+                    sample!.momentum.append(p.momentum)
+                    sample!.accumulate.append(p.accumulate)
+                    if steps.hasScaler { sample!.scale.append(predictedScale) }
+                }
+                previous = p
+                previousScale = predictedScale
+            }
+            if stopAtFirst && disagrees { break rows }
+        }
         stepColumns = columns
-        for (row, p) in zip(steps.rows, iterations) where row.foundInf == true && !p.due {
-            contradictions.append("\(steps.path):\(row.line): found_inf at ni \(row.ni), an iteration without a scaler update (no completed accumulation window)")
-        }
-        if steps.hasScaler {
-            let starts = Set(zip(steps.rows.indices, zip(steps.rows, steps.rows.dropFirst())).compactMap { k, pair in pair.1.ni <= pair.0.ni ? k + 1 : nil })
-            scale = ScaleVerification.check(scales: steps.rows.map { $0.scale! }, foundInf: steps.rows.map { $0.foundInf! },
-                                            updated: iterations.map(\.due), segments: starts, growthFactor: options.growthFactor,
-                                            backoffFactor: options.backoffFactor, growthInterval: options.growthInterval)
-        }
+        scale = checker?.result
+        self.sample = sample
     }
 
     /// Units in the last place between two Doubles of the same sign (infinite otherwise).
@@ -285,7 +362,9 @@ public struct RunVerification: Sendable {
                      change: (inout LoggedRun) -> Void = { _ in }) -> Bool {
         var r = run
         change(&r)
-        return (try? check(r, rules: rules, nb: nb, source: "", images: images, classes: classes, options: options).passes) ?? false
+        var o = options
+        o.sample = false
+        return (try? check(r, rules: rules, nb: nb, source: "", images: images, classes: classes, options: o, stopAtFirst: true).passes) ?? false
     }
 
     /// Known reasons a log disagrees, tried one at a time: the rules of another release, another

@@ -1,9 +1,15 @@
-/// A logged loss-scale sequence against `torch.amp.GradScaler`'s rule, given the log's overflow
-/// flags: at every update (an iteration whose window completed), found_inf multiplies the scale
-/// by the backoff factor and resets the growth tracker; a clean update counts, and at
-/// `growth_interval` clean updates multiplies it by the growth factor (PyTorch 2.x,
-/// `_amp_update_scale_cpu_kernel`: `scale = float(scale * factor)`). Factors and interval are
-/// given, or inferred from the log's backoffs and growths, and said so.
+import HalfTraceOptim
+
+/// A logged loss-scale sequence against `torch.amp.GradScaler`'s rule (`LossScaleRule.pytorch`,
+/// the one update HalfTrace has: at every update, an iteration whose window completed, found_inf
+/// multiplies the scale by the backoff factor and resets the growth tracker; a clean update
+/// counts, and at `growth_interval` clean updates multiplies it by the growth factor; PyTorch
+/// 2.x `_amp_update_scale_cpu_kernel`, float32 scale).
+///
+/// The settings are, in this order: given; written by the logger in the log's header
+/// (`# scaler: growth_factor=..., backoff_factor=..., growth_interval=...`); inferred from the
+/// log when asked (`inferScaler`), and said so; else PyTorch's defaults (2, 0.5, 2000). A log
+/// with more clean updates than the interval and no growth disagrees where the growth was due.
 public struct ScaleVerification: Sendable {
     /// GradScaler's settings as the check used them.
     public struct Settings: Sendable, Equatable {
@@ -13,54 +19,74 @@ public struct ScaleVerification: Sendable {
         public var growthFactor: Double
         /// The factor of a backoff.
         public var backoffFactor: Double
-        /// nil: no growth in the log, so the interval is only known to exceed `longestCleanRun`.
-        public var growthInterval: Int?
-        /// How each setting was found ("given", "inferred from ...").
+        /// Clean updates per growth.
+        public var growthInterval: Int
+        /// How each setting was found ("given", "PyTorch's default", "inferred from ...").
         public var sources: [String]
+
+        /// The rule these settings make.
+        var rule: LossScaleRule {
+            var r = LossScaleRule.defaults(.pytorch)
+            (r.initScale, r.growthFactor, r.backoffFactor, r.growthInterval) = (initScale, growthFactor, backoffFactor, growthInterval)
+            return r
+        }
     }
 
     /// The settings the check used.
     public var settings: Settings
-    /// The predicted scale of every row (the scale its loss was multiplied by).
-    public var predicted: [Double]
     /// Rows checked.
-    public var rows: Int
+    public var rows = 0
     /// The first row whose scale differs: (row index, logged, predicted).
     public var firstDisagreement: (row: Int, logged: Double, predicted: Double)?
-    /// Updates with found_inf (the backoffs) and growths predicted.
-    public var backoffs: Int
+    /// Rows whose scale differs.
+    public var disagreements = 0
+    /// Updates with found_inf (the backoffs).
+    public var backoffs = 0
     /// Growths predicted.
-    public var growths: Int
+    public var growths = 0
     /// Where the scale restarted at a resume (a fresh GradScaler).
-    public var restarts: [Int]
+    public var restarts: [Int] = []
 
     /// Every logged scale is the rule's.
     public var passes: Bool { firstDisagreement == nil }
 
-    /// Checks `rows` (scale, found_inf and whether the window completed: `updated`); `segments`
-    /// are the indices where a resumed part starts. Given settings override inferred ones.
-    public static func check(scales: [Double], foundInf: [Bool], updated: [Bool], segments: Set<Int>,
-                             growthFactor: Double? = nil, backoffFactor: Double? = nil, growthInterval: Int? = nil) -> ScaleVerification {
-        precondition(scales.count == foundInf.count && scales.count == updated.count, "one flag per row")
+    /// What the scale check may be told.
+    public struct Given: Sendable, Equatable {
+        /// growth_factor.
+        public var growthFactor: Double?
+        /// backoff_factor.
+        public var backoffFactor: Double?
+        /// growth_interval.
+        public var growthInterval: Int?
+        /// Infer what is not given from the log (the most common ratio and run of clean updates).
+        public var infer = false
+        /// Nothing given: the log's header, else PyTorch's defaults.
+        public init(growthFactor: Double? = nil, backoffFactor: Double? = nil, growthInterval: Int? = nil, infer: Bool = false) {
+            (self.growthFactor, self.backoffFactor, self.growthInterval, self.infer) = (growthFactor, backoffFactor, growthInterval, infer)
+        }
+    }
+
+    /// The settings for `steps`: given, else its header's, else inferred (when asked), else PyTorch's.
+    static func settings(_ steps: StepsLog, _ given: Given) -> Settings {
         var sources: [String] = []
-        // Inference: the most common ratio over the backoffs and over the rises, and the most
-        // common number of clean updates before a rise (since the start, a backoff or a rise), so
-        // that one altered value cannot set the rule it is checked against.
         var backoffRatios: [Double] = [], growthRatios: [Double] = [], intervals: [Int] = []
-        var clean = 0
-        for k in 0..<(scales.count - 1) {
-            if segments.contains(k + 1) { clean = 0; continue }
-            guard updated[k] else { continue }
-            let ratio = scales[k + 1] / scales[k]
-            if foundInf[k] {
-                if ratio < 1 { backoffRatios.append(ratio) }
-                clean = 0
-            } else {
-                clean += 1
-                if ratio > 1 {
-                    growthRatios.append(ratio)
-                    intervals.append(clean)
+        if given.infer {
+            // The most common ratio over the backoffs and over the rises, and the most common number
+            // of clean updates before a rise (since the start, a backoff or a rise), so that one
+            // altered value cannot set the rule it is checked against. An update is a row where
+            // the optimizer stepped or the scaler skipped the step.
+            var clean = 0
+            for k in 0..<max(0, steps.count - 1) {
+                if steps.startsResume(k + 1) { clean = 0; continue }
+                let inf = steps.foundInf(k) == true
+                guard steps.optimizerStep(k) || inf else { continue }
+                let ratio = steps.scale(k + 1)! / steps.scale(k)!
+                if inf {
+                    if ratio < 1 { backoffRatios.append(ratio) }
                     clean = 0
+                } else {
+                    clean += 1
+                    if ratio > 1 { growthRatios.append(ratio); intervals.append(clean); clean = 0 }
                 }
             }
         }
@@ -69,43 +95,60 @@ public struct ScaleVerification: Sendable {
             for v in values { counts[v, default: 0] += 1 }
             return values.first { counts[$0] == counts.values.max() }
         }
-        let inferredBackoff = mode(backoffRatios), inferredGrowth = mode(growthRatios), inferredInterval = mode(intervals)
-        let backoff = backoffFactor ?? inferredBackoff ?? 0.5
-        sources.append(backoffFactor != nil ? "backoff_factor \(backoff) (given)"
-                       : inferredBackoff != nil ? "backoff_factor \(backoff) (inferred from \(backoffRatios.count) backoff(s))" : "backoff_factor 0.5 (PyTorch's default; no backoff in the log)")
-        let growth = growthFactor ?? inferredGrowth ?? 2
-        sources.append(growthFactor != nil ? "growth_factor \(growth) (given)"
-                       : inferredGrowth != nil ? "growth_factor \(growth) (inferred from \(growthRatios.count) growth(s))" : "growth_factor 2 (PyTorch's default; no growth in the log)")
-        let interval = growthInterval ?? inferredInterval
-        sources.append(growthInterval != nil ? "growth_interval \(interval!) (given)"
-                       : interval != nil ? "growth_interval \(interval!) (inferred: \(intervals.filter { $0 == interval! }.count) of \(intervals.count) growth(s) came after \(interval!) clean updates)"
-                       : "growth_interval unknown (no growth in the log: it exceeds every run of clean updates)")
-        var result = ScaleVerification(settings: Settings(initScale: scales[0], growthFactor: growth, backoffFactor: backoff,
-                                                          growthInterval: interval, sources: sources),
-                                       predicted: [], rows: scales.count, firstDisagreement: nil, backoffs: 0, growths: 0, restarts: [])
-        var scale = Float(scales[0]), tracker = 0
-        for k in scales.indices {
-            if k > 0 && segments.contains(k) {
-                scale = Float(scales[k])  // a resumed run: a fresh (YOLOv5) or restored (Ultralytics 8.3.203+) scaler
-                tracker = 0
+        func pick<T>(_ name: String, given: T?, header: T?, inferred: T?, count: Int, fallback: T) -> T {
+            if let given { sources.append("\(name) \(given) (given)"); return given }
+            if let header { sources.append("\(name) \(header) (the log's header)"); return header }
+            if let inferred { sources.append("\(name) \(inferred) (inferred from \(count) \(name == "growth_interval" ? "growth(s)" : "update(s)") in the log)"); return inferred }
+            sources.append("\(name) \(fallback) (PyTorch's default)")
+            return fallback
+        }
+        let h = steps.scalerSettings
+        let interval = h["growth_interval"].flatMap { $0 >= 1 && $0 <= 1e9 && $0 == $0.rounded() ? Int($0) : nil }
+        let backoff = pick("backoff_factor", given: given.backoffFactor, header: h["backoff_factor"].flatMap { $0 > 0 && $0 < 1 ? $0 : nil },
+                           inferred: mode(backoffRatios), count: backoffRatios.count, fallback: 0.5)
+        let growth = pick("growth_factor", given: given.growthFactor, header: h["growth_factor"].flatMap { $0 > 1 ? $0 : nil },
+                          inferred: mode(growthRatios), count: growthRatios.count, fallback: 2.0)
+        let n = pick("growth_interval", given: given.growthInterval, header: interval, inferred: mode(intervals), count: intervals.count, fallback: 2000)
+        if given.infer && growthRatios.isEmpty && given.growthInterval == nil && interval == nil {
+            sources.append("no growth in the log to infer the interval from")
+        }
+        return Settings(initScale: steps.scale(0) ?? 65536, growthFactor: growth, backoffFactor: backoff, growthInterval: n, sources: sources)
+    }
+
+    /// Checks the scale row by row as a replay produces them.
+    struct Checker {
+        var result: ScaleVerification
+        private var rule: LossScaleRule
+        private var state: LossScaleRule.State
+
+        init(_ settings: Settings) {
+            result = ScaleVerification(settings: settings)
+            rule = settings.rule
+            state = rule.initialState
+        }
+
+        /// Row `k`: its logged scale and found_inf, whether its window completed (`updated`), and
+        /// whether a resumed part starts at it (a fresh or restored scaler: the logged scale is taken).
+        /// Returns the predicted scale.
+        @discardableResult
+        mutating func check(row k: Int, scale: Double, foundInf: Bool, updated: Bool, restart: Bool) -> Double {
+            if restart {
+                state = rule.initialState
+                state.scale = Double(Float(scale))
                 result.restarts.append(k)
             }
-            result.predicted.append(Double(scale))
-            if result.firstDisagreement == nil && Double(scale) != scales[k] { result.firstDisagreement = (k, scales[k], Double(scale)) }
-            guard updated[k] else { continue }
-            if foundInf[k] {
-                scale = Float(Double(scale) * backoff)
-                tracker = 0
-                result.backoffs += 1
-            } else {
-                tracker += 1
-                if let interval, tracker >= interval {
-                    let grown = Float(Double(scale) * growth)
-                    if grown.isFinite { scale = grown; result.growths += 1 }
-                    tracker = 0
-                }
+            let predicted = state.scale
+            result.rows += 1
+            if predicted != scale {
+                result.disagreements += 1
+                if result.firstDisagreement == nil { result.firstDisagreement = (k, scale, predicted) }
             }
+            if updated {
+                let before = state.scale
+                try? rule.update(&state, foundInf: foundInf)  // PyTorch's rule never raises
+                if foundInf { result.backoffs += 1 } else if state.scale > before { result.growths += 1 }
+            }
+            return predicted
         }
-        return result
     }
 }

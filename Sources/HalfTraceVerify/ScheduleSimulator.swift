@@ -39,6 +39,27 @@ public struct ScheduleSimulator: Sendable {
     var accumulate: Int
     var lastStep = -1
     var checkpoints: [Int: Checkpoint] = [:]
+    var warmup: Warmup? = nil
+
+    /// The warm-up's numpy.interp knots over [0, nw] for one epoch (the lr target is
+    /// initial_lr * lf(epoch)), made once per epoch rather than once per iteration.
+    struct Warmup: Sendable {
+        let epoch: Int
+        let accumulate: Interpolation
+        let lr: [Interpolation]
+        let momentum: Interpolation
+
+        init(_ plan: RunPlan, epoch: Int) {
+            self.epoch = epoch
+            let xi = [0, Double(plan.warmupIterations)]
+            let target = plan.rules.accumulateTarget == .nominalRatio
+                ? Double(plan.nominalBatchSize) / Double(plan.batchSize) : Double(plan.initialAccumulate)
+            accumulate = try! Interpolation(xp: xi, fp: [1, target])
+            let lfe = plan.lf(Double(epoch))
+            lr = plan.groups.map { try! Interpolation(xp: xi, fp: [$0.warmupStart, $0.initialLR * lfe]) }
+            momentum = try! Interpolation(xp: xi, fp: [plan.warmupMomentum, plan.momentum])
+        }
+    }
 
     /// A fresh run: LambdaLR built (lr = initial_lr * lf(0)), then `scheduler.last_epoch =
     /// start_epoch - 1` with start_epoch 0.
@@ -72,14 +93,12 @@ public struct ScheduleSimulator: Sendable {
     /// One batch: the warm-up block (when it runs) and the step decision.
     public mutating func batch(ni: Int, epoch: Int, i: Int) -> Iteration {
         if plan.warms(ni) {
-            let xi = [0, Double(nw)], x = Double(ni)
-            let target = plan.rules.accumulateTarget == .nominalRatio
-                ? Double(plan.nominalBatchSize) / Double(plan.batchSize) : Double(plan.initialAccumulate)
-            accumulate = max(1, Int(roundHalfEven(try! interp(x, xi, [1, target]))))
-            let lfe = plan.lf(Double(epoch))
+            let x = Double(ni)
+            if warmup?.epoch != epoch { warmup = Warmup(plan, epoch: epoch) }
+            accumulate = max(1, Int(roundHalfEven(warmup!.accumulate(x))))
             for j in plan.groups.indices {
-                lr[j] = try! interp(x, xi, [plan.groups[j].warmupStart, plan.groups[j].initialLR * lfe])
-                if plan.warmsMomentum { momentum[j] = try! interp(x, xi, [plan.warmupMomentum, plan.momentum]) }
+                lr[j] = warmup!.lr[j](x)
+                if plan.warmsMomentum { momentum[j] = warmup!.momentum(x) }
             }
         }
         let due = ni - lastStep >= accumulate
@@ -120,7 +139,13 @@ public struct ScheduleSimulator: Sendable {
         for epoch in 0..<min(plan.epochs, (lastEpoch ?? plan.epochs) + 1) {
             if resumedEpochs.contains(epoch) { _ = s.resume(at: epoch) }
             s.beginEpoch(epoch)
-            for i in 0..<plan.batchesPerEpoch { _ = s.batch(ni: i + plan.batchesPerEpoch * epoch, epoch: epoch, i: i) }
+            // Only the warm-up's batches change the lr (the rest decide steps, which the epoch's
+            // logged lr does not depend on): a COCO-sized run replays in its warm-up's time.
+            for i in 0..<plan.batchesPerEpoch {
+                let ni = i + plan.batchesPerEpoch * epoch
+                guard plan.warms(ni) else { break }
+                _ = s.batch(ni: ni, epoch: epoch, i: i)
+            }
             logged.append(s.endEpoch(epoch))
         }
         return logged
@@ -130,16 +155,27 @@ public struct ScheduleSimulator: Sendable {
     /// an epoch (its last batch) ends it, and an iteration that goes back is a resume at its epoch.
     /// `positions` are (ni, epoch, i) of each logged row.
     public static func iterations(_ plan: RunPlan, positions: [(ni: Int, epoch: Int, i: Int)]) -> [Iteration] {
-        var s = ScheduleSimulator(plan)
-        var out: [Iteration] = []
-        var previous: (ni: Int, epoch: Int, i: Int)? = nil
-        for p in positions {
-            if let q = previous, p.ni <= q.ni { _ = s.resume(at: p.epoch) }
-            if p.i == 0 { s.beginEpoch(p.epoch) }
-            out.append(s.batch(ni: p.ni, epoch: p.epoch, i: p.i))
-            if p.i == plan.batchesPerEpoch - 1 { _ = s.endEpoch(p.epoch) }
-            previous = p
+        var replay = Replay(plan)
+        var previous: Int? = nil
+        return positions.map { p in
+            defer { previous = p.ni }
+            return replay.next(ni: p.ni, epoch: p.epoch, i: p.i, resumes: previous.map { p.ni <= $0 } ?? false)
         }
-        return out
+    }
+
+    /// A log's iterations replayed one at a time (memory does not grow with the log).
+    public struct Replay: Sendable {
+        var simulator: ScheduleSimulator
+        /// A fresh run.
+        public init(_ plan: RunPlan) { simulator = ScheduleSimulator(plan) }
+
+        /// The iteration at (ni, epoch, i); `resumes`: a resumed part of the run starts here.
+        public mutating func next(ni: Int, epoch: Int, i: Int, resumes: Bool) -> Iteration {
+            if resumes { _ = simulator.resume(at: epoch) }
+            if i == 0 { simulator.beginEpoch(epoch) }
+            let iteration = simulator.batch(ni: ni, epoch: epoch, i: i)
+            if i == simulator.plan.batchesPerEpoch - 1 { _ = simulator.endEpoch(epoch) }
+            return iteration
+        }
     }
 }

@@ -44,33 +44,100 @@ public struct StepsLog: Sendable {
     public var groups: Int
     /// The log has scale and found_inf columns (an enabled GradScaler).
     public var hasScaler: Bool
-    /// The iterations, in file order.
-    public var rows: [Row]
     /// The package and release the header comment names, if any.
     public var version: Writer?
+    /// The GradScaler's settings the header comment names (`# scaler: growth_factor=2.0, ...`), if any.
+    public var scalerSettings: [String: Double] = [:]
+    /// Iterations (data rows).
+    public private(set) var count = 0
+    /// Rows where a resumed part of the run starts: the logger's `# resumed` line precedes them,
+    /// or their ni goes back.
+    public private(set) var resumeStarts: [Int] = []
+
+    // The columns, packed (`PackedColumn`): ni and the line as offsets from the row index, so
+    // that a log without resumes or comments holds one distinct value in each.
+    var niOffset = PackedColumn(), epochs = PackedColumn(), batches = PackedColumn(), accumulates = PackedColumn()
+    var lineOffset = PackedColumn(), flags = PackedColumn()
+    var lrs: [PackedColumn] = [], momenta: [PackedColumn] = [], scales = PackedColumn()
+
+    /// The global iteration of row `k`.
+    @inline(__always) public func ni(_ k: Int) -> Int { k + niOffset.int(k) }
+    /// The 0-based epoch of row `k`.
+    @inline(__always) public func epoch(_ k: Int) -> Int { epochs.int(k) }
+    /// The batch within the epoch of row `k`.
+    @inline(__always) public func i(_ k: Int) -> Int { batches.int(k) }
+    /// The accumulate of row `k`.
+    @inline(__always) public func accumulate(_ k: Int) -> Int { accumulates.int(k) }
+    /// optimizer.step() ran in row `k`.
+    @inline(__always) public func optimizerStep(_ k: Int) -> Bool { flags[k] & 1 != 0 }
+    /// Row `k`'s scaler update found an inf/NaN gradient (nil without a scaler).
+    @inline(__always) public func foundInf(_ k: Int) -> Bool? { hasScaler ? flags[k] & 2 != 0 : nil }
+    /// Group `j`'s lr in row `k`.
+    @inline(__always) public func lr(_ k: Int, _ j: Int) -> Double { lrs[j].double(k) }
+    /// Group `j`'s momentum (or betas[0]) in row `k`.
+    @inline(__always) public func momentum(_ k: Int, _ j: Int) -> Double { momenta[j].double(k) }
+    /// The loss scale of row `k` (nil without a scaler).
+    @inline(__always) public func scale(_ k: Int) -> Double? { hasScaler ? scales.double(k) : nil }
+    /// The line of row `k` in the file (1-based).
+    @inline(__always) public func line(_ k: Int) -> Int { k + lineOffset.int(k) }
+
+    /// Row `k` as a value.
+    public func row(_ k: Int) -> Row {
+        Row(ni: ni(k), epoch: epoch(k), i: i(k), accumulate: accumulate(k), optimizerStep: optimizerStep(k),
+            lr: (0..<groups).map { lr(k, $0) }, momentum: (0..<groups).map { momentum(k, $0) }, scale: scale(k), foundInf: foundInf(k), line: line(k))
+    }
+
+    /// The rows, made one at a time from the packed columns.
+    public var rows: Rows { Rows(log: self) }
+
+    /// The rows as a collection (each made when read).
+    public struct Rows: RandomAccessCollection, Sendable {
+        let log: StepsLog
+        /// 0.
+        public var startIndex: Int { 0 }
+        /// The number of rows.
+        public var endIndex: Int { log.count }
+        /// Row `k`.
+        public subscript(k: Int) -> Row { log.row(k) }
+    }
+
+    /// Whether row `k` starts a resumed part of the run.
+    public func startsResume(_ k: Int) -> Bool { resumeSet.contains(k) }
+    private var resumeSet: Set<Int> = []
 
     /// At most this many rows are read (a run of 10 million iterations).
     public static let maximumRows = 10_000_000
 
-    /// Reads and validates `path`: every field parsed and range-checked; errors name the file,
-    /// line and column.
+    /// Reads and validates `path`, streaming it (`CSVReader`: any line ending, a byte-order mark,
+    /// quoted fields): every field parsed and range-checked; errors name the file, line and column.
+    /// The rows are held packed: a COCO-sized log of 2.2 million iterations takes about 25 bytes
+    /// a row.
     public static func load(_ path: String) throws -> StepsLog {
-        guard let data = FileManager.default.contents(atPath: path) else { throw HalfTraceError.inaccessible(path, "cannot read") }
-        guard data.count <= 1 << 30 else { throw HalfTraceError.file(path, "\(data.count) bytes; at most 1 GB are read") }
-        return try parse(try TextFile.utf8(data, name: path), path: path)
+        try read(try CSVReader(path: path))
     }
 
     /// Parses the text of a steps.csv named `path`.
     public static func parse(_ text: String, path: String) throws -> StepsLog {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        var index = 0, writer: Writer? = nil
-        while index < lines.count, lines[index].hasPrefix("#") || lines[index].trimmingCharacters(in: .whitespaces).isEmpty {
-            if writer == nil { writer = Self.writer(lines[index]) }
-            index += 1
+        try read(CSVReader(text: text, name: path))
+    }
+
+    static func read(_ source: CSVReader) throws -> StepsLog {
+        var reader = source
+        let path = reader.name
+        var writer: Writer? = nil, settings: [String: Double] = [:]
+        var header: [String] = []
+        while try reader.next() {
+            if reader.isComment {
+                let text = reader.fields.joined(separator: ",")
+                if writer == nil { writer = Self.writer(Substring(text)) }
+                settings.merge(Self.scalerSettings(text)) { $1 }
+                continue
+            }
+            header = reader.fields
+            break
         }
-        guard index < lines.count else { throw HalfTraceError.file(path, "no header row") }
-        let header = lines[index].split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        let headerLine = index + 1
+        guard !header.isEmpty else { throw HalfTraceError.file(path, "no header row") }
+        let headerLine = reader.line
         func column(_ name: String) throws -> Int {
             guard let c = header.firstIndex(of: name) else { throw HalfTraceError.file(path, line: headerLine, field: name, "column missing") }
             return c
@@ -84,39 +151,82 @@ public struct StepsLog: Sendable {
         guard (scaleColumn == nil) == (infColumn == nil) else {
             throw HalfTraceError.file(path, line: headerLine, field: scaleColumn == nil ? "scale" : "found_inf", "column missing: scale and found_inf come together")
         }
-        var rows: [Row] = []
-        for k in (index + 1)..<lines.count {
-            let line = lines[k]
-            if line.hasPrefix("#") || line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-            guard rows.count < maximumRows else { throw HalfTraceError.file(path, line: k + 1, "more than \(maximumRows) rows") }
-            let c = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard c.count == header.count else { throw HalfTraceError.file(path, line: k + 1, "\(c.count) fields, the header has \(header.count)") }
+        var log = StepsLog(path: path, groups: lrColumns.count, hasScaler: scaleColumn != nil, version: writer)
+        log.scalerSettings = settings
+        log.lrs = lrColumns.map { _ in PackedColumn() }
+        log.momenta = momentumColumns.map { _ in PackedColumn() }
+        // A number whose bytes are the previous row's in the same column is the previous value:
+        // after the warm-up most rows repeat their lr, momentum and scale, and skip strtod.
+        let doubleColumns = lrColumns + momentumColumns + (scaleColumn.map { [$0] } ?? [])
+        var cache = [(bytes: [UInt8], value: Double)](repeating: ([], 0), count: doubleColumns.count)
+        var previousNI = Int.min, resumeMarked = false
+        while try reader.next() {
+            if reader.isComment {
+                if reader.string(0).hasPrefix("# resumed") { resumeMarked = true }
+                continue
+            }
+            let k = reader.line, row = log.count
+            guard row < maximumRows else { throw HalfTraceError.file(path, line: k, "more than \(maximumRows) rows") }
+            guard reader.count == header.count else { throw HalfTraceError.file(path, line: k, "\(reader.count) fields, the header has \(header.count)") }
             func integer(_ i: Int, _ range: ClosedRange<Int>) throws -> Int {
-                guard let v = Int(c[i]), range.contains(v) else {
-                    throw HalfTraceError.file(path, line: k + 1, field: header[i], "'\(c[i].prefix(40))' is not an integer in \(range.lowerBound)...\(range.upperBound)")
+                guard let v = reader.int(i), range.contains(v) else {
+                    throw HalfTraceError.file(path, line: k, field: header[i], "'\(reader.string(i).prefix(40))' is not an integer in \(range.lowerBound)...\(range.upperBound)")
                 }
                 return v
             }
-            func number(_ i: Int, allowNaN: Bool = false) throws -> Double {
-                guard let v = Double(c[i]), v.isFinite || (allowNaN && v.isNaN), v.isNaN || v >= 0 else {
-                    throw HalfTraceError.file(path, line: k + 1, field: header[i], "'\(c[i].prefix(40))' is not a finite number >= 0")
+            func number(_ c: Int, allowNaN: Bool = false) throws -> Double {
+                let i = doubleColumns[c]
+                if reader.field(i, equals: cache[c].bytes) { return cache[c].value }
+                guard let v = reader.double(i), v.isFinite || (allowNaN && v.isNaN), v.isNaN || v >= 0 else {
+                    throw HalfTraceError.file(path, line: k, field: header[i], "'\(reader.string(i).prefix(40))' is not a finite number >= 0")
                 }
+                cache[c] = (reader.bytes(i), v)
                 return v
             }
-            var row = Row(ni: try integer(ni, 0...1_000_000_000), epoch: try integer(ep, 0...1_000_000), i: try integer(ii, 0...100_000_000),
-                          accumulate: try integer(acc, 1...1_000_000), optimizerStep: try integer(st, 0...1) == 1,
-                          lr: try lrColumns.map { try number($0) }, momentum: try momentumColumns.map { try number($0, allowNaN: true) },
-                          scale: nil, foundInf: nil, line: k + 1)
-            if let scaleColumn, let infColumn {
-                let s = try number(scaleColumn)
-                guard s > 0 else { throw HalfTraceError.file(path, line: k + 1, field: "scale", "0 is not a loss scale") }
-                row.scale = s
-                row.foundInf = try integer(infColumn, 0...1) == 1
+            let n = try integer(ni, 0...1_000_000_000)
+            if row > 0 && (n <= previousNI || resumeMarked) {
+                log.resumeStarts.append(row)
+                log.resumeSet.insert(row)
             }
-            rows.append(row)
+            resumeMarked = false
+            previousNI = n
+            log.niOffset.append(n - row)
+            log.epochs.append(try integer(ep, 0...1_000_000))
+            log.batches.append(try integer(ii, 0...100_000_000))
+            log.accumulates.append(try integer(acc, 1...1_000_000))
+            var flag = try integer(st, 0...1)
+            for j in lrColumns.indices { log.lrs[j].append(try number(j)) }
+            for j in momentumColumns.indices { log.momenta[j].append(try number(lrColumns.count + j, allowNaN: true)) }
+            if scaleColumn != nil, let infColumn {
+                let s = try number(doubleColumns.count - 1)
+                guard s > 0 else { throw HalfTraceError.file(path, line: k, field: "scale", "0 is not a loss scale") }
+                log.scales.append(s)
+                flag |= try integer(infColumn, 0...1) << 1
+            }
+            log.flags.append(flag)
+            log.lineOffset.append(k - row)
+            log.count += 1
         }
-        guard !rows.isEmpty else { throw HalfTraceError.file(path, "no rows") }
-        return StepsLog(path: path, groups: lrColumns.count, hasScaler: scaleColumn != nil, rows: rows, version: writer)
+        guard log.count > 0 else { throw HalfTraceError.file(path, "no rows") }
+        return log
+    }
+
+    init(path: String, groups: Int, hasScaler: Bool, version: Writer?) {
+        self.path = path
+        self.groups = groups
+        self.hasScaler = hasScaler
+        self.version = version
+    }
+
+    /// "# scaler: growth_factor=2.0, backoff_factor=0.5, growth_interval=2000" -> the settings.
+    static func scalerSettings(_ line: String) -> [String: Double] {
+        guard let colon = line.range(of: "scaler:") else { return [:] }
+        var out: [String: Double] = [:]
+        for item in line[colon.upperBound...].split(whereSeparator: { $0 == "," || $0 == " " }) {
+            let pair = item.split(separator: "=", maxSplits: 1)
+            if pair.count == 2, let v = Double(pair[1]), v.isFinite { out[String(pair[0])] = v }
+        }
+        return out
     }
 
     /// "# halftrace steps v1: ultralytics 8.3.253, torch 2.13.0" -> (ultralytics, 8.3.253).
@@ -131,42 +241,45 @@ public struct StepsLog: Sendable {
     }
 
     /// The batches per epoch the rows imply: the largest `i` plus one.
-    public var impliedBatchesPerEpoch: Int { (rows.map(\.i).max() ?? 0) + 1 }
+    public var impliedBatchesPerEpoch: Int {
+        var most = 0
+        for k in 0..<count { most = max(most, i(k)) }
+        return most + 1
+    }
 
     /// Where the log contradicts itself, whatever rules produced it: `ni` not `epoch * nb + i`,
     /// a run that jumps instead of going on by one iteration (a resume must restart an epoch at
     /// batch 0), and an optimizer step inside an accumulation window by the log's own
-    /// accumulate (`ni - last_step < accumulate`).
-    public func contradictions(batchesPerEpoch nb: Int) -> [String] {
+    /// accumulate (`ni - last_step < accumulate`; `windows` false: a loop with another step rule).
+    /// At most 20.
+    public func contradictions(batchesPerEpoch nb: Int, windows: Bool = true) -> [String] {
         var out: [String] = []
-        var previous: Row? = nil, lastStep = -1
-        for r in rows {
-            if r.ni != r.epoch * nb + r.i || r.i >= nb {
-                out.append("\(path):\(r.line): ni \(r.ni) is not epoch * nb + i = \(r.epoch) * \(nb) + \(r.i)")
+        var lastStep = -1
+        for k in 0..<count {
+            let n = ni(k), e = epoch(k), b = i(k)
+            if n != e * nb + b || b >= nb {
+                out.append("\(path):\(line(k)): ni \(n) is not epoch * nb + i = \(e) * \(nb) + \(b)")
             }
-            if let p = previous, r.ni != p.ni + 1 {
-                if r.ni <= p.ni && r.i == 0 {
+            if k > 0, n != ni(k - 1) + 1 || startsResume(k) {
+                if startsResume(k) && b == 0 {
                     lastStep = -1  // a resume: the interrupted epoch runs again from batch 0, last_opt_step = -1
                 } else {
-                    out.append("\(path):\(r.line): ni goes from \(p.ni) to \(r.ni); a run goes on by one iteration, and a resume restarts an epoch at i = 0")
+                    out.append("\(path):\(line(k)): ni goes from \(ni(k - 1)) to \(n); a run goes on by one iteration, and a resume restarts an epoch at i = 0")
                 }
             }
-            if r.optimizerStep {
-                if r.ni - lastStep < r.accumulate {
-                    out.append("\(path):\(r.line): optimizer_step at ni \(r.ni) inside an accumulation window: \(r.ni - lastStep) iteration(s) since the last step, accumulate \(r.accumulate)")
+            if optimizerStep(k) {
+                if windows && n - lastStep < accumulate(k) {
+                    out.append("\(path):\(line(k)): optimizer_step at ni \(n) inside an accumulation window: \(n - lastStep) iteration(s) since the last step, accumulate \(accumulate(k))")
                 }
-                lastStep = r.ni
-            } else if r.foundInf == true {
-                lastStep = r.ni  // a window the scaler skipped still ends: last_opt_step = ni
+                lastStep = n
+            } else if foundInf(k) == true {
+                lastStep = n  // a window the scaler skipped still ends: last_opt_step = ni
             }
-            previous = r
             if out.count >= 20 { break }
         }
         return out
     }
 
-    /// The epochs where a resumed part of the run starts (ni goes back), in order.
-    public var resumedEpochs: [Int] {
-        zip(rows, rows.dropFirst()).compactMap { a, b in b.ni <= a.ni ? b.epoch : nil }
-    }
+    /// The epochs where a resumed part of the run starts, in order.
+    public var resumedEpochs: [Int] { resumeStarts.map(epoch) }
 }

@@ -83,43 +83,62 @@ public struct TraceVerification: Sendable {
     public var rows: Int
     /// The largest error, in units of the last printed digit.
     public var worstError: Double
-    /// Every row that disagrees.
+    /// The rows that disagree (the first `keptDisagreements`).
     public var disagreements: [Disagreement]
+    /// Rows that disagree.
+    public var disagreementCount = 0
+    /// Disagreeing rows that are a package's known restart defect, per package.
+    public var defectCounts: [String: Int] = [:]
     /// The log's key column: "epoch" or "step".
     public var key = "epoch"
     /// No row disagrees.
-    public var passes: Bool { disagreements.isEmpty }
+    public var passes: Bool { disagreementCount == 0 }
+    /// At most this many disagreements are kept (all are counted).
+    public static let keptDisagreements = 10_000
 
     /// Checks the log in `text` (named `path`). A value agrees when it is within half a unit of
     /// its last printed digit, or within 2 units in the last place of a Double for full-precision logs.
     public static func verify(_ text: String, path: String, formula: Formula, stepsPerEpoch: Int = 1) throws -> TraceVerification {
+        try verify(CSVReader(text: text, name: path), formula: formula, stepsPerEpoch: stepsPerEpoch)
+    }
+
+    /// Checks the log in the file at `path`, streaming it (`CSVReader`).
+    public static func verify(file path: String, formula: Formula, stepsPerEpoch: Int = 1) throws -> TraceVerification {
+        try verify(try CSVReader(path: path), formula: formula, stepsPerEpoch: stepsPerEpoch)
+    }
+
+    static func verify(_ source: CSVReader, formula: Formula, stepsPerEpoch: Int) throws -> TraceVerification {
+        var reader = source
+        let path = reader.name
         try HalfTraceError.check("steps_per_epoch", stepsPerEpoch, in: 1...1_000_000)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        var index = 0
-        while index < lines.count && (lines[index].hasPrefix("#") || lines[index].trimmingCharacters(in: .whitespaces).isEmpty) { index += 1 }
-        guard index < lines.count else { throw HalfTraceError.file(path, "no header row") }
-        let header = lines[index].split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let lrColumn = header.firstIndex(of: "lr") else { throw HalfTraceError.file(path, line: index + 1, field: "lr", "column missing") }
+        var header: [String] = []
+        while try reader.next() {
+            if reader.isComment { continue }
+            header = reader.fields
+            break
+        }
+        guard !header.isEmpty else { throw HalfTraceError.file(path, "no header row") }
+        let headerLine = reader.line
+        guard let lrColumn = header.firstIndex(of: "lr") else { throw HalfTraceError.file(path, line: headerLine, field: "lr", "column missing") }
         let epochColumn = header.firstIndex(of: "epoch"), stepColumn = header.firstIndex(of: "step")
         guard let timeColumn = epochColumn ?? stepColumn else {
-            throw HalfTraceError.file(path, line: index + 1, field: "epoch", "needs an epoch or a step column")
+            throw HalfTraceError.file(path, line: headerLine, field: "epoch", "needs an epoch or a step column")
         }
         var result = TraceVerification(path: path, rows: 0, worstError: 0, disagreements: [])
         result.key = header[timeColumn]
-        for k in (index + 1)..<lines.count {
-            let line = lines[k]
-            if line.hasPrefix("#") || line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard cells.count == header.count else { throw HalfTraceError.file(path, line: k + 1, "\(cells.count) fields, the header has \(header.count)") }
-            guard let time = Double(cells[timeColumn]), time.isFinite, time >= 0, time <= 1e9 else {
-                throw HalfTraceError.file(path, line: k + 1, field: header[timeColumn], "'\(cells[timeColumn].prefix(40))' is not a step or epoch in [0, 1e9]")
+        while try reader.next() {
+            if reader.isComment { continue }
+            let k = reader.line
+            guard reader.count == header.count else { throw HalfTraceError.file(path, line: k, "\(reader.count) fields, the header has \(header.count)") }
+            guard let time = reader.double(timeColumn), time.isFinite, time >= 0, time <= 1e9 else {
+                throw HalfTraceError.file(path, line: k, field: header[timeColumn], "'\(reader.string(timeColumn).prefix(40))' is not a step or epoch in [0, 1e9]")
             }
-            guard let logged = Double(cells[lrColumn]), logged.isFinite else {
-                throw HalfTraceError.file(path, line: k + 1, field: "lr", "'\(cells[lrColumn].prefix(40))' is not a finite number")
+            guard let logged = reader.double(lrColumn), logged.isFinite else {
+                throw HalfTraceError.file(path, line: k, field: "lr", "'\(reader.string(lrColumn).prefix(40))' is not a finite number")
             }
             let t = epochColumn != nil ? time : time / Double(stepsPerEpoch)
             let predicted = formula(t)
-            let digits = significantDigits(cells[lrColumn])
+            let digits = significantDigits(reader.string(lrColumn))
             let printedBound = RunVerification.lastDigitUnit(logged, digits: digits) / 2
             let tolerance = max(printedBound, 2 * logged.ulp)
             let error = logged == predicted ? 0 : abs(logged - predicted) / max(2 * tolerance, .leastNonzeroMagnitude)  // in last printed digits
@@ -127,7 +146,11 @@ public struct TraceVerification: Sendable {
             result.worstError = max(result.worstError, error)
             if abs(logged - predicted) > tolerance {
                 let defect = formula.packageDefect(t).flatMap { abs($0.value - logged) <= tolerance ? $0.package : nil }
-                result.disagreements.append(Disagreement(line: k + 1, epoch: t, logged: logged, predicted: predicted, packageDefect: defect))
+                result.disagreementCount += 1
+                if let defect { result.defectCounts[defect, default: 0] += 1 }
+                if result.disagreements.count < keptDisagreements {
+                    result.disagreements.append(Disagreement(line: k, epoch: t, logged: logged, predicted: predicted, packageDefect: defect))
+                }
             }
         }
         guard result.rows > 0 else { throw HalfTraceError.file(path, "no rows") }
@@ -144,20 +167,20 @@ public struct TraceVerification: Sendable {
     /// The lines `verify --trace` prints.
     public var report: String {
         var lines = ["\(path): \(rows) rows checked against the exact formula"]
-        let defects = disagreements.filter { $0.packageDefect != nil }
+        let defects = defectCounts.values.reduce(0, +)
         func possessive(_ name: String) -> String { name.hasSuffix("s") ? "\(name)'" : "\(name)'s" }
         for d in disagreements.prefix(20) {
             lines.append(String(format: "  line %d, %@ %.6g: logged %@, the formula gives %@", d.line, key, d.epoch, "\(d.logged)", "\(d.predicted)")
                          + (d.packageDefect.map { " (\(possessive($0)) misplaced restart: its floating-point arithmetic puts \(key) \(Self.integral(d.epoch)) in the previous cycle)" } ?? ""))
         }
-        if disagreements.count > 20 { lines.append("  ... \(disagreements.count - 20) more") }
-        if !defects.isEmpty {
-            let names = Set(defects.compactMap(\.packageDefect)).sorted().map(possessive).joined(separator: ", ")
-            lines.append(defects.count == disagreements.count
-                ? "every disagreement (\(defects.count)) is \(names) known restart defect: the log follows the package's arithmetic, which restarts one \(key) late there"
-                : "\(defects.count) of the \(disagreements.count) disagreements are \(names) known restart defect (floating-point arithmetic in the cycle index); the rest are not")
+        if disagreementCount > 20 { lines.append("  ... \(disagreementCount - 20) more") }
+        if defects > 0 {
+            let names = defectCounts.keys.sorted().map(possessive).joined(separator: ", ")
+            lines.append(defects == disagreementCount
+                ? "every disagreement (\(defects)) is \(names) known restart defect: the log follows the package's arithmetic, which restarts one \(key) late there"
+                : "\(defects) of the \(disagreementCount) disagreements are \(names) known restart defect (floating-point arithmetic in the cycle index); the rest are not")
         }
-        lines.append(passes ? "every logged value agrees with the formula" : "\(disagreements.count) logged values disagree with the formula")
+        lines.append(passes ? "every logged value agrees with the formula" : "\(disagreementCount) logged values disagree with the formula")
         return lines.joined(separator: "\n")
     }
 
@@ -167,8 +190,10 @@ public struct TraceVerification: Sendable {
     /// One JSON object for machines.
     public var json: String {
         let items = disagreements.map {
-            "{\"line\": \($0.line), \"epoch\": \($0.epoch), \"logged\": \($0.logged), \"predicted\": \($0.predicted), \"pytorch_restart_defect\": \($0.pytorchRestartDefect), \"package_defect\": \($0.packageDefect.map { "\"\($0)\"" } ?? "null")}"
+            JSON.object([("line", "\($0.line)"), ("epoch", JSON.number($0.epoch)), ("logged", JSON.number($0.logged)), ("predicted", JSON.number($0.predicted)),
+                         ("pytorch_restart_defect", "\($0.pytorchRestartDefect)"), ("package_defect", $0.packageDefect.map(JSON.string) ?? "null")])
         }
-        return "{\"trace\": \"\(path)\", \"rows\": \(rows), \"agrees\": \(passes), \"disagreements\": [\(items.joined(separator: ", "))]}"
+        return JSON.object([("trace", JSON.string(path)), ("rows", "\(rows)"), ("agrees", "\(passes)"), ("disagreement_count", "\(disagreementCount)"),
+                            ("disagreements", JSON.array(items))])
     }
 }

@@ -38,6 +38,16 @@ struct FamilyScheduleFlags: ParsableArguments {
     @Option(name: .customLong("min-lr-ratio"), parsing: .unconditional, help: "transformers hf-wsd: the floor as a fraction of lr (default 0).") var minLRRatio: Double?
     @Option(help: "transformers hf-inverse-sqrt: timescale (default: warm-up steps, or 10000 without warm-up).") var timescale: Int?
 
+    /// The first of these flags given, if any (they need a timm or transformers schedule).
+    var anyGiven: String? {
+        [("--t-initial", tInitial != nil), ("--lr-min", lrMin != nil), ("--cycle-mul", cycleMul != nil), ("--warmup-t", warmupT != nil),
+         ("--warmup-lr-init", warmupLRInit != nil), ("--warmup-prefix", warmupPrefix), ("--k-decay", kDecay != nil),
+         ("--num-warmup-steps", numWarmupSteps != nil), ("--num-training-steps", numTrainingSteps != nil), ("--num-cycles", numCycles != nil),
+         ("--lr-end", lrEnd != nil), ("--power", power != nil), ("--num-stable-steps", numStableSteps != nil), ("--num-decay-steps", numDecaySteps != nil),
+         ("--decay-type", decayType != nil), ("--warmup-type", warmupType != nil), ("--min-lr-ratio", minLRRatio != nil),
+         ("--timescale", timescale != nil)].first { $0.1 }?.0
+    }
+
     /// The schedule `name` with base lr `lr`, refusing a flag it does not take or a missing one.
     /// `--cycle-decay` and `--cycle-limit` are shared with sgdr-warmup (`RestartFlags`).
     func schedule(_ name: FamilyScheduleName, lr: Double, cycleDecay: Double?, cycleLimit: Int?) throws -> FamilySchedule {

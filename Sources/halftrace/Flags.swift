@@ -12,6 +12,7 @@ enum Flags {
         "scaler.enabled": "--scaler", "refill": "--hysteresis-refill", "param_groups[0].momentum": "--momentum",
         "loss_spikes.iterations": "--loss-spikes", "loss_spikes.gain": "--loss-spike-gain",
         "scaler.rule.framework": "--scaler-rule", "scaler.rule.raise_at_min_scale": "--raise-error-at-min-scale",
+        "rules": "--release", "steps_per_epoch": "--nb",
     ]
 
     static func flag(for field: String) -> String {

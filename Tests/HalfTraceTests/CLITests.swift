@@ -93,13 +93,13 @@ struct CLITests {
         ["trace", "schedule", "--schedule", "hf-inverse-sqrt", "--timescale", "9223372036854775807"],
         ["trace", "schedule", "--schedule", "hf-linear", "--num-training-steps", "10", "--num-warmup-steps=-9223372036854775808"],
         ["verify", "--steps", "/dev/null", "--num-training-steps", "10", "--schedule", "hf-linear"],
-        ["verify", "--scale-log", "/dev/null", "--rule", "pytorch", "--json"],
+        ["verify", "scale-log", "/dev/null", "--scaler-rule", "pytorch", "--json", "--nb", "3"],
     ]
 
-    @Test("a bad flag exits non-zero with a message naming it, without a trap", arguments: badFlags)
+    @Test("a bad flag exits 64 (a usage error) with a message naming it, without a trap", arguments: badFlags)
     func badFlag(args: [String]) throws {
         let r = try Self.run(args)
-        #expect(r.exited && r.status != 0, "\(args): status \(r.status)")
+        #expect(r.exited && r.status == 64, "\(args): status \(r.status)")
         let flag = String((args.last { $0.hasPrefix("--") } ?? "").prefix { $0 != "=" })  // the offending flag comes last
         #expect(r.text.contains(flag), "\(args): \(r.text)")
     }
@@ -240,6 +240,20 @@ struct CLITests {
             let r = try Self.run(["golden", "--dry-run", "--only", "cosine_vs_linear", "--golden", dir])
             #expect(r.exited && r.status == 1 && r.text.contains("cosine: 1 values moved") && r.text.contains("1 golden file(s) would change"), "\(r.text)")
             #expect(try String(contentsOfFile: dir + "/cosine_vs_linear.csv", encoding: .utf8) == moved, "a dry run writes nothing")
+        }
+    }
+
+    @Test("bench verify on a small generated run: the genuine run verifies (0), the altered copies disagree (1), each timed with its peak memory")
+    func benchVerify() throws {
+        try withTemporaryDirectory("bench-verify") { dir in
+            let r = try Self.run(["bench", "verify", "--epochs", "4", "--nb", "30", "--repeats", "1", "--json", "--keep", dir + "/run"])
+            #expect(r.exited && r.status == 0, "\(r.text)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], "\(r.out)")
+            #expect(json["rows"] as? Int == 120)
+            for name in ["genuine", "one_wrong_value", "results_one_wrong_epoch"] {
+                let c = try #require(json[name] as? [String: Any], "\(name): \(r.out)")
+                #expect((c["seconds"] as? Double ?? 0) > 0 && (c["peak_mb"] as? Double ?? 0) > 1, "\(name): \(c)")
+            }
         }
     }
 

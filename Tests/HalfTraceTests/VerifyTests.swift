@@ -219,18 +219,46 @@ struct VerifyTamperTests {
         }
     }
 
-    @Test("a training loop's steps.csv: one loss scale altered fails at that iteration; the recorded one holds", arguments: F.loops)
+    /// The GradScaler growth interval a loop was recorded with (its meta.json).
+    static func growthInterval(_ loop: String) throws -> Int {
+        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: F.real + "/" + loop + "/meta.json"))) as! [String: Any]
+        return try #require((meta["scaler"] as? [String: Any])?["growth_interval"] as? Int)
+    }
+
+    @Test("a training loop's steps.csv: one loss scale altered fails at that iteration; the recorded one holds with its scaler's settings", arguments: F.loops)
     func loopScale(loop: String) throws {
         let path = F.real + "/" + loop + "/steps.csv"
         let steps = try StepsLog.load(path)
-        let v = try LoopVerification.verify(steps)
+        var options = VerifyOptions()
+        options.scaler.growthInterval = try Self.growthInterval(loop)
+        let v = try LoopVerification.verify(steps, options: options)
         #expect(v.passes, "\(v.report)")
         #expect(v.scale != nil && v.scale!.backoffs > 0)
         try withTemporaryDirectory("tamper-scale") { dir in
-            let k = steps.rows.count / 2
+            let k = steps.count / 2
             let copy = try F.editedCopy(loop, in: dir) { p in try F.editSteps(p, row: k, column: "scale") { String(Double($0)! * 2) } }
-            let w = try LoopVerification.verify(try StepsLog.load(copy + "/steps.csv"))
+            let w = try LoopVerification.verify(try StepsLog.load(copy + "/steps.csv"), options: options)
             #expect(!w.passes && w.scale?.firstDisagreement?.row == k, "\(w.report)")
+        }
+    }
+
+    @Test("the scaler's settings are PyTorch's defaults unless given, written in the log, or inferred on request: a scaler that grows every 3 clean updates fails under the default interval and is named")
+    func scalerSettings() throws {
+        let loop = try #require(F.loops.first { try Self.growthInterval($0) != 2000 })
+        let steps = try StepsLog.load(F.real + "/" + loop + "/steps.csv")
+        let byDefault = try LoopVerification.verify(steps)
+        #expect(!byDefault.passes && byDefault.scale!.settings.sources.contains("growth_interval 2000 (PyTorch's default)"), "\(byDefault.report)")
+        var infer = VerifyOptions()
+        infer.scaler.infer = true
+        let inferred = try LoopVerification.verify(steps, options: infer)
+        #expect(inferred.passes && inferred.scale!.settings.growthInterval == 3, "\(inferred.report)")
+        #expect(inferred.scale!.settings.sources.contains { $0.hasPrefix("growth_interval 3 (inferred from") }, "\(inferred.report)")
+        try withTemporaryDirectory("scaler-header") { dir in
+            let text = try String(contentsOfFile: steps.path, encoding: .utf8)
+            let path = dir + "/steps.csv"
+            try ("# scaler: growth_factor=2.0, backoff_factor=0.5, growth_interval=3\n" + text).write(toFile: path, atomically: true, encoding: .utf8)
+            let header = try LoopVerification.verify(try StepsLog.load(path))
+            #expect(header.passes && header.scale!.settings.sources.contains("growth_interval 3 (the log's header)"), "\(header.report)")
         }
     }
 }
@@ -335,34 +363,89 @@ struct VerifyCauseTests {
         #expect(named.version?.package == .ultralytics && named.version?.version == ReleaseVersion(8, 3, 253))
     }
 
-    @Test("verify through the command: exit 0 on a recorded run, 1 on a disagreement, an error naming the file or flag on bad input")
+    @Test("verify through the command: exit 0 when every value agrees, 1 on a disagreement, 2 when it could not check, 64 on a usage error")
     func command() throws {
         let ok = try CLITests.run(["verify", F.real + "/ultralytics_sgd"])
         #expect(ok.status == 0 && ok.text.contains("every logged learning rate agrees with Ultralytics"), "\(ok.text)")
+        let explicit = try CLITests.run(["verify", "run", F.real + "/ultralytics_sgd"])
+        #expect(explicit.status == 0 && explicit.out == ok.out, "\(explicit.text)")
         let wrong = try CLITests.run(["verify", F.real + "/yolov5_b16_linear", "--nb", "7", "--json"])
         #expect(wrong.exited && wrong.status == 1 && wrong.out.hasPrefix("{") && wrong.out.contains("\"agrees\": false"), "\(wrong.text)")
-        let rules = try CLITests.run(["verify", F.real + "/yolov5_b16_linear", "--rules", "yolov5-6.0"])
+        let rules = try CLITests.run(["verify", F.real + "/yolov5_b16_linear", "--release", "yolov5-6.0"])
         #expect(rules.exited && rules.status == 1 && rules.text.contains("rules: YOLOv5 6.0.1-6.0.7 (yolov5-6.0): given"), "\(rules.text)")
-        let badRules = try CLITests.run(["verify", F.real + "/yolov5_b16_linear", "--rules", "yolov9"])
-        #expect(badRules.exited && badRules.status != 0 && badRules.text.contains("--rules: 'yolov9' is none of"), "\(badRules.text)")
+        let oldName = try CLITests.run(["verify", F.real + "/yolov5_b16_linear", "--rules", "yolov5-6.0"])
+        #expect(oldName.status == 1 && oldName.out == rules.out, "--rules is --release's old name: \(oldName.text)")
+        let badRules = try CLITests.run(["verify", F.real + "/yolov5_b16_linear", "--release", "yolov9"])
+        #expect(badRules.exited && badRules.status == 64 && badRules.text.contains("--release: 'yolov9' is none of"), "\(badRules.text)")
+        let otherPackage = try CLITests.run(["verify", F.real + "/ultralytics_sgd", "--release", "yolov5-7.0"])
+        #expect(otherPackage.status == 2 && otherPackage.text.contains("--release: yolov5-") && otherPackage.text.contains("are YOLOv5's rules, and"),
+                "\(otherPackage.text)")
         try withTemporaryDirectory("verify-cli") { dir in
             let neither = try CLITests.run(["verify", dir])
-            #expect(neither.exited && neither.status != 0 && neither.text.contains("neither a YOLOv5 run"), "\(neither.text)")
+            #expect(neither.exited && neither.status == 2 && neither.text.contains("neither a YOLOv5 run"), "\(neither.text)")
             let moved = try F.editedCopy("yolov5_b24", in: dir) { path in
                 let text = try String(contentsOfFile: path + "/opt.yaml", encoding: .utf8)
                 try text.replacingOccurrences(of: "data: dataset/data.yaml", with: "data: /nonexistent/data.yaml").write(toFile: path + "/opt.yaml", atomically: true, encoding: .utf8)
             }
             let unreadable = try CLITests.run(["verify", moved])
-            #expect(unreadable.exited && unreadable.status != 0 && unreadable.text.contains("--nb: the dataset the run names"), "\(unreadable.text)")
+            #expect(unreadable.exited && unreadable.status == 2 && unreadable.text.contains("--nb: the dataset the run names"), "\(unreadable.text)")
+            let missing = try CLITests.run(["verify", "steps", dir + "/none.csv"])
+            #expect(missing.status == 2 && missing.text.contains("none.csv: cannot read"), "\(missing.text)")
         }
-        let both = try CLITests.run(["verify", F.real + "/yolov5_b24", "--trace", "x.csv"])
-        #expect(both.exited && both.status != 0 && both.text.contains("--trace"), "\(both.text)")
-        let trace = try CLITests.run(["verify", "--trace", F.real + "/torch_sgdr_trace.csv", "--schedule", "sgdr", "--t0", "1", "--t-mult", "3"])
+        let trace = try CLITests.run(["verify", "trace", F.real + "/torch_sgdr_trace.csv", "--schedule", "sgdr", "--t0", "1", "--t-mult", "3"])
         #expect(trace.status == 1 && trace.text.contains("PyTorch's misplaced restart"), "\(trace.text)")
+        let oldTrace = try CLITests.run(["verify", "--trace", F.real + "/torch_sgdr_trace.csv", "--schedule", "sgdr", "--t0", "1", "--t-mult", "3"])
+        #expect(oldTrace.status == 1 && oldTrace.out == trace.out, "verify --trace FILE is verify trace FILE: \(oldTrace.text)")
         for loop in F.loops.prefix(1) {
-            let steps = try CLITests.run(["verify", "--steps", F.real + "/" + loop + "/steps.csv", "--growth-interval", "1"])
+            let steps = try CLITests.run(["verify", "steps", F.real + "/" + loop + "/steps.csv", "--growth-interval", "1"])
             #expect(steps.exited && steps.status == 1 && steps.text.contains("growth_interval 1 (given)"), "\(steps.text)")
+            let json = try CLITests.run(["verify", "steps", F.real + "/" + loop + "/steps.csv", "--json"])
+            #expect(json.status == 0 && json.out.hasPrefix("{") && json.out.contains("\"step_rule\": \"yolov5\""), "\(json.text)")
         }
+    }
+
+    /// Every flag a verify mode does not use, given to it: each is refused by name (exit 64).
+    static let ignoredFlags: [[String]] = {
+        let run = F.real + "/yolov5_b24", loop = F.real + "/" + F.loops[0] + "/steps.csv", trace = F.real + "/torch_sgdr_trace.csv"
+        return [
+            ["verify", "trace", trace, "--schedule", "sgdr", "--plots", "/tmp/x"],
+            ["verify", "trace", trace, "--schedule", "sgdr", "--lr0", "0.1"],
+            ["verify", "trace", trace, "--schedule", "sgdr", "--epochs", "10"],
+            ["verify", "trace", trace, "--schedule", "sgdr", "--cycle-decay", "0.5"],
+            ["verify", "trace", trace, "--schedule", "sgdr", "--restart-warmup", "1"],
+            ["verify", "trace", trace, "--schedule", "timm-cosine", "--t-initial", "10", "--t0", "3"],
+            ["verify", "trace", trace, "--schedule", "timm-cosine", "--t-initial", "10", "--eta-min", "0.1"],
+            ["verify", "trace", trace, "--schedule", "timm-cosine", "--t-initial", "10", "--nb", "3"],
+            ["verify", "trace", trace, "--schedule", "onecycle", "--epochs", "10", "--t0", "3"],
+            ["verify", "trace", trace, "--schedule", "linear", "--epochs", "10", "--lr", "0.1"],
+            ["verify", "trace", trace, "--schedule", "sgdr", "--growth-interval", "3"],
+            ["verify", "trace", trace, "--schedule", "sgdr", "--nb", "4"],
+            ["verify", "steps", loop, "--t0", "3"],
+            ["verify", "steps", loop, "--lrf", "0.1"],
+            ["verify", "steps", loop, "--schedule", "sgdr", "--epochs", "4"],
+            ["verify", "steps", loop, "--schedule", "linear", "--epochs", "4", "--eta-min", "0.1"],
+            ["verify", "steps", loop, "--last-window", "dropped"],
+            ["verify", "steps", loop, "--release", "yolov5-7.0"],
+            ["verify", "steps", loop, "--num-training-steps", "10"],
+            ["verify", run, "--lr0", "0.1"],
+            ["verify", run, "--lrf", "0.1"],
+            ["verify", run, "--epochs", "3"],
+            ["verify", run, "--t0", "3"],
+            ["verify", run, "--schedule", "sgdr"],
+            ["verify", run, "--growth-interval", "3"],
+            ["verify", run, "--images", "96"],
+            ["verify", "scale-log", "/dev/null", "--scaler-rule", "pytorch", "--plots", "/tmp/x"],
+            ["verify", "scale-log", "/dev/null", "--scaler-rule", "pytorch", "--nb", "3"],
+            ["verify", "scale-log", "/dev/null", "--scaler-rule", "pytorch", "--hysteresis", "2"],
+            ["verify", "scale-log", "/dev/null", "--scaler-rule", "deepspeed", "--growth-interval", "5"],
+        ]
+    }()
+
+    @Test("a flag a verify mode does not use is refused by name with exit 64, never ignored", arguments: ignoredFlags)
+    func ignoredFlag(args: [String]) throws {
+        let r = try CLITests.run(args)
+        let flag = args.last { $0.hasPrefix("--") }!
+        #expect(r.exited && r.status == 64 && r.text.contains(flag), "\(args): status \(r.status): \(r.text)")
     }
 }
 

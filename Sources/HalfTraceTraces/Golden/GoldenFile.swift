@@ -109,7 +109,7 @@ public struct GoldenFile: Equatable, Sendable {
 
     /// Parses a golden file; every problem names `path:line` and what was expected.
     public static func parse(_ text: String, path: String) throws -> GoldenFile {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)  // "\r\n" too (a checkout with core.autocrlf)
         func fail(_ line: Int, _ message: String) -> HalfTraceError { HalfTraceError.file(path, line: line, message) }
         guard let first = lines.first, first == "# " + formatVersion else {
             throw fail(1, "expected '# \(formatVersion)', found '\(lines.first ?? "")' (not a golden file, or another format version)")

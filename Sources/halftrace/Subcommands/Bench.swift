@@ -8,6 +8,15 @@ import HalfTraceTraining
 extension HalfTraceCommand {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
+            abstract: "Measure training (bench, bench steps) or verify at COCO scale (bench verify).",
+            subcommands: [Steps.self, VerifyBench.self], defaultSubcommand: Steps.self)
+    }
+}
+
+extension HalfTraceCommand.Bench {
+    struct Steps: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "steps",
             abstract: "Measure training steps/s, GEMM GFLOP/s, float16 and bfloat16 conversion rates and bytes per step.")
 
         @Flag(help: "Print one JSON object instead of a table.")
