@@ -63,7 +63,7 @@ public struct CosineWarmRestarts: Sendable, Equatable {
     /// Each group's lr at the current position:
     /// eta_min + (base_lr - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2.
     public var learningRates: [Double] {
-        baseLRs.map { etaMin + ($0 - etaMin) * (1 + Double.cos(Double.pi * tCur / tI)) / 2 }
+        baseLRs.map { Self.annealed(base: $0, etaMin: etaMin, tCur: tCur, tI: tI) }
     }
 
     /// One epoch forward.

@@ -297,35 +297,25 @@ public final class GradScaler {
         advance(foundInf: foundInf)
     }
 
-    /// The update rule on one found_inf flag (public so that traces can drive it directly).
+    /// The update rule on one found_inf flag (public so that traces can drive it directly):
+    /// PyTorch's (`LossScaleRule.pytorchUpdate`), with HalfTrace's hysteresis holding a backoff back
+    /// until that many overflows, and the scale kept within min_scale and max_scale.
     public func advance(foundInf: Bool) {
         state.lastStepSkipped = foundInf
         if foundInf {
             state.totalSkips += 1
             state.consecutiveSkips += 1
-            state.growthTracker = 0
-            state.hysteresisRemaining -= 1
-            if state.hysteresisRemaining <= 0 {
-                state.hysteresisRemaining = 0
-                var s = Float(Double(state.scale) * state.backoffFactor)
-                if let m = state.minScale { s = max(s, m) }
-                state.scale = s
-            }
-            return
-        }
-        state.consecutiveSkips = 0
-        if state.refill == .afterCleanStep { state.hysteresisRemaining = state.hysteresis }
-        let successful = state.growthTracker + 1
-        if successful == state.growthInterval {
-            var grown = Float(Double(state.scale) * state.growthFactor)
-            if let m = state.maxScale { grown = min(grown, m) }
-            if grown.isFinite {
-                if grown > state.scale { state.hysteresisRemaining = state.hysteresis }
-                state.scale = grown
-            }
-            state.growthTracker = 0
+            state.hysteresisRemaining = max(state.hysteresisRemaining - 1, 0)
         } else {
-            state.growthTracker = successful
+            state.consecutiveSkips = 0
+            if state.refill == .afterCleanStep { state.hysteresisRemaining = state.hysteresis }
         }
+        var (scale, tracker) = (state.scale, state.growthTracker)
+        let grew = LossScaleRule.pytorchUpdate(scale: &scale, growthTracker: &tracker, foundInf: foundInf,
+                                               growthFactor: state.growthFactor, backoffFactor: state.backoffFactor,
+                                               growthInterval: state.growthInterval, backsOff: state.hysteresisRemaining == 0,
+                                               minScale: state.minScale, maxScale: state.maxScale)
+        (state.scale, state.growthTracker) = (scale, tracker)
+        if grew { state.hysteresisRemaining = state.hysteresis }
     }
 }

@@ -141,18 +141,10 @@ public struct LossScaleRule: Sendable, Equatable, Codable {
     public func update(_ s: inout State, foundInf: Bool) throws {
         switch framework {
         case .pytorch:
-            let f = Float(s.scale)
-            if foundInf {
-                s.scale = Double(Float(Double(f) * backoffFactor))
-                s.growthTracker = 0
-            } else {
-                s.growthTracker += 1
-                if s.growthTracker == growthInterval {
-                    let grown = Float(Double(f) * growthFactor)
-                    if grown.isFinite { s.scale = Double(grown) }
-                    s.growthTracker = 0
-                }
-            }
+            var scale = Float(s.scale)
+            Self.pytorchUpdate(scale: &scale, growthTracker: &s.growthTracker, foundInf: foundInf,
+                               growthFactor: growthFactor, backoffFactor: backoffFactor, growthInterval: growthInterval)
+            s.scale = Double(scale)
         case .megatron:
             let f = Float(s.scale)
             if foundInf {
@@ -189,6 +181,39 @@ public struct LossScaleRule: Sendable, Equatable, Codable {
             }
             s.curIter += 1
         }
+    }
+
+    /// PyTorch's update of a float32 scale, `_amp_update_scale_cpu_kernel`
+    /// (aten/src/ATen/native/cpu/AmpGradScalerKernels.cpp, torch 2.x): found_inf: scale *=
+    /// backoff_factor, tracker = 0; clean: tracker += 1, and when it reaches growth_interval the
+    /// scale is multiplied by growth_factor if the product is finite (else left), tracker = 0. Each
+    /// product is computed in double and rounded to float once, as the kernel's `scale * factor`
+    /// with a double factor does. The one home of this rule: `.pytorch` and `GradScaler` both call it.
+    ///
+    /// GradScaler's options (none in PyTorch): `backsOff` false lets a hysteresis hold a backoff
+    /// back (the tracker is reset either way); a backoff stops at `minScale`, a growth at `maxScale`.
+    /// Returns whether the scale grew.
+    @discardableResult
+    public static func pytorchUpdate(scale: inout Float, growthTracker: inout Int, foundInf: Bool, growthFactor: Double,
+                                     backoffFactor: Double, growthInterval: Int, backsOff: Bool = true,
+                                     minScale: Float? = nil, maxScale: Float? = nil) -> Bool {
+        if foundInf {
+            if backsOff {
+                scale = Float(Double(scale) * backoffFactor)
+                if let minScale { scale = max(scale, minScale) }
+            }
+            growthTracker = 0
+            return false
+        }
+        growthTracker += 1
+        guard growthTracker == growthInterval else { return false }
+        growthTracker = 0
+        var grown = Float(Double(scale) * growthFactor)
+        if let maxScale { grown = min(grown, maxScale) }
+        guard grown.isFinite else { return false }
+        let grew = grown > scale
+        scale = grown
+        return grew
     }
 
     /// The scale after every update of `foundInf`, and where DeepSpeed raised (the rows stop there).

@@ -65,8 +65,8 @@ public struct SGDRSchedule: Schedule, Equatable {
         let peak = p.cycle == 0 ? baseLR : baseLR * Double.pow(cycleDecay, Double(p.cycle))
         if p.cycle >= 1 && restartWarmup > 0 {
             if p.tCur < restartWarmup { return etaMin + (peak - etaMin) * p.tCur / restartWarmup }
-            return etaMin + (peak - etaMin) * (1 + Double.cos(Double.pi * (p.tCur - restartWarmup) / (p.tI - restartWarmup))) / 2
+            return CosineWarmRestarts.annealed(base: peak, etaMin: etaMin, tCur: p.tCur - restartWarmup, tI: p.tI - restartWarmup)
         }
-        return etaMin + (peak - etaMin) * (1 + Double.cos(Double.pi * p.tCur / p.tI)) / 2
+        return CosineWarmRestarts.annealed(base: peak, etaMin: etaMin, tCur: p.tCur, tI: p.tI)
     }
 }

@@ -24,7 +24,7 @@ public struct LinearSchedule: Schedule, Equatable {
     }
 
     /// (1 - x / epochs) * (1 - lrf) + lrf, in that order.
-    public func callAsFunction(_ x: Double) -> Double { (1 - x / Double(epochs)) * (1.0 - lrf) + lrf }
+    public func callAsFunction(_ x: Double) -> Double { YOLOv5Formulas.linear(x, epochs: Double(epochs), lrf: lrf) }
 }
 
 /// YOLOv5's `one_cycle(y1, y2, steps)` (`utils/general.py`), the "cosine" schedule:
@@ -49,9 +49,7 @@ public struct OneCycleSchedule: Schedule, Equatable {
     }
 
     /// ((1 - cos(x * pi / steps)) / 2) * (y2 - y1) + y1, in that order.
-    public func callAsFunction(_ x: Double) -> Double {
-        ((1 - Double.cos(x * Double.pi / Double(steps))) / 2) * (y2 - y1) + y1
-    }
+    public func callAsFunction(_ x: Double) -> Double { YOLOv5Formulas.oneCycle(x, y1: y1, y2: y2, steps: Double(steps)) }
 }
 
 /// YOLOv5's choice between the two multipliers (`--cos-lr`), or the constant 1 (a run whose lr

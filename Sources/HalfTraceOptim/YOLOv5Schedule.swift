@@ -88,7 +88,7 @@ public struct YOLOv5Schedule: Sendable {
 
     /// The initial accumulation `max(round(nbs / bs), 1)`.
     public static func initialAccumulate(batchSize: Int, nominalBatchSize: Int) -> Int {
-        max(Int(roundHalfEven(Double(nominalBatchSize) / Double(batchSize))), 1)
+        YOLOv5Formulas.accumulate(nominalBatchSize: nominalBatchSize, batchSize: batchSize)
     }
 
     /// `weight_decay * (bs * accumulate / nbs)`, YOLOv5's one-time scaling.
@@ -99,7 +99,7 @@ public struct YOLOv5Schedule: Sendable {
 
     /// `nw = max(round(warmup_epochs * nb), 100)`.
     public static func warmupIterations(warmupEpochs: Double, batchesPerEpoch: Int) -> Int {
-        max(Int(roundHalfEven(warmupEpochs * Double(batchesPerEpoch))), 100)
+        YOLOv5Formulas.warmupIterations(warmupEpochs: warmupEpochs, batchesPerEpoch: batchesPerEpoch, floor: 100)
     }
 
     /// Builds the schedule over `optimizer` (whose groups' lr must be lr0) and, with `lag`,
@@ -153,18 +153,16 @@ public struct YOLOv5Schedule: Sendable {
             for j in optimizer.groups.indices { optimizer.groups[j].lr = restartSchedules[j](t) }
         }
         guard ni <= warmupIterations else { return }
-        let xi = [0.0, Double(warmupIterations)]
-        let x = Double(ni)
-        accumulate = max(1, Int(roundHalfEven(try! interp(x, xi, [1, Double(nominalBatchSize) / Double(batchSize)]))))
+        let nw = warmupIterations, x = Double(ni)
+        accumulate = YOLOv5Formulas.warmupAccumulate(YOLOv5Formulas.ramp(warmupIterations: nw, from: 1, to: Double(nominalBatchSize) / Double(batchSize)), at: ni)
         let target = lf(Double(epoch))
+        let momentum = YOLOv5Formulas.ramp(warmupIterations: nw, from: hyp.warmupMomentum, to: hyp.momentum)
         for j in optimizer.groups.indices {
             if kind != .sgdrWarmup {
                 let end = kind.isLambda ? optimizer.groups[j].initialLR * target : optimizer.groups[j].lr
-                optimizer.groups[j].lr = try! interp(x, xi, [j == 0 ? hyp.warmupBiasLR : 0.0, end])
+                optimizer.groups[j].lr = YOLOv5Formulas.ramp(warmupIterations: nw, from: j == 0 ? hyp.warmupBiasLR : 0.0, to: end)(x)
             }
-            if optimizer.hasMomentum {
-                optimizer.groups[j].momentum = try! interp(x, xi, [hyp.warmupMomentum, hyp.momentum])
-            }
+            if optimizer.hasMomentum { optimizer.groups[j].momentum = momentum(x) }
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import HalfTraceKernels
+import HalfTraceOptim
 
 /// What a run did, as its release's rules decide from its settings: the optimizer (after
 /// Ultralytics' `optimizer: auto`), its parameter groups with their lr and warm-up start, the
@@ -140,7 +141,7 @@ public struct RunPlan: Sendable {
         switch rules.warmupLength {
         case let .floored(floor, zeroDisables):
             if zeroDisables && warmupEpochs <= 0 { return -1 }
-            return max(Int((warmupEpochs * Double(batchesPerEpoch)).rounded(.toNearestOrEven)), floor)
+            return YOLOv5Formulas.warmupIterations(warmupEpochs: warmupEpochs, batchesPerEpoch: batchesPerEpoch, floor: floor)
         case .cappedAtEpochsMinusOne:
             let w = min(warmupEpochs, Double(max(epochs - 1, 0)))
             return w > 0 ? Int((w * Double(batchesPerEpoch)).rounded(.toNearestOrEven)) : 0
@@ -159,7 +160,7 @@ public struct RunPlan: Sendable {
 
     /// `max(round(nbs / bs), 1)`, capped at nb * epochs where the rules cap it.
     public var initialAccumulate: Int {
-        let a = max(Int((Double(nominalBatchSize) / Double(batchSize)).rounded(.toNearestOrEven)), 1)
+        let a = YOLOv5Formulas.accumulate(nominalBatchSize: nominalBatchSize, batchSize: batchSize)
         return rules.accumulateCappedAtIterations ? min(a, batchesPerEpoch * epochs) : a
     }
 
@@ -169,8 +170,8 @@ public struct RunPlan: Sendable {
     /// lrf, epochs)` = `((1 - cos(x * pi / epochs)) / 2) * (lrf - 1) + 1`.
     public func lf(_ x: Double) -> Double {
         let e = Double(epochs)
-        if cosine { return ((1 - Foundation.cos(x * Double.pi / e)) / 2) * (lrf - 1) + 1 }
+        if cosine { return YOLOv5Formulas.oneCycle(x, y1: 1, y2: lrf, steps: e) }
         let d = rules.linear == .overEpochsMinusOne ? e - 1 : e
-        return max(1 - x / d, rules.package == .ultralytics ? 0 : -Double.infinity) * (1.0 - lrf) + lrf
+        return YOLOv5Formulas.linear(x, epochs: d, lrf: lrf, floor: rules.package == .ultralytics ? 0 : -.infinity)
     }
 }

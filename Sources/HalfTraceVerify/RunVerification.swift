@@ -240,11 +240,21 @@ public struct RunVerification: Sendable {
             CheckedColumn(name: name, what: plan.groups[j].name, rows: 0, worstError: 0, worstAt: "-", unit: "last printed digit", firstDisagreement: nil)
         }
         let digits = printedDigits(run, rules)
+        // An epoch outside the run under these rules (counted from 0 or 1) is a disagreement of
+        // the rules with the file, reported in an epoch column of its own.
+        var epochs = CheckedColumn(name: "epoch", what: "epochs counted from \(rules.results.firstEpoch)", rows: 0, worstError: 0, worstAt: "-", unit: "")
         for row in r.rows {
             let epoch = row.loggedEpoch - rules.results.firstEpoch
+            epochs.rows += 1
             guard (0..<plan.epochs).contains(epoch), epoch < predicted.count else {
-                throw HalfTraceError.file(r.path, line: row.line, field: "epoch",
-                                          "epoch \(row.loggedEpoch) is outside the run's \(plan.epochs) epochs (counted from \(rules.results.firstEpoch) in \(rules.displayName))")
+                epochs.disagreements += 1
+                epochs.worstError = 1
+                if epochs.firstDisagreement == nil {
+                    epochs.worstAt = "line \(row.line)"
+                    epochs.firstDisagreement = ("line \(row.line)", row.line, Double(row.loggedEpoch),
+                                                Double(row.loggedEpoch < rules.results.firstEpoch ? rules.results.firstEpoch : plan.epochs - 1 + rules.results.firstEpoch))
+                }
+                continue
             }
             for j in columns.indices {
                 let e = printedError(logged: row.values[j], predicted: predicted[epoch][j], digits: digits)
@@ -256,7 +266,7 @@ public struct RunVerification: Sendable {
                 }
             }
         }
-        return columns
+        return epochs.passes ? columns : columns + [epochs]
     }
 
     /// steps.csv's rows against the iterations the rules predict, exactly, in one pass over the

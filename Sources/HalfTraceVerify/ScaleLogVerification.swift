@@ -2,7 +2,7 @@ import Foundation
 import HalfTraceKernels
 import HalfTraceOptim
 
-/// A logged loss-scale sequence (`verify --scale-log FILE --rule NAME`): a CSV with a `step`, a
+/// A logged loss-scale sequence (`verify scale-log FILE --scaler-rule NAME`): a CSV with a `step`, a
 /// `found_inf` (0/1) and a `scale` column (the scale that step's loss was multiplied by, before
 /// its update), one row per optimizer update, checked against one framework's rule
 /// (`LossScaleRule`), exactly. The initial scale is the first row's unless given.
@@ -94,7 +94,7 @@ public struct ScaleLogVerification: Sendable {
         return v
     }
 
-    /// The lines `verify --scale-log` prints.
+    /// The lines `verify scale-log` prints.
     public var report: String {
         var lines = ["\(path): \(rows) updates against \(rule.framework.rawValue)'s rule (init \(rule.initScale), interval/window \(rule.growthInterval), min \(rule.minScale.map { "\($0)" } ?? "none"), hysteresis \(rule.hysteresis)\(rule.framework == .deepspeed ? ", consecutive_hysteresis \(rule.consecutiveHysteresis)" : ""))"]
         if let d = firstDisagreement {

@@ -51,13 +51,13 @@ public struct ScheduleSimulator: Sendable {
 
         init(_ plan: RunPlan, epoch: Int) {
             self.epoch = epoch
-            let xi = [0, Double(plan.warmupIterations)]
+            let nw = plan.warmupIterations
             let target = plan.rules.accumulateTarget == .nominalRatio
                 ? Double(plan.nominalBatchSize) / Double(plan.batchSize) : Double(plan.initialAccumulate)
-            accumulate = try! Interpolation(xp: xi, fp: [1, target])
+            accumulate = YOLOv5Formulas.ramp(warmupIterations: nw, from: 1, to: target)
             let lfe = plan.lf(Double(epoch))
-            lr = plan.groups.map { try! Interpolation(xp: xi, fp: [$0.warmupStart, $0.initialLR * lfe]) }
-            momentum = try! Interpolation(xp: xi, fp: [plan.warmupMomentum, plan.momentum])
+            lr = plan.groups.map { YOLOv5Formulas.ramp(warmupIterations: nw, from: $0.warmupStart, to: $0.initialLR * lfe) }
+            momentum = YOLOv5Formulas.ramp(warmupIterations: nw, from: plan.warmupMomentum, to: plan.momentum)
         }
     }
 
@@ -95,7 +95,7 @@ public struct ScheduleSimulator: Sendable {
         if plan.warms(ni) {
             let x = Double(ni)
             if warmup?.epoch != epoch { warmup = Warmup(plan, epoch: epoch) }
-            accumulate = max(1, Int(roundHalfEven(warmup!.accumulate(x))))
+            accumulate = YOLOv5Formulas.warmupAccumulate(warmup!.accumulate, at: ni)
             for j in plan.groups.indices {
                 lr[j] = warmup!.lr[j](x)
                 if plan.warmsMomentum { momentum[j] = warmup!.momentum(x) }

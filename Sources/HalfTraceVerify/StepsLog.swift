@@ -87,19 +87,9 @@ public struct StepsLog: Sendable {
             lr: (0..<groups).map { lr(k, $0) }, momentum: (0..<groups).map { momentum(k, $0) }, scale: scale(k), foundInf: foundInf(k), line: line(k))
     }
 
-    /// The rows, made one at a time from the packed columns.
-    public var rows: Rows { Rows(log: self) }
-
-    /// The rows as a collection (each made when read).
-    public struct Rows: RandomAccessCollection, Sendable {
-        let log: StepsLog
-        /// 0.
-        public var startIndex: Int { 0 }
-        /// The number of rows.
-        public var endIndex: Int { log.count }
-        /// Row `k`.
-        public subscript(k: Int) -> Row { log.row(k) }
-    }
+    /// Every row as a value, made at once (about 150 bytes a row: for a large log read `row(_:)` or
+    /// the column accessors instead).
+    public var rows: [Row] { (0..<count).map(row) }
 
     /// Whether row `k` starts a resumed part of the run.
     public func startsResume(_ k: Int) -> Bool { resumeSet.contains(k) }

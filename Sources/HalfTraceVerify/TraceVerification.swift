@@ -23,9 +23,9 @@ public struct TraceVerification: Sendable {
             case let .sgdr(lr, t0, tMult, etaMin):
                 let p = CosineWarmRestarts.position(of: max(t, 0), t0: t0, tMult: tMult)
                 let tCur = tMult == 1 && t >= Double(t0) ? t.truncatingRemainder(dividingBy: Double(t0)) : p.tCur
-                return etaMin + (lr - etaMin) * (1 + Double.cos(Double.pi * tCur / p.tI)) / 2
-            case let .linear(lr0, lrf, epochs): return lr0 * ((1 - t / Double(epochs)) * (1.0 - lrf) + lrf)
-            case let .onecycle(lr0, lrf, epochs): return lr0 * (((1 - Double.cos(t * Double.pi / Double(epochs))) / 2) * (lrf - 1) + 1)
+                return CosineWarmRestarts.annealed(base: lr, etaMin: etaMin, tCur: tCur, tI: p.tI)
+            case let .linear(lr0, lrf, epochs): return lr0 * YOLOv5Formulas.linear(t, epochs: Double(epochs), lrf: lrf)
+            case let .onecycle(lr0, lrf, epochs): return lr0 * YOLOv5Formulas.oneCycle(t, y1: 1, y2: lrf, steps: Double(epochs))
             case .family(let f): return t == t.rounded(.down) && t < 1e15 ? f.lr(Int(t)) : .nan
             }
         }
@@ -56,7 +56,7 @@ public struct TraceVerification: Sendable {
                     tI = Double(t0) * power
                 }
             }
-            return etaMin + (lr - etaMin) * (1 + Double.cos(Double.pi * tCur / tI)) / 2
+            return CosineWarmRestarts.annealed(base: lr, etaMin: etaMin, tCur: tCur, tI: tI)
         }
     }
 
@@ -164,7 +164,7 @@ public struct TraceVerification: Sendable {
         return max(1, min(digits.count, 17))
     }
 
-    /// The lines `verify --trace` prints.
+    /// The lines `verify trace` prints.
     public var report: String {
         var lines = ["\(path): \(rows) rows checked against the exact formula"]
         let defects = defectCounts.values.reduce(0, +)

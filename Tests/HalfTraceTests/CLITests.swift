@@ -24,9 +24,9 @@ struct CLITests {
         var exited: Bool { reason == .exit }
     }
 
-    static func run(_ args: [String], path: String? = nil, cwd: String? = nil) throws -> Result {
+    static func run(_ args: [String], path: String? = nil, cwd: String? = nil, executable: String = binary) throws -> Result {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
+        p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
         if let path {
             var env = ProcessInfo.processInfo.environment
@@ -75,16 +75,16 @@ struct CLITests {
         ["trace", "schedule", "--schedule", "hf-wsd", "--num-training-steps", "10", "--num-decay-steps", "4", "--decay-type", "step"],
         ["trace", "schedule", "--schedule", "hf-inverse-sqrt", "--timescale", "0"],
         ["trace", "schedule", "--schedule", "hf-linear", "--t-initial", "5"],
-        ["trace", "scaler", "--rule", "deepspeed", "--scale-window", "0"],
-        ["trace", "scaler", "--rule", "deepspeed", "--delayed-shift", "0"],
-        ["trace", "scaler", "--rule", "deepspeed", "--growth-factor", "3"],
-        ["trace", "scaler", "--rule", "megatron", "--hysteresis", "0"],
-        ["trace", "scaler", "--rule", "megatron", "--min-scale", "0"],
-        ["trace", "scaler", "--rule", "megatron", "--initial-scale", "inf"],
-        ["trace", "scaler", "--rule", "deepspeed-fp16", "--init-scale", "-1"],
-        ["trace", "scaler", "--rule", "deepspeed-fp16", "--delayed-shift", "2"],
-        ["trace", "scaler", "--rule", "pytorch", "--growth-interval", "0"],
-        ["trace", "scaler", "--rule", "fairseq"],
+        ["trace", "scaler", "--scaler-rule", "deepspeed", "--scale-window", "0"],
+        ["trace", "scaler", "--scaler-rule", "deepspeed", "--delayed-shift", "0"],
+        ["trace", "scaler", "--scaler-rule", "deepspeed", "--growth-factor", "3"],
+        ["trace", "scaler", "--scaler-rule", "megatron", "--hysteresis", "0"],
+        ["trace", "scaler", "--scaler-rule", "megatron", "--min-scale", "0"],
+        ["trace", "scaler", "--scaler-rule", "megatron", "--initial-scale", "inf"],
+        ["trace", "scaler", "--scaler-rule", "deepspeed-fp16", "--init-scale", "-1"],
+        ["trace", "scaler", "--scaler-rule", "deepspeed-fp16", "--delayed-shift", "2"],
+        ["trace", "scaler", "--scaler-rule", "pytorch", "--growth-interval", "0"],
+        ["trace", "scaler", "--rule", "fairseq"], ["trace", "scaler", "--scaler-rule", "pytorch", "--rule", "pytorch"],
         ["train", "--precision", "fp16", "--scaler", "--scaler-rule", "deepspeed", "--scale-window", "0"],
         ["verify", "--scale-log", "/dev/null", "--rule", "megatron", "--hysteresis", "0"],
         ["verify", "--trace", "/dev/null", "--schedule", "timm-cosine", "--t-initial", "0"],
@@ -255,6 +255,31 @@ struct CLITests {
                 #expect((c["seconds"] as? Double ?? 0) > 0 && (c["peak_mb"] as? Double ?? 0) > 1, "\(name): \(c)")
             }
         }
+    }
+
+    @Test("one name per meaning: trace's batches per epoch is --nb and its scaler rule --scaler-rule; the old spellings give the same output, and both at once is a usage error (64)")
+    func oneVocabulary() throws {
+        let nb = try Self.run(["trace", "sgdr", "--epochs", "3", "--t0", "1", "--nb", "4"])
+        let old = try Self.run(["trace", "sgdr", "--epochs", "3", "--t0", "1", "--steps-per-epoch", "4"])
+        #expect(nb.status == 0 && nb.out.split(separator: "\n").count == 2 + 3 * 4 && old.status == 0 && old.out == nb.out, "\(nb.text)\n\(old.text)")
+        let both = try Self.run(["trace", "sgdr", "--nb", "4", "--steps-per-epoch", "4"])
+        #expect(both.exited && both.status == 64 && both.err.contains("--steps-per-epoch is the old name of --nb"), "\(both.text)")
+        let rule = try Self.run(["trace", "scaler", "--scaler-rule", "megatron", "--inf-steps", "2", "--steps", "5"])
+        let oldRule = try Self.run(["trace", "scaler", "--rule", "megatron", "--inf-steps", "2", "--steps", "5"])
+        #expect(rule.status == 0 && oldRule.status == 0 && rule.out == oldRule.out && rule.out.split(separator: "\n").count == 2 + 5, "\(rule.text)\n\(oldRule.text)")
+    }
+
+    /// The logger users copy next to their training script is Python: its own tests (standard
+    /// library unittest, with a stand-in torch module) run here, so that `swift test` covers it.
+    @Test("Tools/halftrace_steps.py passes its tests: a failing logger never stops training, rank 0 only, the resume line, torch before 2.0, buffered writes")
+    func loggerPythonTests() throws {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":").map { "\($0)/python3" }
+        let python = try #require(path.first { FileManager.default.isExecutableFile(atPath: $0) }, "python3 on PATH (.ci/run installs it)")
+        let r = try Self.run(["-B", "-m", "unittest", "discover", "-s", "Tests/LoggerTests", "-t", "Tests/LoggerTests"], executable: python)
+        #expect(r.exited && r.status == 0, "\(r.text)")
+        let ran = r.err.split(separator: "\n").first { $0.hasPrefix("Ran ") }
+        #expect(ran?.hasPrefix("Ran 11 tests in ") == true, "\(r.err)")
+        #expect(r.err.contains("\nOK"), "\(r.err)")
     }
 
     /// In a process of its own: the pool's counters are process-wide, and tests run concurrently.

@@ -187,20 +187,20 @@ struct FamilyTests {
         #expect(h(110) == 1 && h.transformers(110) < 1e-20)
     }
 
-    @Test("trace scaler --rule deepspeed prints the rows before DeepSpeed's raise at min_scale and exits 2 naming the step")
+    @Test("trace scaler --scaler-rule deepspeed prints the rows before DeepSpeed's raise at min_scale and exits 2 naming the step")
     func deepSpeedRaiseInTrace() throws {
-        let r = try CLITests.run(["trace", "scaler", "--rule", "deepspeed", "--init-scale", "4", "--scale-window", "4", "--delayed-shift", "1",
+        let r = try CLITests.run(["trace", "scaler", "--scaler-rule", "deepspeed", "--init-scale", "4", "--scale-window", "4", "--delayed-shift", "1",
                                   "--min-scale", "1", "--inf-steps", "1,2,3,4", "--steps", "8"])
         #expect(r.exited && r.status == 2)
         let rows = r.out.split(separator: "\n").filter { !$0.hasPrefix("#") }
         #expect(rows == ["step,scale,found_inf,skipped,next_scale,growth_tracker", "0,4.0,0,0,4.0,1", "1,4.0,1,1,2.0,0", "2,2.0,1,1,1.0,0"])
         #expect(r.err.contains("step 3: Current loss scale already at minimum (1.0)"), "\(r.err)")
-        let off = try CLITests.run(["trace", "scaler", "--rule", "deepspeed", "--init-scale", "4", "--scale-window", "4", "--delayed-shift", "1",
+        let off = try CLITests.run(["trace", "scaler", "--scaler-rule", "deepspeed", "--init-scale", "4", "--scale-window", "4", "--delayed-shift", "1",
                                     "--min-scale", "1", "--inf-steps", "1,2,3,4", "--steps", "8", "--no-raise-error-at-min-scale"])
         #expect(off.status == 0 && off.out.split(separator: "\n").filter { !$0.hasPrefix("#") }.count == 9)
     }
 
-    @Test("verify --trace on timm's and transformers' own logs names every misplaced restart as the package's defect, and only those")
+    @Test("verify trace on timm's and transformers' own logs names every misplaced restart as the package's defect, and only those")
     func verifyNamesPackageDefects() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ht-family-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -238,7 +238,7 @@ struct FamilyTests {
         return "step,found_inf,scale\n" + before.indices.map { "\($0),\(flags[$0]),\(before[$0])" }.joined(separator: "\n") + "\n"
     }
 
-    @Test("verify --scale-log: every recorded framework log passes its own rule; a DeepSpeed log read with PyTorch's rule fails at its first growth")
+    @Test("verify scale-log: every recorded framework log passes its own rule; a DeepSpeed log read with PyTorch's rule fails at its first growth")
     func scaleLogs() throws {
         let cases = try Fixture.load("scaler_rules")["cases"] as! [[String: Any]]
         var checked = 0

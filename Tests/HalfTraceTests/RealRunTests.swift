@@ -38,7 +38,7 @@ struct RealRunTests {
         return (lr, momentum, stepped)
     }
 
-    @Test("verify --trace: PyTorch's own SGDR log disagrees exactly at its misplaced restart (epoch 121), named as PyTorch's defect")
+    @Test("verify trace: PyTorch's own SGDR log disagrees exactly at its misplaced restart (epoch 121), named as PyTorch's defect")
     func pytorchTrace() throws {
         let path = Self.real + "/torch_sgdr_trace.csv"
         let v = try TraceVerification.verify(try String(contentsOfFile: path, encoding: .utf8), path: path,

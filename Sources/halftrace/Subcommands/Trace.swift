@@ -21,7 +21,9 @@ extension HalfTraceCommand.TraceCommand {
         @Option(name: .customLong("t-mult"), help: "Cycle length factor (integer >= 1).") var tMult: Int = 2
         @Option(name: .customLong("eta-min"), parsing: .unconditional, help: "Minimum learning rate.") var etaMin: Double = 0
         @Option(help: "Epochs to trace.") var epochs: Int = 150
-        @Option(name: .customLong("steps-per-epoch"), help: "Scheduler steps per epoch (fractional epochs).") var stepsPerEpoch: Int = 1
+        @OptionGroup var batches: BatchesPerEpochFlag
+        /// `--nb` (default 1; `--steps-per-epoch` is its old spelling).
+        var stepsPerEpoch: Int { batches.value ?? 1 }
 
         func validate() throws {
             try validating { try ScheduleTraces.validateSGDR(lr: lr, t0: t0, tMult: tMult, etaMin: etaMin, epochs: epochs, stepsPerEpoch: stepsPerEpoch) }
@@ -41,7 +43,9 @@ extension HalfTraceCommand.TraceCommand {
         @Option(name: .customLong("warmup-epochs"), parsing: .unconditional, help: "Epochs of linear warm-up from 0.") var warmupEpochs: Double = 3
         @OptionGroup(title: "SGDR") var restartFlags: RestartFlags
         @Option(help: "Epochs to trace.") var epochs: Int = 60
-        @Option(name: .customLong("steps-per-epoch"), help: "Scheduler steps per epoch (fractional epochs).") var stepsPerEpoch: Int = 10
+        @OptionGroup var batches: BatchesPerEpochFlag
+        /// `--nb` (default 10; `--steps-per-epoch` is its old spelling).
+        var stepsPerEpoch: Int { batches.value ?? 10 }
 
         var restarts: RestartOptions {
             var o = RestartOptions()
@@ -189,12 +193,14 @@ extension HalfTraceCommand.TraceCommand {
             commandName: "scaler",
             abstract: "The real GradScaler and an SGD optimizer over optimizer steps: step,scale,found_inf,skipped,next_scale,growth_tracker.",
             discussion: """
-            Without --rule: PyTorch's GradScaler with HalfTrace's options (--min-scale, --max-scale, --hysteresis, \
-            --hysteresis-refill). With --rule pytorch|megatron|deepspeed|deepspeed-fp16: that framework's rule exactly, \
+            Without --scaler-rule: PyTorch's GradScaler with HalfTrace's options (--min-scale, --max-scale, --hysteresis, \
+            --hysteresis-refill). With --scaler-rule pytorch|megatron|deepspeed|deepspeed-fp16: that framework's rule exactly, \
             with its own argument names. Where DeepSpeed raises at its minimum scale, the rows before that step are \
             printed and the command exits 1 naming the step.
             """)
-        @Option(help: "Another framework's rule: pytorch, megatron, deepspeed or deepspeed-fp16.") var rule: LossScaleRule.Framework?
+        @Option(name: .customLong("scaler-rule"), help: "Another framework's rule: pytorch, megatron, deepspeed or deepspeed-fp16.")
+        var scalerRule: LossScaleRule.Framework?
+        @Option(name: .customLong("rule"), help: .hidden) var ruleAlias: LossScaleRule.Framework?
         @Option(name: .customLong("init-scale"), parsing: .unconditional, help: "Initial scale (default 65536).") var initScale: Double?
         @Option(name: .customLong("growth-factor"), parsing: .unconditional, help: "Growth factor (> 1; default 2).") var growthFactor: Double?
         @Option(name: .customLong("backoff-factor"), parsing: .unconditional, help: "Backoff factor (in (0, 1); default 0.5).") var backoffFactor: Double?
@@ -203,12 +209,14 @@ extension HalfTraceCommand.TraceCommand {
         @Option(name: .customLong("inf-steps"), help: "Comma-separated steps with a non-finite gradient.") var infSteps: String = ""
         @Option(help: "Micro-batches per optimizer step.") var accumulate: Int = 1
         @Option(name: .customLong("min-scale"), parsing: .unconditional, help: "Floor of the scale.") var minScale: Double?
-        @Option(name: .customLong("max-scale"), parsing: .unconditional, help: "Ceiling of the scale (without --rule).") var maxScale: Double?
+        @Option(name: .customLong("max-scale"), parsing: .unconditional, help: "Ceiling of the scale (without --scaler-rule).") var maxScale: Double?
         @Option(help: "Overflows tolerated before a backoff (1: PyTorch).") var hysteresis: Int?
-        @Option(name: .customLong("hysteresis-refill"), help: "clean (apex) or growth (Megatron), without --rule.") var hysteresisRefill: GradScaler.HysteresisRefill?
-        @OptionGroup(title: "--rule megatron, deepspeed, deepspeed-fp16") var ruleFlags: ScalerRuleFlags
+        @Option(name: .customLong("hysteresis-refill"), help: "clean (apex) or growth (Megatron), without --scaler-rule.") var hysteresisRefill: GradScaler.HysteresisRefill?
+        @OptionGroup(title: "--scaler-rule megatron, deepspeed, deepspeed-fp16") var ruleFlags: ScalerRuleFlags
 
         func options() throws -> ScalerTraceOptions {
+            if scalerRule != nil && ruleAlias != nil { throw ValidationError("--rule is the old name of --scaler-rule: give one") }
+            let rule = scalerRule ?? ruleAlias
             var o = ScalerTraceOptions()
             o.steps = steps
             o.infSteps = try integers(infSteps, flag: "--inf-steps")
@@ -219,7 +227,7 @@ extension HalfTraceCommand.TraceCommand {
                                             extra: [("--max-scale", maxScale != nil), ("--hysteresis-refill", hysteresisRefill != nil)])
                 return o
             }
-            if let flag = ruleFlags.anyGiven { throw ValidationError("\(flag) needs --rule (deepspeed, deepspeed-fp16 or megatron)") }
+            if let flag = ruleFlags.anyGiven { throw ValidationError("\(flag) needs --scaler-rule (deepspeed, deepspeed-fp16 or megatron)") }
             o.initScale = initScale ?? 65536
             o.growthFactor = growthFactor ?? 2
             o.backoffFactor = backoffFactor ?? 0.5
