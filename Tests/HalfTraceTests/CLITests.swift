@@ -57,6 +57,9 @@ struct CLITests {
         ["train", "--scheduler", "sgdr", "--t-mult", "0"], ["train", "--scheduler", "sgdr", "--cycle-decay", "0.5"],
         ["train", "--cos-lr", "--scheduler", "sgdr"], ["train", "--scheduler", "sgdr", "--yolov5-lag"],
         ["train", "--loss-spikes", "3,x"], ["trace", "sgdr-warmup", "--restart-warmup", "20"],
+        ["trace", "schedule", "--scheduler", "StepLR(step_size=3, gama=0.1)"], ["trace", "schedule", "--scheduler", "StepLR(2)", "--schedule", "timm-cosine"],
+        ["trace", "schedule", "--scheduler", "StepLR(2)", "--lr", "0.1,x"], ["trace", "schedule", "--scheduler", "StepLR(2)", "--t-initial", "3"],
+        ["trace", "schedule", "--scheduler", "LinearLR(start_factor=0)"], ["trace", "schedule", "--scheduler", "StepLR(2"], ["trace", "schedule"],
         ["bench", "--seconds", "0"], ["bench", "--threads", "0"], ["bench", "--threads", "9"], ["check", "--only", "nope"], ["golden", "--dry-run", "--only", "nope"],
         // Other frameworks' schedules and scalers: each bad value names the package's own flag.
         ["trace", "schedule", "--schedule", "timm-cosine", "--t-initial", "0"],
@@ -267,6 +270,18 @@ struct CLITests {
         let rule = try Self.run(["trace", "scaler", "--scaler-rule", "megatron", "--inf-steps", "2", "--steps", "5"])
         let oldRule = try Self.run(["trace", "scaler", "--rule", "megatron", "--inf-steps", "2", "--steps", "5"])
         #expect(rule.status == 0 && oldRule.status == 0 && rule.out == oldRule.out && rule.out.split(separator: "\n").count == 2 + 5, "\(rule.text)\n\(oldRule.text)")
+    }
+
+    @Test("trace schedule --scheduler: the constructor as written, one column pair per group, departs where torch's arithmetic leaves the closed form")
+    func pastedScheduler() throws {
+        let r = try Self.run(["trace", "schedule", "--lr", "0.1,0.01", "--steps", "6", "--scheduler",
+                              "torch.optim.lr_scheduler.SequentialLR([LinearLR(start_factor=0.1, total_iters=5), CosineAnnealingLR(T_max=95, eta_min=1e-5)], milestones=[5])"])
+        #expect(r.exited && r.status == 0, "\(r.text)")
+        let lines = r.out.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2 + 7 && lines[1] == "step,lr_pg0,package_lr_pg0,lr_pg1,package_lr_pg1,departs", "\(r.out)")
+        #expect(lines[2] == "0,0.010000000000000002,0.010000000000000002,0.001,0.001,0", "\(r.out)")
+        #expect(lines[7] == "5,0.1,0.1,0.01,0.01,0", "\(r.out)")
+        #expect(lines[4].hasSuffix(",1") && lines[4].hasPrefix("2,0.046,0.046000000000000006,"), "LinearLR's recursive form departs at step 2: \(r.out)")
     }
 
     /// The logger users copy next to their training script is Python: its own tests (standard

@@ -257,32 +257,79 @@ extension HalfTraceCommand.TraceCommand {
     struct FamilyTrace: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "schedule",
-            abstract: "timm's and transformers' schedules per step: step,lr,package_lr,misplaced (lr with exact restarts; the package's own arithmetic).",
+            abstract: "A scheduler per step, as written in Python (--scheduler) or by name (--schedule): step, lr, package_lr, departs.",
             discussion: """
+            --scheduler "EXPR": a PyTorch scheduler's constructor as written, without the optimizer, e.g. \
+            "SequentialLR([LinearLR(start_factor=0.1, total_iters=5), CosineAnnealingLR(T_max=95, eta_min=1e-5)], milestones=[5])" \
+            (\(TorchScheduler.supported.joined(separator: ", ")); prefixes torch.optim.lr_scheduler. and lr_scheduler. accepted). \
+            Row k is the lr after k calls of scheduler.step(); lr is the exact schedule, package_lr PyTorch's own arithmetic, \
+            departs 1 where they differ. --lr takes one value per parameter group (columns lr_pg<j>, package_lr_pg<j>).
             --schedule \(FamilyScheduleName.allCases.map(\.rawValue).joined(separator: ", ")), with each package's own argument \
-            names. misplaced is 1 where the package's floating-point cycle index puts the step in another cycle (a restart one \
-            step late).
+            names: misplaced is 1 where the package's floating-point cycle index puts the step in another cycle.
             """)
-        @Option(help: "The schedule.") var schedule: FamilyScheduleName
-        @Option(parsing: .unconditional, help: "The optimizer's base learning rate (default 0.1).") var lr: Double = 0.1
+        @Option(help: "timm's or transformers' schedule by name.") var schedule: FamilyScheduleName?
+        @Option(help: "A PyTorch scheduler's constructor call as written in Python, without the optimizer.") var scheduler: String?
+        @Option(parsing: .unconditional, help: "The optimizer's base learning rate, one per parameter group with --scheduler (default 0.1).")
+        var lr: String = "0.1"
+        @Option(parsing: .unconditional, help: "--scheduler: the optimizer's momentum (SGD) or beta1 (--adam) before the scheduler (default 0.9).")
+        var momentum: Double = 0.9
+        @Flag(help: "--scheduler: an Adam-family optimizer (momentum cycling sets betas[0]).") var adam = false
         @Option(help: "Steps to trace (default: the schedule's length + 5).") var steps: Int?
         @OptionGroup(title: "timm and transformers arguments") var family: FamilyScheduleFlags
         @Option(name: .customLong("cycle-decay"), parsing: .unconditional, help: "timm: peak decay per cycle (default 1).") var cycleDecay: Double?
         @Option(name: .customLong("cycle-limit"), help: "timm: cycles before the lr stays at lr-min (default 1).") var cycleLimit: Int?
 
+        var lrs: [Double] {
+            get throws {
+                try lr.split(separator: ",", omittingEmptySubsequences: false).map { text in
+                    let t = text.trimmingCharacters(in: .whitespaces)
+                    guard let v = Double(t), v.isFinite, v >= 0 else { throw ValidationError("--lr: '\(t)' is not a finite learning rate >= 0") }
+                    return v
+                }
+            }
+        }
+
+        func torchScheduler() throws -> TorchScheduler? {
+            guard let scheduler else { return nil }
+            return try validating { try TorchScheduler(scheduler, lrs: try lrs, momentum: momentum, usesBeta1: adam) }
+        }
+
         func validate() throws {
-            _ = try family.schedule(schedule, lr: lr, cycleDecay: cycleDecay, cycleLimit: cycleLimit)
+            switch (schedule, scheduler) {
+            case (nil, nil): throw ValidationError("trace schedule needs --scheduler \"EXPR\" or --schedule NAME")
+            case (.some, .some): throw ValidationError("--schedule and --scheduler: give one")
+            case (.some(let name), nil):
+                let values = try lrs
+                guard values.count == 1 else { throw ValidationError("--lr: --schedule takes one learning rate, got \(values.count)") }
+                if adam || momentum != 0.9 { throw ValidationError("--adam and --momentum apply to --scheduler only") }
+                _ = try family.schedule(name, lr: values[0], cycleDecay: cycleDecay, cycleLimit: cycleLimit)
+            case (nil, .some):
+                if let flag = family.anyGiven ?? (cycleDecay != nil ? "--cycle-decay" : cycleLimit != nil ? "--cycle-limit" : nil) {
+                    throw ValidationError("\(flag) is an argument of --schedule; with --scheduler write it inside the constructor")
+                }
+                _ = try torchScheduler()
+            }
             if let steps { guard (1...10_000_000).contains(steps) else { throw ValidationError("--steps: \(steps) is outside 1...10000000") } }
         }
 
         func run() throws {
-            let f = try family.schedule(schedule, lr: lr, cycleDecay: cycleDecay, cycleLimit: cycleLimit)
+            if let torch = try torchScheduler() {
+                let n = steps ?? torch.defaultSteps
+                let t = try validating { try torch.trace(steps: n) }
+                var trace = Trace(comments: ["scheduler \(torch.call) lr=\(lr)"], columns: t.columnNames, integerColumns: ["step", "departs"])
+                for k in 0..<t.count { trace.append(t.row(k)) }
+                print(trace.csv, terminator: "")
+                return
+            }
+            let name = schedule!
+            let lr = try lrs[0]
+            let f = try family.schedule(name, lr: lr, cycleDecay: cycleDecay, cycleLimit: cycleLimit)
             let n: Int
             switch f {
             case .timm(let t): n = steps ?? (t.warmupT + t.tInitial * t.cycleLimit + 5)
             case .transformers(let t, _): n = steps ?? (t.trainingSteps + 6)
             }
-            var trace = Trace(comments: ["\(schedule.rawValue) lr=\(lr)"], columns: ["step", "lr", "package_lr", "misplaced"],
+            var trace = Trace(comments: ["\(name.rawValue) lr=\(lr)"], columns: ["step", "lr", "package_lr", "misplaced"],
                               integerColumns: ["step", "misplaced"])
             for t in 0..<min(n, 10_000_000) {
                 trace.append([Double(t), f.lr(t), f.packageLR(t), f.packageMisplacesCycle(at: t) ? 1 : 0])

@@ -1,0 +1,306 @@
+import Foundation
+import HalfTraceKernels
+
+extension TorchScheduler {
+    /// PyTorch's schedulers as objects over one optimizer's `param_groups`, stepping as
+    /// torch/optim/lr_scheduler.py (torch 2.13) does: each scheduler reads and writes the groups'
+    /// `lr` (the chainable form), keeps `last_epoch` and `_step_count`, and is built in Python's
+    /// order (a list's schedulers before the SequentialLR or ChainedScheduler that holds them).
+    final class Simulation {
+        struct Group {
+            var lr: Double
+            var initialLR: Double?
+            var momentum: Double
+            var maxLR = 0.0, minLR = 0.0, maxMomentum = 0.0, baseMomentum = 0.0
+        }
+
+        var groups: [Group]
+
+        init(lrs: [Double], momentum: Double) {
+            groups = lrs.map { Group(lr: $0, initialLR: nil, momentum: momentum) }
+        }
+
+        func build(_ spec: Spec) throws -> Object {
+            switch spec {
+            case let .sequential(inner, milestones):
+                let children = try inner.map(build)
+                return try Sequential(self, children, milestones)
+            case let .chained(inner):
+                return Chained(try inner.map(build))
+            default:
+                return try Leaf(self, spec)
+            }
+        }
+
+        /// A scheduler object.
+        class Object {
+            /// `step()` with no argument.
+            func step() throws {}
+            /// `_initial_step()`.
+            func initialStep() throws {}
+            /// `recursive_undo`'s effect.
+            func undo() {}
+        }
+
+        /// Python's `a % b` for b > 0 (never negative).
+        static func pythonMod(_ a: Int, _ b: Int) -> Int { ((a % b) + b) % b }
+
+        final class Leaf: Object {
+            unowned let sim: Simulation
+            let spec: Spec
+            var lastEpoch = -1
+            var stepCount = 0
+            var isInitial = false
+            var baseLRs: [Double] = []
+            // CosineAnnealingWarmRestarts' own state.
+            var tCur = -1, tI = 0
+
+            init(_ sim: Simulation, _ spec: Spec) throws {
+                self.sim = sim
+                self.spec = spec
+                super.init()
+                var cyclicBase: [Double]?
+                switch spec {
+                case .oneCycle(let o):
+                    for j in sim.groups.indices {
+                        sim.groups[j].initialLR = o.maxLRs[j] / o.divFactor
+                        sim.groups[j].maxLR = o.maxLRs[j]
+                        sim.groups[j].minLR = sim.groups[j].initialLR! / o.finalDivFactor
+                        if o.cycleMomentum {
+                            sim.groups[j].momentum = o.maxMomentums[j]
+                            sim.groups[j].maxMomentum = o.maxMomentums[j]
+                            sim.groups[j].baseMomentum = o.baseMomentums[j]
+                        }
+                    }
+                case .cyclic(let c):
+                    for j in sim.groups.indices {
+                        sim.groups[j].lr = c.baseLRs[j]
+                        if c.cycleMomentum {
+                            sim.groups[j].momentum = c.maxMomentums[j]
+                            sim.groups[j].maxMomentum = c.maxMomentums[j]
+                            sim.groups[j].baseMomentum = c.baseMomentums[j]
+                        }
+                    }
+                    cyclicBase = c.baseLRs
+                case .warmRestarts(let t0, _, _):
+                    tI = t0
+                default: break
+                }
+                // LRScheduler.__init__: initial_lr set once, base_lrs from it, then the initial step.
+                for j in sim.groups.indices where sim.groups[j].initialLR == nil { sim.groups[j].initialLR = sim.groups[j].lr }
+                baseLRs = sim.groups.map { $0.initialLR! }
+                try initialStep()
+                if let cyclicBase { baseLRs = cyclicBase }
+            }
+
+            override func initialStep() throws {
+                stepCount = 0
+                isInitial = true
+                defer { isInitial = false }
+                try step()
+            }
+
+            override func undo() { lastEpoch -= 1 }
+
+            override func step() throws {
+                if case let .warmRestarts(t0, tMult, _) = spec {
+                    // CosineAnnealingWarmRestarts.step overrides the base class's.
+                    if lastEpoch < 0 {
+                        tI = t0
+                        tCur = 0
+                        lastEpoch = 0
+                    } else {
+                        lastEpoch += 1
+                        tCur += 1
+                        if tCur >= tI {
+                            tCur = tCur % tI
+                            tI *= tMult
+                        }
+                    }
+                    set(try lrs())
+                    return
+                }
+                stepCount += 1
+                lastEpoch += 1
+                set(try lrs())
+            }
+
+            /// `_update_lr(epoch)`: last_epoch = epoch, then the closed form where the class has one.
+            func updateLR(epoch: Int) throws {
+                lastEpoch = epoch
+                if let closed = closedForm() { set(closed) } else { set(try lrs()) }
+            }
+
+            func set(_ values: [Double]) {
+                for j in sim.groups.indices { sim.groups[j].lr = values[j] }
+            }
+
+            var current: [Double] { sim.groups.map(\.lr) }
+
+            func closedForm() -> [Double]? {
+                let e = lastEpoch
+                switch spec {
+                case let .stepLR(s, g): return baseLRs.map { $0 * pow(g, Double(Self.floorDiv(e, s))) }
+                case let .multiStep(m, g):
+                    let passed = m.sorted().filter { $0 <= e }.count
+                    return baseLRs.map { $0 * pow(g, Double(passed)) }
+                case let .constant(f, t): return baseLRs.map { $0 * (f + (e >= t ? 1 : 0) * (1 - f)) }
+                case let .linear(s, end, t): return baseLRs.map { $0 * (s + (end - s) * Double(min(t, e)) / Double(t)) }
+                case let .exponential(g): return baseLRs.map { $0 * pow(g, Double(e)) }
+                case let .polynomial(t, p): return baseLRs.map { $0 * pow(1.0 - Double(min(t, e)) / Double(t), p) }
+                case let .cosine(tMax, eta): return baseLRs.map { eta + ($0 - eta) * (1 + cos(Double.pi * Double(e) / Double(tMax))) / 2 }
+                default: return nil
+                }
+            }
+
+            /// Python's `a // b` for b > 0.
+            static func floorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
+
+            /// The class's `get_lr` (and, for the cycling ones, the momentum it sets).
+            func lrs() throws -> [Double] {
+                let e = lastEpoch
+                switch spec {
+                case let .stepLR(s, g):
+                    if e == 0 || Simulation.pythonMod(e, s) != 0 { return current }
+                    return current.map { $0 * g }
+                case let .multiStep(m, g):
+                    let count = m.filter { $0 == e }.count
+                    if count == 0 { return current }
+                    return current.map { $0 * pow(g, Double(count)) }
+                case let .constant(f, t):
+                    if e == 0 { return current.map { $0 * f } }
+                    if e != t { return current }
+                    guard f != 0 else { throw HalfTraceError.invalid("scheduler", "ConstantLR(factor=0): PyTorch raises ZeroDivisionError (1.0 / factor) at step \(e)") }
+                    return current.map { $0 * (1.0 / f) }
+                case let .linear(s, end, t):
+                    if e == 0 { return current.map { $0 * s } }
+                    if isInitial || e > t { return current }
+                    let denominator = Double(t) * s + Double(e - 1) * (end - s)
+                    guard denominator != 0 else { throw HalfTraceError.invalid("scheduler", "LinearLR: PyTorch divides by zero at step \(e)") }
+                    return current.map { $0 * (1.0 + (end - s) / denominator) }
+                case let .exponential(g):
+                    if isInitial { return current }
+                    return current.map { $0 * g }
+                case let .polynomial(t, p):
+                    if isInitial || e > t { return current }
+                    let decay = pow((1.0 - Double(e) / Double(t)) / (1.0 - Double(e - 1) / Double(t)), p)
+                    return current.map { $0 * decay }
+                case let .cosine(tMax, eta):
+                    let T = Double(tMax), le = Double(e)
+                    if isInitial { return current }
+                    if stepCount == 1 && e > 0 {
+                        return baseLRs.map { eta + ($0 - eta) * (1 + cos(le * Double.pi / T)) / 2 }
+                    }
+                    if Simulation.pythonMod(e - 1 - tMax, 2 * tMax) == 0 {
+                        return zip(baseLRs, current).map { base, lr in lr + (base - eta) * (1 - cos(Double.pi / T)) / 2 }
+                    }
+                    return current.map { lr in (1 + cos(Double.pi * le / T)) / (1 + cos(Double.pi * (le - 1) / T)) * (lr - eta) + eta }
+                case let .warmRestarts(_, _, eta):
+                    return baseLRs.map { eta + ($0 - eta) * (1 + cos(Double.pi * Double(tCur) / Double(tI))) / 2 }
+                case .oneCycle(let o):
+                    guard e <= o.totalSteps else {
+                        throw HalfTraceError.invalid("scheduler", "OneCycleLR: PyTorch raises ValueError: Tried to step \(e) times. The specified number of total steps is \(o.totalSteps)")
+                    }
+                    return try oneCycle(o, e)
+                case .cyclic(let c):
+                    return cyclic(c, e)
+                case .sequential, .chained:
+                    return current
+                }
+            }
+
+            func oneCycle(_ o: Spec.OneCycle, _ e: Int) throws -> [Double] {
+                let t = Double(o.totalSteps)
+                var ends = [o.pctStart * t - 1, t - 1]
+                if o.threePhase { ends = [o.pctStart * t - 1, 2 * o.pctStart * t - 2, t - 1] }
+                var out: [Double] = []
+                for j in sim.groups.indices {
+                    let g = sim.groups[j]
+                    let lrs: [(Double, Double)] = o.threePhase ? [(g.initialLR!, g.maxLR), (g.maxLR, g.initialLR!), (g.initialLR!, g.minLR)]
+                                                                : [(g.initialLR!, g.maxLR), (g.maxLR, g.minLR)]
+                    let ms: [(Double, Double)] = o.threePhase ? [(g.maxMomentum, g.baseMomentum), (g.baseMomentum, g.maxMomentum), (g.maxMomentum, g.maxMomentum)]
+                                                               : [(g.maxMomentum, g.baseMomentum), (g.baseMomentum, g.maxMomentum)]
+                    var start = 0.0
+                    for (i, end) in ends.enumerated() {
+                        if Double(e) <= end || i == ends.count - 1 {
+                            let pct = (Double(e) - start) / (end - start)
+                            out.append(o.anneal(lrs[i].0, lrs[i].1, pct))
+                            if o.cycleMomentum { sim.groups[j].momentum = o.anneal(ms[i].0, ms[i].1, pct) }
+                            break
+                        }
+                        start = end
+                    }
+                }
+                return out
+            }
+
+            func cyclic(_ c: Spec.Cyclic, _ e: Int) -> [Double] {
+                var out: [Double] = []
+                for j in sim.groups.indices {
+                    var v = c.value(e, group: j, exact: false)
+                    // get_lr uses self.base_lrs: the groups' initial_lr during the initial step.
+                    if baseLRs[j] != c.baseLRs[j] {
+                        let spec = Spec.Cyclic(baseLRs: baseLRs, maxLRs: c.maxLRs, stepSizeUp: c.stepSizeUp, stepSizeDown: c.stepSizeDown, mode: c.mode,
+                                               gamma: c.gamma, cycleMomentum: c.cycleMomentum, baseMomentums: c.baseMomentums, maxMomentums: c.maxMomentums)
+                        v = spec.value(e, group: j, exact: false)
+                    }
+                    out.append(v.lr)
+                    if c.cycleMomentum { sim.groups[j].momentum = v.momentum }
+                }
+                return out
+            }
+        }
+
+        final class Sequential: Object {
+            unowned let sim: Simulation
+            let children: [Object]
+            let milestones: [Int]
+            var lastEpoch = 0
+
+            init(_ sim: Simulation, _ children: [Object], _ milestones: [Int]) throws {
+                self.sim = sim
+                self.children = children
+                self.milestones = milestones
+                super.init()
+                for j in sim.groups.indices { sim.groups[j].lr = sim.groups[j].initialLR ?? sim.groups[j].lr }
+                for c in children { c.undo() }
+                try children[Self.bisectRight(milestones, 0)].initialStep()
+            }
+
+            static func bisectRight(_ a: [Int], _ x: Int) -> Int {
+                var lo = 0, hi = a.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if x < a[mid] { hi = mid } else { lo = mid + 1 }
+                }
+                return lo
+            }
+
+            override func undo() { for c in children { c.undo() } }
+
+            override func initialStep() throws { try step() }
+
+            override func step() throws {
+                lastEpoch += 1
+                let idx = Self.bisectRight(milestones, lastEpoch)
+                let s = children[idx]
+                if idx > 0 && milestones[idx - 1] == lastEpoch {
+                    guard let leaf = s as? Leaf else {
+                        throw HalfTraceError.invalid("scheduler", "SequentialLR: a nested SequentialLR or ChainedScheduler at a milestone: PyTorch raises NotImplementedError (it has no get_lr) at step \(lastEpoch)")
+                    }
+                    try leaf.updateLR(epoch: 0)
+                } else {
+                    try s.step()
+                }
+            }
+        }
+
+        final class Chained: Object {
+            let children: [Object]
+            init(_ children: [Object]) { self.children = children }
+            override func undo() { for c in children { c.undo() } }
+            override func step() throws { for c in children { try c.step() } }
+            override func initialStep() throws { try step() }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import HalfTraceKernels
+import HalfTraceOptim
+import HalfTraceTestSupport
+import Testing
+
+/// PyTorch's schedulers from the constructor a user wrote, against the real torch 2.13
+/// (`Fixtures/record_torch_schedulers.py` steps each one and records every group's lr and
+/// momentum; `torch_schedulers.json`).
+@Suite("PyTorch schedulers from their constructor")
+struct TorchSchedulerTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        let expr: String, adam: Bool, lrs: [Double], steps: Int, lrRows: [[Double]], momentumRows: [[Double]]?
+        var testDescription: String { expr }
+    }
+
+    nonisolated(unsafe) static let fixture = try! Fixture.loadExact("torch_schedulers")
+
+    static let cases: [Case] = (fixture["cases"] as! [[String: Any]]).map { c in
+        Case(expr: c["expr"] as! String, adam: c["optimizer"] as! String == "Adam", lrs: try! Fixture.doubles(c["lr"]),
+             steps: try! Fixture.int(c["steps"]), lrRows: (c["lr_rows"] as! [Any]).map { try! Fixture.doubles($0) },
+             momentumRows: (c["momentum_rows"] as? [Any])?.map { try! Fixture.doubles($0) })
+    }
+
+    static let refused: [(expr: String, error: String)] = (fixture["refused"] as! [[String: Any]]).map { ($0["expr"] as! String, $0["error"] as! String) }
+
+    @Test("package_lr (and momentum) equal torch's bit for bit after every step; lr, the closed form, within 1e-13 of it", arguments: cases)
+    func againstTorch(_ c: Case) throws {
+        let s = try TorchScheduler(c.expr, lrs: c.lrs, momentum: 0.9, usesBeta1: c.adam)
+        let t = try s.trace(steps: c.steps)
+        #expect(t.count == c.lrRows.count)
+        let scale = c.lrRows.flatMap { $0 }.map(abs).max() ?? 1
+        for k in 0..<min(t.count, c.lrRows.count) {
+            #expect(t.packageLR[k] == c.lrRows[k], "\(c.expr): package lr at step \(k): \(t.packageLR[k]) vs torch \(c.lrRows[k])")
+            for j in 0..<c.lrs.count {
+                #expect(abs(t.exactLR[k][j] - c.lrRows[k][j]) <= 1e-13 * scale, "\(c.expr): exact lr of group \(j) at step \(k): \(t.exactLR[k][j]) vs torch \(c.lrRows[k][j])")
+            }
+        }
+        #expect(s.cyclesMomentum == (c.momentumRows != nil), "\(c.expr)")
+        if let m = c.momentumRows {
+            for k in 0..<min(t.count, m.count) {
+                #expect(t.packageMomentum[k] == m[k], "\(c.expr): package momentum at step \(k): \(t.packageMomentum[k]) vs torch \(m[k])")
+                for j in 0..<c.lrs.count {
+                    #expect(abs(t.exactMomentum[k][j] - m[k][j]) <= 1e-13, "\(c.expr): exact momentum at step \(k)")
+                }
+            }
+        }
+    }
+
+    @Test("what torch refuses is refused with torch's own message")
+    func refusals() throws {
+        #expect(Self.refused.count >= 10)
+        for r in Self.refused {
+            let lrs = r.expr.contains("max_lr=[0.1, 0.05], total_steps=10") ? [0.1] : [0.1]
+            #expect(throws: HalfTraceError.self, "\(r.expr)") { try TorchScheduler(r.expr, lrs: lrs) }
+            do {
+                _ = try TorchScheduler(r.expr, lrs: lrs)
+            } catch {
+                #expect("\(error)".contains(r.error), "\(r.expr): \(error) should contain \(r.error)")
+            }
+        }
+    }
+
+    @Test("Python's number spellings, strings, True/False/None, lists, tuples, dicts and nested calls parse; errors name the column")
+    func parser() throws {
+        let v = try PythonExpression.parse("f(1_000, -2.5e-3, .5, 5., 0x10, +3, 'a\"b', \"c\", True, None, (1, 2,), [f(x=1)], {'k': 1e-5}, y=False)")
+        guard case .call(let c) = v else { Issue.record("not a call: \(v)"); return }
+        #expect(c.positional.description == "[1000, -0.0025, 0.5, 5.0, 16, 3, 'a\"b', 'c', True, None, [1, 2], [f(x=1)], {'k': 1e-05}]")
+        #expect(c.positional.prefix(10) == [.int(1000), .float(-0.0025), .float(0.5), .float(5), .int(16), .int(3), .string("a\"b"), .string("c"), .bool(true), .none])
+        #expect(c.positionalColumns.prefix(3) == [3, 10, 19])
+        #expect(c.keywords.map(\.name) == ["y"] && c.keywords.first?.value == .bool(false))
+        #expect(try PythonExpression.parse("float('inf')") == .float(.infinity))
+        let errors: [(String, String)] = [
+            ("StepLR(step_size=3,", "column 20: expected a value, found the end of the text"),
+            ("StepLR(step_size=3 gamma=0.1)", "column 20: expected ',' or ')' in the call to StepLR, found 'gamma=0.1)'"),
+            ("StepLR(step_size=3, step_size=4)", "column 21: keyword argument repeated: step_size"),
+            ("StepLR(gamma=0.1, 3)", "column 19: positional argument follows keyword argument"),
+            ("StepLR(step_size=03)", "column 18: '03': leading zeros in an integer are not allowed in Python"),
+            ("StepLR(step_size=1__0)", "column 18: '1__0': an underscore may only separate digits"),
+            ("StepLR(step_size=n)", "column 18: 'n' is a name, not a value: write the number or the call itself"),
+            ("StepLR(step_size=3))", "column 20: unexpected ')' after the expression"),
+            ("StepLR(gamma='0.1", "column 14: string not closed"),
+        ]
+        for (text, message) in errors {
+            #expect(throws: PythonSyntaxError.self) { try PythonExpression.parse(text) }
+            do { _ = try PythonExpression.parse(text) } catch { #expect("\(error)" == message, "\(text)") }
+        }
+    }
+
+    @Test("an unknown scheduler lists the supported ones; an unknown keyword lists the class's parameters; a wrong type names the argument and its column")
+    func helpfulErrors() throws {
+        func message(_ expr: String, lrs: [Double] = [0.1]) -> String {
+            do { _ = try TorchScheduler(expr, lrs: lrs); return "" } catch { return "\(error)" }
+        }
+        #expect(message("StepLRR(step_size=3)").contains("unknown scheduler StepLRR: expected one of StepLR, MultiStepLR, ConstantLR"))
+        #expect(message("StepLR(step_size=3, gama=0.1)").contains("column 21: TypeError: StepLR.__init__() got an unexpected keyword argument 'gama'; its parameters: step_size, gamma, last_epoch"))
+        #expect(message("StepLR(step_size=2.5)").contains("column 8: StepLR: step_size must be an integer, found float 2.5"))
+        #expect(message("LambdaLR(lr_lambda=f)").contains("column 20: 'f' is a name"))
+        #expect(message("LambdaLR(0)").contains("LambdaLR takes a Python function"))
+        #expect(message("keras.StepLR(step_size=3)").contains("unknown module prefix 'keras.'"))
+        #expect(message("OneCycleLR(max_lr=0.1, total_steps=5, pct_start=1)").contains("ValueError: Expected float between 0 and 1 pct_start, but got 1"))
+        #expect(message("StepLR(step_size=3)", lrs: []).contains("lr"))
+    }
+
+    @Test("OneCycleLR accepts total_steps steps and raises on the next, as torch does")
+    func oneCycleEnd() throws {
+        let s = try TorchScheduler("OneCycleLR(max_lr=0.1, total_steps=5)", lrs: [0.1])
+        let t = try s.trace(steps: 5)
+        #expect(t.count == 6)
+        #expect(throws: HalfTraceError.self) { try s.trace(steps: 6) }
+    }
+}
