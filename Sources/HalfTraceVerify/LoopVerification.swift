@@ -216,7 +216,7 @@ extension TraceVerification.Formula {
         case let .sgdr(_, t0, tMult, etaMin): .sgdr(lr: lr, t0: t0, tMult: tMult, etaMin: etaMin)
         case let .linear(_, lrf, epochs): .linear(lr0: lr, lrf: lrf, epochs: epochs)
         case let .onecycle(_, lrf, epochs): .onecycle(lr0: lr, lrf: lrf, epochs: epochs)
-        case .family: self
+        case .family, .torch: self
         }
     }
 }

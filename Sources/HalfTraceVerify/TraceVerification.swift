@@ -16,6 +16,24 @@ public struct TraceVerification: Sendable {
         case onecycle(lr0: Double, lrf: Double, epochs: Int)
         /// timm's or transformers' schedule at an integer step (epoch or update).
         case family(FamilySchedule)
+        /// A PyTorch scheduler pasted as its constructor (`TorchScheduler`), traced for one
+        /// parameter group: the closed form at step k, and PyTorch's own value there.
+        case torch(TorchScheduleTrace, group: Int)
+
+        /// A PyTorch scheduler's group `group` traced over `steps` steps (where PyTorch raises
+        /// before, the trace stops there and later steps have no value).
+        public static func torch(_ scheduler: TorchScheduler, steps: Int, group: Int = 0) throws -> Formula {
+            try HalfTraceError.check("group", group, in: 0...(scheduler.baseLRs.count - 1))
+            var n = steps
+            while true {
+                do { return .torch(try scheduler.trace(steps: n), group: group) } catch {
+                    // OneCycleLR raises past total_steps: keep the steps it accepts.
+                    guard n > scheduler.defaultSteps, scheduler.defaultSteps >= 0 else { throw error }
+                    n = scheduler.defaultSteps + 1
+                    if (try? scheduler.trace(steps: n)) == nil { n -= 1 }
+                }
+            }
+        }
 
         /// The lr at epoch `t` (fractional: SGDR stepped per batch at epoch + i / nb).
         public func callAsFunction(_ t: Double) -> Double {
@@ -27,6 +45,9 @@ public struct TraceVerification: Sendable {
             case let .linear(lr0, lrf, epochs): return lr0 * YOLOv5Formulas.linear(t, epochs: Double(epochs), lrf: lrf)
             case let .onecycle(lr0, lrf, epochs): return lr0 * YOLOv5Formulas.oneCycle(t, y1: 1, y2: lrf, steps: Double(epochs))
             case .family(let f): return t == t.rounded(.down) && t < 1e15 ? f.lr(Int(t)) : .nan
+            case let .torch(trace, j):
+                guard t == t.rounded(.down), t >= 0, t < Double(trace.count) else { return .nan }
+                return trace.exactLR[Int(t)][j]
             }
         }
 
@@ -39,6 +60,10 @@ public struct TraceVerification: Sendable {
             case .family(let f):
                 guard t == t.rounded(.down), t < 1e15, f.packageMisplacesCycle(at: Int(t)) else { return nil }
                 return (f.packageName, f.packageLR(Int(t)))
+            case let .torch(trace, j):
+                guard t == t.rounded(.down), t >= 0, t < Double(trace.count) else { return nil }
+                let k = Int(t)
+                return trace.exactLR[k][j] != trace.packageLR[k][j] ? ("PyTorch", trace.packageLR[k][j]) : nil
             default: return nil
             }
         }
@@ -91,6 +116,9 @@ public struct TraceVerification: Sendable {
     public var defectCounts: [String: Int] = [:]
     /// The log's key column: "epoch" or "step".
     public var key = "epoch"
+    /// The package's departures are its arithmetic (a pasted PyTorch scheduler's chainable form),
+    /// not a misplaced restart.
+    public var defectIsArithmetic = false
     /// No row disagrees.
     public var passes: Bool { disagreementCount == 0 }
     /// At most this many disagreements are kept (all are counted).
@@ -100,6 +128,25 @@ public struct TraceVerification: Sendable {
     /// its last printed digit, or within 2 units in the last place of a Double for full-precision logs.
     public static func verify(_ text: String, path: String, formula: Formula, stepsPerEpoch: Int = 1) throws -> TraceVerification {
         try verify(CSVReader(text: text, name: path), formula: formula, stepsPerEpoch: stepsPerEpoch)
+    }
+
+    /// The largest value of the log's `step` (or `epoch`) column, rounded up: how far a formula
+    /// that must be traced step by step (`Formula.torch`) has to go. Nil when the file has no such
+    /// column or no row (the check itself then names the problem).
+    public static func largestKey(file path: String) throws -> Int? {
+        var reader = try CSVReader(path: path)
+        var column: Int?
+        var largest = -1.0
+        while try reader.next() {
+            if reader.isComment { continue }
+            guard let c = column else {
+                column = reader.fields.firstIndex(of: "step") ?? reader.fields.firstIndex(of: "epoch")
+                if column == nil { return nil }
+                continue
+            }
+            if c < reader.count, let v = reader.double(c), v.isFinite, v <= 1e9 { largest = max(largest, v) }
+        }
+        return largest >= 0 ? Int(largest.rounded(.up)) : nil
     }
 
     /// Checks the log in the file at `path`, streaming it (`CSVReader`).
@@ -126,6 +173,7 @@ public struct TraceVerification: Sendable {
         }
         var result = TraceVerification(path: path, rows: 0, worstError: 0, disagreements: [])
         result.key = header[timeColumn]
+        if case .torch = formula { result.defectIsArithmetic = true }
         while try reader.next() {
             if reader.isComment { continue }
             let k = reader.line
@@ -171,14 +219,22 @@ public struct TraceVerification: Sendable {
         func possessive(_ name: String) -> String { name.hasSuffix("s") ? "\(name)'" : "\(name)'s" }
         for d in disagreements.prefix(20) {
             lines.append(String(format: "  line %d, %@ %.6g: logged %@, the formula gives %@", d.line, key, d.epoch, "\(d.logged)", "\(d.predicted)")
-                         + (d.packageDefect.map { " (\(possessive($0)) misplaced restart: its floating-point arithmetic puts \(key) \(Self.integral(d.epoch)) in the previous cycle)" } ?? ""))
+                         + (d.packageDefect.map { defectIsArithmetic
+                            ? " (\(possessive($0)) own arithmetic gives this value: its chainable form departs from the closed form here)"
+                            : " (\(possessive($0)) misplaced restart: its floating-point arithmetic puts \(key) \(Self.integral(d.epoch)) in the previous cycle)" } ?? ""))
         }
         if disagreementCount > 20 { lines.append("  ... \(disagreementCount - 20) more") }
         if defects > 0 {
             let names = defectCounts.keys.sorted().map(possessive).joined(separator: ", ")
-            lines.append(defects == disagreementCount
-                ? "every disagreement (\(defects)) is \(names) known restart defect: the log follows the package's arithmetic, which restarts one \(key) late there"
-                : "\(defects) of the \(disagreementCount) disagreements are \(names) known restart defect (floating-point arithmetic in the cycle index); the rest are not")
+            if defectIsArithmetic {
+                lines.append(defects == disagreementCount
+                    ? "every disagreement (\(defects)) is \(names) own arithmetic: the log follows the package, whose chainable form departs from the closed form there"
+                    : "\(defects) of the \(disagreementCount) disagreements are \(names) own arithmetic (its chainable form); the rest are not")
+            } else {
+                lines.append(defects == disagreementCount
+                    ? "every disagreement (\(defects)) is \(names) known restart defect: the log follows the package's arithmetic, which restarts one \(key) late there"
+                    : "\(defects) of the \(disagreementCount) disagreements are \(names) known restart defect (floating-point arithmetic in the cycle index); the rest are not")
+            }
         }
         lines.append(passes ? "every logged value agrees with the formula" : "\(disagreementCount) logged values disagree with the formula")
         return lines.joined(separator: "\n")

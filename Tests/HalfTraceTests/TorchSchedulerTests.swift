@@ -2,6 +2,7 @@ import Foundation
 import HalfTraceKernels
 import HalfTraceOptim
 import HalfTraceTestSupport
+import HalfTraceVerify
 import Testing
 
 /// PyTorch's schedulers from the constructor a user wrote, against the real torch 2.13
@@ -108,5 +109,44 @@ struct TorchSchedulerTests {
         let t = try s.trace(steps: 5)
         #expect(t.count == 6)
         #expect(throws: HalfTraceError.self) { try s.trace(steps: 6) }
+    }
+}
+
+/// `verify trace --scheduler`: a user's per-step lr log checked against the pasted constructor.
+@Suite("verify trace with a pasted PyTorch scheduler")
+struct TorchSchedulerVerifyTests {
+    /// The fixture case's group-0 lrs as a `step,lr` log.
+    static func log(_ c: TorchSchedulerTests.Case, in dir: String, change: (Int, Double) -> Double = { $1 }) throws -> String {
+        let path = dir + "/lr.csv"
+        let rows = c.lrRows.enumerated().map { k, r in "\(k),\(change(k, r[0]))" }
+        try (["step,lr"] + rows).joined(separator: "\r\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func fixtureCase(_ expr: String) throws -> TorchSchedulerTests.Case {
+        try #require(TorchSchedulerTests.cases.first { $0.expr == expr }, "\(expr) is recorded")
+    }
+
+    @Test("torch's own log passes where torch keeps to the closed form; where its chainable form departs, every disagreement is named PyTorch's; an altered value is the user's")
+    func verifyLog() throws {
+        try withTemporaryDirectory("torch-verify") { dir in
+            let step = try Self.fixtureCase("SequentialLR([LinearLR(start_factor=0.2, total_iters=4), StepLR(step_size=3, gamma=0.5)], milestones=[4])")
+            let s = try TorchScheduler(step.expr, lrs: step.lrs)
+            let path = try Self.log(step, in: dir)
+            let formula = try TraceVerification.Formula.torch(s, steps: try #require(try TraceVerification.largestKey(file: path)))
+            let ok = try TraceVerification.verify(file: path, formula: formula)
+            #expect(ok.passes && ok.rows == step.lrRows.count, "\(ok.report)")
+
+            let cosine = try Self.fixtureCase("CosineAnnealingLR(T_max=7)")
+            let c = try TorchScheduler(cosine.expr, lrs: cosine.lrs)
+            let cosinePath = try Self.log(cosine, in: dir)
+            let v = try TraceVerification.verify(file: cosinePath, formula: try .torch(c, steps: cosine.steps))
+            #expect(v.disagreementCount > 0 && v.defectCounts["PyTorch"] == v.disagreementCount, "\(v.report)")
+            #expect(v.report.contains("PyTorch's own arithmetic gives this value"), "\(v.report)")
+
+            let altered = try Self.log(step, in: dir) { k, lr in k == 9 ? lr * 1.001 : lr }
+            let w = try TraceVerification.verify(file: altered, formula: formula)
+            #expect(w.disagreementCount == 1 && w.disagreements.first?.line == 11 && w.disagreements.first?.packageDefect == nil, "\(w.report)")
+        }
     }
 }

@@ -302,11 +302,29 @@ extension HalfTraceCommand.Verify {
 
         @Argument(help: "The lr log (CSV).") var file: String
         @OptionGroup(title: "The lr schedule") var schedule: VerifyScheduleFlags
+        @Option(help: "A PyTorch scheduler's constructor as written, without the optimizer (instead of --schedule); the log's step column counts scheduler.step() calls.")
+        var scheduler: String?
+        @Option(name: .customLong("group"), help: "--scheduler: the parameter group the log's lr belongs to (default 0).") var group: Int = 0
+        @Option(name: .customLong("lrs"), parsing: .unconditional, help: "--scheduler: every group's initial lr, comma-separated (default: --lr, else 0.1).")
+        var groupLRs: String?
         @OptionGroup var batches: BatchesPerEpochFlag
         @Flag(help: "Print one JSON object instead of the table.") var json = false
 
+        func torch() throws -> TorchScheduler? {
+            guard let scheduler else { return nil }
+            let lrs = try groupLRs.map { try numbers($0, flag: "--lrs") } ?? [schedule.lr ?? 0.1]
+            return try validating { try TorchScheduler(scheduler, lrs: lrs) }
+        }
+
         func validate() throws {
-            guard schedule.schedule != nil else { throw ValidationError("verify trace needs --schedule") }
+            if let torch = try torch() {
+                if schedule.schedule != nil { throw ValidationError("--schedule and --scheduler: give one") }
+                if batches.value != nil { throw ValidationError("--nb: a --scheduler log is checked per scheduler.step() (its step column)") }
+                guard (0..<torch.baseLRs.count).contains(group) else { throw ValidationError("--group: \(group) is outside 0...\(torch.baseLRs.count - 1)") }
+                return
+            }
+            if groupLRs != nil || group != 0 { throw ValidationError("--lrs and --group apply to --scheduler only") }
+            guard schedule.schedule != nil else { throw ValidationError("verify trace needs --schedule or --scheduler") }
             _ = try schedule.formula(defaultLR: 0.1, allowFamilies: true)
             if batches.value != nil && schedule.schedule?.family != nil {
                 throw ValidationError("--nb applies to sgdr, onecycle and linear; --schedule \(schedule.schedule!.rawValue) is evaluated per step")
@@ -314,9 +332,15 @@ extension HalfTraceCommand.Verify {
         }
 
         func run() throws {
-            let defaultLR = schedule.schedule == .sgdr || schedule.schedule?.family != nil ? 0.1 : 0.01
-            let result = try TraceVerification.verify(file: file, formula: try schedule.formula(defaultLR: defaultLR, allowFamilies: true)!,
-                                                      stepsPerEpoch: batches.value ?? 1)
+            let formula: TraceVerification.Formula
+            if let torch = try torch() {
+                let steps = try TraceVerification.largestKey(file: file) ?? 0
+                formula = try TraceVerification.Formula.torch(torch, steps: min(steps, 10_000_000), group: group)
+            } else {
+                let defaultLR = schedule.schedule == .sgdr || schedule.schedule?.family != nil ? 0.1 : 0.01
+                formula = try schedule.formula(defaultLR: defaultLR, allowFamilies: true)!
+            }
+            let result = try TraceVerification.verify(file: file, formula: formula, stepsPerEpoch: batches.value ?? 1)
             if batches.value != nil && result.key != "step" {
                 throw ValidationError("--nb applies to a log with a step column; \(file) has an \(result.key) column")
             }
