@@ -314,11 +314,10 @@ extension TorchScheduler {
             case let .exponential(gamma): return base.map { $0 * pow(gamma, Double(k)) }
             case let .polynomial(total, power): return base.map { $0 * pow(1 - Double(min(total, k)) / Double(total), power) }
             case let .cosine(tMax, etaMin):
-                return base.map { etaMin + ($0 - etaMin) * (1 + cos(Double.pi * Double(k) / Double(tMax))) / 2 }
+                return base.map { CosineWarmRestarts.annealed(base: $0, etaMin: etaMin, tCur: Double(k), tI: Double(tMax)) }
             case let .warmRestarts(t0, tMult, etaMin):
-                var tCur = k, tI = t0
-                while tCur >= tI { tCur -= tI; tI *= tMult }
-                return base.map { CosineWarmRestarts.annealed(base: $0, etaMin: etaMin, tCur: Double(tCur), tI: Double(tI)) }
+                let p = CosineWarmRestarts.position(of: Double(k), t0: t0, tMult: tMult)
+                return base.map { CosineWarmRestarts.annealed(base: $0, etaMin: etaMin, tCur: p.tCur, tI: p.tI) }
             case let .sequential(inner, milestones):
                 let idx = milestones.filter { $0 <= k }.count
                 return inner[idx].exact(k - (idx > 0 ? milestones[idx - 1] : 0), base: base)

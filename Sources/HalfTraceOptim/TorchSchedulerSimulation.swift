@@ -148,7 +148,7 @@ extension TorchScheduler {
                 case let .linear(s, end, t): return baseLRs.map { $0 * (s + (end - s) * Double(min(t, e)) / Double(t)) }
                 case let .exponential(g): return baseLRs.map { $0 * pow(g, Double(e)) }
                 case let .polynomial(t, p): return baseLRs.map { $0 * pow(1.0 - Double(min(t, e)) / Double(t), p) }
-                case let .cosine(tMax, eta): return baseLRs.map { eta + ($0 - eta) * (1 + cos(Double.pi * Double(e) / Double(tMax))) / 2 }
+                case let .cosine(tMax, eta): return baseLRs.map { CosineWarmRestarts.annealed(base: $0, etaMin: eta, tCur: Double(e), tI: Double(tMax)) }
                 default: return nil
                 }
             }
@@ -189,14 +189,14 @@ extension TorchScheduler {
                     let T = Double(tMax), le = Double(e)
                     if isInitial { return current }
                     if stepCount == 1 && e > 0 {
-                        return baseLRs.map { eta + ($0 - eta) * (1 + cos(le * Double.pi / T)) / 2 }
+                        return baseLRs.map { CosineWarmRestarts.annealed(base: $0, etaMin: eta, tCur: le, tI: T) }
                     }
                     if Simulation.pythonMod(e - 1 - tMax, 2 * tMax) == 0 {
                         return zip(baseLRs, current).map { base, lr in lr + (base - eta) * (1 - cos(Double.pi / T)) / 2 }
                     }
                     return current.map { lr in (1 + cos(Double.pi * le / T)) / (1 + cos(Double.pi * (le - 1) / T)) * (lr - eta) + eta }
                 case let .warmRestarts(_, _, eta):
-                    return baseLRs.map { eta + ($0 - eta) * (1 + cos(Double.pi * Double(tCur) / Double(tI))) / 2 }
+                    return baseLRs.map { CosineWarmRestarts.annealed(base: $0, etaMin: eta, tCur: Double(tCur), tI: Double(tI)) }
                 case .oneCycle(let o):
                     guard e <= o.totalSteps else {
                         throw HalfTraceError.invalid("scheduler", "OneCycleLR: PyTorch raises ValueError: Tried to step \(e) times. The specified number of total steps is \(o.totalSteps)")
