@@ -142,7 +142,19 @@ public enum PythonExpression {
     /// Parses one expression (the whole text: anything after it is an error), naming the column
     /// of the first problem.
     public static func parse(_ text: String) throws -> PythonValue {
+        try parse(text, json: false)
+    }
+
+    /// Parses JSON text (a DeepSpeed config) into the same values: `true`, `false` and `null` are
+    /// Python's True, False and None; an integer stays an int and a number with a point or an
+    /// exponent a float, as Python's json module reads them. A leading byte-order mark is skipped.
+    public static func parseJSON(_ text: String) throws -> PythonValue {
+        try parse(text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text, json: true)
+    }
+
+    static func parse(_ text: String, json: Bool) throws -> PythonValue {
         var p = Parser(Array(text.unicodeScalars))
+        p.json = json
         let value = try p.value()
         p.skipSpace()
         guard p.atEnd else { throw p.error("unexpected '\(p.peekText)' after the expression") }
@@ -153,6 +165,7 @@ public enum PythonExpression {
         let s: [Unicode.Scalar]
         var i = 0
         var depth = 0
+        var json = false
         init(_ s: [Unicode.Scalar]) { self.s = s }
 
         var atEnd: Bool { i >= s.count }
@@ -210,6 +223,15 @@ public enum PythonExpression {
                         throw error("float('\(t)'): not a number", at: start)
                     }
                     return .call(c)
+                }
+                if json {
+                    switch name {
+                    case "true": return .bool(true)
+                    case "false": return .bool(false)
+                    case "null": return .none
+                    case "Infinity": return .float(.infinity)
+                    default: throw error("'\(name)' is not a JSON value", at: start)
+                    }
                 }
                 switch name {
                 case "True": return .bool(true)

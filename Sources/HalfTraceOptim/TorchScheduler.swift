@@ -34,18 +34,16 @@ public struct TorchScheduler: Sendable {
     /// The schedulers this type reads, by class name.
     public static let supported = ["StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR",
                                    "CosineAnnealingWarmRestarts", "SequentialLR", "ChainedScheduler", "OneCycleLR", "CyclicLR"]
+        + DeepSpeedSchedule.names + [MegatronSchedule.name]
 
     /// Module prefixes accepted before a class name.
-    public static let prefixes = ["", "torch.optim.lr_scheduler", "optim.lr_scheduler", "lr_scheduler"]
+    public static let prefixes = ["", "torch.optim.lr_scheduler", "optim.lr_scheduler", "lr_scheduler"] + DeepSpeedSchedule.prefixes + MegatronSchedule.prefixes
 
     /// Parses `expression` (e.g. `LinearLR(start_factor=0.1, total_iters=5)`) for an optimizer whose
     /// groups start at `lrs`, binding arguments as PyTorch does (positional in the class's own
     /// order after the optimizer, then keywords), and refusing what PyTorch refuses with its
     /// reason. Errors name the column.
     public init(_ expression: String, lrs: [Double], momentum: Double = 0.9, usesBeta1: Bool = false) throws {
-        guard !lrs.isEmpty, lrs.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
-            throw HalfTraceError.invalid("lr", "\(lrs) is invalid: expected one finite lr >= 0 per parameter group")
-        }
         let value: PythonValue
         do { value = try PythonExpression.parse(expression) } catch let e as PythonSyntaxError {
             throw HalfTraceError.invalid("scheduler", "\(e)")
@@ -53,26 +51,52 @@ public struct TorchScheduler: Sendable {
         guard case .call(let call) = value else {
             throw HalfTraceError.invalid("scheduler", "expected a scheduler's constructor call, e.g. StepLR(step_size=3), found \(value.typeName) \(value)")
         }
+        try self.init(call: call, lrs: lrs, momentum: momentum, usesBeta1: usesBeta1)
+    }
+
+    /// A scheduler from a call already parsed (or built from a DeepSpeed config's "scheduler" block,
+    /// `deepSpeedConfig(_:)`).
+    public init(call: PythonCall, lrs: [Double], momentum: Double = 0.9, usesBeta1: Bool = false) throws {
+        guard !lrs.isEmpty, lrs.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+            throw HalfTraceError.invalid("lr", "\(lrs) is invalid: expected one finite lr >= 0 per parameter group")
+        }
         self.call = call
         self.baseLRs = lrs
         self.baseMomentum = momentum
         self.usesBeta1 = usesBeta1
-        self.spec = try Spec(call, groups: lrs.count, top: true)
+        self.spec = try Spec(call, groups: lrs.count, usesBeta1: usesBeta1, top: true)
     }
 
-    /// Whether the scheduler sets momentum (OneCycleLR and CyclicLR with cycle_momentum).
+    /// Whether the scheduler sets momentum (OneCycleLR and CyclicLR with cycle_momentum;
+    /// DeepSpeed's OneCycle with an Adam-family optimizer).
     public var cyclesMomentum: Bool { spec.cyclesMomentum }
+
+    /// Whether the scheduler sets weight decay (Megatron's OptimizerParamScheduler).
+    public var setsWeightDecay: Bool {
+        if case .megatron = spec { return true }
+        return false
+    }
 
     /// The rows after 0...steps calls of `step()`: each group's exact and package lr (and momentum).
     /// Throws where PyTorch raises while stepping (OneCycleLR past total_steps), naming the step.
-    public func trace(steps: Int) throws -> TorchScheduleTrace {
-        var out = TorchScheduleTrace(groups: baseLRs.count, momentum: cyclesMomentum)
-        let sim = Simulation(lrs: baseLRs, momentum: baseMomentum)
+    /// `increment` is what each `step(increment)` of Megatron's scheduler adds (Megatron-LM: the
+    /// global batch); the other schedulers step by one.
+    public func trace(steps: Int, increment: Int = 1) throws -> TorchScheduleTrace {
+        guard increment == 1 || setsWeightDecay else {
+            throw HalfTraceError.invalid("increment", "\(increment): only Megatron's OptimizerParamScheduler steps by an increment")
+        }
+        try HalfTraceError.check("increment", increment, in: 1...1_000_000)
+        var out = TorchScheduleTrace(groups: baseLRs.count, momentum: cyclesMomentum, weightDecay: setsWeightDecay)
+        let sim = Simulation(lrs: baseLRs, momentum: baseMomentum, increment: increment)
         let object = try sim.build(spec)
         for k in 0...steps {
             if k > 0 { try object.step() }
             out.packageLR.append(sim.groups.map(\.lr))
-            out.exactLR.append(spec.exact(k, base: baseLRs))
+            out.exactLR.append(spec.exact(k, base: baseLRs, increment: increment))
+            if case .megatron(let m) = spec {
+                out.packageWeightDecay.append(sim.groups.map(\.weightDecay))
+                out.exactWeightDecay.append(baseLRs.map { _ in m.weightDecay(Double(k * increment)) })
+            }
             if cyclesMomentum {
                 out.packageMomentum.append(sim.groups.map(\.momentum))
                 out.exactMomentum.append(spec.exactMomentum(k, groups: baseLRs.count, base: baseMomentum))
@@ -89,6 +113,8 @@ public struct TorchScheduleTrace: Sendable, Equatable {
     public var groups: Int
     /// Whether momentum columns exist.
     public var momentum: Bool
+    /// Whether weight-decay columns exist (Megatron).
+    public var weightDecay = false
     /// [row][group] the exact lr.
     public var exactLR: [[Double]] = []
     /// [row][group] PyTorch's lr.
@@ -97,10 +123,15 @@ public struct TorchScheduleTrace: Sendable, Equatable {
     public var exactMomentum: [[Double]] = []
     /// [row][group] PyTorch's momentum (or beta1).
     public var packageMomentum: [[Double]] = []
+    /// [row][group] the exact weight decay.
+    public var exactWeightDecay: [[Double]] = []
+    /// [row][group] the package's weight decay.
+    public var packageWeightDecay: [[Double]] = []
 
     /// Whether PyTorch's row k differs from the exact one (any group, lr or momentum).
     public func departs(_ k: Int) -> Bool {
         exactLR[k] != packageLR[k] || (momentum && exactMomentum[k] != packageMomentum[k])
+            || (weightDecay && exactWeightDecay[k] != packageWeightDecay[k])
     }
 }
 
@@ -119,6 +150,10 @@ extension TorchScheduler {
         case chained([Spec])
         case oneCycle(OneCycle)
         case cyclic(Cyclic)
+        /// One of DeepSpeed's `lr_schedules` (not a torch LRScheduler: it cannot be nested).
+        case deepSpeed(DeepSpeedSchedule)
+        /// Megatron-core's `OptimizerParamScheduler` (lr and weight decay).
+        case megatron(MegatronSchedule)
 
         struct OneCycle: Sendable {
             var maxLRs: [Double], totalSteps: Int, pctStart: Double, cosine: Bool, cycleMomentum: Bool
@@ -135,6 +170,7 @@ extension TorchScheduler {
             switch self {
             case .oneCycle(let o): o.cycleMomentum
             case .cyclic(let c): c.cycleMomentum
+            case .deepSpeed(let d): d.cyclesMomentum
             case .sequential(let s, _), .chained(let s): s.contains { $0.cyclesMomentum }
             default: false
             }
@@ -168,12 +204,26 @@ extension TorchScheduler {
             "ReduceLROnPlateau": "ReduceLROnPlateau is driven by a metric, not by the step count: it has no schedule to trace",
         ]
 
-        init(_ call: PythonCall, groups: Int, top: Bool) throws {
+        init(_ call: PythonCall, groups: Int, usesBeta1: Bool, top: Bool) throws {
             let name = call.name
             guard TorchScheduler.prefixes.contains(call.prefix) else {
                 throw Self.fail(call.column, "unknown module prefix '\(call.prefix).' (accepted: torch.optim.lr_scheduler., lr_scheduler. or none)")
             }
             if let reason = Self.refused[name] { throw Self.fail(call.column, reason) }
+            if name == MegatronSchedule.name {
+                guard top else { throw Self.fail(call.column, "\(name) is Megatron's, not a torch LRScheduler: SequentialLR and ChainedScheduler cannot hold it") }
+                var a = try Arguments(call, signature: MegatronSchedule.signature)
+                self = .megatron(try MegatronSchedule(&a))
+                return
+            }
+            if let signature = DeepSpeedSchedule.signatures[name] {
+                guard top else {
+                    throw Self.fail(call.column, "\(name) is DeepSpeed's, not a torch LRScheduler: SequentialLR and ChainedScheduler cannot hold it")
+                }
+                var a = try Arguments(call, signature: signature)
+                self = .deepSpeed(try DeepSpeedSchedule(&a, groups: groups, usesBeta1: usesBeta1))
+                return
+            }
             guard let signature = Self.signatures[name] else {
                 throw Self.fail(call.column, "unknown scheduler \(call.qualifiedName): expected one of \(TorchScheduler.supported.joined(separator: ", "))")
             }
@@ -224,7 +274,7 @@ extension TorchScheduler {
                 }
                 let inner = try items.map { item -> Spec in
                     guard case .call(let c) = item else { throw Self.fail(a.column("schedulers"), "\(name): expected a scheduler call in schedulers, found \(item.typeName) \(item)") }
-                    return try Spec(c, groups: groups, top: false)
+                    return try Spec(c, groups: groups, usesBeta1: usesBeta1, top: false)
                 }
                 if name == "SequentialLR" {
                     let milestones = try a.ints("milestones")
@@ -302,7 +352,7 @@ extension TorchScheduler {
         // MARK: the exact schedule
 
         /// Each group's exact lr after k steps, for a scheduler whose groups start at `base`.
-        func exact(_ k: Int, base: [Double]) -> [Double] {
+        func exact(_ k: Int, base: [Double], increment: Int = 1) -> [Double] {
             switch self {
             case let .stepLR(stepSize, gamma): return base.map { $0 * pow(gamma, Double(k / stepSize)) }
             case let .multiStep(milestones, gamma):
@@ -332,6 +382,10 @@ extension TorchScheduler {
                 return (0..<base.count).map { j in o.exact(k, group: j).lr }
             case let .cyclic(c):
                 return (0..<base.count).map { j in c.exact(k, group: j).lr }
+            case let .deepSpeed(d):
+                return d.value(it: k - 1, groupLRs: base, exact: true).lr
+            case let .megatron(m):
+                return base.map { _ in m.lr(Double(k * increment)) }
             }
         }
 
@@ -340,6 +394,8 @@ extension TorchScheduler {
             switch self {
             case .oneCycle(let o) where o.cycleMomentum: return (0..<groups).map { o.exact(k, group: $0).momentum }
             case .cyclic(let c) where c.cycleMomentum: return (0..<groups).map { c.exact(k, group: $0).momentum }
+            case .deepSpeed(let d) where d.cyclesMomentum:
+                return d.value(it: k - 1, groupLRs: Array(repeating: 0, count: groups), exact: true).momentum ?? Array(repeating: base, count: groups)
             case let .sequential(inner, milestones):
                 // The scheduler in charge at k, or the last one before it that set momentum, at
                 // its last step.
@@ -451,12 +507,14 @@ struct Arguments {
             }
             bound[kw.name] = (kw.value, kw.column)
         }
-        for (name, def) in signature where bound[name] == nil {
-            guard let def else {
-                throw TorchScheduler.Spec.fail(call.column, "TypeError: \(call.name).__init__() missing 1 required positional argument: '\(name)'")
-            }
-            bound[name] = (def, call.column)
+        // Python names every missing argument: 'a', 'a' and 'b', 'a', 'b', and 'c'.
+        let missing = signature.filter { bound[$0.0] == nil && $0.1 == nil }.map { "'\($0.0)'" }
+        if !missing.isEmpty {
+            let list = missing.count == 1 ? missing[0] : missing.count == 2 ? "\(missing[0]) and \(missing[1])"
+                : missing.dropLast().joined(separator: ", ") + ", and " + missing.last!
+            throw TorchScheduler.Spec.fail(call.column, "TypeError: \(call.name).__init__() missing \(missing.count) required positional argument\(missing.count == 1 ? "" : "s"): \(list)")
         }
+        for (name, def) in signature where bound[name] == nil { bound[name] = (def!, call.column) }
     }
 
     func value(_ name: String) throws -> PythonValue {
@@ -496,12 +554,14 @@ struct Arguments {
         return b
     }
 
-    /// One value or a list with one per group (PyTorch's `_format_param`).
-    func perGroup(_ name: String, _ groups: Int) throws -> [Double] {
+    /// One value or a list with one per group (PyTorch's `_format_param`; `mismatch` words the
+    /// error for a list of another length as the package does, given its length).
+    func perGroup(_ name: String, _ groups: Int, mismatch: ((Int) -> String)? = nil) throws -> [Double] {
         let v = try value(name)
         if case .list(let items) = v {
             guard items.count == groups else {
-                throw TorchScheduler.Spec.fail(column(name), "ValueError: \(name) must have the same length as optimizer.param_groups. \(name) has \(items.count) values, param_groups has \(groups).")
+                throw TorchScheduler.Spec.fail(column(name), mismatch?(items.count)
+                    ?? "ValueError: \(name) must have the same length as optimizer.param_groups. \(name) has \(items.count) values, param_groups has \(groups).")
             }
             return try items.map { item in
                 guard let x = item.number, x.isFinite else { throw TorchScheduler.Spec.fail(column(name), "\(call.name): \(name) must hold numbers, found \(item)") }
@@ -509,6 +569,53 @@ struct Arguments {
             }
         }
         return Array(repeating: try double(name), count: groups)
+    }
+}
+
+extension TorchScheduler {
+    /// What a DeepSpeed config (ds_config.json) says: its "scheduler" block as a constructor call
+    /// (`{"type": "WarmupCosineLR", "params": {...}}` is `WarmupCosineLR(**params)`, as
+    /// `DeepSpeedEngine._scheduler_from_config` builds it), and from its "optimizer" block the lr
+    /// (`params.lr`) and whether the optimizer keeps betas (Adam, AdamW, Lamb and their 1-bit and
+    /// CPU variants), when present.
+    public struct DeepSpeedConfig: Sendable {
+        /// The scheduler's constructor.
+        public var call: PythonCall
+        /// The optimizer's lr, if the config names one.
+        public var lr: Double?
+        /// The optimizer keeps betas (Adam family).
+        public var usesBeta1: Bool
+    }
+
+    /// Reads a DeepSpeed config's text (any line ending, a byte-order mark), naming what is
+    /// missing or wrong.
+    public static func deepSpeedConfig(_ text: String, path: String) throws -> DeepSpeedConfig {
+        let value: PythonValue
+        do { value = try PythonExpression.parseJSON(text) } catch let e as PythonSyntaxError {
+            throw HalfTraceError.file(path, "not JSON: character \(e.column): \(e.message)")
+        }
+        guard case .dict(let top) = value else { throw HalfTraceError.file(path, "expected a JSON object, found \(value.typeName)") }
+        guard let block = top.first(where: { $0.name == "scheduler" })?.value else { throw HalfTraceError.file(path, field: "scheduler", "no \"scheduler\" block") }
+        guard case .dict(let scheduler) = block else { throw HalfTraceError.file(path, field: "scheduler", "expected an object with \"type\" and \"params\"") }
+        guard case .string(let type)? = scheduler.first(where: { $0.name == "type" })?.value else {
+            throw HalfTraceError.file(path, field: "scheduler.type", "LR schedule type not defined in config")
+        }
+        guard case .dict(let params)? = scheduler.first(where: { $0.name == "params" })?.value else {
+            throw HalfTraceError.file(path, field: "scheduler.params", "LR schedule params not defined in config")
+        }
+        guard DeepSpeedSchedule.names.contains(type) else {
+            throw HalfTraceError.file(path, field: "scheduler.type", "\(type) is not a valid LR schedule (DeepSpeed's: \(DeepSpeedSchedule.names.joined(separator: ", ")))")
+        }
+        var lr: Double?
+        var beta1 = false
+        if case .dict(let optimizer)? = top.first(where: { $0.name == "optimizer" })?.value {
+            if case .string(let name)? = optimizer.first(where: { $0.name == "type" })?.value {
+                let lower = name.lowercased()
+                beta1 = lower.contains("adam") || lower.contains("lamb") || lower.contains("lion")
+            }
+            if case .dict(let p)? = optimizer.first(where: { $0.name == "params" })?.value { lr = p.first { $0.name == "lr" }?.value.number }
+        }
+        return DeepSpeedConfig(call: PythonCall(qualifiedName: type, positional: [], positionalColumns: [], keywords: params, column: 1), lr: lr, usesBeta1: beta1)
     }
 }
 
@@ -540,6 +647,8 @@ extension TorchScheduler.Spec {
         case let .chained(inner): return inner.map(\.length).max() ?? 30
         case let .oneCycle(o): return o.totalSteps - 1
         case let .cyclic(c): return 2 * c.totalSize + 1
+        case let .deepSpeed(d): return d.length
+        case let .megatron(m): return m.length
         }
     }
 }
@@ -552,6 +661,7 @@ extension TorchScheduleTrace {
         var names = ["step"]
         for j in 0..<groups { names += ["lr" + suffix(j), "package_lr" + suffix(j)] }
         if momentum { for j in 0..<groups { names += ["momentum" + suffix(j), "package_momentum" + suffix(j)] } }
+        if weightDecay { for j in 0..<groups { names += ["weight_decay" + suffix(j), "package_weight_decay" + suffix(j)] } }
         return names + ["departs"]
     }
 
@@ -560,6 +670,7 @@ extension TorchScheduleTrace {
         var r = [Double(k)]
         for j in 0..<groups { r += [exactLR[k][j], packageLR[k][j]] }
         if momentum { for j in 0..<groups { r += [exactMomentum[k][j], packageMomentum[k][j]] } }
+        if weightDecay { for j in 0..<groups { r += [exactWeightDecay[k][j], packageWeightDecay[k][j]] } }
         return r + [departs(k) ? 1 : 0]
     }
 

@@ -12,12 +12,16 @@ extension TorchScheduler {
             var initialLR: Double?
             var momentum: Double
             var maxLR = 0.0, minLR = 0.0, maxMomentum = 0.0, baseMomentum = 0.0
+            var weightDecay = 0.0
         }
 
         var groups: [Group]
+        /// Megatron's `step(increment)`.
+        let increment: Int
 
-        init(lrs: [Double], momentum: Double) {
+        init(lrs: [Double], momentum: Double, increment: Int = 1) {
             groups = lrs.map { Group(lr: $0, initialLR: nil, momentum: momentum) }
+            self.increment = increment
         }
 
         func build(_ spec: Spec) throws -> Object {
@@ -54,11 +58,25 @@ extension TorchScheduler {
             var baseLRs: [Double] = []
             // CosineAnnealingWarmRestarts' own state.
             var tCur = -1, tI = 0
+            // DeepSpeed: the groups' lr when the schedule was built.
+            var groupLRsAtConstruction: [Double] = []
 
             init(_ sim: Simulation, _ spec: Spec) throws {
                 self.sim = sim
                 self.spec = spec
                 super.init()
+                if case .megatron = spec {
+                    // The constructor's step(0).
+                    lastEpoch = 0
+                    setMegatron()
+                    return
+                }
+                if case .deepSpeed = spec {
+                    // DeepSpeed's schedules set the lr (and betas) at last_batch_iteration = -1 and do not step.
+                    groupLRsAtConstruction = sim.groups.map(\.lr)
+                    setDeepSpeed()
+                    return
+                }
                 var cyclicBase: [Double]?
                 switch spec {
                 case .oneCycle(let o):
@@ -102,7 +120,33 @@ extension TorchScheduler {
 
             override func undo() { lastEpoch -= 1 }
 
+            func setDeepSpeed() {
+                guard case .deepSpeed(let d) = spec else { return }
+                let v = d.value(it: lastEpoch, groupLRs: groupLRsAtConstruction, exact: false)
+                set(v.lr)
+                if let m = v.momentum { for j in sim.groups.indices { sim.groups[j].momentum = m[j] } }
+            }
+
+            func setMegatron() {
+                guard case .megatron(let m) = spec else { return }
+                let n = Double(lastEpoch)
+                for j in sim.groups.indices {
+                    sim.groups[j].lr = m.lr(n)
+                    sim.groups[j].weightDecay = m.weightDecay(n)
+                }
+            }
+
             override func step() throws {
+                if case .megatron = spec {
+                    lastEpoch += sim.increment
+                    setMegatron()
+                    return
+                }
+                if case .deepSpeed = spec {
+                    lastEpoch += 1
+                    setDeepSpeed()
+                    return
+                }
                 if case let .warmRestarts(t0, tMult, _) = spec {
                     // CosineAnnealingWarmRestarts.step overrides the base class's.
                     if lastEpoch < 0 {
@@ -204,7 +248,7 @@ extension TorchScheduler {
                     return try oneCycle(o, e)
                 case .cyclic(let c):
                     return cyclic(c, e)
-                case .sequential, .chained:
+                case .sequential, .chained, .deepSpeed, .megatron:
                     return current
                 }
             }

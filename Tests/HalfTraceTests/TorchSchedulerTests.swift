@@ -150,3 +150,95 @@ struct TorchSchedulerVerifyTests {
         }
     }
 }
+
+/// DeepSpeed's `lr_schedules` and Megatron-core's `OptimizerParamScheduler` from their constructor,
+/// against the real DeepSpeed 0.19.8 and megatron-core 0.16.1 (`Fixtures/record_ds_megatron_schedules.py`,
+/// `ds_megatron_schedules.json`).
+@Suite("DeepSpeed and Megatron schedules from their constructor")
+struct DeepSpeedMegatronScheduleTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        let name: String, expr: String, adam: Bool, lrs: [Double], steps: Int, increment: Int
+        let lr: [[Double]], momentum: [[Double]]?, weightDecay: [[Double]]?
+        var testDescription: String { name }
+    }
+
+    nonisolated(unsafe) static let fixture = try! Fixture.loadExact("ds_megatron_schedules")
+
+    static func cases(_ package: String) -> [Case] {
+        ((fixture[package] as! [String: Any])["cases"] as! [[String: Any]]).compactMap { c in
+            let optimizer = c["optimizer"] as! [String: Any]
+            let groups = optimizer["groups"] as! [[String: Any]]
+            // Per-group overrides (Megatron's max_lr, wd_mult ... in the group dicts) have no constructor spelling.
+            guard groups.allSatisfy({ Set($0.keys) == ["lr"] }) else { return nil }
+            let adam = (optimizer["type"] as! String) != "SGD"
+            let betas = (c["betas"] as? [Any])?.map { row in (row as! [Any]).map { try! Fixture.double(($0 as! [Any])[0]) } }
+            let momentum = adam ? betas : (c["momentum"] as? [Any])?.map { try! Fixture.doubles($0) }
+            return Case(name: c["name"] as! String, expr: c["constructor"] as! String, adam: adam,
+                        lrs: groups.map { try! Fixture.double($0["lr"]) }, steps: try! Fixture.int(c["steps"]),
+                        increment: (try? Fixture.int(c["increment"])) ?? 1,
+                        lr: (c["lr"] as! [Any]).map { try! Fixture.doubles($0) }, momentum: momentum,
+                        weightDecay: (c["weight_decay"] as? [Any])?.map { try! Fixture.doubles($0) })
+        }
+    }
+
+    static let all = cases("deepspeed") + cases("megatron")
+
+    @Test("package_lr, the momentum (or beta1) and the weight decay equal the package's bit for bit after every step", arguments: all)
+    func againstPackage(_ c: Case) throws {
+        let s = try TorchScheduler(c.expr, lrs: c.lrs, momentum: 0.9, usesBeta1: c.adam)
+        let t = try s.trace(steps: c.steps, increment: c.increment)
+        #expect(t.count == c.lr.count)
+        for k in 0..<min(t.count, c.lr.count) {
+            #expect(t.packageLR[k] == c.lr[k], "\(c.name): lr at step \(k): \(t.packageLR[k]) vs \(c.lr[k])")
+            if let m = c.momentum {
+                let ours = s.cyclesMomentum ? t.packageMomentum[k] : c.lrs.map { _ in 0.9 }
+                #expect(ours == m[k], "\(c.name): momentum at step \(k): \(ours) vs \(m[k])")
+            }
+            if let wd = c.weightDecay { #expect(t.packageWeightDecay[k] == wd[k], "\(c.name): weight decay at step \(k)") }
+        }
+    }
+
+    @Test("each case's ds_config.json scheduler block (read as JSON, written with \\r\\n and a byte-order mark) gives the constructor's trace")
+    func deepSpeedConfig() throws {
+        let text = try String(contentsOf: Fixture.directory.appendingPathComponent("ds_megatron_schedules.json"), encoding: .utf8)
+        guard case .dict(let top) = try PythonExpression.parseJSON(text), case .dict(let ds)? = top.first(where: { $0.name == "deepspeed" })?.value,
+              case .list(let cases)? = ds.first(where: { $0.name == "cases" })?.value else { Issue.record("fixture layout"); return }
+        var checked = 0
+        for item in cases {
+            guard case .dict(let c) = item, case .string(let name)? = c.first(where: { $0.name == "name" })?.value,
+                  let block = c.first(where: { $0.name == "ds_config" })?.value else { continue }
+            let fixtureCase = try #require(Self.all.first { $0.name == name }, "\(name)")
+            let config = "\u{FEFF}" + "\(block)".replacingOccurrences(of: ", ", with: ",\r\n  ")
+            let json = config.replacingOccurrences(of: "'", with: "\"").replacingOccurrences(of: "True", with: "true")
+                .replacingOccurrences(of: "False", with: "false").replacingOccurrences(of: "None", with: "null")
+            let parsed = try TorchScheduler.deepSpeedConfig(json, path: "ds_config.json")
+            let s = try TorchScheduler(call: parsed.call, lrs: fixtureCase.lrs, usesBeta1: fixtureCase.adam)
+            let t = try s.trace(steps: fixtureCase.steps)
+            #expect(t.packageLR == fixtureCase.lr, "\(name): \(json)")
+            checked += 1
+        }
+        #expect(checked == Self.cases("deepspeed").count)
+        #expect(throws: HalfTraceError.self) { try TorchScheduler.deepSpeedConfig("{\"scheduler\": {\"type\": \"CosineLR\", \"params\": {}}}", path: "c.json") }
+        #expect(throws: HalfTraceError.self) { try TorchScheduler.deepSpeedConfig("{\"optimizer\": {}}", path: "c.json") }
+        #expect(throws: HalfTraceError.self) { try TorchScheduler.deepSpeedConfig("{\"scheduler\": {\"type\": \"WarmupLR\"}", path: "c.json") }
+    }
+
+    @Test("what DeepSpeed and Megatron refuse at construction is refused, with the package's exception and message")
+    func refusals() throws {
+        let refusals = (Self.fixture["refusals"] as! [[String: Any]]).filter { ($0["raised_at"] as? String) == "construction" }
+        #expect(refusals.count >= 15)
+        for r in refusals {
+            let expr = r["constructor"] as! String
+            let groups = ((r["optimizer"] as! [String: Any])["groups"] as! [[String: Any]])
+            guard groups.allSatisfy({ Set($0.keys) == ["lr"] }) else { continue }
+            let lrs = groups.map { try! Fixture.double($0["lr"]) }
+            let type = r["exception_type"] as! String, message = r["message"] as! String
+            do {
+                _ = try TorchScheduler(expr, lrs: lrs)
+                Issue.record("\(expr) was accepted; the package raises \(type): \(message)")
+            } catch {
+                #expect("\(error)".contains(type + (message.isEmpty ? "" : ": " + message)), "\(expr): \(error) should say \(type): \(message)")
+            }
+        }
+    }
+}

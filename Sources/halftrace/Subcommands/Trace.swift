@@ -268,9 +268,13 @@ extension HalfTraceCommand.TraceCommand {
             names: misplaced is 1 where the package's floating-point cycle index puts the step in another cycle.
             """)
         @Option(help: "timm's or transformers' schedule by name.") var schedule: FamilyScheduleName?
-        @Option(help: "A PyTorch scheduler's constructor call as written in Python, without the optimizer.") var scheduler: String?
+        @Option(help: "A scheduler's constructor call as written in Python, without the optimizer (PyTorch's, DeepSpeed's, Megatron's).")
+        var scheduler: String?
+        @Option(name: .customLong("deepspeed-config"), help: "A DeepSpeed config (ds_config.json): its \"scheduler\" block, and the lr of its \"optimizer\" block.")
+        var deepSpeedConfig: String?
+        @Option(help: "Megatron: what each step(increment) adds (Megatron-LM: the global batch; default 1).") var increment: Int = 1
         @Option(parsing: .unconditional, help: "The optimizer's base learning rate, one per parameter group with --scheduler (default 0.1).")
-        var lr: String = "0.1"
+        var lr: String?
         @Option(parsing: .unconditional, help: "--scheduler: the optimizer's momentum (SGD) or beta1 (--adam) before the scheduler (default 0.9).")
         var momentum: Double = 0.9
         @Flag(help: "--scheduler: an Adam-family optimizer (momentum cycling sets betas[0]).") var adam = false
@@ -281,7 +285,7 @@ extension HalfTraceCommand.TraceCommand {
 
         var lrs: [Double] {
             get throws {
-                try lr.split(separator: ",", omittingEmptySubsequences: false).map { text in
+                try (lr ?? "0.1").split(separator: ",", omittingEmptySubsequences: false).map { text in
                     let t = text.trimmingCharacters(in: .whitespaces)
                     guard let v = Double(t), v.isFinite, v >= 0 else { throw ValidationError("--lr: '\(t)' is not a finite learning rate >= 0") }
                     return v
@@ -290,24 +294,36 @@ extension HalfTraceCommand.TraceCommand {
         }
 
         func torchScheduler() throws -> TorchScheduler? {
+            if let path = deepSpeedConfig {
+                let text: String
+                do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+                    throw ValidationError("--deepspeed-config: cannot read \(path)")
+                }
+                let config = try validating { try TorchScheduler.deepSpeedConfig(text, path: path) }
+                let groupLRs = try lr != nil ? lrs : config.lr.map { [$0] } ?? lrs
+                return try validating { try TorchScheduler(call: config.call, lrs: groupLRs, momentum: momentum, usesBeta1: adam || config.usesBeta1) }
+            }
             guard let scheduler else { return nil }
             return try validating { try TorchScheduler(scheduler, lrs: try lrs, momentum: momentum, usesBeta1: adam) }
         }
 
         func validate() throws {
-            switch (schedule, scheduler) {
-            case (nil, nil): throw ValidationError("trace schedule needs --scheduler \"EXPR\" or --schedule NAME")
-            case (.some, .some): throw ValidationError("--schedule and --scheduler: give one")
+            if scheduler != nil && deepSpeedConfig != nil { throw ValidationError("--scheduler and --deepspeed-config: give one") }
+            switch (schedule, scheduler ?? deepSpeedConfig) {
+            case (nil, nil): throw ValidationError("trace schedule needs --scheduler \"EXPR\", --deepspeed-config FILE or --schedule NAME")
+            case (.some, .some): throw ValidationError("--schedule and --scheduler (or --deepspeed-config): give one")
             case (.some(let name), nil):
                 let values = try lrs
                 guard values.count == 1 else { throw ValidationError("--lr: --schedule takes one learning rate, got \(values.count)") }
-                if adam || momentum != 0.9 { throw ValidationError("--adam and --momentum apply to --scheduler only") }
+                if adam || momentum != 0.9 || increment != 1 { throw ValidationError("--adam, --momentum and --increment apply to --scheduler only") }
                 _ = try family.schedule(name, lr: values[0], cycleDecay: cycleDecay, cycleLimit: cycleLimit)
             case (nil, .some):
                 if let flag = family.anyGiven ?? (cycleDecay != nil ? "--cycle-decay" : cycleLimit != nil ? "--cycle-limit" : nil) {
                     throw ValidationError("\(flag) is an argument of --schedule; with --scheduler write it inside the constructor")
                 }
-                _ = try torchScheduler()
+                let torch = try torchScheduler()!
+                if increment != 1 && !torch.setsWeightDecay { throw ValidationError("--increment applies to Megatron's OptimizerParamScheduler") }
+                guard (1...1_000_000).contains(increment) else { throw ValidationError("--increment: \(increment) is outside 1...1000000") }
             }
             if let steps { guard (1...10_000_000).contains(steps) else { throw ValidationError("--steps: \(steps) is outside 1...10000000") } }
         }
@@ -315,8 +331,8 @@ extension HalfTraceCommand.TraceCommand {
         func run() throws {
             if let torch = try torchScheduler() {
                 let n = steps ?? torch.defaultSteps
-                let t = try validating { try torch.trace(steps: n) }
-                var trace = Trace(comments: ["scheduler \(torch.call) lr=\(lr)"], columns: t.columnNames, integerColumns: ["step", "departs"])
+                let t = try validating { try torch.trace(steps: n, increment: increment) }
+                var trace = Trace(comments: ["scheduler \(torch.call) lr=\(torch.baseLRs.map { "\($0)" }.joined(separator: ","))"], columns: t.columnNames, integerColumns: ["step", "departs"])
                 for k in 0..<t.count { trace.append(t.row(k)) }
                 print(trace.csv, terminator: "")
                 return
