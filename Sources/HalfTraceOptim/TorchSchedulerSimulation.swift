@@ -11,7 +11,6 @@ extension TorchScheduler {
             var lr: Double
             var initialLR: Double?
             var momentum: Double
-            var maxLR = 0.0, minLR = 0.0, maxMomentum = 0.0, baseMomentum = 0.0
             var weightDecay = 0.0
         }
 
@@ -81,23 +80,14 @@ extension TorchScheduler {
                 switch spec {
                 case .oneCycle(let o):
                     for j in sim.groups.indices {
+                        // initial_lr overwritten (max_lr, min_lr and the momenta live in the spec).
                         sim.groups[j].initialLR = o.maxLRs[j] / o.divFactor
-                        sim.groups[j].maxLR = o.maxLRs[j]
-                        sim.groups[j].minLR = sim.groups[j].initialLR! / o.finalDivFactor
-                        if o.cycleMomentum {
-                            sim.groups[j].momentum = o.maxMomentums[j]
-                            sim.groups[j].maxMomentum = o.maxMomentums[j]
-                            sim.groups[j].baseMomentum = o.baseMomentums[j]
-                        }
+                        if o.cycleMomentum { sim.groups[j].momentum = o.maxMomentums[j] }
                     }
                 case .cyclic(let c):
                     for j in sim.groups.indices {
                         sim.groups[j].lr = c.baseLRs[j]
-                        if c.cycleMomentum {
-                            sim.groups[j].momentum = c.maxMomentums[j]
-                            sim.groups[j].maxMomentum = c.maxMomentums[j]
-                            sim.groups[j].baseMomentum = c.baseMomentums[j]
-                        }
+                        if c.cycleMomentum { sim.groups[j].momentum = c.maxMomentums[j] }
                     }
                     cyclicBase = c.baseLRs
                 case .warmRestarts(let t0, _, _):
@@ -253,29 +243,15 @@ extension TorchScheduler {
                 }
             }
 
+            /// OneCycleLR's `get_lr`: its phases from the groups' initial_lr, max_lr and min_lr, which
+            /// its constructor set from max_lr, div_factor and final_div_factor (nothing else writes
+            /// them), so the spec's own arithmetic with float phase ends.
             func oneCycle(_ o: Spec.OneCycle, _ e: Int) throws -> [Double] {
-                let t = Double(o.totalSteps)
-                var ends = [o.pctStart * t - 1, t - 1]
-                if o.threePhase { ends = [o.pctStart * t - 1, 2 * o.pctStart * t - 2, t - 1] }
-                var out: [Double] = []
-                for j in sim.groups.indices {
-                    let g = sim.groups[j]
-                    let lrs: [(Double, Double)] = o.threePhase ? [(g.initialLR!, g.maxLR), (g.maxLR, g.initialLR!), (g.initialLR!, g.minLR)]
-                                                                : [(g.initialLR!, g.maxLR), (g.maxLR, g.minLR)]
-                    let ms: [(Double, Double)] = o.threePhase ? [(g.maxMomentum, g.baseMomentum), (g.baseMomentum, g.maxMomentum), (g.maxMomentum, g.maxMomentum)]
-                                                               : [(g.maxMomentum, g.baseMomentum), (g.baseMomentum, g.maxMomentum)]
-                    var start = 0.0
-                    for (i, end) in ends.enumerated() {
-                        if Double(e) <= end || i == ends.count - 1 {
-                            let pct = (Double(e) - start) / (end - start)
-                            out.append(o.anneal(lrs[i].0, lrs[i].1, pct))
-                            if o.cycleMomentum { sim.groups[j].momentum = o.anneal(ms[i].0, ms[i].1, pct) }
-                            break
-                        }
-                        start = end
-                    }
+                sim.groups.indices.map { j in
+                    let v = o.value(e, group: j, exact: false)
+                    if o.cycleMomentum { sim.groups[j].momentum = v.momentum }
+                    return v.lr
                 }
-                return out
             }
 
             func cyclic(_ c: Spec.Cyclic, _ e: Int) -> [Double] {
