@@ -13,15 +13,30 @@ from a virtual environment outside the repository:
 
     halftrace data --out /tmp/shapes-data
     /work/venvs/yolov5/bin/python Tools/yolov5_detector_baseline.py --data /tmp/shapes-data [--epochs 300]
-        [--cfg yolov5n.yaml] [--width-multiple W] [--batch 16] [--imgsz 64] [--threads 2] [--seed 0]
+        [--cfg yolov5n.yaml] [--width-multiple W] [--no-p5] [--batch 16] [--imgsz 64] [--threads 2] [--seed 0]
         [--out DIR] [--json]
 
 What it runs: YOLOv5's own train.py (`yolov5.train.main`) from a model YAML (`weights=''`, `--cfg`, by default
 yolov5n.yaml; `--width-multiple` trains a copy of that YAML with another width_multiple, e.g. 0.125 for half of
-yolov5n's width), hyp.scratch-low.yaml (YOLOv5's default), SGD, `--imgsz`, `--batch`, workers 0, noplots,
-validation after every epoch, CPU, `--seed` (train.py's init_seeds(seed + 1, deterministic=True)), with
-torch.set_num_threads(threads) and OMP_NUM_THREADS=threads. Everything else is YOLOv5's default (AutoAnchor,
-EMA, warm-up, EarlyStopping patience 100, a checkpoint saved every epoch, best.pt validated after training).
+yolov5n's width; `--no-p5` trains HalfTrace's detector layout instead, see below), hyp.scratch-low.yaml
+(YOLOv5's default), SGD, `--imgsz`, `--batch`, workers 0, noplots, validation after every epoch, CPU, `--seed`
+(train.py's init_seeds(seed + 1, deterministic=True)), with torch.set_num_threads(threads) and
+OMP_NUM_THREADS=threads. Everything else is YOLOv5's default (AutoAnchor, EMA, warm-up, EarlyStopping patience
+100, a checkpoint saved every epoch, best.pt validated after training).
+
+yolov5n at --imgsz 64 and HalfTrace's detector are not the same network: yolov5n has a third detection level,
+P5/32, a 2 x 2 grid at 64 px whose anchors (116x90, 156x198, 373x326) only objects of about 29 px and more can
+match (anchor_t 4). AutoAnchor keeps these anchors (P3 and P4 already give a best possible recall of 1.0), so on
+8-32 px shapes P5 gets about 6 target assignments per batch of 16 (P3 about 525, P4 about 128; none in some
+batches), yet ComputeLoss weighs its mean box and class terms like those of P3. Its few targets make the
+gradient norm spike (up to 230 in the warm-up; after it a 90th percentile of 37, against 6 without the P5
+level), so clip_grad_norm_(10) shortens many steps, the class loss stays at chance (about 0.036) and on the
+project's shapes yolov5n ends at mAP@0.5 0.11 after 300 epochs. `--no-p5` builds, from --cfg's depth_multiple,
+width_multiple, nc and first two anchor rows, the layout of HalfTrace's detector
+(Sources/HalfTraceDetection/Detector.swift: yolov5n's layers without the P5/32 level, the SPPF on P4/16, Detect
+on P3/8 and P4/16; 0.40 M parameters from yolov5n.yaml), written as <stem>-p3p4.yaml into the run directory:
+the same network in YOLOv5's own code, for a like-for-like comparison. It needs a v7.0 P5 YAML (the layers of
+yolov5n/s/m/l/x.yaml).
 
 What it measures (wall clock, `time.perf_counter`):
 - the clock starts at YOLOv5's `on_train_start` callback (model, data loaders and AutoAnchor ready, right before
@@ -32,7 +47,10 @@ What it measures (wall clock, `time.perf_counter`):
   run_seconds: from that start to the return of train.main (with the final validation of best.pt);
 - the first epoch (0-based, as in results.csv) at which mAP@0.5 >= 0.7 and mAP@0.5:0.95 >= 0.4 both hold, and
   its seconds; the mean of the last 10 epochs' mAP@0.5 and mAP@0.5:0.95; the final values; the parameter count;
-  the per-epoch table (epoch, seconds, P, R, mAP@0.5, mAP@0.5:0.95) of the EMA model as YOLOv5 validates it.
+  the per-epoch table (epoch, seconds, P, R, mAP@0.5, mAP@0.5:0.95) of the EMA model as YOLOv5 validates it;
+- label_caches: what YOLOv5's label scan found (images, label files found, missing, empty, corrupt, warnings),
+  read from the caches it wrote into the dataset copy (its own summary is a progress-bar description, which the
+  log never holds); also written to the log and the summary.
 With --json it prints one JSON object on stdout, otherwise a readable summary. The same JSON is written to
 <run dir>/baseline.json. YOLOv5's progress (its log and bars) goes to stderr only if stderr is a terminal;
 the whole YOLOv5 log is always written to <run dir>/yolov5.log.
@@ -40,10 +58,11 @@ the whole YOLOv5 log is always written to <run dir>/yolov5.log.
 Files: under --out (default a new temporary directory, kept) the run directory yolov5[N]/ holds YOLOv5's own
 outputs (results.csv, opt.yaml, hyp.yaml, weights/last.pt and best.pt, TensorBoard events), a copy of the
 dataset (data/, hard links where possible, with a data.yaml whose `path` is absolute; YOLOv5 writes its label
-caches there, never into --data, since caches of one YOLO release can crash another) and the model YAML used.
+caches there, never into --data, since caches of one YOLO release can crash another) and the model YAML used
+when the script wrote one (--width-multiple, --no-p5).
 
 Offline on CPU (see the project's notes on running YOLOv5): YOLOv5's download/font/requirements checks are
-replaced by no-ops (train.check_requirements, general.check_font, plots.check_font,
+replaced by no-ops (train.check_requirements, general.check_requirements, general.check_font, plots.check_font,
 train.attempt_download_from_hub), internet sockets are refused, NumPy 2's missing np.trapz is aliased to
 np.trapezoid, and TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 lets the run reload its own last.pt / best.pt.
 PyPI's torchvision 0.28.0 is built against CUDA torch: when its `_C.so` (which holds the CPU `torchvision::nms`
@@ -83,6 +102,9 @@ def parse_args(argv=None):
     p.add_argument("--cfg", default="yolov5n.yaml", help="model YAML: a file, or a name in yolov5/models")
     p.add_argument("--width-multiple", type=float, default=None,
                    help="train a copy of --cfg with this width_multiple (yolov5n: 0.25)")
+    p.add_argument("--no-p5", action="store_true",
+                   help="train --cfg's multiples and first two anchor rows in HalfTrace's detector layout: no P5/32 "
+                        "level, Detect on P3/8 and P4/16 (see the docstring)")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--imgsz", type=int, default=64)
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads and OMP_NUM_THREADS")
@@ -278,7 +300,30 @@ def copy_dataset(src_dir, dst_dir):
     return dst_dir / "data.yaml", data
 
 
-def model_yaml(cfg, width_multiple, run_dir):
+# HalfTrace's detector (Sources/HalfTraceDetection/Detector.swift) as a YOLOv5 model YAML: the layers of
+# models/yolov5n.yaml without the P5/32 level, the SPPF on P4/16, Detect on P3/8 (layer 11) and P4/16 (layer 14).
+# Channels and repeats are yolov5n's base values, scaled by the depth_multiple / width_multiple of --cfg.
+P3P4_LAYERS = {
+    "backbone": [[-1, 1, "Conv", [64, 6, 2, 2]],  # 0-P1/2
+                 [-1, 1, "Conv", [128, 3, 2]],  # 1-P2/4
+                 [-1, 3, "C3", [128]],
+                 [-1, 1, "Conv", [256, 3, 2]],  # 3-P3/8
+                 [-1, 6, "C3", [256]],
+                 [-1, 1, "Conv", [512, 3, 2]],  # 5-P4/16
+                 [-1, 3, "C3", [512]],
+                 [-1, 1, "SPPF", [512, 5]]],  # 7
+    "head": [[-1, 1, "Conv", [256, 1, 1]],  # 8
+             [-1, 1, "nn.Upsample", [None, 2, "nearest"]],
+             [[-1, 4], 1, "Concat", [1]],
+             [-1, 3, "C3", [256, False]],  # 11 (P3/8)
+             [-1, 1, "Conv", [256, 3, 2]],
+             [[-1, 8], 1, "Concat", [1]],
+             [-1, 3, "C3", [512, False]],  # 14 (P4/16)
+             [[11, 14], 1, "Detect", ["nc", "anchors"]]],
+}
+
+
+def model_yaml(cfg, width_multiple, no_p5, run_dir):
     path = Path(cfg)
     if not path.is_file():
         path = Path(yolov5.__file__).parent / "models" / cfg
@@ -286,9 +331,31 @@ def model_yaml(cfg, width_multiple, run_dir):
         sys.exit(f"error: model YAML {cfg} not found (a file, or a name in {path.parent})")
     path = path.resolve()
     text = path.read_text()
-    base_width = float(yaml.safe_load(text)["width_multiple"])
+    base = yaml.safe_load(text)
+    width = float(base["width_multiple"]) if width_multiple is None else width_multiple
+    if no_p5:
+        stock = yaml.safe_load((Path(yolov5.__file__).parent / "models" / "yolov5n.yaml").read_text())
+        anchors = base.get("anchors")
+        if (base.get("backbone"), base.get("head")) != (stock["backbone"], stock["head"]) or not (
+                isinstance(anchors, list) and len(anchors) == 3):
+            sys.exit(f"error: --no-p5 needs a YOLOv5 v7.0 P5 model YAML with the layers of yolov5n/s/m/l/x.yaml "
+                     f"and three anchor rows; {path} is not one")
+        doc = {"nc": base["nc"], "depth_multiple": base["depth_multiple"], "width_multiple": width}
+        if "activation" in base:
+            doc["activation"] = base["activation"]
+        doc["anchors"] = anchors[:2]
+        text = f"# {path.name} in HalfTrace's detector layout (no P5/32 level): yolov5_detector_baseline.py --no-p5\n"
+        text += yaml.safe_dump(doc, sort_keys=False, default_flow_style=None)
+        for part, layers in P3P4_LAYERS.items():  # one layer a line, as in YOLOv5's own YAMLs
+            text += f"{part}:\n" + "".join(f"  - {yaml.safe_dump(x, default_flow_style=True).strip()}\n"
+                                            for x in layers)
+        assert {k: v for k, v in yaml.safe_load(text).items() if k in P3P4_LAYERS} == P3P4_LAYERS
+        suffix = "-p3p4" + ("" if width_multiple is None else f"-w{width_multiple:g}")
+        out = run_dir / f"{path.stem}{suffix}.yaml"
+        out.write_text(text)
+        return out, width
     if width_multiple is None:
-        return path, base_width
+        return path, width
     text, n = re.subn(r"(?m)^(width_multiple:\s*)[0-9.eE+-]+", lambda m: f"{m.group(1)}{width_multiple!r}", text)
     assert n == 1, f"no width_multiple line in {path}"
     out = run_dir / f"{path.stem}-w{width_multiple:g}.yaml"
@@ -362,7 +429,7 @@ def train(args):
     run_dir = increment_path(out / "yolov5", mkdir=True)
     setup_logging(run_dir)
     data_yaml, data = copy_dataset(args.data, run_dir / "data")
-    cfg, width = model_yaml(args.cfg, args.width_multiple, run_dir)
+    cfg, width = model_yaml(args.cfg, args.width_multiple, args.no_p5, run_dir)
 
     saved_argv = sys.argv
     sys.argv = sys.argv[:1]  # train.parse_opt reads sys.argv: give it YOLOv5's defaults only
@@ -387,10 +454,25 @@ def train(args):
     if sink is not sys.stderr:
         sink.close()
     assert Path(opt.save_dir).resolve() == run_dir, (opt.save_dir, run_dir)
-    return report(args, opt, rec, run_dir, cfg, width, data, t_end, hyp_name)
+    caches = label_caches(run_dir / "data")
+    return report(args, opt, rec, run_dir, cfg, width, data, t_end, hyp_name, caches)
 
 
-def report(args, opt, rec, run_dir, cfg, width, data, t_end, hyp_name):
+def label_caches(data_dir):
+    """What YOLOv5's label scan found, from the caches it wrote into the copy of the dataset (its own summary line
+    is a progress-bar description, which never reaches the log). Also written to yolov5.log."""
+    out = {}
+    for path in sorted(data_dir.rglob("*.cache")):
+        c = np.load(path, allow_pickle=True).item()
+        nf, nm, ne, nc, n = (int(v) for v in c["results"])
+        out[str(path.relative_to(data_dir))] = {"images": n, "labelled": nf, "missing": nm, "empty": ne,
+                                                "corrupt": nc, "warnings": [str(m) for m in c["msgs"]]}
+        LOG.info(f"[baseline] {path.relative_to(data_dir)}: {n} images, {nf} label files found, {nm} missing, "
+                 f"{ne} empty, {nc} corrupt, {len(c['msgs'])} warnings")
+    return out
+
+
+def report(args, opt, rec, run_dir, cfg, width, data, t_end, hyp_name, caches):
     rows = rec.rows
     if not rows:
         sys.exit("error: YOLOv5 finished without validating an epoch")
@@ -403,11 +485,13 @@ def report(args, opt, rec, run_dir, cfg, width, data, t_end, hyp_name):
         "versions": {"yolov5": yolov5.__version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
                      "numpy": np.__version__, "python": platform.python_version()},
         "settings": {"data": str(Path(args.data).resolve()), "names": data.get("names"), "cfg": str(cfg),
-                     "width_multiple": width, "epochs": args.epochs, "batch": args.batch, "imgsz": args.imgsz,
+                     "width_multiple": width, "no_p5": args.no_p5, "epochs": args.epochs, "batch": args.batch,
+                     "imgsz": args.imgsz,
                      "threads": args.threads, "seed": args.seed, "optimizer": opt.optimizer,
                      "hyp": hyp_name,
                      "workers": 0, "device": "cpu", "patience": opt.patience},
         "params": rec.params,
+        "label_caches": caches,
         "run_dir": str(run_dir),
         "results_csv": str(run_dir / "results.csv"),
         "epochs_completed": len(rows),
@@ -435,8 +519,11 @@ def summary(res):
         f"{s['width_multiple']:g}), {res['params']:,} parameters",
         f"  data {s['data']}, imgsz {s['imgsz']}, batch {s['batch']}, {s['optimizer']}, {s['hyp']}, "
         f"{s['threads']} threads, seed {s['seed']}, CPU",
-        "  epoch  seconds      P      R  mAP@0.5  mAP@0.5:0.95",
     ]
+    for name, c in res["label_caches"].items():
+        lines.append(f"  {name}: {c['images']} images, {c['labelled']} label files found, {c['missing']} missing, "
+                     f"{c['empty']} empty, {c['corrupt']} corrupt, {len(c['warnings'])} warnings")
+    lines.append("  epoch  seconds      P      R  mAP@0.5  mAP@0.5:0.95")
     for r in res["epoch_table"]:
         lines.append(f"  {r['epoch']:5d} {r['seconds']:8.1f} {r['precision']:6.3f} {r['recall']:6.3f} "
                      f"{r['map50']:8.3f} {r['map50_95']:13.3f}")
