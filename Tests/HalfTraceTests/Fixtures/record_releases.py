@@ -22,6 +22,7 @@ Setup (CPU only; every venv gets the CPU torch wheel and no CUDA torch is ever p
     /work/venvs/np1/bin/pip install boto3 fire tensorboard numpy==1.26.4 ipython hub-sdk \
         "huggingface-hub>=0.12,<0.25" requests_toolbelt python-dotenv filetype click \
         "typer>=0.12,<0.26" "pillow-avif-plugin<2"    # yolov5 7.0 / 6.2 and Ultralytics 8.1 imports
+    /work/venvs/np1/bin/pip install "hydra-core>=1.2.0"    # Ultralytics 8.0.0 imports hydra
     # np123: numpy 1.23 (np.int) for yolov5 6.0 / 6.1
     python3.11 -m venv /work/venvs/np123 && /work/venvs/np123/bin/pip install --no-deps /opt/wheels/$WHEEL
     /work/venvs/np123/bin/pip install $TORCH_DEPS numpy==1.23.5 opencv-python-headless==4.8.1.78 \
@@ -34,7 +35,11 @@ PyPI's torchvision wheels are CUDA builds: their C++ ops cannot load next to the
 workers register a pure-torch torchvision::nms before importing torchvision (torchvision_cpu_shim).
 Each worker also gives the packages a local Arial.ttf (matplotlib's DejaVuSans, see local_fonts),
 replaces their online/update/requirement checks by no-ops, and, for YOLOv5 < 6.2, recompiles
-ComputeLoss.build_targets with int clamp bounds (yolov5_compat_patches); meta.json lists them.
+ComputeLoss.build_targets with int clamp bounds (yolov5_compat_patches); Ultralytics 8.0.0, whose
+YOLO has no add_callback, gets one that adds the callbacks to the trainer YOLO.train builds
+(yolo_add_callback_shim); meta.json lists them. (8.0.0 keeps its settings.yaml and Arial.ttf in
+~/.config/Ultralytics, whatever YOLO_CONFIG_DIR says: without the font there, its validation-plot
+threads fail with "OSError: cannot open resource", which does not affect training.)
 Run one release at a time: the releases share the dataset's label caches (deleted before every
 case), and yolov5 6.0.x crashes on another release's cache.
 
@@ -49,6 +54,8 @@ Run (any Python 3 starts it; each release runs in its own subprocess with its ow
 
     python3 Tests/HalfTraceTests/Fixtures/record_releases.py                 # everything
     python3 Tests/HalfTraceTests/Fixtures/record_releases.py ultralytics-8.1.47 yolov5-6.0.7/resume torch
+    HALFTRACE_ENV_NP2=/work/venvs/torch/bin/python \
+        python3 Tests/HalfTraceTests/Fixtures/record_releases.py --logger-cases   # only TORCH_LOGGER_CASES
 
 It writes Tests/HalfTraceTests/Fixtures/real/releases/<ultralytics|yolov5>-<version>/<case>/ and
 releases/torch-<torch version>/<case>/: the run directory's own text files as the package wrote
@@ -60,7 +67,7 @@ the release has one), model yolov8n.yaml (Ultralytics) or yolov5n.yaml with weig
 
 Cases (a release that cannot express one skips it):
   sgd        SGD, lr0 0.01, batch 8 (nb 12), 12 epochs, warmup_epochs 2.0
-  auto_cos   Ultralytics >= 8.0.114: optimizer auto, cos_lr, batch 16 (nb 6), 10 epochs, warmup_epochs 1.0
+  auto_cos   Ultralytics >= 8.0.113: optimizer auto, cos_lr, batch 16 (nb 6), 10 epochs, warmup_epochs 1.0
   cos        YOLOv5: SGD with --cos-lr (6.1+) or the default cosine (6.0), batch 16, 10 epochs,
              hyp warmup_epochs 1.0, warmup_momentum 0.5, warmup_bias_lr 0.05, lrf 0.1
   warmup0    SGD, warmup_epochs 0, batch 24 (nb 4, accumulate 3), 10 epochs
@@ -68,19 +75,26 @@ Cases (a release that cannot express one skips it):
   resume     SGD, batch 16, 8 epochs, warmup_epochs 1.0; an exception from an on_train_batch_end
              callback at epoch 4, batch 3 interrupts it, then it is resumed from weights/last.pt
   musgd      Ultralytics 8.4: MuSGD, batch 16, 6 epochs
-  auto_long  Ultralytics 8.0.200 - 8.4: optimizer auto, batch 16, epochs 20000 (auto picks SGD up to
-             8.4.2 and MuSGD from 8.4.8), stopped cleanly after 3 epochs (trainer.stop, set in
+  auto_long  Ultralytics 8.0.113 - 8.4: optimizer auto, batch 16, epochs 20000 (auto picks SGD up to
+             8.4.2 and MuSGD from 8.4.3), stopped cleanly after 3 epochs (trainer.stop, set in
              on_train_epoch_end and again in on_fit_epoch_end: 8.0.x assigns the stopper's result between them)
   b40_warmup SGD, lr0 0.01, batch 40 (nb = ceil(96/40) = 3, nbs/batch = 1.6: the warm-up ramps accumulate
              from 1 towards 1.6, rounded), 40 epochs, warmup_epochs 3.0; every Ultralytics release and
-             YOLOv5 6.1.5, 6.2.3, 7.0.14 (hyp: the scratch hyp with warmup_epochs 3.0, linear)
+             YOLOv5 6.1.0, 6.1.5, 6.2.3, 7.0.14 (hyp: the scratch hyp with warmup_epochs 3.0, linear)
   long_warmup YOLOv5 6.0.7: batch 40 (nb 3), 340 epochs (1020 iterations), warmup_epochs 3.0, --linear-lr,
              SGD, patience 0 (no early stop): 6.0's warm-up floor of 1000 iterations ends inside the run
   resume_late SGD, batch 4 (nb 24, accumulate 16), 8 epochs, warmup_epochs 1.0 (nw = 100 with the floor:
              the warm-up ends in epoch 4); interrupted at epoch 6, batch 3 (last.pt holds epoch 5) and
-             resumed like `resume`; Ultralytics 8.0.50 - 8.1.47, YOLOv5 6.0.7 and 7.0.14
+             resumed like `resume`; Ultralytics 8.0.0 - 8.1.47, every YOLOv5 release
+  warmup_past_floor SGD, lr0 0.01, linear, batch 8 (nb 12), 12 epochs, warmup_epochs 10.0: round(10 * 12) =
+             120 exceeds the 100-iteration floor, so nw = 120 and the warm-up ends inside the 144-iteration
+             run (epoch 10); Ultralytics 8.0.0, 8.0.113 - 8.0.119, 8.3.253, 8.4.3, 8.4.177, YOLOv5 6.1.0
+             and 7.0.14 (hyp warmup_epochs 10.0; not 6.0.x, whose floor is 1000: see long_warmup)
   torch_amp_sgdr, torch_amp_default: plain PyTorch loops with torch.amp.GradScaler("cpu") (see
              record_torch below)
+  torch_everyk_stepped, torch_everyk_dropped, torch_resume_marker: plain PyTorch loops recorded with
+             the logger that writes the `# scaler:` and `# resumed at ni=` lines, only with
+             --logger-cases (neither "everything" nor `torch` records them; see logger_loop below)
 YOLOv5 hyps are the release's own hyp.scratch-low.yaml (else hyp.scratch.yaml) with the case's
 changes, passed with --hyp; YOLOv5 6.0.x runs the linear cases with --linear-lr.
 """
@@ -115,25 +129,35 @@ UL_84 = UL_AUTO + ["musgd", "auto_long", "b40_warmup"]
 Y5 = ["sgd", "cos", "warmup0", "adam", "resume"]
 # key: (environment, cases, extra unpacked releases put on PYTHONPATH after the release itself)
 RELEASES = {
+    "ultralytics-8.0.0": ("np1", UL_ALL + ["b40_warmup", "resume_late", "warmup_past_floor"], []),
     "ultralytics-8.0.50": ("np1", UL_ALL + ["b40_warmup", "resume_late"], []),
+    "ultralytics-8.0.113": ("np1", UL_AUTO + ["b40_warmup", "resume_late", "auto_long", "warmup_past_floor"], []),
+    "ultralytics-8.0.114": ("np1", UL_AUTO + ["b40_warmup", "resume_late", "auto_long", "warmup_past_floor"], []),
+    "ultralytics-8.0.119": ("np1", UL_AUTO + ["b40_warmup", "resume_late", "auto_long", "warmup_past_floor"], []),
     "ultralytics-8.0.200": ("np1", UL_AUTO + ["b40_warmup", "resume_late", "auto_long"], []),
     "ultralytics-8.1.0": ("np1", UL_AUTO + ["b40_warmup", "resume_late", "auto_long"], []),
     "ultralytics-8.1.47": ("np1", UL_AUTO + ["b40_warmup", "resume_late", "auto_long"], []),
     "ultralytics-8.2.103": ("np1", UL_AUTO + ["b40_warmup", "auto_long"], []),
     "ultralytics-8.3.0": ("np1", UL_AUTO + ["b40_warmup", "auto_long"], []),
-    "ultralytics-8.3.253": ("np2", UL_AUTO + ["auto_long", "b40_warmup"], []),
+    "ultralytics-8.3.253": ("np2", UL_AUTO + ["auto_long", "b40_warmup", "warmup_past_floor"], []),
     "ultralytics-8.4.2": ("np2", UL_84, []),
+    "ultralytics-8.4.3": ("np2", UL_84 + ["warmup_past_floor"], []),
     "ultralytics-8.4.60": ("np2", UL_84, []),
     "ultralytics-8.4.150": ("np2", UL_84, []),
+    "ultralytics-8.4.177": ("np2", UL_84 + ["warmup_past_floor"], []),
     "ultralytics-8.4.190": ("np2", UL_84, []),
     "yolov5-6.0.7": ("np123", Y5 + ["long_warmup", "resume_late"], []),
+    "yolov5-6.1.0": ("np123", Y5 + ["b40_warmup", "resume_late", "warmup_past_floor"], []),
     "yolov5-6.1.5": ("np123", Y5 + ["b40_warmup", "resume_late"], []),
     "yolov5-6.2.3": ("np1", Y5 + ["b40_warmup", "resume_late"], []),
     # yolov5 7.0.14's utils/general.py imports ultralytics.utils.checks (check_requirements, which
     # is replaced by a no-op here): any Ultralytics >= 8.0.136 that runs on numpy 1 will do.
-    "yolov5-7.0.14": ("np1", Y5 + ["b40_warmup", "resume_late"], ["ultralytics-8.2.103"]),
+    "yolov5-7.0.14": ("np1", Y5 + ["b40_warmup", "resume_late", "warmup_past_floor"], ["ultralytics-8.2.103"]),
     "torch": ("np2", ["torch_amp_sgdr", "torch_amp_default"], []),
 }
+# Recorded only with --logger-cases (or named, e.g. torch/torch_resume_marker): plain PyTorch loops
+# written by the logger with the `# scaler:` and `# resumed at ni=` comment lines.
+TORCH_LOGGER_CASES = ["torch_everyk_stepped", "torch_everyk_dropped", "torch_resume_marker"]
 
 ULTRALYTICS_CASES = {
     "sgd": dict(optimizer="SGD", lr0=0.01, batch=8, epochs=12, warmup_epochs=2.0),
@@ -145,6 +169,7 @@ ULTRALYTICS_CASES = {
     "auto_long": dict(optimizer="auto", batch=16, epochs=20000),
     "b40_warmup": dict(optimizer="SGD", lr0=0.01, batch=40, epochs=40, warmup_epochs=3.0),
     "resume_late": dict(optimizer="SGD", batch=4, epochs=8, warmup_epochs=1.0),
+    "warmup_past_floor": dict(optimizer="SGD", lr0=0.01, batch=8, epochs=12, warmup_epochs=10.0),
 }
 YOLOV5_CASES = {  # (options, hyp changes, optimizer, cosine)
     "sgd": (dict(batch_size=8, epochs=12), dict(warmup_epochs=2.0), "SGD", False),
@@ -155,6 +180,7 @@ YOLOV5_CASES = {  # (options, hyp changes, optimizer, cosine)
     "b40_warmup": (dict(batch_size=40, epochs=40), dict(warmup_epochs=3.0), "SGD", False),
     "long_warmup": (dict(batch_size=40, epochs=340, patience=0), dict(warmup_epochs=3.0), "SGD", False),
     "resume_late": (dict(batch_size=4, epochs=8), dict(warmup_epochs=1.0), "SGD", False),
+    "warmup_past_floor": (dict(batch_size=8, epochs=12), dict(warmup_epochs=10.0), "SGD", False),
 }
 INTERRUPTS = {"resume": (4, 3), "resume_late": (6, 3)}  # (epoch, batch index i) whose on_train_batch_end raises
 STOP_AFTER_EPOCHS = 3  # auto_long
@@ -175,9 +201,15 @@ DESCRIPTIONS = {
                    "warm-up): the warm-up ends at ni 100 (epoch 4, i 4). An exception from an on_train_batch_end callback at "
                    "epoch 6, batch 3 interrupts it (last.pt holds epoch 5), then it is resumed from weights/last.pt; the "
                    "resumed part starts at epoch 6, i 0 with last_opt_step = -1.",
-    "auto_long": "optimizer auto with epochs 20000, batch 16 (nb 6): auto sees more than 10000 iterations and builds SGD (lr0 0.01, "
-                 "momentum 0.9, warmup_bias_lr forced to 0.0) up to 8.4.2, MuSGD from 8.4.8; the run is stopped cleanly after 3 "
-                 "epochs with trainer.stop, so the schedule is that of a 20000-epoch run.",
+    "auto_long": "optimizer auto with epochs 20000, batch 16 (nb 6): auto sees more than 10000 iterations (8.0.113: more than 6000) "
+                 "and builds SGD (lr0 0.01, momentum 0.9, warmup_bias_lr forced to 0.0) up to 8.4.2, MuSGD from 8.4.3; the run is "
+                 "stopped cleanly after 3 epochs with trainer.stop, so the schedule is that of a 20000-epoch run.",
+    "warmup_past_floor": "A warm-up longer than the 100-iteration floor: SGD, lr0 0.01, linear, batch 8 (nb 12, accumulate "
+                         "round(64/8) = 8), 12 epochs = 144 iterations, warmup_epochs 10.0 so round(10.0 * 12) = 120 > 100: "
+                         "nw = max(120, 100) = 120 (YOLOv5 6.1+, Ultralytics <= 8.4.102; the warm-up runs while ni <= 120, i.e. "
+                         "up to epoch 10, i 0) or round(min(10.0, 12 - 1) * 12) = 120 (Ultralytics 8.4.103+: while ni < 120 up "
+                         "to 8.4.182, ni <= 120 from 8.4.183); ni 121..143 run after it. accumulate ramps from 1 to 8 across "
+                         "the 120 iterations.",
 }
 KEEP = {"ultralytics": {"args.yaml", "results.csv", "steps.csv"}, "yolov5": {"opt.yaml", "hyp.yaml", "results.csv", "steps.csv"}}
 
@@ -272,7 +304,39 @@ def no_network_patches(prefix):
     return sorted(patched)
 
 
+def flush_steps_logs():
+    """halftrace_steps.StepsLog keeps an epoch's rows in memory until the next epoch, close() (the
+    on_train_end callback) or exit: write them before steps.csv is read, i.e. after an interrupted
+    part and where nothing closes the log (the StepsLog inserted into YOLOv5 < 6.1.2's train.py).
+    flush() only writes: the log stays open, as it would."""
+    import halftrace_steps
+
+    for log in list(getattr(halftrace_steps, "_open_logs", [])):
+        log.flush()
+
+
+def close_tensorboard_writers():
+    """YOLOv5's Loggers never close their TensorBoard SummaryWriter, and tensorboard's writer reopens
+    its event file to append at every flush: close every writer of the process before keep_only, so
+    that none re-creates an event file in a run directory later (when it is flushed or collected)."""
+    import gc
+
+    gc.collect()
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except Exception:
+        return
+    for obj in gc.get_objects():
+        try:
+            if isinstance(obj, SummaryWriter):
+                obj.close()
+        except Exception:
+            pass
+
+
 def keep_only(run: Path, names):
+    flush_steps_logs()
+    close_tensorboard_writers()
     for p in list(run.iterdir()):
         if p.name not in names:
             shutil.rmtree(p) if p.is_dir() else p.unlink()
@@ -326,10 +390,43 @@ def ultralytics_worker(key, version, cases):
     try:
         from ultralytics.utils import DEFAULT_CFG_DICT
     except ImportError:
-        from ultralytics.yolo.utils import DEFAULT_CFG_DICT
+        try:
+            from ultralytics.yolo.utils import DEFAULT_CFG_DICT
+        except ImportError:  # 8.0.0
+            from ultralytics.yolo.utils import DEFAULT_CONFIG_DICT as DEFAULT_CFG_DICT
     YOLO("yolov8n.yaml")  # imports the detection trainer and validator modules
-    patched = no_network_patches("ultralytics")
+    patched = yolo_add_callback_shim(YOLO) + no_network_patches("ultralytics")
     return each_case(cases, lambda case: ultralytics_case(key, version, case, YOLO, add_ultralytics_callbacks, DEFAULT_CFG_DICT, patched))
+
+
+def yolo_add_callback_shim(YOLO):
+    """Ultralytics 8.0.0 has no YOLO.add_callback (only BaseTrainer.add_callback): give YOLO one that
+    keeps the callbacks and appends them, after the default callbacks, to the trainer its train()
+    builds, as YOLO.add_callback does in later releases. Nothing else changes."""
+    if hasattr(YOLO, "add_callback"):
+        return []
+    train = YOLO.train
+
+    def add_callback(self, event, func):
+        self.__dict__.setdefault("halftrace_callbacks", []).append((event, func))
+
+    def train_with_callbacks(self, **kwargs):
+        trainer_class, callbacks = self.TrainerClass, self.__dict__.get("halftrace_callbacks", [])
+
+        def make_trainer(*args, **kw):
+            trainer = trainer_class(*args, **kw)
+            for event, func in callbacks:
+                trainer.add_callback(event, func)
+            return trainer
+
+        self.TrainerClass = make_trainer
+        try:
+            return train(self, **kwargs)
+        finally:
+            self.TrainerClass = trainer_class
+
+    YOLO.add_callback, YOLO.train = add_callback, train_with_callbacks
+    return ["YOLO.add_callback (absent): the callbacks are added with BaseTrainer.add_callback to the trainer YOLO.train builds"]
 
 
 def ultralytics_case(key, version, case, YOLO, add_ultralytics_callbacks, DEFAULT_CFG_DICT, patched):
@@ -391,6 +488,7 @@ def ultralytics_case(key, version, case, YOLO, add_ultralytics_callbacks, DEFAUL
             interrupted = str(e)
         if case in INTERRUPTS:
             assert interrupted, "the resume case was not interrupted"
+            flush_steps_logs()
             header, rows = read_steps(run / "steps.csv")
             rows_before = len(rows)
             model = YOLO(str(run / "weights" / "last.pt"))
@@ -558,6 +656,7 @@ def yolov5_case(key, version, case, y5, Callbacks, add_yolov5_callbacks, has_tra
             interrupted = str(e)
         if case in INTERRUPTS:
             assert interrupted, "the resume case was not interrupted"
+            flush_steps_logs()
             header, rows = read_steps(run / "steps.csv")
             rows_before = len(rows)
             last = rows[-1]
@@ -671,6 +770,172 @@ def scaler_loop(run: Path, case, epochs, scaler_kwargs, inf_iterations, sgdr):
     write_meta(run, meta)
 
 
+# The loops recorded with --logger-cases: the model, data, optimizer and autocast of scaler_loop,
+# torch.amp.GradScaler("cpu", init_scale=1024, growth_interval=3) and the current logger.
+LOGGER_SCALER = dict(init_scale=1024.0, growth_interval=3)
+LOGGER_NB, LOGGER_BS = 10, 8
+EVERYK = dict(accumulate=3, epochs=3, infs={4, 19, 23})
+RESUME = dict(accumulate=2, epochs=4, first_epochs=2, infs={7, 18, 20, 27})
+LOGGER_MODEL = "Sequential(Linear(8,16), Tanh, Linear(16,1)) on torch.manual_seed(0) random data, mse loss, batch 8"
+LOGGER_OPTIMIZER = {"class": "SGD", "lr": 0.1, "momentum": 0.9, "nesterov": True,
+                    "param_groups": ["weights", "biases (added without options: same lr/momentum)"]}
+LOGGER_INF_HOW = ("after backward, the first weight's gradient element is set to +inf; it stays in the accumulated "
+                  "gradient until the next scaler.step (which skips optimizer.step; the update backs off) or until "
+                  "optimizer.zero_grad() drops it")
+
+
+def logger_problem():
+    """scaler_loop's model, data and optimizer (torch.manual_seed(0)), its float16 autocast when the
+    CPU has it, and the GradScaler of the logger cases."""
+    import torch
+
+    torch.manual_seed(0)
+    x = torch.randn(LOGGER_NB * LOGGER_BS, 8)
+    y = (x[:, :1] * 0.5 - x[:, 1:2]).sin()
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    weights = [p for n, p in model.named_parameters() if n.endswith("weight")]
+    biases = [p for n, p in model.named_parameters() if n.endswith("bias")]
+    optimizer = torch.optim.SGD(weights, lr=0.1, momentum=0.9, nesterov=True)
+    optimizer.add_param_group({"params": biases})
+    scaler = torch.amp.GradScaler("cpu", **LOGGER_SCALER)
+    try:
+        with torch.autocast("cpu", dtype=torch.float16):
+            torch.nn.Linear(2, 2)(torch.ones(1, 2))
+        autocast = "float16"
+    except Exception:
+        autocast = None
+
+    def backward(i, ni, infs):
+        xb, yb = x[i * LOGGER_BS:(i + 1) * LOGGER_BS], y[i * LOGGER_BS:(i + 1) * LOGGER_BS]
+        with torch.autocast("cpu", dtype=torch.float16, enabled=autocast is not None):
+            loss = torch.nn.functional.mse_loss(model(xb).float(), yb)
+        scaler.scale(loss).backward()
+        if ni in infs:
+            with torch.no_grad():
+                weights[0].grad.view(-1)[0] = float("inf")
+
+    return model, optimizer, scaler, autocast, backward
+
+
+def logger_meta(case, autocast, **fields):
+    import torch
+
+    defaults = torch.amp.GradScaler("cpu")
+    settings = {"init_scale": defaults.get_scale(), "growth_factor": defaults.get_growth_factor(),
+                "backoff_factor": defaults.get_backoff_factor(), "growth_interval": defaults.get_growth_interval()}
+    settings.update(LOGGER_SCALER)
+    meta = {"package": "torch", "version": torch.__version__, **versions(), "env": os.environ.get("HALFTRACE_ENV_NAME"),
+            "env_python": sys.executable, "case": case, "model": LOGGER_MODEL, "optimizer": LOGGER_OPTIMIZER,
+            "schedule": {"class": None, "lr": "constant 0.1"}, "nb": LOGGER_NB,
+            "scaler": {"class": 'torch.amp.GradScaler("cpu")', **settings,
+                       "update": "scaler.step(optimizer); scaler.update(); optimizer.zero_grad() only on step iterations"},
+            "autocast": f'torch.autocast("cpu", dtype=torch.{autocast})' if autocast else "none (float32 forward)",
+            "steps_csv": "halftrace_steps.StepsLog(run / 'steps.csv', optimizer, scaler=scaler), log.iteration(...) after "
+                         "every iteration (the logger writing the '# scaler:' and '# resumed at ni=' comment lines)"}
+    meta.update(fields)
+    meta["inf_how"] = LOGGER_INF_HOW
+    meta["recorded_by"] = "Tests/HalfTraceTests/Fixtures/record_releases.py --logger-cases"
+    return meta
+
+
+def logger_loop(run: Path, case, last_window):
+    """torch_everyk_stepped / torch_everyk_dropped: nb 10, accumulate 3, 3 epochs, the common loop
+    `if (i + 1) % accumulate == 0 or i + 1 == len(loader)` (stepped) or without the `or` (dropped:
+    the epoch's last partial window, i = 9, is never stepped); zero_grad at every epoch start."""
+    from halftrace_steps import StepsLog
+
+    accumulate, epochs, infs = EVERYK["accumulate"], EVERYK["epochs"], EVERYK["infs"]
+    model, optimizer, scaler, autocast, backward = logger_problem()
+    run.mkdir(parents=True, exist_ok=True)
+    log = StepsLog(run / "steps.csv", optimizer, scaler=scaler)
+    for epoch in range(epochs):
+        optimizer.zero_grad()
+        for i in range(LOGGER_NB):
+            ni = i + LOGGER_NB * epoch
+            backward(i, ni, infs)
+            if (i + 1) % accumulate == 0 or (last_window == "stepped" and i + 1 == LOGGER_NB):
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad()
+            log.iteration(ni=ni, epoch=epoch, i=i, accumulate=accumulate)
+    log.close()
+    condition = "(i + 1) % accumulate == 0" + (" or i + 1 == len(loader)" if last_window == "stepped" else "")
+    write_meta(run, logger_meta(
+        case, autocast, epochs=epochs, accumulate=accumulate, step_rule_id="every-k", last_window=last_window,
+        step_rule=f"step when {condition} (i the batch index in the epoch, len(loader) = nb = {LOGGER_NB}); "
+                  "optimizer.zero_grad() at every epoch start and after every step"
+                  + ("" if last_window == "stepped" else "; the gradients of the epoch's last partial window (i = 9) are dropped"),
+        inf_iterations=sorted(infs)))
+
+
+def resume_marker_part(run: Path, part):
+    """One process of torch_resume_marker: 'first' trains epochs 0-1 and saves checkpoint.pt at the
+    end of epoch 1 (the log writes its rows at exit); 'second' loads it and trains epochs 2-3,
+    appending to the same steps.csv."""
+    import torch
+    from halftrace_steps import StepsLog
+
+    accumulate, infs = RESUME["accumulate"], RESUME["infs"]
+    model, optimizer, scaler, autocast, backward = logger_problem()
+    checkpoint = run / "checkpoint.pt"
+    if part == "first":
+        start, stop = 0, RESUME["first_epochs"]
+    else:
+        state = torch.load(checkpoint, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scaler.load_state_dict(state["scaler"])
+        start, stop = state["epoch"] + 1, RESUME["epochs"]
+    log = StepsLog(run / "steps.csv", optimizer, scaler=scaler)
+    last_opt_step = -1  # at the start and at a resume
+    for epoch in range(start, stop):
+        for i in range(LOGGER_NB):
+            ni = i + LOGGER_NB * epoch
+            backward(i, ni, infs)
+            if ni - last_opt_step >= accumulate:
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad()
+                last_opt_step = ni
+            log.iteration(ni=ni, epoch=epoch, i=i, accumulate=accumulate)
+    if part == "first":
+        torch.save({"epoch": stop - 1, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scaler": scaler.state_dict()}, checkpoint)
+    else:
+        log.close()
+
+
+def resume_marker(run: Path, case):
+    """torch_resume_marker: two processes (resume_marker_part), the second appending to the first's steps.csv."""
+    import torch
+
+    run.mkdir(parents=True, exist_ok=True)
+    for part in ("first", "second"):
+        subprocess.run([sys.executable, str(Path(__file__).resolve()), "--resume-part", str(run), part], check=True)
+        if part == "first":
+            saved = torch.load(run / "checkpoint.pt", weights_only=True)["scaler"]
+            header, rows = read_steps(run / "steps.csv")
+            rows_before = len(rows)
+    (run / "checkpoint.pt").unlink()
+    _, _, _, autocast, _ = logger_problem()
+    first = RESUME["first_epochs"] * LOGGER_NB
+    write_meta(run, logger_meta(
+        case, autocast, epochs=RESUME["epochs"], accumulate=RESUME["accumulate"], step_rule_id="yolov5",
+        step_rule="step when ni - last_opt_step >= accumulate; last_opt_step = -1 at the start and at the resume",
+        inf_iterations=sorted(RESUME["infs"]),
+        parts=[{"part": "first", "process": 1, "epochs": list(range(RESUME["first_epochs"])), "ni": [0, first - 1],
+                "ends": "saves checkpoint.pt (epoch, model, optimizer and scaler state_dicts) at the end of epoch %d and "
+                        "exits; the log writes its rows at exit" % (RESUME["first_epochs"] - 1)},
+               {"part": "second", "process": 2, "epochs": list(range(RESUME["first_epochs"], RESUME["epochs"])),
+                "ni": [first, RESUME["epochs"] * LOGGER_NB - 1],
+                "starts": "loads checkpoint.pt (model, optimizer, scaler), last_opt_step = -1, a new StepsLog on the "
+                          "same steps.csv: it appends '# resumed at ni=%d' and its rows (ni does not go back)" % first}],
+        resumed_at_ni=first, steps_rows_before_resume=rows_before,
+        checkpoint_scaler_state={k: (float(v) if isinstance(v, float) else v) for k, v in saved.items()},
+        checkpoint_note="the scaler state is saved and loaded; its growth tracker is %d at the checkpoint, so a verifier "
+                        "that restarts the scaler (tracker 0) at the resume agrees with it" % int(saved["_growth_tracker"])))
+
+
 def torch_worker(key, version, cases):
     import torch
 
@@ -683,6 +948,10 @@ def torch_worker(key, version, cases):
                         {7, 8, 21, 40, 41, 42, 70}, sgdr=True)
         elif case == "torch_amp_default":
             scaler_loop(run, case, 3, {}, {13}, sgdr=False)
+        elif case in ("torch_everyk_stepped", "torch_everyk_dropped"):
+            logger_loop(run, case, "stepped" if case.endswith("stepped") else "dropped")
+        elif case == "torch_resume_marker":
+            resume_marker(run, case)
         print(f"[record] torch-{tv}/{case} done", flush=True)
 
 
@@ -704,7 +973,8 @@ def local_fonts():
 
 
 def worker(key, cases):
-    local_fonts()
+    if not key.startswith("torch"):  # the plain PyTorch loops draw nothing (and their venv may lack matplotlib)
+        local_fonts()
     os.chdir(REAL)
     sys.path.insert(0, str(TOOLS))
     clear_caches()
@@ -730,7 +1000,7 @@ def main(names):
         assert key in RELEASES, f"unknown release {key}: one of {', '.join(RELEASES)}"
         wanted.setdefault(key, [])
         if case:
-            assert case in RELEASES[key][1], f"{key} has no case {case}"
+            assert case in RELEASES[key][1] + (TORCH_LOGGER_CASES if key == "torch" else []), f"{key} has no case {case}"
             wanted[key].append(case)
     (WORK / "logs").mkdir(parents=True, exist_ok=True)
     unshare = shutil.which("unshare")
@@ -763,5 +1033,9 @@ if __name__ == "__main__":
         except Exception:
             traceback.print_exc()
             sys.exit(1)
+    elif len(sys.argv) == 4 and sys.argv[1] == "--resume-part":  # one process of torch_resume_marker
+        resume_marker_part(Path(sys.argv[2]), sys.argv[3])
+    elif sys.argv[1:] == ["--logger-cases"]:
+        sys.exit(main([f"torch/{case}" for case in TORCH_LOGGER_CASES]))
     else:
         sys.exit(main(sys.argv[1:]))
