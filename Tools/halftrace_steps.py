@@ -450,12 +450,21 @@ def add_ultralytics_default_callbacks():
             from ultralytics.utils.callbacks import base
         except ImportError:
             from ultralytics.yolo.utils.callbacks import base
+        # Two layouts: {event: [functions]} (8.0.x after 8.0.0's, 8.1 - 8.4), and {event: function}
+        # (8.0.0, whose get_default_callbacks wraps each value in a list): there the value must stay
+        # one function, so it becomes one that calls the original and then the logger's.
+        single = any(callable(v) for v in base.default_callbacks.values())
         for event, callback in _ultralytics_callbacks().items():
-            callbacks = base.default_callbacks.setdefault(event, [])
-            if isinstance(callbacks, list):
-                callbacks.append(callback)
-            else:  # a single function
-                base.default_callbacks[event] = [callbacks, callback]
+            existing = base.default_callbacks.get(event)
+            if not single:
+                base.default_callbacks.setdefault(event, []).append(callback)
+            elif existing is None:
+                base.default_callbacks[event] = callback
+            else:
+                def both(*args, _first=existing, _then=callback, **kwargs):
+                    _first(*args, **kwargs)
+                    _then(*args, **kwargs)
+                base.default_callbacks[event] = both
     except Exception as e:
         _report(e)
 
