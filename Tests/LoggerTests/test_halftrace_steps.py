@@ -586,20 +586,26 @@ class KillAndResume(LoggerTestCase):
 
 
 class UltralyticsCLI(LoggerTestCase):
-    def test_python_m_halftrace_steps_yolo_train(self):
-        write_package(self.fake, FAKE_ULTRALYTICS)
+    def run_yolo(self, files, *args):
+        """`python -m halftrace_steps` with the fake Ultralytics `files` on the path."""
+        write_package(self.fake, files)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([self.fake, str(TOOLS)]))
+        return subprocess.run([sys.executable, "-B", "-m", "halftrace_steps", *args], capture_output=True, text=True, timeout=60,
+                              env=env, cwd=self.tmp)
+
+    def assert_logged_two_epochs(self, files):
         project = os.path.join(self.tmp, "run")
         os.makedirs(project)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([self.fake, str(TOOLS)]))
-        p = subprocess.run([sys.executable, "-B", "-m", "halftrace_steps", "yolo", "train", f"project={project}", "epochs=2"],
-                           capture_output=True, text=True, timeout=60, env=env, cwd=self.tmp)
+        p = self.run_yolo(files, "yolo", "train", f"project={project}", "epochs=2")
         self.assertEqual((p.returncode, p.stderr), (0, ""))
         rows = [f"{ni},{ni // 3},{ni % 3},2,{int(ni % 2 == 1)},0.01,0.937" for ni in range(6)]
         self.assertEqual(read(os.path.join(project, "steps.csv")),
                          "\n".join(["# halftrace steps v1: ultralytics 8.4.0, torch 2.1.0",
                                     "ni,epoch,i,accumulate,optimizer_step,lr_pg0,momentum_pg0"] + rows) + "\n")
-        p = subprocess.run([sys.executable, "-B", "-m", "halftrace_steps", "train"], capture_output=True, text=True, timeout=60, env=env, cwd=self.tmp)
-        self.assertEqual(p.returncode, 2)
+
+    def test_python_m_halftrace_steps_yolo_train(self):
+        self.assert_logged_two_epochs(FAKE_ULTRALYTICS)
+        self.assertEqual(self.run_yolo(FAKE_ULTRALYTICS, "train").returncode, 2)
 
     def test_ultralytics_8_0_0_single_function_callbacks(self):
         # Ultralytics 8.0.0 keeps one function per event and wraps each in a list when a trainer
@@ -607,26 +613,13 @@ class UltralyticsCLI(LoggerTestCase):
         files = dict(FAKE_ULTRALYTICS)
         files["ultralytics/utils/callbacks/base.py"] = '''
             from collections import defaultdict
-            CALLS = []
             def on_train_start(trainer):
-                CALLS.append("original")
-            def on_train_end(trainer):
                 pass
-            default_callbacks = {{"on_train_start": on_train_start, "on_train_batch_end": on_train_end, "on_train_end": on_train_end}}
+            default_callbacks = {{"on_train_start": on_train_start, "on_train_batch_end": on_train_start, "on_train_end": on_train_start}}
             def get_default_callbacks():
                 return defaultdict(list, {{k: [v] for k, v in default_callbacks.items()}})
             '''
-        write_package(self.fake, files)
-        project = os.path.join(self.tmp, "run")
-        os.makedirs(project)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([self.fake, str(TOOLS)]))
-        p = subprocess.run([sys.executable, "-B", "-m", "halftrace_steps", "yolo", "train", f"project={project}", "epochs=2"],
-                           capture_output=True, text=True, timeout=60, env=env, cwd=self.tmp)
-        self.assertEqual((p.returncode, p.stderr), (0, ""))
-        rows = [f"{ni},{ni // 3},{ni % 3},2,{int(ni % 2 == 1)},0.01,0.937" for ni in range(6)]
-        self.assertEqual(read(os.path.join(project, "steps.csv")),
-                         "\n".join(["# halftrace steps v1: ultralytics 8.4.0, torch 2.1.0",
-                                    "ni,epoch,i,accumulate,optimizer_step,lr_pg0,momentum_pg0"] + rows) + "\n")
+        self.assert_logged_two_epochs(files)
 
 
 if __name__ == "__main__":

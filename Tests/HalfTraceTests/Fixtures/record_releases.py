@@ -91,7 +91,9 @@ Cases (a release that cannot express one skips it):
              run (epoch 10); Ultralytics 8.0.0, 8.0.113 - 8.0.119, 8.3.253, 8.4.3, 8.4.177, YOLOv5 6.1.0
              and 7.0.14 (hyp warmup_epochs 10.0; not 6.0.x, whose floor is 1000: see long_warmup)
   torch_amp_sgdr, torch_amp_default: plain PyTorch loops with torch.amp.GradScaler("cpu") (see
-             record_torch below)
+             record_torch below); recorded before the logger wrote its `# scaler:` line: a
+             re-recording adds that line and nothing else, and the tests use these two as logs
+             without it
   torch_everyk_stepped, torch_everyk_dropped, torch_resume_marker: plain PyTorch loops recorded with
              the logger that writes the `# scaler:` and `# resumed at ni=` lines, only with
              --logger-cases (neither "everything" nor `torch` records them; see logger_loop below)
@@ -699,22 +701,21 @@ def yolov5_case(key, version, case, y5, Callbacks, add_yolov5_callbacks, has_tra
 # plain PyTorch GradScaler loops
 
 
-def scaler_loop(run: Path, case, epochs, scaler_kwargs, inf_iterations, sgdr):
+def toy_problem(rows, scaler_kwargs):
+    """The plain loops' problem, seeded with torch.manual_seed(0): `rows` random inputs and targets,
+    Linear(8, 16)-Tanh-Linear(16, 1), SGD (lr 0.1, momentum 0.9, Nesterov) with the weights in group
+    0 and the biases in group 1 (same lr and momentum), a CPU GradScaler, and whether float16
+    autocast runs on this CPU ("float16" or None)."""
     import torch
-    from halftrace_steps import StepsLog
 
     torch.manual_seed(0)
-    nb, bs, accumulate = 10, 8, 2
-    x = torch.randn(nb * bs, 8)
+    x = torch.randn(rows, 8)
     y = (x[:, :1] * 0.5 - x[:, 1:2]).sin()
     model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
     weights = [p for n, p in model.named_parameters() if n.endswith("weight")]
     biases = [p for n, p in model.named_parameters() if n.endswith("bias")]
     optimizer = torch.optim.SGD(weights, lr=0.1, momentum=0.9, nesterov=True)
-    optimizer.add_param_group({"params": biases})  # group 1: biases (same lr and momentum)
-    scheduler = None
-    if sgdr:
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=2, T_mult=2, eta_min=0.001)
+    optimizer.add_param_group({"params": biases})
     scaler = torch.amp.GradScaler("cpu", **scaler_kwargs)
     try:
         with torch.autocast("cpu", dtype=torch.float16):
@@ -722,6 +723,18 @@ def scaler_loop(run: Path, case, epochs, scaler_kwargs, inf_iterations, sgdr):
         autocast = "float16"
     except Exception:
         autocast = None
+    return x, y, model, weights, optimizer, scaler, autocast
+
+
+def scaler_loop(run: Path, case, epochs, scaler_kwargs, inf_iterations, sgdr):
+    import torch
+    from halftrace_steps import StepsLog
+
+    nb, bs, accumulate = 10, 8, 2
+    x, y, model, weights, optimizer, scaler, autocast = toy_problem(nb * bs, scaler_kwargs)
+    scheduler = None
+    if sgdr:
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=2, T_mult=2, eta_min=0.001)
     run.mkdir(parents=True, exist_ok=True)
     log = StepsLog(run / "steps.csv", optimizer, scaler=scaler)
     last_opt_step = -1
@@ -767,6 +780,7 @@ def scaler_loop(run: Path, case, epochs, scaler_kwargs, inf_iterations, sgdr):
                        "in the accumulated gradient until the next step, whose scaler.step skips optimizer.step and whose "
                        "update backs off",
             "recorded_by": "Tests/HalfTraceTests/Fixtures/record_releases.py"}
+    log.close()  # the logger buffers its rows: write them before write_meta counts them
     write_meta(run, meta)
 
 
@@ -789,21 +803,7 @@ def logger_problem():
     CPU has it, and the GradScaler of the logger cases."""
     import torch
 
-    torch.manual_seed(0)
-    x = torch.randn(LOGGER_NB * LOGGER_BS, 8)
-    y = (x[:, :1] * 0.5 - x[:, 1:2]).sin()
-    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
-    weights = [p for n, p in model.named_parameters() if n.endswith("weight")]
-    biases = [p for n, p in model.named_parameters() if n.endswith("bias")]
-    optimizer = torch.optim.SGD(weights, lr=0.1, momentum=0.9, nesterov=True)
-    optimizer.add_param_group({"params": biases})
-    scaler = torch.amp.GradScaler("cpu", **LOGGER_SCALER)
-    try:
-        with torch.autocast("cpu", dtype=torch.float16):
-            torch.nn.Linear(2, 2)(torch.ones(1, 2))
-        autocast = "float16"
-    except Exception:
-        autocast = None
+    x, y, model, weights, optimizer, scaler, autocast = toy_problem(LOGGER_NB * LOGGER_BS, LOGGER_SCALER)
 
     def backward(i, ni, infs):
         xb, yb = x[i * LOGGER_BS:(i + 1) * LOGGER_BS], y[i * LOGGER_BS:(i + 1) * LOGGER_BS]
