@@ -20,6 +20,12 @@ import HalfTraceKernels
 /// CosineAnnealingLR, CosineAnnealingWarmRestarts, SequentialLR, ChainedScheduler, OneCycleLR and
 /// CyclicLR (its three modes). LambdaLR and MultiplicativeLR take Python lambdas and
 /// ReduceLROnPlateau a metric: they are refused, naming why.
+///
+/// The same constructor syntax reads DeepSpeed's `lr_schedules` (WarmupLR, WarmupDecayLR,
+/// WarmupCosineLR, OneCycle, LRRangeTest; deepspeed/runtime/lr_schedules.py, 0.19.8) and
+/// Megatron-core's `OptimizerParamScheduler` (megatron/core/optimizer_param_scheduler.py, 0.16.1,
+/// with its weight decay): functions of their own step counters, stepped as those packages step
+/// them. They are not torch LRSchedulers, so SequentialLR and ChainedScheduler cannot hold them.
 public struct TorchScheduler: Sendable {
     /// The parsed constructor.
     public let call: PythonCall
@@ -293,7 +299,6 @@ extension TorchScheduler {
             default:  // CyclicLR
                 self = .cyclic(try Self.cyclic(&a, groups: groups))
             }
-            _ = top
         }
 
         static func fail(_ column: Int, _ message: String) -> HalfTraceError {
