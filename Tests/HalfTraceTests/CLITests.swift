@@ -59,7 +59,7 @@ struct CLITests {
         ["train", "--loss-spikes", "3,x"], ["trace", "sgdr-warmup", "--restart-warmup", "20"],
         ["trace", "schedule", "--scheduler", "StepLR(step_size=3, gama=0.1)"], ["trace", "schedule", "--scheduler", "StepLR(2)", "--schedule", "timm-cosine"],
         ["trace", "schedule", "--scheduler", "StepLR(2)", "--lr", "0.1,x"], ["trace", "schedule", "--scheduler", "StepLR(2)", "--t-initial", "3"],
-        ["trace", "schedule", "--scheduler", "LinearLR(start_factor=0)"], ["trace", "schedule", "--scheduler", "StepLR(2"], ["trace", "schedule"],
+        ["trace", "schedule", "--scheduler", "LinearLR(start_factor=0)"], ["trace", "schedule", "--scheduler", "StepLR(2"],
         ["bench", "--seconds", "0"], ["bench", "--threads", "0"], ["bench", "--threads", "9"], ["check", "--only", "nope"], ["golden", "--dry-run", "--only", "nope"],
         // Other frameworks' schedules and scalers: each bad value names the package's own flag.
         ["trace", "schedule", "--schedule", "timm-cosine", "--t-initial", "0"],
@@ -282,6 +282,8 @@ struct CLITests {
         #expect(lines[2] == "0,0.010000000000000002,0.010000000000000002,0.001,0.001,0", "\(r.out)")
         #expect(lines[7] == "5,0.1,0.1,0.01,0.01,0", "\(r.out)")
         #expect(lines[4].hasSuffix(",1") && lines[4].hasPrefix("2,0.046,0.046000000000000006,"), "LinearLR's recursive form departs at step 2: \(r.out)")
+        let none = try Self.run(["trace", "schedule"])
+        #expect(none.exited && none.status == 64 && none.err.contains("trace schedule needs --scheduler \"EXPR\", --deepspeed-config FILE or --schedule NAME"), "\(none.text)")
     }
 
     /// The logger users copy next to their training script is Python: its own tests (standard
