@@ -283,6 +283,13 @@ public struct CSVReader {
     /// Every field of the current record as text.
     public var fields: [String] { (0..<count).map(string) }
 
+    /// Reads up to the first record that is not a `#` comment and returns its fields (the
+    /// header); nil when the file has none. `line` is then the header's line.
+    public mutating func nextHeader() throws -> [String]? {
+        while try next() { if !isComment { return fields } }
+        return nil
+    }
+
     /// Whether the current record is a comment: its first field starts with `#`.
     public var isComment: Bool { count > 0 && lengths[0] > 0 && withField(0) { $0[0] } == UInt8(ascii: "#") }
 

@@ -38,13 +38,7 @@ public struct ScaleLogVerification: Sendable {
     static func verify(_ source: CSVReader, rule: LossScaleRule, initScaleGiven: Bool) throws -> ScaleLogVerification {
         var reader = source
         let path = reader.name
-        var header: [String] = []
-        while try reader.next() {
-            if reader.isComment { continue }
-            header = reader.fields
-            break
-        }
-        guard !header.isEmpty else { throw HalfTraceError.file(path, "no header row") }
+        guard let header = try reader.nextHeader(), !header.isEmpty else { throw HalfTraceError.file(path, "no header row") }
         let headerLine = reader.line
         func column(_ name: String) throws -> Int {
             guard let c = header.firstIndex(of: name) else { throw HalfTraceError.file(path, line: headerLine, field: name, "column missing") }

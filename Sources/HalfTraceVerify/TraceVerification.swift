@@ -158,13 +158,7 @@ public struct TraceVerification: Sendable {
         var reader = source
         let path = reader.name
         try HalfTraceError.check("steps_per_epoch", stepsPerEpoch, in: 1...1_000_000)
-        var header: [String] = []
-        while try reader.next() {
-            if reader.isComment { continue }
-            header = reader.fields
-            break
-        }
-        guard !header.isEmpty else { throw HalfTraceError.file(path, "no header row") }
+        guard let header = try reader.nextHeader(), !header.isEmpty else { throw HalfTraceError.file(path, "no header row") }
         let headerLine = reader.line
         guard let lrColumn = header.firstIndex(of: "lr") else { throw HalfTraceError.file(path, line: headerLine, field: "lr", "column missing") }
         let epochColumn = header.firstIndex(of: "epoch"), stepColumn = header.firstIndex(of: "step")
