@@ -217,18 +217,7 @@ class StepsLog:
 
         if getattr(original, "_with_counter", False):
             step._with_counter = True  # a scheduler's counter is already in `original`
-        wrapper = types.MethodType(step, optimizer)
-        had = "step" in vars(optimizer)
-        optimizer.step = wrapper
-
-        def undo():
-            if vars(optimizer).get("step") is wrapper:
-                if had:
-                    optimizer.step = original
-                else:
-                    del optimizer.step
-
-        self._undo.append(undo)
+        self._patch(optimizer, "step", types.MethodType(step, optimizer))
 
     def _mark(self, optimizer, args, kwargs):
         self.stepped = True
@@ -261,15 +250,20 @@ class StepsLog:
                     log._fail(e)
             return result
 
-        had = "update" in vars(scaler)
-        scaler.update = update
+        self._patch(scaler, "update", update)
+
+    def _patch(self, obj, name, replacement):
+        """Sets obj.<name> to `replacement` on the instance, and registers its undo: the instance's
+        own attribute back, or none (the class's method again), unless someone replaced it since."""
+        had, original = name in vars(obj), vars(obj).get(name)
+        setattr(obj, name, replacement)
 
         def undo():
-            if vars(scaler).get("update") is update:
+            if vars(obj).get(name) is replacement:
                 if had:
-                    scaler.update = original
+                    setattr(obj, name, original)
                 else:
-                    del scaler.update
+                    delattr(obj, name)
 
         self._undo.append(undo)
 
