@@ -701,11 +701,12 @@ def yolov5_case(key, version, case, y5, Callbacks, add_yolov5_callbacks, has_tra
 # plain PyTorch GradScaler loops
 
 
-def toy_problem(rows, scaler_kwargs):
+def toy_problem(rows, scaler_kwargs, bs):
     """The plain loops' problem, seeded with torch.manual_seed(0): `rows` random inputs and targets,
     Linear(8, 16)-Tanh-Linear(16, 1), SGD (lr 0.1, momentum 0.9, Nesterov) with the weights in group
-    0 and the biases in group 1 (same lr and momentum), a CPU GradScaler, and whether float16
-    autocast runs on this CPU ("float16" or None)."""
+    0 and the biases in group 1 (same lr and momentum), a CPU GradScaler, whether float16 autocast
+    runs on this CPU ("float16" or None), and backward(i, ni, infs): batch i (of `bs` rows) forward
+    under autocast, the scaled backward, and +inf in the first weight's gradient when ni is in infs."""
     import torch
 
     torch.manual_seed(0)
@@ -723,7 +724,17 @@ def toy_problem(rows, scaler_kwargs):
         autocast = "float16"
     except Exception:
         autocast = None
-    return x, y, model, weights, optimizer, scaler, autocast
+
+    def backward(i, ni, infs):
+        xb, yb = x[i * bs:(i + 1) * bs], y[i * bs:(i + 1) * bs]
+        with torch.autocast("cpu", dtype=torch.float16, enabled=autocast is not None):
+            loss = torch.nn.functional.mse_loss(model(xb).float(), yb)
+        scaler.scale(loss).backward()
+        if ni in infs:
+            with torch.no_grad():
+                weights[0].grad.view(-1)[0] = float("inf")  # an overflow in this iteration's gradients
+
+    return model, optimizer, scaler, autocast, backward
 
 
 def scaler_loop(run: Path, case, epochs, scaler_kwargs, inf_iterations, sgdr):
@@ -731,7 +742,7 @@ def scaler_loop(run: Path, case, epochs, scaler_kwargs, inf_iterations, sgdr):
     from halftrace_steps import StepsLog
 
     nb, bs, accumulate = 10, 8, 2
-    x, y, model, weights, optimizer, scaler, autocast = toy_problem(nb * bs, scaler_kwargs)
+    model, optimizer, scaler, autocast, backward = toy_problem(nb * bs, scaler_kwargs, bs)
     scheduler = None
     if sgdr:
         scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=2, T_mult=2, eta_min=0.001)
@@ -746,13 +757,7 @@ def scaler_loop(run: Path, case, epochs, scaler_kwargs, inf_iterations, sgdr):
             ni = i + nb * epoch
             if scheduler is not None:
                 scheduler.step(epoch + i / nb)  # before this iteration's forward: it runs at this lr
-            xb, yb = x[i * bs:(i + 1) * bs], y[i * bs:(i + 1) * bs]
-            with torch.autocast("cpu", dtype=torch.float16, enabled=autocast is not None):
-                loss = torch.nn.functional.mse_loss(model(xb).float(), yb)
-            scaler.scale(loss).backward()
-            if ni in inf_iterations:
-                with torch.no_grad():
-                    weights[0].grad.view(-1)[0] = float("inf")  # an overflow in this iteration's gradients
+            backward(i, ni, inf_iterations)
             if ni - last_opt_step >= accumulate:
                 scaler.step(optimizer)
                 scaler.update()
@@ -801,20 +806,7 @@ LOGGER_INF_HOW = ("after backward, the first weight's gradient element is set to
 def logger_problem():
     """scaler_loop's model, data and optimizer (torch.manual_seed(0)), its float16 autocast when the
     CPU has it, and the GradScaler of the logger cases."""
-    import torch
-
-    x, y, model, weights, optimizer, scaler, autocast = toy_problem(LOGGER_NB * LOGGER_BS, LOGGER_SCALER)
-
-    def backward(i, ni, infs):
-        xb, yb = x[i * LOGGER_BS:(i + 1) * LOGGER_BS], y[i * LOGGER_BS:(i + 1) * LOGGER_BS]
-        with torch.autocast("cpu", dtype=torch.float16, enabled=autocast is not None):
-            loss = torch.nn.functional.mse_loss(model(xb).float(), yb)
-        scaler.scale(loss).backward()
-        if ni in infs:
-            with torch.no_grad():
-                weights[0].grad.view(-1)[0] = float("inf")
-
-    return model, optimizer, scaler, autocast, backward
+    return toy_problem(LOGGER_NB * LOGGER_BS, LOGGER_SCALER, LOGGER_BS)
 
 
 def logger_meta(case, autocast, **fields):
