@@ -40,12 +40,15 @@ public struct TimmCosineSchedule: Sendable, Equatable {
     public var baseLR: Double
 
     /// A schedule, refusing what timm would crash on or what cannot be a schedule, naming the
-    /// argument: t_initial >= 1, lr_min >= 0, cycle_mul >= 1 (below 1 timm's log raises
+    /// argument: t_initial in 1...10^9, lr_min >= 0, cycle_mul >= 1 (below 1 timm's log raises
     /// `math domain error` once t passes T / (1 - m)), cycle_decay > 0, cycle_limit >= 1,
-    /// warmup_t >= 0, warmup_lr_init >= 0, k_decay > 0, every value finite.
+    /// warmup_t in 0...10^9, warmup_lr_init >= 0, k_decay > 0, every value finite.
     public init(tInitial: Int, lrMin: Double = 0, cycleMul: Double = 1, cycleDecay: Double = 1, cycleLimit: Int = 1,
                 warmupT: Int = 0, warmupLRInit: Double = 0, warmupPrefix: Bool = false, kDecay: Double = 1, baseLR: Double) throws {
+        let most = TransformersSchedule.maximumSteps
         guard tInitial >= 1 else { throw HalfTraceError.invalid("t_initial", "\(tInitial) is invalid: expected a positive cycle length") }
+        guard tInitial <= most else { throw HalfTraceError.invalid("t_initial", "\(tInitial) is outside 1...\(most)") }
+        guard warmupT <= most else { throw HalfTraceError.invalid("warmup_t", "\(warmupT) is outside 0...\(most)") }
         try HalfTraceError.check("lr_min", lrMin, atLeast: 0)
         guard cycleMul.isFinite, cycleMul >= 1, cycleMul <= 1_000 else {
             throw HalfTraceError.invalid("cycle_mul", "\(cycleMul) is invalid: expected 1...1000 (below 1 the cycles shrink and timm's log fails)")
@@ -69,8 +72,8 @@ public struct TimmCosineSchedule: Sendable, Equatable {
     /// Whether timm's floating-point cycle index differs from the exact one at step t (timm's
     /// defect: a restart one step late).
     public func timmMisplacesCycle(at t: Int) -> Bool {
-        guard let s = cosineStep(t), cycleMul != 1, let exact = exactCycle(s) else { return false }
-        return timmCycle(s) != exact.index
+        guard let s = cosineStep(t) else { return false }
+        return TimmCycle(tInitial: tInitial, cycleMul: cycleMul).misplaces(s)
     }
 
     func cosineStep(_ t: Int) -> Int? {
@@ -84,22 +87,39 @@ public struct TimmCosineSchedule: Sendable, Equatable {
             return warmupLRInit + Double(t) * step
         }
         let s = warmupPrefix ? t - warmupT : t
-        let x = Double(s), T = Double(tInitial)
-        let i: Int, tI: Double, tCurr: Double
-        if cycleMul == 1 {
-            i = s / tInitial
-            (tI, tCurr) = (T, x - T * Double(i))
-        } else if exact, let e = exactCycle(s), e.index != timmCycle(s) {
-            (i, tI, tCurr) = (e.index, e.tI, e.tCurr)
-        } else {
-            i = timmCycle(s)
-            tI = Foundation.pow(cycleMul, Double(i)) * T
-            tCurr = x - (1 - Foundation.pow(cycleMul, Double(i))) / (1 - cycleMul) * T
-        }
+        let (i, tI, tCurr) = TimmCycle(tInitial: tInitial, cycleMul: cycleMul).position(s, exact: exact)
         guard i < cycleLimit else { return lrMin }
         let lrMax = baseLR * Foundation.pow(cycleDecay, Double(i))  // cosine_lr.py:97-98
-        // lr_min + 0.5 * (lr_max - lr_min) * (1 + math.cos(math.pi * t_curr ** k / t_i ** k))   # cosine_lr.py:103
-        return lrMin + 0.5 * (lrMax - lrMin) * (1 + Foundation.cos(Double.pi * Foundation.pow(tCurr, kDecay) / Foundation.pow(tI, kDecay)))
+        return TimmScheduler.cosine(lrMin: lrMin, lrMax: lrMax, tCurr: tCurr, tI: tI, k: kDecay)  // cosine_lr.py:103
+    }
+}
+
+/// The cycles of timm's cosine, polynomial and tanh schedulers (timm 1.0, `cosine_lr.py`,
+/// `poly_lr.py`, `tanh_lr.py` `_get_lr`): with cycle_mul m = 1, cycle i = t // T; otherwise cycle i
+/// starts at B_i = T (m^i - 1) / (m - 1), lasts t_i = m^i T, and t_curr = t - B_i. timm finds i
+/// as `floor(log(1 - t / T * (1 - m), m))` in floating point, which at some restarts lands one
+/// cycle low; `position(_:exact: true)` finds it exactly (integer arithmetic on the fraction the
+/// decimal text of m names) and otherwise keeps timm's own operations in timm's order.
+struct TimmCycle: Sendable, Equatable {
+    var tInitial: Int
+    var cycleMul: Double
+
+    /// The cycle index, its length and the position in it at step s (after any warm-up prefix).
+    func position(_ s: Int, exact: Bool) -> (i: Int, tI: Double, tCurr: Double) {
+        let x = Double(s), T = Double(tInitial), m = cycleMul
+        if m == 1 {
+            let i = s / tInitial
+            return (i, T, x - T * Double(i))
+        }
+        if exact, let e = exactCycle(s), e.index != timmCycle(s) { return (e.index, e.tI, e.tCurr) }
+        let i = timmCycle(s)
+        return (i, Foundation.pow(m, Double(i)) * T, x - (1 - Foundation.pow(m, Double(i))) / (1 - m) * T)
+    }
+
+    /// Whether timm's floating-point index puts step s in another cycle than the exact one.
+    func misplaces(_ s: Int) -> Bool {
+        guard cycleMul != 1, let exact = exactCycle(s) else { return false }
+        return timmCycle(s) != exact.index
     }
 
     /// timm's cycle index: `math.floor(math.log(1 - t / t_initial * (1 - cycle_mul), cycle_mul))`,

@@ -40,16 +40,17 @@ public struct TorchScheduler: Sendable {
     /// The schedulers this type reads, by class name.
     public static let supported = ["StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR",
                                    "CosineAnnealingWarmRestarts", "SequentialLR", "ChainedScheduler", "OneCycleLR", "CyclicLR"]
-        + DeepSpeedSchedule.names + [MegatronSchedule.name]
+        + DeepSpeedSchedule.names + [MegatronSchedule.name] + TimmScheduler.names + TransformersScheduler.names
 
     /// Module prefixes accepted before a class name.
     public static let prefixes = ["", "torch.optim.lr_scheduler", "optim.lr_scheduler", "lr_scheduler"] + DeepSpeedSchedule.prefixes + MegatronSchedule.prefixes
+        + TimmScheduler.prefixes + TransformersScheduler.prefixes
 
     /// Parses `expression` (e.g. `LinearLR(start_factor=0.1, total_iters=5)`) for an optimizer whose
     /// groups start at `lrs`, binding arguments as PyTorch does (positional in the class's own
     /// order after the optimizer, then keywords), and refusing what PyTorch refuses with its
     /// reason. Errors name the column.
-    public init(_ expression: String, lrs: [Double], momentum: Double = 0.9, usesBeta1: Bool = false) throws {
+    public init(_ expression: String, lrs: [Double], momentum: Double = 0.9, usesBeta1: Bool = false, optimizerLR: Double? = nil) throws {
         let value: PythonValue
         do { value = try PythonExpression.parse(expression) } catch let e as PythonSyntaxError {
             throw HalfTraceError.invalid("scheduler", "\(e)")
@@ -57,25 +58,52 @@ public struct TorchScheduler: Sendable {
         guard case .call(let call) = value else {
             throw HalfTraceError.invalid("scheduler", "expected a scheduler's constructor call, e.g. StepLR(step_size=3), found \(value.typeName) \(value)")
         }
-        try self.init(call: call, lrs: lrs, momentum: momentum, usesBeta1: usesBeta1)
+        try self.init(call: call, lrs: lrs, momentum: momentum, usesBeta1: usesBeta1, optimizerLR: optimizerLR)
     }
 
     /// A scheduler from a call already parsed (or built from a DeepSpeed config's "scheduler" block,
-    /// `deepSpeedConfig(_:)`).
-    public init(call: PythonCall, lrs: [Double], momentum: Double = 0.9, usesBeta1: Bool = false) throws {
+    /// `deepSpeedConfig(_:)`). `optimizerLR` is the optimizer's default lr (`optimizer.defaults["lr"]`,
+    /// the `lr=` of its constructor), which transformers' polynomial and min-lr schedules read; it
+    /// defaults to the first group's lr.
+    public init(call: PythonCall, lrs: [Double], momentum: Double = 0.9, usesBeta1: Bool = false, optimizerLR: Double? = nil) throws {
         guard !lrs.isEmpty, lrs.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
             throw HalfTraceError.invalid("lr", "\(lrs) is invalid: expected one finite lr >= 0 per parameter group")
+        }
+        if let optimizerLR, !(optimizerLR.isFinite && optimizerLR >= 0) {
+            throw HalfTraceError.invalid("optimizer_lr", "\(optimizerLR) is invalid: expected a finite lr >= 0")
         }
         self.call = call
         self.baseLRs = lrs
         self.baseMomentum = momentum
         self.usesBeta1 = usesBeta1
-        self.spec = try Spec(call, groups: lrs.count, usesBeta1: usesBeta1, top: true)
+        self.spec = try Spec(call, groups: lrs.count, usesBeta1: usesBeta1, top: true, optimizerLR: optimizerLR ?? lrs[0])
     }
 
     /// Whether the scheduler sets momentum (OneCycleLR and CyclicLR with cycle_momentum;
     /// DeepSpeed's OneCycle with an Adam-family optimizer).
     public var cyclesMomentum: Bool { spec.cyclesMomentum }
+
+    /// The package whose arithmetic `package_lr` follows, with the release it was checked
+    /// against (`torch 2.13.0`, `timm 1.0.31` ...).
+    public var package: String {
+        switch spec {
+        case .deepSpeed: "deepspeed 0.19.8"
+        case .megatron: "megatron-core 0.16.1"
+        case .timm: "timm 1.0.31"
+        case .transformers: "transformers 5.25.0"
+        default: "torch 2.13.0"
+        }
+    }
+
+    /// What row k means: after k calls of `scheduler.step()`, or for timm the value of
+    /// `step(k)` (per epoch) or `step_update(k)` (per update, `t_in_epochs=False`).
+    public var rowMeaning: String {
+        switch spec {
+        case .timm(let t): t.tInEpochs ? "row t: after scheduler.step(t) (timm, per epoch)" : "row k: after scheduler.step_update(k) (timm, t_in_epochs=False)"
+        case .megatron: "row k: after k calls of scheduler.step(increment)"
+        default: "row k: after k calls of scheduler.step()"
+        }
+    }
 
     /// Whether the scheduler sets weight decay (Megatron's OptimizerParamScheduler).
     public var setsWeightDecay: Bool {
@@ -160,6 +188,10 @@ extension TorchScheduler {
         case deepSpeed(DeepSpeedSchedule)
         /// Megatron-core's `OptimizerParamScheduler` (lr and weight decay).
         case megatron(MegatronSchedule)
+        /// timm's schedulers.
+        case timm(TimmScheduler)
+        /// transformers' LambdaLR builders.
+        case transformers(TransformersScheduler)
 
         struct OneCycle: Sendable {
             var maxLRs: [Double], totalSteps: Int, pctStart: Double, cosine: Bool, cycleMomentum: Bool
@@ -170,6 +202,14 @@ extension TorchScheduler {
             enum Mode: String, Sendable { case triangular, triangular2, expRange = "exp_range" }
             var baseLRs: [Double], maxLRs: [Double], stepSizeUp: Int, stepSizeDown: Int, mode: Mode, gamma: Double
             var cycleMomentum: Bool, baseMomentums: [Double], maxMomentums: [Double]
+        }
+
+        /// timm's and transformers' schedules: functions of the step count, no state beyond it.
+        var isStateless: Bool {
+            switch self {
+            case .timm, .transformers: true
+            default: false
+            }
         }
 
         var cyclesMomentum: Bool {
@@ -210,12 +250,20 @@ extension TorchScheduler {
             "ReduceLROnPlateau": "ReduceLROnPlateau is driven by a metric, not by the step count: it has no schedule to trace",
         ]
 
-        init(_ call: PythonCall, groups: Int, usesBeta1: Bool, top: Bool) throws {
+        init(_ call: PythonCall, groups: Int, usesBeta1: Bool, top: Bool, optimizerLR: Double) throws {
             let name = call.name
             guard TorchScheduler.prefixes.contains(call.prefix) else {
                 throw Self.fail(call.column, "unknown module prefix '\(call.prefix).' (accepted: torch.optim.lr_scheduler., lr_scheduler. or none)")
             }
-            if let reason = Self.refused[name] { throw Self.fail(call.column, reason) }
+            if let reason = Self.refused[name] ?? TimmScheduler.refused[name] ?? TransformersScheduler.refused[name] { throw Self.fail(call.column, reason) }
+            if let signature = TimmScheduler.signatures[name] ?? TransformersScheduler.signatures[name] {
+                guard top else {
+                    throw Self.fail(call.column, "\(name) is \(name.hasPrefix("get_") ? "transformers'" : "timm's"); HalfTrace traces it on its own, not inside SequentialLR or ChainedScheduler")
+                }
+                var a = try Arguments(call, signature: signature)
+                self = name.hasPrefix("get_") ? .transformers(try TransformersScheduler(&a, defaultLR: optimizerLR)) : .timm(try TimmScheduler(&a))
+                return
+            }
             if name == MegatronSchedule.name {
                 guard top else { throw Self.fail(call.column, "\(name) is Megatron's, not a torch LRScheduler: SequentialLR and ChainedScheduler cannot hold it") }
                 var a = try Arguments(call, signature: MegatronSchedule.signature)
@@ -280,7 +328,7 @@ extension TorchScheduler {
                 }
                 let inner = try items.map { item -> Spec in
                     guard case .call(let c) = item else { throw Self.fail(a.column("schedulers"), "\(name): expected a scheduler call in schedulers, found \(item.typeName) \(item)") }
-                    return try Spec(c, groups: groups, usesBeta1: usesBeta1, top: false)
+                    return try Spec(c, groups: groups, usesBeta1: usesBeta1, top: false, optimizerLR: optimizerLR)
                 }
                 if name == "SequentialLR" {
                     let milestones = try a.ints("milestones")
@@ -391,6 +439,10 @@ extension TorchScheduler {
                 return d.value(it: k - 1, groupLRs: base, exact: true).lr
             case let .megatron(m):
                 return base.map { _ in m.lr(Double(k * increment)) }
+            case let .timm(t):
+                return t.lrs(k, base: base, exact: true)
+            case let .transformers(t):
+                return t.lrs(k, base: base, exact: true)
             }
         }
 
@@ -492,6 +544,8 @@ extension TorchScheduler.Spec.Cyclic {
 /// A call's arguments bound to a class's parameters as Python binds them.
 struct Arguments {
     let call: PythonCall
+    /// How Python names the callee in a TypeError: `f()` for a function, `C.__init__()` for a class.
+    var callee: String { call.name.hasPrefix("get_") ? "\(call.name)()" : "\(call.name).__init__()" }
     var bound: [String: (PythonValue, Int)] = [:]
     let order: [String]
 
@@ -505,10 +559,10 @@ struct Arguments {
         for (k, v) in call.positional.enumerated() { bound[signature[k].0] = (v, call.positionalColumns[k]) }
         for kw in call.keywords {
             guard order.contains(kw.name) else {
-                throw TorchScheduler.Spec.fail(kw.column, "TypeError: \(call.name).__init__() got an unexpected keyword argument '\(kw.name)'; its parameters: \(order.joined(separator: ", "))")
+                throw TorchScheduler.Spec.fail(kw.column, "TypeError: \(callee) got an unexpected keyword argument '\(kw.name)'; its parameters: \(order.joined(separator: ", "))")
             }
             guard bound[kw.name] == nil else {
-                throw TorchScheduler.Spec.fail(kw.column, "TypeError: \(call.name).__init__() got multiple values for argument '\(kw.name)'")
+                throw TorchScheduler.Spec.fail(kw.column, "TypeError: \(callee) got multiple values for argument '\(kw.name)'")
             }
             bound[kw.name] = (kw.value, kw.column)
         }
@@ -517,7 +571,7 @@ struct Arguments {
         if !missing.isEmpty {
             let list = missing.count == 1 ? missing[0] : missing.count == 2 ? "\(missing[0]) and \(missing[1])"
                 : missing.dropLast().joined(separator: ", ") + ", and " + missing.last!
-            throw TorchScheduler.Spec.fail(call.column, "TypeError: \(call.name).__init__() missing \(missing.count) required positional argument\(missing.count == 1 ? "" : "s"): \(list)")
+            throw TorchScheduler.Spec.fail(call.column, "TypeError: \(callee) missing \(missing.count) required positional argument\(missing.count == 1 ? "" : "s"): \(list)")
         }
         for (name, def) in signature where bound[name] == nil { bound[name] = (def!, call.column) }
     }
@@ -654,6 +708,8 @@ extension TorchScheduler.Spec {
         case let .cyclic(c): return 2 * c.totalSize + 1
         case let .deepSpeed(d): return d.length
         case let .megatron(m): return m.length
+        case let .timm(t): return t.length
+        case let .transformers(t): return t.length
         }
     }
 }

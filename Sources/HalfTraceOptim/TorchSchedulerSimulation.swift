@@ -70,6 +70,13 @@ extension TorchScheduler {
                     setMegatron()
                     return
                 }
+                if spec.isStateless {
+                    // timm's and transformers' schedules: the lr a function of the step count, from the groups' lr at construction.
+                    groupLRsAtConstruction = sim.groups.map(\.lr)
+                    lastEpoch = 0
+                    setStateless()
+                    return
+                }
                 if case .deepSpeed = spec {
                     // DeepSpeed's schedules set the lr (and betas) at last_batch_iteration = -1 and do not step.
                     groupLRsAtConstruction = sim.groups.map(\.lr)
@@ -117,6 +124,14 @@ extension TorchScheduler {
                 if let m = v.momentum { for j in sim.groups.indices { sim.groups[j].momentum = m[j] } }
             }
 
+            func setStateless() {
+                switch spec {
+                case .timm(let t): set(t.lrs(lastEpoch, base: groupLRsAtConstruction, exact: false))
+                case .transformers(let t): set(t.lrs(lastEpoch, base: groupLRsAtConstruction, exact: false))
+                default: break
+                }
+            }
+
             func setMegatron() {
                 guard case .megatron(let m) = spec else { return }
                 let n = Double(lastEpoch)
@@ -135,6 +150,11 @@ extension TorchScheduler {
                 if case .deepSpeed = spec {
                     lastEpoch += 1
                     setDeepSpeed()
+                    return
+                }
+                if spec.isStateless {
+                    lastEpoch += 1
+                    setStateless()
                     return
                 }
                 if case let .warmRestarts(t0, tMult, _) = spec {
@@ -238,7 +258,7 @@ extension TorchScheduler {
                     return try oneCycle(o, e)
                 case .cyclic(let c):
                     return cyclic(c, e)
-                case .sequential, .chained, .deepSpeed, .megatron:
+                case .sequential, .chained, .deepSpeed, .megatron, .timm, .transformers:
                     return current
                 }
             }

@@ -38,6 +38,15 @@ public struct TransformersSchedule: Sendable, Equatable {
         /// `get_wsd_schedule`: stable and decay steps, the warm-up's and the decay's shape, the
         /// floor ratio and the cosine decay's cycles.
         case wsd(stableSteps: Int, decaySteps: Int, warmupType: Shape, decayType: Shape, minLRRatio: Double, numCycles: Double)
+        /// `get_constant_schedule` (no warm-up) and `get_constant_schedule_with_warmup`: 1 after the warm-up.
+        case constant
+        /// `get_cosine_with_min_lr_schedule_with_warmup`: the cosine from 1 down to min_lr_rate
+        /// (min_lr / the optimizer's default lr when given as min_lr).
+        case cosineWithMinLR(numCycles: Double, minLRRate: Double)
+        /// `get_cosine_with_min_lr_schedule_with_warmup_lr_rate`: a warm-up that starts at
+        /// warmup_lr_rate (1 / W by default) and reaches 1 at step W - 1, and the cosine with a
+        /// floor shifted one step earlier: progress (step - W + 1) / max(1, N - W).
+        case cosineWarmupLRRate(numCycles: Double, minLRRate: Double, warmupLRRate: Double?)
     }
 
     /// A WSD warm-up or decay curve.
@@ -65,14 +74,24 @@ public struct TransformersSchedule: Sendable, Equatable {
     /// transformers lets through: W > N, a negative stable length, lr_end >= lr_init (transformers
     /// raises that one), W == N for the polynomial (transformers divides by zero at step N).
     public init(_ kind: Kind, warmupSteps: Int, trainingSteps: Int) throws {
+        try self.init(kind, warmupSteps: warmupSteps, trainingSteps: trainingSteps, warmupMayExceedTraining: false)
+    }
+
+    /// A schedule; with `warmupMayExceedTraining`, a warm-up longer than training is taken as
+    /// transformers takes it (the linear decay is then 0 from step W on).
+    init(_ kind: Kind, warmupSteps: Int, trainingSteps: Int, warmupMayExceedTraining: Bool) throws {
         let most = Self.maximumSteps
         guard (0...most).contains(warmupSteps) else { throw HalfTraceError.invalid("num_warmup_steps", "\(warmupSteps) is outside 0...\(most)") }
         guard (1...most).contains(trainingSteps) else { throw HalfTraceError.invalid("num_training_steps", "\(trainingSteps) is outside 1...\(most)") }
-        guard warmupSteps <= trainingSteps else {
+        guard warmupSteps <= trainingSteps || warmupMayExceedTraining else {
             throw HalfTraceError.invalid("num_warmup_steps", "\(warmupSteps) is longer than training (num_training_steps \(trainingSteps))")
         }
         switch kind {
-        case .linear: break
+        case .linear, .constant: break
+        case .cosineWithMinLR(let c, let rate), .cosineWarmupLRRate(let c, let rate, _):
+            guard c.isFinite, c >= 0, c <= 1_000_000 else { throw HalfTraceError.invalid("num_cycles", "\(c) is invalid: expected a number of cycles >= 0") }
+            guard rate.isFinite else { throw HalfTraceError.invalid("min_lr_rate", "\(rate) is not finite") }
+            if case .cosineWarmupLRRate(_, _, let w?) = kind, !w.isFinite { throw HalfTraceError.invalid("warmup_lr_rate", "\(w) is not finite") }
         case .cosine(let c), .cosineWithHardRestarts(let c):
             guard c.isFinite, c > 0, c <= 1_000_000 else { throw HalfTraceError.invalid("num_cycles", "\(c) is invalid: expected a number of cycles > 0") }
         case let .polynomial(lrEnd, power, lrInit):
@@ -121,8 +140,20 @@ public struct TransformersSchedule: Sendable, Equatable {
             }
             return ratio
         }
+        if case let .cosineWarmupLRRate(c, rate, warmupRate) = kind {
+            if s < W {
+                guard let w = warmupRate else { return (Double(s) + 1.0) / max(1.0, Double(W)) }  // optimization.py:404
+                return w + (1.0 - w) * Double(s) / Double(max(1, W - 1))  // :407
+            }
+            let progress = (Double(s - W) + 1.0) / max(1.0, Double(N - W))  // :408 (s - W + 1.0: exact below 2^53)
+            return Self.cosineWithFloor(c, progress, rate)
+        }
         if s < W { return Double(s) / Double(max(1, W)) }
         switch kind {
+        case .constant: return 1.0
+        case let .cosineWithMinLR(c, rate):
+            return Self.cosineWithFloor(c, Double(s - W) / Double(max(1, N - W)), rate)  // :331-334
+        case .cosineWarmupLRRate: return .nan  // handled above
         case .linear:
             return max(0.0, Double(N - s) / Double(max(1, N - W)))  // optimization.py:104
         case .cosine(let c):
@@ -147,6 +178,13 @@ public struct TransformersSchedule: Sendable, Equatable {
         }
     }
 
+    /// The cosine of the min-lr schedules: `max(0, f * (1 - min_lr_rate) + min_lr_rate)`,
+    /// f = 0.5 (1 + cos(pi * c * 2 * progress)) (optimization.py:332-334, 409-411).
+    static func cosineWithFloor(_ c: Double, _ progress: Double, _ rate: Double) -> Double {
+        let factor = 0.5 * (1.0 + Foundation.cos(Double.pi * c * 2.0 * progress))
+        return max(0, factor * (1 - rate) + rate)
+    }
+
     /// WSD's warm-up (rising) or decay curve at progress p.
     static func shape(_ shape: Shape, _ p: Double, rising: Bool, cycles: Double) -> Double {
         switch (shape, rising) {
@@ -162,7 +200,7 @@ public struct TransformersSchedule: Sendable, Equatable {
     /// c * k / n split into its whole cycles and the fraction, exactly, with c the fraction its
     /// decimal text names; nil when that needs more than Int's range.
     static func exactPosition(_ c: Double, _ k: Int, _ n: Int) -> (whole: Int, fraction: Double)? {
-        guard let (p, q) = TimmCosineSchedule.fraction(c) else { return nil }
+        guard let (p, q) = TimmCycle.fraction(c) else { return nil }
         let (num, o1) = p.multipliedReportingOverflow(by: k), (den, o2) = q.multipliedReportingOverflow(by: n)
         guard !o1, !o2, den > 0 else { return nil }
         return (num / den, Double(num % den) / Double(den))

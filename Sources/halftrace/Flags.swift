@@ -86,3 +86,22 @@ extension String {
 extension Set where Element == Character {
     static let whitespaces: Set<Character> = [" ", "\t"]
 }
+
+/// `--optimizer-lr`: the optimizer's default lr (`optimizer.defaults["lr"]`, the `lr=` of its
+/// constructor), which transformers' polynomial and min-lr schedules read; default the first
+/// group's lr.
+struct OptimizerLRFlag: ParsableArguments {
+    @Option(name: .customLong("optimizer-lr"), parsing: .unconditional,
+            help: "--scheduler: the optimizer's default lr (optimizer.defaults[\"lr\"]) when its groups override it (default: the first group's lr).")
+    var text: String?
+
+    func value() throws -> Double? {
+        guard let text else { return nil }
+        guard let v = Double(text.trimmingCharacters(in: .whitespaces)), v.isFinite, v >= 0 else {
+            throw ValidationError("--optimizer-lr: '\(text.prefix(40))' is not a finite learning rate >= 0")
+        }
+        return v
+    }
+
+    func validate() throws { _ = try value() }
+}

@@ -94,6 +94,15 @@ struct CLITests {
         // Step counts near Int.max: refused before any arithmetic with them.
         ["trace", "schedule", "--schedule", "hf-wsd", "--num-decay-steps", "1", "--num-stable-steps", "9223372036854775807"],
         ["trace", "schedule", "--schedule", "hf-inverse-sqrt", "--timescale", "9223372036854775807"],
+        ["trace", "schedule", "--schedule", "timm-cosine", "--t-initial", "9223372036854775807"],
+        ["trace", "schedule", "--schedule", "timm-cosine", "--t-initial", "10", "--warmup-t", "9223372036854775807"],
+        // Pasted timm and transformers schedules: what the package refuses, and what HalfTrace cannot reproduce.
+        ["trace", "schedule", "--scheduler", "CosineLRScheduler(t_initial=10, noise_range_t=[3, 8])"],
+        ["trace", "schedule", "--scheduler", "get_scheduler('cosine_with_min_lr', 2, 10)"],
+        ["trace", "schedule", "--scheduler", "TanhLRScheduler(t_initial=10, lb=3.0, ub=-7.0)"],
+        ["trace", "schedule", "--scheduler", "get_linear_schedule_with_warmup(2, 10)", "--optimizer-lr", "nan"],
+        ["trace", "schedule", "--schedule", "hf-linear", "--num-training-steps", "10", "--optimizer-lr", "0.1"],
+        ["verify", "trace", "/dev/null", "--schedule", "timm-cosine", "--t-initial", "5", "--optimizer-lr", "0.1"],
         ["trace", "schedule", "--schedule", "hf-linear", "--num-training-steps", "10", "--num-warmup-steps=-9223372036854775808"],
         ["verify", "--steps", "/dev/null", "--num-training-steps", "10", "--schedule", "hf-linear"],
         ["verify", "scale-log", "/dev/null", "--scaler-rule", "pytorch", "--json", "--nb", "3"],

@@ -259,11 +259,14 @@ extension HalfTraceCommand.TraceCommand {
             commandName: "schedule",
             abstract: "A scheduler per step, as written in Python (--scheduler) or by name (--schedule): step, lr, package_lr, departs.",
             discussion: """
-            --scheduler "EXPR": a PyTorch scheduler's constructor as written, without the optimizer, e.g. \
-            "SequentialLR([LinearLR(start_factor=0.1, total_iters=5), CosineAnnealingLR(T_max=95, eta_min=1e-5)], milestones=[5])" \
-            (\(TorchScheduler.supported.joined(separator: ", ")); prefixes torch.optim.lr_scheduler. and lr_scheduler. accepted). \
-            Row k is the lr after k calls of scheduler.step(); lr is the exact schedule, package_lr PyTorch's own arithmetic, \
-            departs 1 where they differ. --lr takes one value per parameter group (columns lr_pg<j>, package_lr_pg<j>).
+            --scheduler "EXPR": a scheduler's constructor as written, without the optimizer, e.g. \
+            "SequentialLR([LinearLR(start_factor=0.1, total_iters=5), CosineAnnealingLR(T_max=95, eta_min=1e-5)], milestones=[5])": \
+            PyTorch's, timm's, transformers' get_*schedule* and get_scheduler, DeepSpeed's and Megatron's \
+            (\(TorchScheduler.supported.joined(separator: ", ")); module prefixes such as torch.optim.lr_scheduler., timm.scheduler. \
+            and transformers. accepted). Row k is the lr after k calls of scheduler.step() (timm: after step(t), or \
+            step_update(k) with t_in_epochs=False); lr is the exact schedule, package_lr the package's own arithmetic (the \
+            header names the release), departs 1 where they differ. --lr takes one value per parameter group (columns \
+            lr_pg<j>, package_lr_pg<j>).
             --schedule \(FamilyScheduleName.allCases.map(\.rawValue).joined(separator: ", ")), with each package's own argument \
             names: misplaced is 1 where the package's floating-point cycle index puts the step in another cycle.
             """)
@@ -278,6 +281,7 @@ extension HalfTraceCommand.TraceCommand {
         @Option(parsing: .unconditional, help: "--scheduler: the optimizer's momentum (SGD) or beta1 (--adam) before the scheduler (default 0.9).")
         var momentum: Double = 0.9
         @Flag(help: "--scheduler: an Adam-family optimizer (momentum cycling sets betas[0]).") var adam = false
+        @OptionGroup var optimizerLR: OptimizerLRFlag
         @Option(help: "Steps to trace (default: the schedule's length + 5).") var steps: Int?
         @OptionGroup(title: "timm and transformers arguments") var family: FamilyScheduleFlags
         @Option(name: .customLong("cycle-decay"), parsing: .unconditional, help: "timm: peak decay per cycle (default 1).") var cycleDecay: Double?
@@ -301,10 +305,12 @@ extension HalfTraceCommand.TraceCommand {
                 }
                 let config = try validating { try TorchScheduler.deepSpeedConfig(text, path: path) }
                 let groupLRs = try lr != nil ? lrs : config.lr.map { [$0] } ?? lrs
-                return try validating { try TorchScheduler(call: config.call, lrs: groupLRs, momentum: momentum, usesBeta1: adam || config.usesBeta1) }
+                return try validating {
+                    try TorchScheduler(call: config.call, lrs: groupLRs, momentum: momentum, usesBeta1: adam || config.usesBeta1, optimizerLR: try optimizerLR.value())
+                }
             }
             guard let scheduler else { return nil }
-            return try validating { try TorchScheduler(scheduler, lrs: try lrs, momentum: momentum, usesBeta1: adam) }
+            return try validating { try TorchScheduler(scheduler, lrs: try lrs, momentum: momentum, usesBeta1: adam, optimizerLR: try optimizerLR.value()) }
         }
 
         func validate() throws {
@@ -315,7 +321,9 @@ extension HalfTraceCommand.TraceCommand {
             case (.some(let name), nil):
                 let values = try lrs
                 guard values.count == 1 else { throw ValidationError("--lr: --schedule takes one learning rate, got \(values.count)") }
-                if adam || momentum != 0.9 || increment != 1 { throw ValidationError("--adam, --momentum and --increment apply to --scheduler only") }
+                if adam || momentum != 0.9 || increment != 1 || optimizerLR.text != nil {
+                    throw ValidationError("--adam, --momentum, --increment and --optimizer-lr apply to --scheduler only")
+                }
                 _ = try family.schedule(name, lr: values[0], cycleDecay: cycleDecay, cycleLimit: cycleLimit)
             case (nil, .some):
                 if let flag = family.anyGiven ?? (cycleDecay != nil ? "--cycle-decay" : cycleLimit != nil ? "--cycle-limit" : nil) {
@@ -332,7 +340,9 @@ extension HalfTraceCommand.TraceCommand {
             if let torch = try torchScheduler() {
                 let n = steps ?? torch.defaultSteps
                 let t = try validating { try torch.trace(steps: n, increment: increment) }
-                var trace = Trace(comments: ["scheduler \(torch.call) lr=\(torch.baseLRs.map { "\($0)" }.joined(separator: ","))"], columns: t.columnNames, integerColumns: ["step", "departs"])
+                var trace = Trace(comments: ["scheduler \(torch.call) lr=\(torch.baseLRs.map { "\($0)" }.joined(separator: ","))",
+                                             "package_lr: \(torch.package)'s arithmetic; \(torch.rowMeaning)"],
+                                  columns: t.columnNames, integerColumns: ["step", "departs"])
                 for k in 0..<t.count { trace.append(t.row(k)) }
                 print(trace.csv, terminator: "")
                 return
@@ -342,7 +352,11 @@ extension HalfTraceCommand.TraceCommand {
             let f = try family.schedule(name, lr: lr, cycleDecay: cycleDecay, cycleLimit: cycleLimit)
             let n: Int
             switch f {
-            case .timm(let t): n = steps ?? (t.warmupT + t.tInitial * t.cycleLimit + 5)
+            case .timm(let t):
+                // The warm-up and up to ten cycles (a cycle limit of 10^18 would print forever).
+                let cycles = min(t.cycleLimit, 10)
+                let (shown, overflow) = t.tInitial.multipliedReportingOverflow(by: cycles)
+                n = steps ?? (overflow ? 10_000_000 : min(t.warmupT + shown + 5, 10_000_000))
             case .transformers(let t, _): n = steps ?? (t.trainingSteps + 6)
             }
             var trace = Trace(comments: ["\(name.rawValue) lr=\(lr)"], columns: ["step", "lr", "package_lr", "misplaced"],

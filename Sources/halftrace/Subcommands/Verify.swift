@@ -302,8 +302,9 @@ extension HalfTraceCommand.Verify {
 
         @Argument(help: "The lr log (CSV).") var file: String
         @OptionGroup(title: "The lr schedule") var schedule: VerifyScheduleFlags
-        @Option(help: "A PyTorch scheduler's constructor as written, without the optimizer (instead of --schedule); the log's step column counts scheduler.step() calls.")
+        @Option(help: "A scheduler's constructor as written, without the optimizer (PyTorch's, timm's, transformers', DeepSpeed's, Megatron's; instead of --schedule); the log's step column counts scheduler.step() calls.")
         var scheduler: String?
+        @OptionGroup var optimizerLR: OptimizerLRFlag
         @Option(name: .customLong("group"), help: "--scheduler: the parameter group the log's lr belongs to (default 0).") var group: Int = 0
         @Option(name: .customLong("lrs"), parsing: .unconditional, help: "--scheduler: every group's initial lr, comma-separated (default: --lr, else 0.1).")
         var groupLRs: String?
@@ -313,7 +314,7 @@ extension HalfTraceCommand.Verify {
         func torch() throws -> TorchScheduler? {
             guard let scheduler else { return nil }
             let lrs = try groupLRs.map { try numbers($0, flag: "--lrs") } ?? [schedule.lr ?? 0.1]
-            return try validating { try TorchScheduler(scheduler, lrs: lrs) }
+            return try validating { try TorchScheduler(scheduler, lrs: lrs, optimizerLR: try optimizerLR.value()) }
         }
 
         func validate() throws {
@@ -323,7 +324,7 @@ extension HalfTraceCommand.Verify {
                 guard (0..<torch.baseLRs.count).contains(group) else { throw ValidationError("--group: \(group) is outside 0...\(torch.baseLRs.count - 1)") }
                 return
             }
-            if groupLRs != nil || group != 0 { throw ValidationError("--lrs and --group apply to --scheduler only") }
+            if groupLRs != nil || group != 0 || optimizerLR.text != nil { throw ValidationError("--lrs, --group and --optimizer-lr apply to --scheduler only") }
             guard schedule.schedule != nil else { throw ValidationError("verify trace needs --schedule or --scheduler") }
             _ = try schedule.formula(defaultLR: 0.1, allowFamilies: true)
             if batches.value != nil && schedule.schedule?.family != nil {
