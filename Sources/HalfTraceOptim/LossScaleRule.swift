@@ -226,3 +226,89 @@ public struct LossScaleRule: Sendable, Equatable, Codable {
         return (out, nil)
     }
 }
+
+extension LossScaleRule {
+    /// The keys DeepSpeed's `fp16` block takes (`DeepSpeedFP16Config`, runtime/precision_config.py,
+    /// 0.19.8; it forbids any other).
+    static let deepSpeedFP16Keys = ["enabled", "auto_cast", "loss_scale", "initial_scale_power", "loss_scale_window", "hysteresis",
+                                    "consecutive_hysteresis", "min_loss_scale", "fp16_master_weights_and_grads"]
+
+    /// The rule a DeepSpeed config (ds_config.json; any line ending, a byte-order mark) selects,
+    /// from its `fp16` block with DeepSpeed's defaults (`initial_scale_power` 16,
+    /// `loss_scale_window` 1000, `hysteresis` 2, `consecutive_hysteresis` false,
+    /// `min_loss_scale` 1) and its `zero_optimization.stage`: ZeRO (stage 1, 2 or 3) scales with
+    /// `DynamicLossScaler` (`.deepspeed`, raising at the minimum scale); without ZeRO the engine
+    /// wraps the optimizer in `FP16_Optimizer` or `FP16_UnfusedOptimizer` (`.deepspeedFP16`),
+    /// whose update ignores `hysteresis` and `consecutive_hysteresis` in every release up to
+    /// 0.19.8. Refused, naming the key: fp16 not enabled (bf16 has no loss scaler), a static
+    /// `loss_scale`, `"auto"` values (transformers' Trainer fills them in), keys DeepSpeed
+    /// forbids, values it rejects.
+    public static func deepSpeedConfig(_ text: String, path: String) throws -> LossScaleRule {
+        let value: PythonValue
+        do { value = try PythonExpression.parseJSON(text) } catch let e as PythonSyntaxError {
+            throw HalfTraceError.file(path, "not JSON: character \(e.column): \(e.message)")
+        }
+        guard case .dict(let top) = value else { throw HalfTraceError.file(path, "expected a JSON object, found \(value.typeName)") }
+        func entry(_ dict: [PythonKeyword], _ key: String) -> PythonValue? { dict.first { $0.name == key }?.value }
+        func bad(_ field: String, _ message: String) -> HalfTraceError { HalfTraceError.file(path, field: field, message) }
+        guard case .dict(let fp16)? = entry(top, "fp16") else {
+            if case .dict(let bf16)? = entry(top, "bf16"), case .bool(true)? = entry(bf16, "enabled") {
+                throw bad("bf16", "bf16 training has no loss scaler: nothing to trace")
+            }
+            throw bad("fp16", "no \"fp16\" block: DeepSpeed scales the loss only with fp16 enabled")
+        }
+        for item in fp16 {
+            if case .string("auto") = item.value {
+                throw bad("fp16.\(item.name)", "\"auto\" is filled in by transformers' Trainer from its own arguments: give the value it resolves to")
+            }
+            guard deepSpeedFP16Keys.contains(item.name) else {
+                throw bad("fp16.\(item.name)", "Extra inputs are not permitted (DeepSpeed's fp16 block takes \(deepSpeedFP16Keys.joined(separator: ", ")))")
+            }
+        }
+        func int(_ key: String, _ fallback: Int) throws -> Int {
+            guard let v = entry(fp16, key) else { return fallback }
+            guard case .int(let i) = v else { throw bad("fp16.\(key)", "fp16.\(key) must be an integer, found \(v.typeName) \(v)") }
+            return i
+        }
+        guard case .bool(true)? = entry(fp16, "enabled") else { throw bad("fp16.enabled", "fp16 is not enabled: DeepSpeed uses no loss scaler") }
+        if let v = entry(fp16, "loss_scale") {
+            guard let s = v.number else { throw bad("fp16.loss_scale", "expected a number, found \(v.typeName) \(v)") }
+            if s != 0 { throw bad("fp16.loss_scale", "\(v): a static loss scale never changes; 0 selects dynamic loss scaling") }
+        }
+        let power = try int("initial_scale_power", 16)
+        guard (-1_074...1_023).contains(power) else { throw bad("fp16.initial_scale_power", "\(power) is outside -1074...1023 (2 ** power must be a double)") }
+        let window = try int("loss_scale_window", 1000)
+        guard window > 0 else { throw bad("fp16.loss_scale_window", "fp16.loss_scale_window must be > 0 when dynamic loss scaling is enabled (loss_scale=0)") }
+        let hysteresis = try int("hysteresis", 2)
+        var consecutive = false
+        if let v = entry(fp16, "consecutive_hysteresis") {
+            guard case .bool(let b) = v else { throw bad("fp16.consecutive_hysteresis", "expected true or false, found \(v)") }
+            consecutive = b
+        }
+        let minScale: Double
+        switch entry(fp16, "min_loss_scale") {
+        case nil: minScale = 1
+        case .int(let i)?: minScale = Double(i)
+        case .float(let x)? where x.isFinite: minScale = x.rounded(.towardZero)  // pydantic coerces to int
+        case let v?: throw bad("fp16.min_loss_scale", "fp16.min_loss_scale must be an integer, found \(v.typeName) \(v)")
+        }
+        guard minScale > 0 else { throw bad("fp16.min_loss_scale", "fp16.min_loss_scale must be > 0 when dynamic loss scaling is enabled (loss_scale=0)") }
+        var stage = 0
+        if case .dict(let zero)? = entry(top, "zero_optimization"), let v = entry(zero, "stage") {
+            guard case .int(let s) = v, (0...3).contains(s) else { throw bad("zero_optimization.stage", "expected 0, 1, 2 or 3, found \(v)") }
+            stage = s
+        }
+        var rule = LossScaleRule.defaults(stage > 0 ? .deepspeed : .deepspeedFP16)
+        rule.initScale = Double(sign: .plus, exponent: power, significand: 1)  // 2 ** initial_scale_power
+        rule.growthInterval = window
+        rule.minScale = minScale
+        if stage > 0 {
+            rule.hysteresis = hysteresis
+            rule.consecutiveHysteresis = consecutive
+        }
+        do { try rule.validate() } catch let e as HalfTraceError {
+            throw bad("fp16." + (e.field == "delayed_shift" ? "hysteresis" : e.field == "min_scale" ? "min_loss_scale" : "initial_scale_power"), e.reason)
+        }
+        return rule
+    }
+}

@@ -55,3 +55,22 @@ struct ScalerRuleFlags: ParsableArguments {
          ("--consecutive-hysteresis", consecutiveHysteresis), ("--raise-error-at-min-scale", raiseErrorAtMinScale != nil)].first { $0.1 }?.0
     }
 }
+
+/// `--deepspeed-config FILE`: the loss-scale rule a DeepSpeed config selects (its "fp16" block and
+/// ZeRO stage), instead of --scaler-rule and its flags.
+struct DeepSpeedConfigScalerFlag: ParsableArguments {
+    @Option(name: .customLong("deepspeed-config"),
+            help: "A DeepSpeed config (ds_config.json): the rule from its \"fp16\" block and zero_optimization.stage (instead of --scaler-rule).")
+    var path: String?
+
+    /// The config's rule, or nil without the flag; `others` names any rule flag also given.
+    func rule(others: [(String, Bool)]) throws -> LossScaleRule? {
+        guard let path else { return nil }
+        if let (flag, _) = others.first(where: { $0.1 }) {
+            throw ValidationError("--deepspeed-config gives the rule and its settings: \(flag) cannot be given with it")
+        }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch { throw ValidationError("--deepspeed-config: cannot read \(path)") }
+        return try validating { try LossScaleRule.deepSpeedConfig(text, path: path) }
+    }
+}

@@ -103,6 +103,8 @@ struct CLITests {
         ["trace", "schedule", "--scheduler", "get_linear_schedule_with_warmup(2, 10)", "--optimizer-lr", "nan"],
         ["trace", "schedule", "--schedule", "hf-linear", "--num-training-steps", "10", "--optimizer-lr", "0.1"],
         ["verify", "trace", "/dev/null", "--schedule", "timm-cosine", "--t-initial", "5", "--optimizer-lr", "0.1"],
+        ["trace", "scaler", "--scaler-rule", "deepspeed", "--deepspeed-config", "/dev/null"],
+        ["verify", "scale-log", "/dev/null", "--deepspeed-config", "/nonexistent/ds_config.json"],
         ["trace", "schedule", "--schedule", "hf-linear", "--num-training-steps", "10", "--num-warmup-steps=-9223372036854775808"],
         ["verify", "--steps", "/dev/null", "--num-training-steps", "10", "--schedule", "hf-linear"],
         ["verify", "scale-log", "/dev/null", "--scaler-rule", "pytorch", "--json", "--nb", "3"],

@@ -121,3 +121,66 @@ struct TimmTransformersSchedulerTests {
         #expect(e?.description.contains("column 95: TypeError: get_cosine_schedule_with_warmup() got an unexpected keyword argument 'lr_end'") == true, "\(String(describing: e))")
     }
 }
+
+/// The loss-scale rule a ds_config.json selects, against the real DeepSpeed 0.19.8 FP16_Optimizer
+/// and FP16_UnfusedOptimizer stepped with hysteresis 1, 2 and 3 in their fp16 block
+/// (`Fixtures/record_ds_fp16_hysteresis.py`, `ds_fp16_hysteresis.json`).
+@Suite("DeepSpeed's fp16 block")
+struct DeepSpeedFP16ConfigTests {
+    nonisolated(unsafe) static let fixture = try! Fixture.loadExact("ds_fp16_hysteresis")
+
+    @Test("a config without ZeRO gives FP16_Optimizer's rule, which ignores hysteresis: every recorded step's scale equals DeepSpeed's")
+    func withoutZeRO() throws {
+        let runs = Self.fixture["runs"] as! [[String: Any]]
+        let run = try #require(runs.first { $0["deepspeed"] as? String == "0.19.8" })
+        let cases = run["cases"] as! [[String: Any]]
+        #expect(cases.count >= 100)
+        var withHysteresis = 0
+        for c in cases {
+            let s = c["settings"] as! [String: Any]
+            let initScale = try Fixture.double(s["init_scale"]), minScale = try Fixture.double(s["min_scale"])
+            let hysteresis = try Fixture.int(s["delayed_shift"]), consecutive = s["consecutive_hysteresis"] as! Bool
+            try #require(initScale.significand == 1 && minScale == minScale.rounded())
+            let config = "\u{FEFF}{\r\n \"fp16\": {\"enabled\": true, \"loss_scale\": 0, \"initial_scale_power\": \(Int(initScale.exponent)), "
+                + "\"loss_scale_window\": \(try Fixture.int(s["scale_window"])), \"hysteresis\": \(hysteresis), "
+                + "\"consecutive_hysteresis\": \(consecutive), \"min_loss_scale\": \(Int(minScale))},\r\n \"zero_optimization\": {\"stage\": 0}\r\n}\r\n"
+            let rule = try LossScaleRule.deepSpeedConfig(config, path: "ds_config.json")
+            #expect(rule.framework == .deepspeedFP16)
+            var state = rule.initialState
+            let found = (c["found_inf"] as! [Any]).map { try! Fixture.int($0) == 1 }
+            let after = try Fixture.doubles(c["scale_after"])
+            for (i, inf) in found.enumerated() where i < after.count {
+                try rule.update(&state, foundInf: inf)
+                #expect(state.scale == after[i], "\(c["name"]!) (\(c["optimizer"]!)): scale after step \(i): \(state.scale) vs \(after[i])")
+            }
+            if hysteresis > 1 { withHysteresis += 1 }
+        }
+        #expect(withHysteresis >= 60)
+    }
+
+    @Test("ZeRO's stage selects DynamicLossScaler with the block's hysteresis; what DeepSpeed rejects is refused naming the key")
+    func zeroAndRefusals() throws {
+        let zero = try LossScaleRule.deepSpeedConfig("{\"fp16\": {\"enabled\": true, \"hysteresis\": 3, \"consecutive_hysteresis\": true}, \"zero_optimization\": {\"stage\": 2}}", path: "c.json")
+        #expect(zero.framework == .deepspeed && zero.hysteresis == 3 && zero.consecutiveHysteresis && zero.raiseAtMinScale)
+        #expect(zero.initScale == 65536 && zero.growthInterval == 1000 && zero.minScale == 1)
+        let refused: [(String, String)] = [
+            ("{\"fp16\": {\"enabled\": false}}", "fp16.enabled"), ("{\"bf16\": {\"enabled\": true}}", "bf16"),
+            ("{\"fp16\": {\"enabled\": true, \"loss_scale\": 128}}", "fp16.loss_scale"),
+            ("{\"fp16\": {\"enabled\": true, \"loss_scale_window\": 0}}", "fp16.loss_scale_window must be > 0"),
+            ("{\"fp16\": {\"enabled\": true, \"min_loss_scale\": 0}}", "fp16.min_loss_scale must be > 0"),
+            ("{\"fp16\": {\"enabled\": true, \"initial_scale_power\": \"auto\"}}", "fp16.initial_scale_power: \"auto\""),
+            ("{\"fp16\": {\"enabled\": true, \"scale_window\": 10}}", "fp16.scale_window: Extra inputs are not permitted"),
+            ("{\"fp16\": {\"enabled\": true}, \"zero_optimization\": {\"stage\": 4}}", "zero_optimization.stage"),
+            ("{\"fp16\": {\"enabled\": true, \"hysteresis\": 0}, \"zero_optimization\": {\"stage\": 1}}", "fp16.hysteresis"),
+            ("{\"fp16\": {\"enabled\": true,}", "not JSON"),
+        ]
+        for (text, expected) in refused {
+            do {
+                _ = try LossScaleRule.deepSpeedConfig(text, path: "c.json")
+                Issue.record("\(text) was accepted")
+            } catch {
+                #expect("\(error)".contains("c.json") && "\(error)".contains(expected), "\(text): \(error)")
+            }
+        }
+    }
+}

@@ -195,7 +195,8 @@ extension HalfTraceCommand.TraceCommand {
             discussion: """
             Without --scaler-rule: PyTorch's GradScaler with HalfTrace's options (--min-scale, --max-scale, --hysteresis, \
             --hysteresis-refill). With --scaler-rule pytorch|megatron|deepspeed|deepspeed-fp16: that framework's rule exactly, \
-            with its own argument names. Where DeepSpeed raises at its minimum scale, the rows before that step are \
+            with its own argument names. With --deepspeed-config FILE: the rule its "fp16" block and ZeRO stage select \
+            (stage 0: FP16_Optimizer, which ignores hysteresis; stage 1-3: ZeRO's DynamicLossScaler). Where DeepSpeed raises at its minimum scale, the rows before that step are \
             printed and the command exits 1 naming the step.
             """)
         @Option(name: .customLong("scaler-rule"), help: "Another framework's rule: pytorch, megatron, deepspeed or deepspeed-fp16.")
@@ -213,6 +214,7 @@ extension HalfTraceCommand.TraceCommand {
         @Option(help: "Overflows tolerated before a backoff (1: PyTorch).") var hysteresis: Int?
         @Option(name: .customLong("hysteresis-refill"), help: "clean (apex) or growth (Megatron), without --scaler-rule.") var hysteresisRefill: GradScaler.HysteresisRefill?
         @OptionGroup(title: "--scaler-rule megatron, deepspeed, deepspeed-fp16") var ruleFlags: ScalerRuleFlags
+        @OptionGroup var deepSpeedConfig: DeepSpeedConfigScalerFlag
 
         func options() throws -> ScalerTraceOptions {
             if scalerRule != nil && ruleAlias != nil { throw ValidationError("--rule is the old name of --scaler-rule: give one") }
@@ -221,6 +223,13 @@ extension HalfTraceCommand.TraceCommand {
             o.steps = steps
             o.infSteps = try integers(infSteps, flag: "--inf-steps")
             o.accumulate = accumulate
+            if let r = try deepSpeedConfig.rule(others: [("--scaler-rule", rule != nil), ("--init-scale", initScale != nil), ("--growth-factor", growthFactor != nil),
+                                                         ("--backoff-factor", backoffFactor != nil), ("--growth-interval", growthInterval != nil),
+                                                         ("--min-scale", minScale != nil), ("--max-scale", maxScale != nil), ("--hysteresis", hysteresis != nil),
+                                                         ("--hysteresis-refill", hysteresisRefill != nil), (ruleFlags.anyGiven ?? "", ruleFlags.anyGiven != nil)]) {
+                o.rule = r
+                return o
+            }
             if let rule {
                 o.rule = try ruleFlags.rule(rule, initScale: initScale, growthFactor: growthFactor, backoffFactor: backoffFactor,
                                             growthInterval: growthInterval, minScale: minScale, hysteresis: hysteresis,

@@ -366,11 +366,20 @@ extension HalfTraceCommand.Verify {
         @Option(name: .customLong("min-scale"), parsing: .unconditional, help: "megatron, deepspeed: minimum scale.") var minScale: Double?
         @Option(help: "megatron: hysteresis.") var hysteresis: Int?
         @OptionGroup(title: "--scaler-rule megatron, deepspeed, deepspeed-fp16") var ruleFlags: ScalerRuleFlags
+        @OptionGroup var deepSpeedConfig: DeepSpeedConfigScalerFlag
         @Flag(help: "Print one JSON object instead of the report.") var json = false
 
         func rule() throws -> LossScaleRule {
+            if let r = try deepSpeedConfig.rule(others: [("--scaler-rule", scalerRule != nil || ruleAlias != nil), ("--init-scale", initScale != nil),
+                                                         ("--growth-interval", growthInterval != nil), ("--growth-factor", growthFactor != nil),
+                                                         ("--backoff-factor", backoffFactor != nil), ("--min-scale", minScale != nil),
+                                                         ("--hysteresis", hysteresis != nil), (ruleFlags.anyGiven ?? "", ruleFlags.anyGiven != nil)]) {
+                return r
+            }
             if scalerRule != nil && ruleAlias != nil { throw ValidationError("--rule is the old name of --scaler-rule: give one") }
-            guard let framework = scalerRule ?? ruleAlias else { throw ValidationError("verify scale-log needs --scaler-rule pytorch, megatron, deepspeed or deepspeed-fp16") }
+            guard let framework = scalerRule ?? ruleAlias else {
+                throw ValidationError("verify scale-log needs --scaler-rule pytorch, megatron, deepspeed or deepspeed-fp16, or --deepspeed-config FILE")
+            }
             return try ruleFlags.rule(framework, initScale: initScale, growthFactor: growthFactor, backoffFactor: backoffFactor,
                                       growthInterval: growthInterval, minScale: minScale, hysteresis: hysteresis)
         }
@@ -378,7 +387,8 @@ extension HalfTraceCommand.Verify {
         func validate() throws { _ = try rule() }
 
         func run() throws {
-            let result = try ScaleLogVerification.verify(file: file, rule: try rule(), initScaleGiven: initScale != nil || ruleFlags.initialScale != nil)
+            let result = try ScaleLogVerification.verify(file: file, rule: try rule(),
+                                                         initScaleGiven: initScale != nil || ruleFlags.initialScale != nil || deepSpeedConfig.path != nil)
             print(json ? result.json : result.report)
             if !result.passes { throw ExitCode(1) }
         }
