@@ -61,6 +61,8 @@ public enum YOLOv5Multiplier: Schedule, Equatable {
     case oneCycle(OneCycleSchedule)
     /// 1 at every epoch: the lr is set by another scheduler (the SGDR kinds).
     case constant
+    /// A pasted scheduler's multiplier per epoch (index e: after e steps; the last one beyond).
+    case table([Double])
 
     /// one_cycle(1, lrf, epochs) when `cosine` (`--cos-lr`), the linear multiplier otherwise.
     public init(cosine: Bool, epochs: Int, lrf: Double) throws {
@@ -74,7 +76,17 @@ public enum YOLOv5Multiplier: Schedule, Equatable {
         case .linear(let s): s(x)
         case .oneCycle(let s): s(x)
         case .constant: 1
+        case .table(let t): t[max(0, min(Int(x.rounded(.down)), t.count - 1))]
         }
+    }
+
+    /// A scheduler's constructor call as written (`TorchScheduler`) over one group at lr0,
+    /// stepped once per epoch: the multiplier of epoch e is its exact lr after e steps over lr0.
+    public init(pasted expression: String, lr0: Double, epochs: Int) throws {
+        guard lr0 > 0, lr0.isFinite else { throw HalfTraceError.invalid("lr0", "\(lr0) is invalid: a pasted scheduler's multiplier is its lr over lr0 > 0") }
+        try HalfTraceError.check("epochs", epochs, in: 1...1_000_000)
+        let trace = try TorchScheduler(expression, lrs: [lr0]).trace(steps: epochs)
+        self = .table(trace.exactLR.map { $0[0] / lr0 })
     }
 }
 

@@ -26,6 +26,9 @@ import HalfTraceKernels
 /// Megatron-core's `OptimizerParamScheduler` (megatron/core/optimizer_param_scheduler.py, 0.16.1,
 /// with its weight decay): functions of their own step counters, stepped as those packages step
 /// them. They are not torch LRSchedulers, so SequentialLR and ChainedScheduler cannot hold them.
+/// So do timm's schedulers (`TimmScheduler`: Step, MultiStep, Poly, Tanh, Cosine, WSD; timm 1.0.31)
+/// and transformers' schedule builders and `get_scheduler` (`TransformersScheduler`; transformers
+/// 5.25.0), traced on their own.
 public struct TorchScheduler: Sendable {
     /// The parsed constructor.
     public let call: PythonCall

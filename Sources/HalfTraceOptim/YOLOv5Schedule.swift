@@ -13,9 +13,13 @@ public enum SchedulerKind: String, Sendable, Codable, CaseIterable {
     /// SGDR with its own linear warm-up, per-cycle peak decay, re-warm-up after a restart and a
     /// cycle limit (`Warmup<SGDRSchedule>`), evaluated per batch.
     case sgdrWarmup = "sgdr-warmup"
+    /// A scheduler pasted as its constructor call (PyTorch's, timm's, transformers', DeepSpeed's,
+    /// Megatron's; `TorchScheduler`), stepped per epoch in train.py's place of LambdaLR: its exact
+    /// lr after e steps, over lr0, is the multiplier of epoch e.
+    case pasted
 
-    /// Whether the schedule is LambdaLR stepped per epoch (YOLOv5's own).
-    public var isLambda: Bool { self == .linear || self == .onecycle }
+    /// Whether the schedule is LambdaLR stepped per epoch (YOLOv5's own, or a pasted one).
+    public var isLambda: Bool { self == .linear || self == .onecycle || self == .pasted }
 }
 
 /// The options of the SGDR kinds (PyTorch's T_0, T_mult, eta_min, and `SGDRSchedule`'s extras).
@@ -106,7 +110,7 @@ public struct YOLOv5Schedule: Sendable {
     /// applies train.py's `scheduler.last_epoch = start_epoch - 1`.
     public init(optimizer: Optimizer, hyp: ScheduleHyperparameters, epochs: Int, batchesPerEpoch: Int,
                 batchSize: Int, nominalBatchSize: Int = 64, kind: SchedulerKind = .linear, restarts: RestartOptions = RestartOptions(),
-                lag: Bool = false, startEpoch: Int = 0) throws {
+                lag: Bool = false, startEpoch: Int = 0, pasted: String? = nil) throws {
         try hyp.validate()
         try HalfTraceError.check("batches_per_epoch", batchesPerEpoch, in: 1...1_000_000)
         try HalfTraceError.check("batch_size", batchSize, in: 1...1_000_000)
@@ -123,7 +127,13 @@ public struct YOLOv5Schedule: Sendable {
         self.lag = lag
         self.kind = kind
         self.accumulate = Self.initialAccumulate(batchSize: batchSize, nominalBatchSize: nominalBatchSize)
-        let multiplier = try YOLOv5Multiplier(cosine: kind == .onecycle, epochs: epochs, lrf: hyp.lrf)
+        let multiplier: YOLOv5Multiplier
+        switch (kind, pasted) {
+        case (.pasted, let expression?): multiplier = try YOLOv5Multiplier(pasted: expression, lr0: hyp.lr0, epochs: epochs)
+        case (.pasted, nil): throw HalfTraceError.invalid("scheduler", "the pasted schedule needs its constructor call")
+        case (_, .some): throw HalfTraceError.invalid("scheduler", "a constructor call is the pasted schedule's, not \(kind.rawValue)'s")
+        default: multiplier = try YOLOv5Multiplier(cosine: kind == .onecycle, epochs: epochs, lrf: hyp.lrf)
+        }
         scheduler = LambdaLR(optimizer: optimizer, lambda: kind.isLambda ? multiplier : .constant)
         let bases = optimizer.groups.map(\.initialLR)
         self.restarts = kind == .sgdr
@@ -146,7 +156,7 @@ public struct YOLOv5Schedule: Sendable {
     public mutating func beforeBatch(iteration ni: Int, epoch: Int, batch i: Int, optimizer: Optimizer) {
         let t = Double(epoch) + Double(i) / Double(batchesPerEpoch)
         switch kind {
-        case .linear, .onecycle: break
+        case .linear, .onecycle, .pasted: break
         case .sgdr:
             try! restarts!.step(epoch: t, optimizer)  // t >= 0 and finite
         case .sgdrWarmup:

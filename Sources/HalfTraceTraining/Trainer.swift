@@ -125,7 +125,7 @@ public final class Trainer {
         schedule = try YOLOv5Schedule(optimizer: optimizer, hyp: config.hyp, epochs: config.epochs,
                                       batchesPerEpoch: batchesPerEpoch, batchSize: bs,
                                       nominalBatchSize: config.nominalBatchSize, kind: config.scheduler,
-                                      restarts: config.restarts, lag: config.yolov5Lag)
+                                      restarts: config.restarts, lag: config.yolov5Lag, pasted: config.pastedScheduler)
         orderRNG = SplitMix64.stream(seed: config.seed, index: 1)
         epochStartRNG = orderRNG
     }

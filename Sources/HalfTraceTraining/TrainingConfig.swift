@@ -65,6 +65,8 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public var optimizer: OptimizerKind = .sgd
     /// The learning-rate schedule (default YOLOv5's linear one).
     public var scheduler: SchedulerKind = .linear
+    /// The pasted schedule's constructor call as written in Python (`scheduler` `.pasted`).
+    public var pastedScheduler: String? = nil
     /// The SGDR options (sgdr and sgdr-warmup).
     public var restarts = RestartOptions()
     /// Keep train.py's `last_epoch = start_epoch - 1`, so that epoch e trains at lr0 * lf(e - 1).
@@ -120,6 +122,10 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         if yolov5Lag && !scheduler.isLambda {
             throw HalfTraceError.invalid("yolov5_lag", "train.py's lag is a LambdaLR behaviour; the \(scheduler.rawValue) schedule has none")
         }
+        if (scheduler == .pasted) != (pastedScheduler != nil) {
+            throw HalfTraceError.invalid("scheduler", scheduler == .pasted ? "the pasted schedule needs its constructor call" : "a constructor call is the pasted schedule's, not \(scheduler.rawValue)'s")
+        }
+        if let pastedScheduler { _ = try YOLOv5Multiplier(pasted: pastedScheduler, lr0: hyp.lr0, epochs: epochs) }
         do { try restarts.validate(for: scheduler) } catch let e as HalfTraceError { throw e.inField("restarts") }
         do { try lossSpikes.validate(epochs: epochs) } catch let e as HalfTraceError { throw e.inField("loss_spikes") }
     }

@@ -128,6 +128,26 @@ struct CLITests {
         }
     }
 
+    @Test("train --scheduler \"EXPR\": a pasted PyTorch scheduler drives the per-epoch lr after the warm-up, as its closed form says")
+    func trainPastedScheduler() throws {
+        try withTemporaryDirectory("pasted") { dir in
+            let r = try Self.run(["train", "--model", "tiny", "--epochs", "6", "--out", dir, "--scheduler", "CosineAnnealingLR(T_max=6, eta_min=0.001)"])
+            #expect(r.status == 0, "\(r.text)")
+            let lines = try String(contentsOfFile: dir + "/results.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+            let col = try #require(lines[0].firstIndex(of: "lr_weight"))
+            #expect(lines.count == 7)
+            // The tiny model's warm-up (nw = 100 iterations) ends in epoch 2; from epoch 3 the lr is
+            // eta_min + (lr0 - eta_min) (1 + cos(pi e / T_max)) / 2 with lr0 = 0.01.
+            for e in 3...5 {
+                let expected = 0.001 + (0.01 - 0.001) * (1 + cos(Double.pi * Double(e) / 6)) / 2
+                let got = try #require(Double(lines[e + 1][col]))
+                #expect(abs(got - expected) <= 1e-15, "epoch \(e): \(got) vs \(expected)")
+            }
+            let bad = try Self.run(["train", "--model", "tiny", "--epochs", "6", "--scheduler", "StepLR(step_size=0)"])
+            #expect(bad.status == 64 && bad.text.contains("--scheduler") && bad.text.contains("ZeroDivisionError"), "\(bad.text)")
+        }
+    }
+
     @Test("hand-edited files through the real command: a message naming the file and field, a non-zero exit, never a trap")
     func handEditedFiles() throws {
         try withTemporaryDirectory("cli-files") { dir in

@@ -36,6 +36,7 @@ struct ReferenceTrainingScenario: Scenario {
         }
         t.optimizer = try c.choice("optimizer", OptimizerKind.self)
         t.scheduler = try c.choice("scheduler", SchedulerKind.self)
+        if t.scheduler == .pasted { throw HalfTraceError.invalid("config.scheduler", "the reference trainer has YOLOv5's and SGDR's schedules, not a pasted one") }
         t.batchSize = try c.int("batch_size", in: 1...ToyModel.probeRows)
         t.nominalBatchSize = try c.int("nbs", in: 1...10_000)
         t.epochs = try c.int("epochs", in: 1...200)
@@ -72,7 +73,7 @@ struct ReferenceTrainingScenario: Scenario {
         var out = [ScenarioMarker(x: Double(nw), label: "end of warm-up (nw = \(nw))")]
         let o = training.restarts
         switch training.scheduler {
-        case .linear, .onecycle: break
+        case .linear, .onecycle, .pasted: break
         case .sgdr:
             out += Reference.restartEpochs(t0: o.t0, tMult: o.tMult, below: Double(training.epochs))
                 .map { ScenarioMarker(x: $0 * Double(nb), label: "restart (epoch \(Int($0)))") }
@@ -143,6 +144,7 @@ struct ReferenceTrainingScenario: Scenario {
         let o = training.restarts
         switch training.scheduler {
         case .linear: r.schedule = .linear
+        case .pasted: throw HalfTraceError.invalid("config.scheduler", "the reference trainer has no pasted schedules")
         case .onecycle: r.schedule = .oneCycle
         case .sgdr: r.schedule = .sgdr(t0: o.t0, tMult: o.tMult, etaMin: o.etaMin)
         case .sgdrWarmup:

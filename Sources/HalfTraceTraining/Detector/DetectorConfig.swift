@@ -28,6 +28,8 @@ public struct DetectorConfig: Sendable, Codable, Equatable {
     public var optimizer: OptimizerKind = .sgd
     /// The learning-rate schedule (linear).
     public var scheduler: SchedulerKind = .linear
+    /// The pasted schedule's constructor call as written in Python (`scheduler` `.pasted`).
+    public var pastedScheduler: String? = nil
     /// The SGDR options (sgdr and sgdr-warmup).
     public var restarts = RestartOptions()
     /// The GradScaler options (on by default for amp and fp16).
@@ -73,6 +75,10 @@ public struct DetectorConfig: Sendable, Codable, Equatable {
         if optimizer != .sgd && hyp.momentum >= 1 {
             throw HalfTraceError.invalid("hyp.momentum", "\(hyp.momentum) is beta1 for Adam and must be < 1")
         }
+        if (scheduler == .pasted) != (pastedScheduler != nil) {
+            throw HalfTraceError.invalid("scheduler", scheduler == .pasted ? "the pasted schedule needs its constructor call" : "a constructor call is the pasted schedule's, not \(scheduler.rawValue)'s")
+        }
+        if let pastedScheduler { _ = try YOLOv5Multiplier(pasted: pastedScheduler, lr0: hyp.lr0, epochs: epochs) }
         do { try restarts.validate(for: scheduler) } catch let e as HalfTraceError { throw e.inField("restarts") }
         try DetectorArchitecture(widths: widths, classes: 1, anchors: DetectorTrainer.defaultAnchors).validate()
         if dataPath == nil {

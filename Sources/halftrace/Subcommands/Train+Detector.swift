@@ -38,6 +38,7 @@ extension HalfTraceCommand.Train {
         if let optimizer { c.optimizer = optimizer }
         hypFlags.apply(to: &c.hyp)
         c.scheduler = toy.scheduler
+        c.pastedScheduler = toy.pastedScheduler
         c.restarts = toy.restarts
         c.scaler = toy.scaler
         if scalerRule != nil { c.scaler.rule = try scalerRuleValue(scalerRule!) }
@@ -55,7 +56,7 @@ extension HalfTraceCommand.Train {
         if let scalerRule { _ = try scalerRuleValue(scalerRule) } else if let flag = ruleFlags.anyGiven {
             throw ValidationError("\(flag) needs --scaler-rule (deepspeed, deepspeed-fp16 or megatron)")
         }
-        if cosLR, let scheduler, scheduler != .onecycle { throw ValidationError("--cos-lr is --scheduler onecycle; it contradicts --scheduler \(scheduler.rawValue)") }
+        if cosLR, let scheduler, scheduler.kind != .onecycle { throw ValidationError("--cos-lr is --scheduler onecycle; it contradicts --scheduler \(scheduler)") }
         try validating { try detectorConfig().validate() }
     }
 
@@ -89,7 +90,7 @@ extension HalfTraceCommand.Train {
         print("  anchors (px): " + m.architecture.anchors.enumerated().map { i, layer in
             "P\(i + 3)/\(DetectorArchitecture.strides[i]) " + layer.map { "\(Format.fixed($0.w, 1))x\(Format.fixed($0.h, 1))" }.joined(separator: " ")
         }.joined(separator: ", "))
-        print("  \(c.precision.rawValue), \(c.optimizer.rawValue), \(c.epochs) epochs, batch \(c.batchSize), \(trainer.batchesPerEpoch) batches/epoch, imgsz \(c.imageSize), \(c.scheduler.rawValue) schedule, warm-up \(trainer.schedule.warmupIterations) iterations, scaler \(c.usesScaler ? "on" : "off"), EMA \(c.ema ? "on" : "off")")
+        print("  \(c.precision.rawValue), \(c.optimizer.rawValue), \(c.epochs) epochs, batch \(c.batchSize), \(trainer.batchesPerEpoch) batches/epoch, imgsz \(c.imageSize), \(c.pastedScheduler ?? c.scheduler.rawValue) schedule, warm-up \(trainer.schedule.warmupIterations) iterations, scaler \(c.usesScaler ? "on" : "off"), EMA \(c.ema ? "on" : "off")")
         print(DetectorTables.consoleHeader)
         let progress = ProgressLine()
         let clock = ContinuousClock(), start = clock.now

@@ -9,7 +9,25 @@ extension ToyModel: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 extension GradScaler.HysteresisRefill: ExpressibleByArgument {}
-extension SchedulerKind: ExpressibleByArgument {}
+/// `--scheduler`: a schedule's name, or a scheduler's constructor call as written in Python
+/// (the pasted schedule, stepped per epoch in place of YOLOv5's LambdaLR).
+struct SchedulerChoice: ExpressibleByArgument, CustomStringConvertible {
+    var kind: SchedulerKind
+    var expression: String?
+
+    init?(argument: String) {
+        if let k = SchedulerKind(rawValue: argument), k != .pasted {
+            (kind, expression) = (k, nil)
+        } else if argument.contains("(") {
+            (kind, expression) = (.pasted, argument)
+        } else {
+            return nil
+        }
+    }
+
+    var description: String { expression ?? kind.rawValue }
+    static var allValueStrings: [String] { SchedulerKind.allCases.filter { $0 != .pasted }.map(\.rawValue) + ["\"EXPR\""] }
+}
 
 extension HalfTraceCommand {
     struct Train: ParsableCommand {
@@ -27,8 +45,8 @@ extension HalfTraceCommand {
         @Option(help: "Nominal batch size for accumulation (default 64).") var nbs: Int?
         @Option(help: "sgd, adam or adamw.") var optimizer: OptimizerKind?
         @OptionGroup(title: "Hyper-parameters (YOLOv5's hyp keys)") var hypFlags: HyperparameterOptions
-        @Option(help: "linear or onecycle (YOLOv5's LambdaLR, per epoch), sgdr or sgdr-warmup (per batch at epoch + i/nb).")
-        var scheduler: SchedulerKind?
+        @Option(help: "linear or onecycle (YOLOv5's LambdaLR, per epoch), sgdr or sgdr-warmup (per batch at epoch + i/nb), or a scheduler's constructor as written in Python, e.g. \"CosineAnnealingLR(T_max=30, eta_min=1e-4)\" (PyTorch's, timm's, transformers', DeepSpeed's, Megatron's), stepped per epoch in LambdaLR's place.")
+        var scheduler: SchedulerChoice?
         @Flag(name: .customLong("cos-lr"), help: "YOLOv5's --cos-lr: the onecycle schedule.") var cosLR = false
         @OptionGroup(title: "SGDR (--scheduler sgdr or sgdr-warmup)") var restartFlags: RestartFlags
         @Flag(name: .customLong("yolov5-lag"), help: "Replay train.py's one-epoch scheduler lag.") var yolov5Lag = false
@@ -67,7 +85,7 @@ extension HalfTraceCommand {
             if let optimizer { c.optimizer = optimizer }
             hypFlags.apply(to: &c.hyp)
             if cosLR { c.scheduler = .onecycle }
-            if let scheduler { c.scheduler = scheduler }
+            if let scheduler { (c.scheduler, c.pastedScheduler) = (scheduler.kind, scheduler.expression) }
             restartFlags.apply(to: &c.restarts)
             if let lossSpikes { c.lossSpikes.iterations = (try? integers(lossSpikes, flag: "--loss-spikes")) ?? [-1] }
             if lossSpikes != nil { c.lossSpikes.gain = lossSpikeGain ?? 1e5 }
@@ -101,7 +119,7 @@ extension HalfTraceCommand {
             if let scalerRule { _ = try scalerRuleValue(scalerRule) } else if let flag = ruleFlags.anyGiven {
                 throw ValidationError("\(flag) needs --scaler-rule (deepspeed, deepspeed-fp16 or megatron)")
             }
-            if cosLR, let scheduler, scheduler != .onecycle { throw ValidationError("--cos-lr is --scheduler onecycle; it contradicts --scheduler \(scheduler.rawValue)") }
+            if cosLR, let scheduler, scheduler.kind != .onecycle { throw ValidationError("--cos-lr is --scheduler onecycle; it contradicts --scheduler \(scheduler)") }
             if let lossSpikes { _ = try integers(lossSpikes, flag: "--loss-spikes") }
             if lossSpikeGain != nil && lossSpikes == nil { throw ValidationError("--loss-spike-gain needs --loss-spikes") }
             if let savePeriod, savePeriod < 1 { throw ValidationError("--save-period: \(savePeriod) is invalid: expected an integer >= 1") }
@@ -151,7 +169,7 @@ extension HalfTraceCommand {
         func train(_ session: TrainingSession) throws {
             let trainer = session.trainer, c = trainer.config
             print("halftrace train: \(c.model.rawValue) \(c.model.sizes.map(String.init).joined(separator: "-")) on \(trainer.data.source)")
-            print("  \(c.precision.rawValue), \(c.optimizer.rawValue), \(c.epochs) epochs, batch \(c.effectiveBatchSize), \(trainer.batchesPerEpoch) batches/epoch, \(c.scheduler.rawValue) schedule, warm-up \(trainer.schedule.warmupIterations) iterations, scaler \(c.usesScaler ? "on" : "off")")
+            print("  \(c.precision.rawValue), \(c.optimizer.rawValue), \(c.epochs) epochs, batch \(c.effectiveBatchSize), \(trainer.batchesPerEpoch) batches/epoch, \(c.pastedScheduler ?? c.scheduler.rawValue) schedule, warm-up \(trainer.schedule.warmupIterations) iterations, scaler \(c.usesScaler ? "on" : "off")")
             print(TrainingTables.consoleHeader)
             let progress = ProgressLine()
             try session.run(stopAfter: stopAfterIterations, onIteration: { r in
