@@ -115,7 +115,8 @@ public struct TorchScheduler: Sendable {
     }
 
     /// The rows after 0...steps calls of `step()`: each group's exact and package lr (and momentum).
-    /// Throws where PyTorch raises while stepping (OneCycleLR past total_steps), naming the step.
+    /// Throws where PyTorch raises while stepping (OneCycleLR past total_steps), naming the step,
+    /// and where an lr stops being finite (ExponentialLR(gamma=1e300) after two steps).
     /// `increment` is what each `step(increment)` of Megatron's scheduler adds (Megatron-LM: the
     /// global batch); the other schedulers step by one.
     public func trace(steps: Int, increment: Int = 1) throws -> TorchScheduleTrace {
@@ -130,6 +131,10 @@ public struct TorchScheduler: Sendable {
             if k > 0 { try object.step() }
             out.packageLR.append(sim.groups.map(\.lr))
             out.exactLR.append(spec.exact(k, base: baseLRs, increment: increment))
+            if let j = (out.packageLR[k] + out.exactLR[k]).firstIndex(where: { !$0.isFinite }) {
+                let v = j < baseLRs.count ? out.packageLR[k][j] : out.exactLR[k][j - baseLRs.count]
+                throw HalfTraceError.invalid("scheduler", "after \(k) steps the lr of group \(j % baseLRs.count) is \(v): not a finite learning rate (the package would train with it)")
+            }
             if case .megatron(let m) = spec {
                 out.packageWeightDecay.append(sim.groups.map(\.weightDecay))
                 out.exactWeightDecay.append(baseLRs.map { _ in m.weightDecay(Double(k * increment)) })

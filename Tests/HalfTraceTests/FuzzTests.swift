@@ -129,6 +129,44 @@ struct FuzzTests {
         }
     }
 
+    @Test("pasted scheduler expressions (every recorded constructor, mutated; deep nesting, huge numbers, wrong types): refused naming the column, or traced")
+    func schedulerExpressions() throws {
+        var seeds: [String] = []
+        for (name, key) in [("torch_schedulers", "expr"), ("ds_megatron_schedules", "constructor"), ("timm_transformers_schedules", "constructor")] {
+            let f = try Fixture.loadExact(name)
+            func collect(_ cases: Any?) { for c in (cases as? [[String: Any]]) ?? [] { if let e = c[key] as? String { seeds.append(e) } } }
+            collect(f["cases"])
+            for package in ["deepspeed", "megatron", "timm", "transformers"] { collect((f[package] as? [String: Any])?["cases"]) }
+        }
+        #expect(seeds.count >= 150)
+        var accepted = 0, refused = 0
+        for (k, seed) in seeds.enumerated() {
+            let outcome = Self.fuzz(seed, seed: 900 + UInt64(k), cases: max(4, Self.cases / 40)) { text in
+                let s = try TorchScheduler(text, lrs: [0.1, 0.01])
+                _ = try s.trace(steps: min(s.defaultSteps, 3_000))
+            }
+            accepted += outcome.accepted
+            refused += outcome.refused
+        }
+        #expect(accepted > seeds.count && refused > seeds.count, "accepted \(accepted), refused \(refused)")
+        // Shapes a mutation rarely reaches: each refused with a HalfTraceError naming the column, none traps.
+        let hostile = [String(repeating: "[", count: 100_000), "StepLR(" + String(repeating: "(", count: 5_000) + "3" + String(repeating: ")", count: 5_000) + ")",
+                       "StepLR(step_size=99999999999999999999999999)", "StepLR(step_size=3, gamma=1e400)", "ExponentialLR(gamma=-1e308)",
+                       "CosineAnnealingLR(T_max=9223372036854775807)", "OneCycleLR(max_lr=0.1, total_steps=-9223372036854775808)",
+                       "MultiStepLR(milestones=[9223372036854775807])", "TanhLRScheduler(t_initial=9223372036854775807, cycle_mul=1.5)",
+                       "get_scheduler(3)", "get_scheduler('linear', num_warmup_steps='3', num_training_steps=10)", "StepLR(step_size=3.5)",
+                       "SequentialLR([StepLR(3)] * 2, milestones=[1])", "StepLR(step_size=3)(2)", "a.b.c.d.StepLR(3)", "\u{0}", ""]
+        for text in hostile {
+            do {
+                let s = try TorchScheduler(text, lrs: [0.1])
+                _ = try s.trace(steps: min(s.defaultSteps, 3_000))
+                Issue.record("\(text.prefix(60)) was accepted")
+            } catch let e as HalfTraceError {
+                #expect(e.description.contains("column") || e.field == "scheduler", "\(text.prefix(60)): \(e)")
+            }
+        }
+    }
+
     @Test("digits CSV: refused with file:line, or trained a step with")
     func digitsFiles() throws {
         let text = try String(contentsOf: Digits.bundledURL!, encoding: .utf8).split(separator: "\n").prefix(41).joined(separator: "\n")
