@@ -49,7 +49,9 @@ public struct Panel: Equatable, Sendable {
 
 public struct Series: Equatable, Sendable {
     public enum Style: String, Sendable {
-        case line, points, linesPoints, steps
+        /// `steps` is gnuplot's fsteps (the jump at x_i to y_(i+1), for values "after step i");
+        /// `hold` is gnuplot's steps (y_i held over [x_i, x_(i+1)), for a state in effect during row i).
+        case line, points, linesPoints, steps, hold
     }
 
     /// The legend entry ("": none, for panels whose colours another panel's legend explains).

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Builds a gnuplot script from a figure (pure; rendering is `Gnuplot.render`'s job).
 ///
 /// The data is inline (datablocks), the panels are stacked with `multiplot` and explicit
@@ -40,7 +42,17 @@ public enum GnuplotScript {
     static func plots(_ figure: Figure) -> String {
         if let columns = figure.gridColumns { return grid(figure, columns: max(1, columns)) }
         var s = "set multiplot title \(quote(figure.title)) font ',\(titleSize(figure))'\n"
+        // A panel whose every series is one constant takes no space: a line of text says it.
+        let (kept, constants) = Self.withoutConstantPanels(figure.panels)
+        var figure = figure
+        figure.panels = kept
+        if !constants.isEmpty {
+            s += "set label 1000 \(quote(constants.joined(separator: "; "))) at screen 0.10, screen 0.945 left font ',9' tc rgb '#555555'\n"
+        }
         let total = figure.panels.reduce(0) { $0 + $1.weight }
+        // The legend sits right of the plots; the plots end where the longest entry still fits.
+        let right = Self.rightMargin(figure)
+        let gaps = Self.gaps(figure)
         // One x range for every panel, so that the panels line up with the shared axis.
         let xs = figure.panels.flatMap { $0.series.flatMap(\.x) + $0.markers.map(\.x) }.filter(\.isFinite)
         let xRange = xs.isEmpty ? nil : (xs.min()!, xs.max()!)
@@ -49,7 +61,7 @@ public enum GnuplotScript {
         for (p, panel) in figure.panels.enumerated() {
             let h = (top - bottom) * panel.weight / total
             let last = p == figure.panels.count - 1
-            s += "reset\nset lmargin at screen 0.10\nset rmargin at screen 0.80\n"
+            s += "reset\nset lmargin at screen 0.10\nset rmargin at screen \(number(right))\n"
             s += "set tmargin at screen \(number(y))\nset bmargin at screen \(number(y - h + (last ? 0 : 0.012)))\n"
             s += "set grid lc rgb '#dddddd'\nset key outside right top vertical spacing 1.1 font ',9'\n"
             s += "set ylabel \(quote(panel.yLabel)) font ',10'\n"
@@ -65,9 +77,14 @@ public enum GnuplotScript {
             }
             if let r = panel.yRange {
                 s += "set yrange [\(number(r.lowerBound)):\(number(r.upperBound))]\n"
-            } else if panel.logBase == nil {
-                s += "set offsets 0, 0, graph 0.04, graph 0.04\n"
+            } else if let base = panel.logBase {
+                // One step of the base beyond the data, so that a floor or a ceiling is not on the frame.
+                let ys = panel.series.flatMap(\.y).filter { $0.isFinite && $0 > 0 }
+                if let lo = ys.min(), let hi = ys.max() { s += "set yrange [\(number(lo / base)):\(number(hi * base))]\n" }
+            } else if let r = Self.paddedRange(panel) {
+                s += "set yrange [\(number(r.lowerBound)):\(number(r.upperBound))]\n"
             }
+            s += Self.drawGaps(gaps, labelled: p == 0, xRange: xRange)
             if let note = panel.note { s += "set label 1 \(quote(note)) at graph 0.01, graph 0.93 left font ',9'\n" }
             for (k, m) in panel.markers.sorted(by: { $0.x < $1.x }).enumerated() {
                 s += "set arrow \(k + 1) from first \(number(m.x)), graph 0 to first \(number(m.x)), graph 1 nohead lc rgb '\(m.color)' dt 2\n"
@@ -92,6 +109,96 @@ public enum GnuplotScript {
         }
         s += "unset multiplot\n"
         return s
+    }
+
+    /// The panels to draw, and for each panel left out a line saying its constant value: a panel
+    /// whose series all hold one finite value (a scale of 2^0, an accumulate of 1) and that draws
+    /// no tolerance band. The last panel (the shared x axis) is always kept.
+    static func withoutConstantPanels(_ panels: [Panel]) -> ([Panel], [String]) {
+        var kept: [Panel] = [], notes: [String] = []
+        for (p, panel) in panels.enumerated() {
+            let ys = panel.series.flatMap(\.y)
+            if p < panels.count - 1, panel.band == nil, let first = ys.first, first.isFinite, ys.allSatisfy({ $0 == first }), panels.count > 1 {
+                notes.append("\(panel.yLabel): \(shortNumber(first)) throughout (panel omitted)")
+            } else {
+                kept.append(panel)
+            }
+        }
+        return (kept, notes)
+    }
+
+    /// Where the plots end on the right: room for the longest legend entry (about 7 px a
+    /// character at 9 pt, plus the sample line), between 55 % and 85 % of the width.
+    static func rightMargin(_ figure: Figure) -> Double {
+        let longest = figure.panels.flatMap { $0.series.map(\.title.count) + [$0.bandLabel?.count ?? 0] }.max() ?? 0
+        let needed = (Double(longest) * 7.0 + 90) / Double(figure.width)
+        return min(0.85, max(0.55, 1 - needed))
+    }
+
+    /// A linear panel's y range: the finite data plus 6 % each side, never reaching below zero by
+    /// more than a sliver when the data is non-negative (a loss axis does not go to -50).
+    static func paddedRange(_ panel: Panel) -> ClosedRange<Double>? {
+        let ys = panel.series.flatMap(\.y).filter(\.isFinite)
+        guard let lo = ys.min(), let hi = ys.max() else { return nil }
+        let span = hi - lo, pad = span > 0 ? 0.06 * span : max(abs(lo) * 0.1, 1e-12)
+        let lower = lo >= 0 ? max(lo - pad, -0.015 * max(span, pad)) : lo - pad
+        return lower...(hi + pad)
+    }
+
+    /// A run of rows where a series is NaN or infinite: from the last finite x before it to the
+    /// first finite x after it (or the end), with the series it holds for.
+    struct Gap: Equatable {
+        var from: Double, to: Double, start: Double, what: String, names: [String]
+    }
+
+    /// Every gap of every titled series of the figure, series with the same span joined (their
+    /// engine/golden/formula suffix dropped), so that a value that stops is never mistaken for
+    /// one that was not drawn.
+    static func gaps(_ figure: Figure) -> [Gap] {
+        let xs = figure.panels.flatMap { $0.series.flatMap(\.x) }.filter(\.isFinite)
+        let end = xs.max() ?? 0
+        var out: [Gap] = []
+        for series in figure.panels.flatMap(\.series) where !series.title.isEmpty {
+            var start: Int?
+            let n = series.y.count
+            for i in 0...n {
+                let bad = i < n && !series.y[i].isFinite
+                if bad, start == nil { start = i }
+                guard !bad, let a = start else { continue }
+                start = nil
+                guard a > 0 || i < n else { continue }  // no finite value at all: nothing was cut off
+                var name = series.title
+                for suffix in [" golden", " engine", " formula"] where name.hasSuffix(suffix) { name.removeLast(suffix.count) }
+                let gap = Gap(from: series.x[max(0, a - 1)], to: i < n ? series.x[i] : end, start: series.x[a],
+                              what: series.y[a].isNaN ? "NaN" : "inf", names: [name])
+                if let k = out.firstIndex(where: { $0.from == gap.from && $0.to == gap.to && $0.what == gap.what }) {
+                    if !out[k].names.contains(name) { out[k].names.append(name) }
+                } else {
+                    out.append(gap)
+                }
+            }
+        }
+        return out
+    }
+
+    /// The gaps shaded in a panel, named in the top one.
+    static func drawGaps(_ gaps: [Gap], labelled: Bool, xRange: (Double, Double)?) -> String {
+        var s = ""
+        for (k, g) in gaps.enumerated() {
+            s += "set object \(100 + k) rect from first \(number(g.from)), graph 0 to first \(number(g.to)), graph 1 fc rgb '#eeeeee' fs solid 1.0 noborder behind\n"
+            if labelled {
+                let text = "\(g.names.joined(separator: ", ")): \(g.what) from \(shortNumber(g.start))"
+                s += "set label \(100 + k) \(quote(text)) at first \(number(g.from)), graph \(number(0.82 - 0.08 * Double(k % 4))) left offset 0.5,0 font ',9' tc rgb '#b22222'\n"
+            }
+        }
+        return s
+    }
+
+    /// A compact number for labels: integers as integers, powers of two as 2^k, else 4 significant digits.
+    static func shortNumber(_ v: Double) -> String {
+        if v == v.rounded() && abs(v) < 1e6 { return "\(Int(v))" }
+        if v > 0, v.significand == 1 { return "2^\(Int(v.exponent))" }
+        return String(format: "%.4g", v)
     }
 
     /// Panels in rows of `columns`, each with its own axes and title (YOLOv5's plot_evolve layout).
@@ -126,6 +233,7 @@ public enum GnuplotScript {
         case .points: return "with points \(color) pt \(series.pointType) ps \(number(series.pointSize))"
         case .linesPoints: return "with linespoints \(color) lw \(number(series.lineWidth)) pt \(series.pointType) ps \(number(series.pointSize))\(dash)"
         case .steps: return "with fsteps \(color) lw \(number(series.lineWidth))\(dash)"
+        case .hold: return "with steps \(color) lw \(number(series.lineWidth))\(dash)"
         }
     }
 

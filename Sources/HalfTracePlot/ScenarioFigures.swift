@@ -33,7 +33,7 @@ public enum ScenarioFigures {
                     continue
                 }
                 series.append(Series("\(c.name) \(c.source == .formula ? "formula" : "golden")", x: x, y: golden,
-                                     style: !ordered ? .points : x.count > 400 ? .line : .linesPoints, color: Palette.reference))
+                                     style: !ordered ? .points : c.stepwise ? .hold : x.count > 400 ? .line : .linesPoints, color: Palette.reference))
                 var e = Series("\(c.name) engine", x: x, y: engine, style: .points, color: color)
                 e.pointSize = x.count > 400 ? 0.35 : 0.7
                 series.append(e)
@@ -103,8 +103,10 @@ public enum ScenarioFigures {
         }
     }
 
+    /// NaN where both are NaN (drawn as a named gap, not as a residual of 0).
     static func signedResidual(_ e: Double, _ g: Double, _ t: Tolerance, scale: Double) -> Double {
-        if e.bitPattern == g.bitPattern || (e.isNaN && g.isNaN) { return 0 }
+        if e.isNaN && g.isNaN { return .nan }
+        if e.bitPattern == g.bitPattern { return 0 }
         switch t {
         case .exact: return e - g
         case .relative: return (e - g) / max(abs(g), .leastNormalMagnitude)

@@ -30,13 +30,21 @@ public struct GoldenColumn: Equatable, Sendable {
     public var label: String
     /// Not part of the file: how the scenario draws the column.
     public var axis: Axis
+    /// Not part of the file: the value holds from its row to the next and changes in jumps (a
+    /// loss scale, a growth tracker, an accumulation count, a per-epoch lr), so figures draw it
+    /// as steps, never as a ramp.
+    public var stepwise: Bool
 
-    public init(_ name: String, _ source: ColumnSource, _ tolerance: Tolerance = .exact, label: String? = nil, axis: Axis = .linear) {
+    /// The columns that hold a state between rows, drawn as steps unless a scenario says otherwise.
+    static let stepwiseNames: Set<String> = ["scale", "next_scale", "accumulate", "growth_tracker", "optimizer_step", "skipped", "accumulated"]
+
+    public init(_ name: String, _ source: ColumnSource, _ tolerance: Tolerance = .exact, label: String? = nil, axis: Axis = .linear, stepwise: Bool? = nil) {
         self.name = name
         self.source = source
         self.tolerance = tolerance
         self.label = label ?? name
         self.axis = axis
+        self.stepwise = stepwise ?? Self.stepwiseNames.contains(name)
     }
 
     /// Name, source, tolerance and label: what a golden file records of a column.
