@@ -24,6 +24,7 @@ enum ScenarioFactory {
         case "sgdr_warmup": return try SGDRWarmupScenario(c)
         case "family_schedules": return try FamilySchedulesScenario(c)
         case "family_scalers": return try FamilyScalersScenario(c)
+        case "pasted_schedules": return try PastedSchedulesScenario(c)
         case "detector": return try DetectorTrainingScenario(c)
         case "detector_epochs": return try DetectorEpochsScenario(c)
         case let k: throw HalfTraceError.invalid("config.kind", "unknown kind '\(k.prefix(40))'")
@@ -160,6 +161,9 @@ public enum Scenarios {
         "family_scalers", "Dynamic loss scaling of PyTorch, Megatron-core and DeepSpeed on one overflow pattern (init 1024, interval/window 4, hysteresis 2, min 1)",
         [("kind", "family_scalers"), ("steps", "60"), ("inf_steps", hysteresisPattern), ("init_scale", "1024"), ("growth_interval", "4"),
          ("min_scale", "1"), ("hysteresis", "2")])
+    static let pastedSchedules = ScenarioSpec(
+        "pasted_schedules", "Pasted schedulers of five packages on one recipe: lr 0.1, 10 warm-up steps, 100 steps",
+        [("kind", "pasted_schedules"), ("steps", "101"), ("lr", "0.1")])
     static let referenceSGDR = ScenarioSpec("reference_sgdr", "Trainer vs Float64 reference: SGD with SGDR per batch (T_0 3, T_mult 2: restarts at 3, 9, 21), batch 16",
                                             reference([("scheduler", "sgdr"), ("epochs", "24"), ("t0", "3"), ("t_mult", "2"), ("eta_min", "0.0001")]))
     static let references = [
@@ -240,7 +244,7 @@ public enum Scenarios {
         interpDocument, warmupFormula, warmupLag, cosineVsLinear, sgdrDocumentEpoch, sgdrDocumentBatch, sgdrPyTorchRestarts,
         scalerMLPOverflow, scalerSawtooth, scalerHysteresisClean, scalerHysteresisGrowth, scalerMinScale, accumulationEquivalence,
         accumulateRamp,
-    ] + optimizers + [resumeAmp, anchorsMetric, anchorsSearch, sgdrWarmupRestarts, familySchedules, familyScalers] + references
+    ] + optimizers + [resumeAmp, anchorsMetric, anchorsSearch, sgdrWarmupRestarts, familySchedules, familyScalers, pastedSchedules] + references
         + [digitsFP32, digitsAmp, digitsFP16, digitsFP16NoScaler, digitsAmpNoScaler, digitsAmpBF16, digitsBF16].flatMap(\.specs)
         + shrunkenEpochs + [detectorFP32, detectorAmp, detectorFP16].flatMap(\.specs)
 }
