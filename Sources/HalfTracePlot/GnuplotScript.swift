@@ -16,6 +16,10 @@ public enum GnuplotScript {
     }
 
     public static func make(_ figure: Figure, outputs: [Output]) -> String {
+        // A panel whose every series is one constant takes no space: a line of text says it.
+        var figure = figure
+        let constants: [String]
+        if figure.gridColumns == nil { (figure.panels, constants) = withoutConstantPanels(figure.panels) } else { constants = [] }
         var s = "# HalfTrace figure: \(figure.name)\nset encoding utf8\n"
         var blocks: [String] = []
         for (p, panel) in figure.panels.enumerated() {
@@ -33,19 +37,15 @@ public enum GnuplotScript {
             case .svg: s += "set terminal svg size \(figure.width),\(figure.height) enhanced font 'DejaVu Sans,10' background rgb 'white'\n"
             }
             s += "set output '\(escape(output.path))'\n"
-            s += plots(figure)
+            s += plots(figure, constants: constants)
             s += "unset output\n"
         }
         return s
     }
 
-    static func plots(_ figure: Figure) -> String {
+    static func plots(_ figure: Figure, constants: [String] = []) -> String {
         if let columns = figure.gridColumns { return grid(figure, columns: max(1, columns)) }
         var s = "set multiplot title \(quote(figure.title)) font ',\(titleSize(figure))'\n"
-        // A panel whose every series is one constant takes no space: a line of text says it.
-        let (kept, constants) = Self.withoutConstantPanels(figure.panels)
-        var figure = figure
-        figure.panels = kept
         if !constants.isEmpty {
             s += "set label 1000 \(quote(constants.joined(separator: "; "))) at screen 0.10, screen 0.945 left font ',9' tc rgb '#555555'\n"
         }

@@ -32,8 +32,10 @@ public enum ScenarioFigures {
                     series.append(s)
                     continue
                 }
-                series.append(Series("\(c.name) \(c.source == .formula ? "formula" : "golden")", x: x, y: golden,
-                                     style: !ordered ? .points : c.stepwise ? .hold : x.count > 400 ? .line : .linesPoints, color: Palette.reference))
+                var formula = Series("\(c.name) \(c.source == .formula ? "formula" : "golden")", x: x, y: golden,
+                                     style: !ordered || c.samples ? .points : c.stepwise ? .hold : x.count > 400 ? .line : .linesPoints, color: Palette.reference)
+                if c.samples { (formula.pointType, formula.pointSize) = (6, 1.6) }  // open rings around the engine's points
+                series.append(formula)
                 var e = Series("\(c.name) engine", x: x, y: engine, style: .points, color: color)
                 e.pointSize = x.count > 400 ? 0.35 : 0.7
                 series.append(e)
@@ -214,27 +216,29 @@ public enum ScenarioFigures {
         return Figure(name: f.name, title: f.title, xLabel: "epoch", panels: [top, residualPanel(check, x: perBatch.x)])
     }
 
+    /// One panel per case, on the epochs around its restart: the lr each epoch trains at, held
+    /// over the epoch (steps), HalfTrace solid and PyTorch dashed, the restart marked; the panel's
+    /// note gives both values at the restart.
     static func restartCases(_ f: ComparisonFigure, _ cases: [(t0: Int, tMult: Int, epoch: Int, engine: [Double], pytorch: [Double])],
                              baseLR: Double, _ check: ScenarioCheck) -> Figure {
-        var series: [Series] = []
-        var offsetsAll: [Double] = []
-        let spread = 0.04  // cases drawn side by side, this far apart
+        var panels: [Panel] = []
+        var residualX: [Double] = []
         for (k, c) in cases.enumerated() {
-            let label = "T_0=\(c.t0), T_mult=\(c.tMult), epoch \(c.epoch)"
+            let x = [-1.0, 0, 1, 2]  // epoch e's lr holds over [e, e + 1)
+            residualX += x.dropLast()
             let color = Palette.colors[k % Palette.colors.count]
-            let offsets = [-1.0, 0, 1].map { $0 + Double(k) * spread }
-            offsetsAll += offsets
-            series.append(Series("HalfTrace, \(label)", x: offsets, y: c.engine, style: .linesPoints, color: color))
-            var torch = Series("PyTorch 2.15, \(label)", x: offsets, y: c.pytorch, style: .linesPoints, color: color)
+            var ours = Series(k == 0 ? "HalfTrace (exact restart)" : "", x: x, y: c.engine + [c.engine.last ?? .nan], style: .hold, color: color)
+            ours.lineWidth = 2.2
+            var torch = Series(k == 0 ? "PyTorch 2.15 (float log)" : "", x: x, y: c.pytorch + [c.pytorch.last ?? .nan], style: .hold, color: Palette.reference)
             torch.dashed = true
-            torch.pointType = 6
-            series.append(torch)
+            var panel = Panel(yLabel: "lr", series: [ours, torch], weight: 1)
+            panel.note = "T_0=\(c.t0), T_mult=\(c.tMult): restart at epoch \(c.epoch); HalfTrace \(c.engine[1]), PyTorch \(c.pytorch[1])"
+            panel.markers = [Marker(x: 0, label: k == 0 ? "restart epoch: the new cycle starts at base lr \(baseLR)" : nil, color: "#2ca02c")]
+            panel.yRange = -0.15 * baseLR...1.45 * baseLR
+            panels.append(panel)
         }
-        var top = Panel(yLabel: "learning rate", series: series, weight: 3)
-        top.markers = [Marker(x: 0, label: "restart epoch: must be base lr \(baseLR)", color: "#2ca02c")]
-        top.yRange = -0.05 * baseLR...1.1 * baseLR
-        return Figure(name: f.name, title: f.title, xLabel: "epochs from the restart (cases offset by \(spread) for legibility)",
-                      panels: [top, residualPanel(check, x: offsetsAll)])
+        return Figure(name: f.name, title: f.title, xLabel: "epochs from the restart (each epoch's lr held over the epoch)",
+                      panels: panels + [residualPanel(check, x: residualX)])
     }
 
     static func lossScale(_ f: ComparisonFigure, _ training: (title: String, iteration: [Double], scale: [Double], skipped: [Bool]),

@@ -34,6 +34,9 @@ public struct GoldenColumn: Equatable, Sendable {
     /// loss scale, a growth tracker, an accumulation count, a per-epoch lr), so figures draw it
     /// as steps, never as a ramp.
     public var stepwise: Bool
+    /// Not part of the file: the rows sample a curve with kinks between them (np.interp at a few
+    /// x), so figures draw the formula as points, never joined by a line that would misdraw it.
+    public var samples = false
 
     /// The columns that hold a state between rows, drawn as steps unless a scenario says otherwise.
     static let stepwiseNames: Set<String> = ["scale", "next_scale", "accumulate", "growth_tracker", "optimizer_step", "skipped", "accumulated"]

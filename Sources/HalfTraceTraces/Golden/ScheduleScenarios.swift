@@ -11,7 +11,11 @@ struct InterpScenario: Scenario {
         x = try c.doubles("x", count: 0...1_000_000, each: -1e300...1e300)
         _ = try Interpolation(xp: xp, fp: fp)
     }
-    var columns: [GoldenColumn] { [GoldenColumn("x", .key, label: "x"), GoldenColumn("y", .formula, label: "y = interp(x)")] }
+    var columns: [GoldenColumn] {
+        var y = GoldenColumn("y", .formula, label: "y = interp(x)")
+        y.samples = true  // np.interp has kinks at every xp between these x
+        return [GoldenColumn("x", .key, label: "x"), y]
+    }
     func run(_: RunCache) throws -> EngineRun {
         let f = try Interpolation(xp: xp, fp: fp)
         return EngineRun(rows: x.map { [$0, f($0)] })
@@ -152,9 +156,13 @@ struct SGDRWarmupScenario: Scenario {
          GoldenColumn("lr", .formula, label: "learning rate")]
     }
     var markers: [ScenarioMarker] {
-        [ScenarioMarker(x: warmupEpochs, label: "end of warm-up")]
-            + Reference.restartEpochs(t0: restarts.t0, tMult: restarts.tMult, below: Double(epochs) - warmupEpochs)
-                .map { ScenarioMarker(x: $0 + warmupEpochs, label: "restart") }
+        // Cycle k starts at the k-th restart epoch; from cycle_limit on the lr stays at eta_min.
+        let starts = Reference.restartEpochs(t0: restarts.t0, tMult: restarts.tMult, below: Double(epochs) - warmupEpochs)
+        return [ScenarioMarker(x: warmupEpochs, label: "end of warm-up")]
+            + starts.enumerated().map { k, e in
+                let limited = restarts.cycleLimit.map { k + 1 >= $0 } ?? false
+                return ScenarioMarker(x: e + warmupEpochs, label: limited ? "cycle limit: eta_min from here" : "restart \(k + 1)")
+            }
     }
     func run(_: RunCache) throws -> EngineRun {
         EngineRun(rows: try ScheduleTraces.sgdrWarmup(lr: lr, warmupEpochs: warmupEpochs, restarts: restarts, epochs: epochs,
