@@ -142,4 +142,26 @@ struct GoldenTests {
         #expect(text.contains("title \"lr\\\\_bias formula\""))
         #expect(text.contains("set ylabel \"learning rate\"") && text.contains("set xlabel \"epoch\""))
     }
+
+    @Test("the renderer's rules: held values as steps, NaN runs shaded and named, constant panels replaced by text, log axes padded, the legend's room kept")
+    func rendererRules() throws {
+        // A loss that turns NaN at epoch 3, a scale that holds between rows, a constant accumulate.
+        let x: [Double] = [0, 1, 2, 3, 4, 5]
+        let loss = Panel(yLabel: "loss", series: [Series("train_loss golden", x: x, y: [2, 1.5, 1.2, .nan, .nan, .nan], style: .line, color: "#000000"),
+                                                  Series("train_loss engine", x: x, y: [2, 1.5, 1.2, .nan, .nan, .nan], style: .points, color: "#ff0000")])
+        var scale = Panel(yLabel: "loss scale", series: [Series("scale formula", x: x, y: [1024, 1024, 512, 512, 256, 256], style: .hold, color: "#000000")])
+        scale.logBase = 2
+        let accumulate = Panel(yLabel: "accumulate", series: [Series("accumulate formula", x: x, y: [1, 1, 1, 1, 1, 1], style: .hold, color: "#000000")])
+        let residual = Panel(yLabel: "residual", series: [Series("a very long legend entry that needs room on the right of the plots", x: x, y: [0, 0, 0, 0, 0, 0],
+                                                                 style: .points, color: "#0000ff")])
+        let text = GnuplotScript.make(Figure(name: "f", title: "t", xLabel: "epoch", panels: [loss, scale, accumulate, residual]), outputs: [.init(.png, "/tmp/f.png")])
+        #expect(text.contains("with steps lc rgb '#000000'"), "a held value is drawn as steps")
+        #expect(text.contains("set object 100 rect from first 2.0, graph 0 to first 5.0, graph 1"), "the NaN run from the last finite row to the end is shaded")
+        #expect(text.contains("set label 100 \"train\\\\_loss: NaN from 3\""), "and named once for both series: \(text)")
+        #expect(!text.contains("set ylabel \"accumulate\"") && text.contains("accumulate: 1 throughout (panel omitted)"), "a constant panel is a line of text")
+        #expect(text.contains("set yrange [128.0:2048.0]"), "a log2 axis one octave beyond the data")
+        let right = try #require(text.split(separator: "\n").first { $0.hasPrefix("set rmargin at screen") })
+        let margin = try #require(Double(right.split(separator: " ").last!))
+        #expect(margin == 0.55, "the plots end at 55 % of the width, the most a 66-character legend entry may take: \(margin)")
+    }
 }
