@@ -86,10 +86,12 @@ public enum GnuplotScript {
             }
             s += Self.drawGaps(gaps, labelled: p == 0, xRange: xRange)
             if let note = panel.note { s += "set label 1 \(quote(note)) at graph 0.01, graph 0.93 left font ',9'\n" }
-            for (k, m) in panel.markers.sorted(by: { $0.x < $1.x }).enumerated() {
+            let sortedMarkers = panel.markers.sorted(by: { $0.x < $1.x })
+            let rows = p == 0 ? Self.labelRows(sortedMarkers, xRange: xRange, plotWidth: (right - 0.10) * Double(figure.width)) : []
+            for (k, m) in sortedMarkers.enumerated() {
                 s += "set arrow \(k + 1) from first \(number(m.x)), graph 0 to first \(number(m.x)), graph 1 nohead lc rgb '\(m.color)' dt 2\n"
-                if let label = m.label, p == 0 {  // staggered so that neighbouring labels do not overlap
-                    s += "set label \(k + 2) \(quote(label)) at first \(number(m.x)), graph \(k % 2 == 0 ? "1.02" : "1.07") center font ',8' tc rgb '\(m.color)'\n"
+                if let label = m.label, !label.isEmpty, p == 0 {  // in the lowest row where it overlaps no other label
+                    s += "set label \(k + 2) \(quote(label)) at first \(number(m.x)), graph \(number(1.02 + 0.05 * Double(rows[k]))) center font ',8' tc rgb '\(m.color)'\n"
                 }
             }
             var items: [String] = []
@@ -130,9 +132,32 @@ public enum GnuplotScript {
     /// Where the plots end on the right: room for the longest legend entry (about 7 px a
     /// character at 9 pt, plus the sample line), between 55 % and 85 % of the width.
     static func rightMargin(_ figure: Figure) -> Double {
-        let longest = figure.panels.flatMap { $0.series.map(\.title.count) + [$0.bandLabel?.count ?? 0] }.max() ?? 0
-        let needed = (Double(longest) * 7.0 + 90) / Double(figure.width)
-        return min(0.85, max(0.55, 1 - needed))
+        let total = figure.panels.reduce(0) { $0 + $1.weight }
+        var needed = 0.0
+        for panel in figure.panels {
+            let entries = panel.series.filter { !$0.title.isEmpty }.count + (panel.bandLabel == nil ? 0 : 1)
+            let longest = panel.series.map(\.title.count).max() ?? 0
+            // gnuplot wraps an outside key into columns when the panel is too short (about 16 px a row).
+            let height = 0.84 * Double(figure.height) * panel.weight / max(total, 1)
+            let columns = Double((entries + max(1, Int(height / 16)) - 1) / max(1, Int(height / 16)))
+            needed = max(needed, max(1, columns) * (Double(max(longest, panel.bandLabel?.count ?? 0)) * 7.0 + 90))
+        }
+        return min(0.85, max(0.55, 1 - needed / Double(figure.width)))
+    }
+
+    /// The row (0, 1, 2 ... above the top panel) of each marker's label: the lowest where its
+    /// extent (about 5.5 px a character at 8 pt, centred on the marker) overlaps no label placed
+    /// before it.
+    static func labelRows(_ markers: [Marker], xRange: (Double, Double)?, plotWidth: Double) -> [Int] {
+        guard let (lo, hi) = xRange, hi > lo else { return markers.indices.map { $0 % 2 } }
+        var ends: [Double] = []  // per row, the right end of its last label
+        return markers.map { m in
+            guard let label = m.label, !label.isEmpty else { return 0 }
+            let centre = (m.x - lo) / (hi - lo) * plotWidth, half = Double(label.count) * 2.75 + 4
+            let row = ends.firstIndex { $0 < centre - half } ?? ends.count
+            if row == ends.count { ends.append(centre + half) } else { ends[row] = centre + half }
+            return row
+        }
     }
 
     /// A linear panel's y range: the finite data plus 6 % each side, never reaching below zero by
@@ -167,6 +192,10 @@ public enum GnuplotScript {
                 guard !bad, let a = start else { continue }
                 start = nil
                 guard a > 0 || i < n else { continue }  // no finite value at all: nothing was cut off
+                // A series sampled on some rows only (a gradient norm at optimizer steps) has short
+                // runs of NaN by design: a gap is a run of 3 rows or more that is 10 % of the series
+                // or runs to its end (a value that stopped).
+                guard i - a >= 3, i == n || Double(i - a) >= 0.1 * Double(n) else { continue }
                 var name = series.title
                 for suffix in [" golden", " engine", " formula"] where name.hasSuffix(suffix) { name.removeLast(suffix.count) }
                 let gap = Gap(from: series.x[max(0, a - 1)], to: i < n ? series.x[i] : end, start: series.x[a],

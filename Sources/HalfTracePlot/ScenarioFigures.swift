@@ -32,7 +32,10 @@ public enum ScenarioFigures {
                     series.append(s)
                     continue
                 }
-                var formula = Series("\(c.name) \(c.source == .formula ? "formula" : "golden")", x: x, y: golden,
+                // One legend entry for the panel's black lines (or rings), one per engine series.
+                let kind = c.source == .formula ? "formula" : "golden"
+                let firstOfKind = !series.contains { $0.title.hasPrefix(kind) || ($0.title.isEmpty && $0.color == Palette.reference) }
+                var formula = Series(firstOfKind ? "\(kind) (black)" : "", x: x, y: golden,
                                      style: !ordered || c.samples ? .points : c.stepwise ? .hold : x.count > 400 ? .line : .linesPoints, color: Palette.reference)
                 if c.samples { (formula.pointType, formula.pointSize) = (6, 1.6) }  // open rings around the engine's points
                 series.append(formula)

@@ -117,8 +117,9 @@ struct DetectorEpochsScenario: Scenario {
          GoldenColumn("recall", .snapshot, label: "recall"), GoldenColumn("map50", .snapshot, label: "mAP@0.5"),
          GoldenColumn("map", .snapshot, label: "mAP@0.5:0.95"), GoldenColumn("val_box_loss", .snapshot, label: "loss"),
          GoldenColumn("val_obj_loss", .snapshot, label: "loss"), GoldenColumn("val_cls_loss", .snapshot, label: "loss"),
-         GoldenColumn("lr0", .formula, label: "learning rate"), GoldenColumn("lr1", .formula, label: "learning rate"),
-         GoldenColumn("lr2", .formula, label: "learning rate")]
+         // x/lr0..2: one value per epoch, held until the next (drawn as steps).
+         GoldenColumn("lr0", .formula, label: "learning rate", stepwise: true), GoldenColumn("lr1", .formula, label: "learning rate", stepwise: true),
+         GoldenColumn("lr2", .formula, label: "learning rate", stepwise: true)]
     }
 
     var figureLabels: [String]? { ["loss", "mAP@0.5", "mAP@0.5:0.95", "learning rate"] }

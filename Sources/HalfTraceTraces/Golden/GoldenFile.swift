@@ -39,7 +39,7 @@ public struct GoldenColumn: Equatable, Sendable {
     public var samples = false
 
     /// The columns that hold a state between rows, drawn as steps unless a scenario says otherwise.
-    static let stepwiseNames: Set<String> = ["scale", "next_scale", "accumulate", "growth_tracker", "optimizer_step", "skipped", "accumulated"]
+    static let stepwiseNames: Set<String> = ["scale", "next_scale", "accumulate", "growth_tracker", "optimizer_step", "skipped"]
 
     public init(_ name: String, _ source: ColumnSource, _ tolerance: Tolerance = .exact, label: String? = nil, axis: Axis = .linear, stepwise: Bool? = nil) {
         self.name = name

@@ -70,19 +70,26 @@ struct ReferenceTrainingScenario: Scenario {
         let bs = training.effectiveBatchSize
         let nb = (ToyModel.probeRows + bs - 1) / bs
         let nw = YOLOv5Schedule.warmupIterations(warmupEpochs: training.hyp.warmupEpochs, batchesPerEpoch: nb)
-        var out = [ScenarioMarker(x: Double(nw), label: "end of warm-up (nw = \(nw))")]
         let o = training.restarts
         switch training.scheduler {
-        case .linear, .onecycle, .pasted: break
+        case .linear, .onecycle, .pasted:
+            return [ScenarioMarker(x: Double(nw), label: "end of warm-up (nw = \(nw))")]
         case .sgdr:
-            out += Reference.restartEpochs(t0: o.t0, tMult: o.tMult, below: Double(training.epochs))
+            return [ScenarioMarker(x: Double(nw), label: "end of warm-up (nw = \(nw))")]
+                + Reference.restartEpochs(t0: o.t0, tMult: o.tMult, below: Double(training.epochs))
                 .map { ScenarioMarker(x: $0 * Double(nb), label: "restart (epoch \(Int($0)))") }
         case .sgdrWarmup:
+            // The lr warms up over warmup_epochs on its own; nw is the momentum's and accumulate's
+            // warm-up. From cycle_limit on the lr stays at eta_min: no restart there.
             let w = training.hyp.warmupEpochs
-            out += Reference.restartEpochs(t0: o.t0, tMult: o.tMult, below: Double(training.epochs) - w)
-                .map { ScenarioMarker(x: ($0 + w) * Double(nb), label: "restart (epoch \($0 + w))") }
+            let starts = Reference.restartEpochs(t0: o.t0, tMult: o.tMult, below: Double(training.epochs) - w)
+            return [ScenarioMarker(x: w * Double(nb), label: "lr warm-up ends (epoch \(w))"),
+                    ScenarioMarker(x: Double(nw), label: "momentum warm-up ends (nw = \(nw))")]
+                + starts.enumerated().map { k, e in
+                    let limited = o.cycleLimit.map { k + 1 >= $0 } ?? false
+                    return ScenarioMarker(x: (e + w) * Double(nb), label: limited ? "cycle limit (epoch \(e + w))" : "restart (epoch \(e + w))")
+                }
         }
-        return out
     }
 
     var columns: [GoldenColumn] {
