@@ -91,7 +91,7 @@ public enum GnuplotScript {
             for (k, m) in sortedMarkers.enumerated() {
                 s += "set arrow \(k + 1) from first \(number(m.x)), graph 0 to first \(number(m.x)), graph 1 nohead lc rgb '\(m.color)' dt 2\n"
                 if let label = m.label, !label.isEmpty, p == 0 {  // in the lowest row where it overlaps no other label
-                    s += "set label \(k + 2) \(quote(label)) at first \(number(m.x)), graph \(number(1.02 + 0.05 * Double(rows[k]))) center font ',8' tc rgb '\(m.color)'\n"
+                    s += "set label \(k + 2) \(quote(label)) at first \(number(m.x)), graph \(number(1.02 + 0.08 * Double(rows[k]))) center font ',8' tc rgb '\(m.color)'\n"
                 }
             }
             var items: [String] = []

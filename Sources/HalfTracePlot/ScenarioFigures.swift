@@ -331,11 +331,13 @@ public enum ScenarioFigures {
                        _ panels: [(label: String, logBase: Double?, uninterrupted: [Double], resumed: [Double], yolov5: [Double])],
                        _ markers: [ScenarioMarker]) -> Figure {
         Figure(name: f.name, title: f.title, xLabel: "iteration", panels: panels.map { q in
-            var a = Series("uninterrupted", x: x, y: q.uninterrupted, style: .line, color: Palette.reference)
+            // A loss scale holds between updates: steps, never a ramp.
+            let held = q.logBase == 2
+            var a = Series("uninterrupted", x: x, y: q.uninterrupted, style: held ? .hold : .line, color: Palette.reference)
             a.lineWidth = 2.5
             var b = Series("HalfTrace resume (bit-identical)", x: x, y: q.resumed, style: .points, color: "#1f77b4")
             b.pointSize = 0.4
-            var c = Series("YOLOv5-style resume", x: x, y: q.yolov5, style: .line, color: "#ff7f0e")
+            var c = Series("YOLOv5-style resume", x: x, y: q.yolov5, style: held ? .hold : .line, color: "#ff7f0e")
             c.dashed = true
             var p = Panel(yLabel: q.label, series: [a, b, c])
             p.logBase = q.logBase
