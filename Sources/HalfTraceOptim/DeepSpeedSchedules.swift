@@ -135,12 +135,13 @@ struct DeepSpeedSchedule: Sendable {
     }
 
     /// Steps shown by default: the schedule and a few after it.
-    var length: Int {
+    /// The steps `trace` shows by default (in Double; the caller caps it).
+    var length: Double {
         switch kind {
-        case .warmup(_, _, let n, _): return n + 5
-        case .warmupDecay(let t, _, _, let n, _), .warmupCosine(let t, _, let n, _, _): return max(t, n) + 5
-        case .oneCycle(let o): return Int(o.total.rounded(.up)) + 10
-        case .rangeTest(_, let s, _, _): return 3 * s + 1
+        case .warmup(_, _, let n, _): return Double(n) + 5
+        case .warmupDecay(let t, _, _, let n, _), .warmupCosine(let t, _, let n, _, _): return Double(max(t, n)) + 5
+        case .oneCycle(let o): return o.total.rounded(.up) + 10
+        case .rangeTest(_, let s, _, _): return 3 * Double(s) + 1
         }
     }
 
@@ -193,7 +194,7 @@ extension DeepSpeedSchedule.OneCycle {
     /// `_get_scale_factor` for batch `b` (= last_batch_iteration + 1): DeepSpeed's float cycle and
     /// position, or (exact, whole step sizes) integer ones.
     func scaleFactor(batch b: Int, exact: Bool) -> Double {
-        let whole = exact && first == first.rounded() && second == second.rounded() && total >= 1
+        let whole = exact && first == first.rounded() && second == second.rounded() && total >= 1 && total <= 1e15
         let cycle: Double, x: Double
         if whole {
             let t = Int(total)

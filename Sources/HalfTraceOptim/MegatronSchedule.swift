@@ -79,8 +79,6 @@ struct MegatronSchedule: Sendable {
         }
     }
 
-    var length: Int { Int(decay.rounded(.up)) + 5 }
-
     func lr(_ n: Double) -> Double {
         if warmup > 0 && n <= warmup { return initLR + (maxLR - initLR) * n / warmup }
         if style == "constant" { return maxLR }

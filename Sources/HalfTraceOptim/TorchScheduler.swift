@@ -325,6 +325,9 @@ extension TorchScheduler {
                 guard case .int(let tMult) = try a.value("T_mult"), tMult >= 1 else {
                     throw Self.fail(a.column("T_mult"), "ValueError: Expected integer T_mult >= 1, but got \(try a.value("T_mult"))")
                 }
+                // Cycle lengths T_0 T_mult^i stay far inside Int over any traceable number of steps.
+                guard t0 <= 100_000_000 else { throw Self.fail(a.column("T_0"), "CosineAnnealingWarmRestarts: T_0 = \(t0) is outside 1...100000000") }
+                guard tMult <= 1_000_000 else { throw Self.fail(a.column("T_mult"), "CosineAnnealingWarmRestarts: T_mult = \(tMult) is outside 1...1000000") }
                 self = .warmRestarts(t0: t0, tMult: tMult, etaMin: try a.double("eta_min"))
             case "SequentialLR", "ChainedScheduler":
                 guard case .list(let items) = try a.value("schedulers") else {
@@ -375,11 +378,16 @@ extension TorchScheduler {
                 }
                 guard epochs > 0 else { throw fail(a.column("epochs"), "ValueError: Expected positive integer epochs, but got \(epochs)") }
                 guard spe > 0 else { throw fail(a.column("steps_per_epoch"), "ValueError: Expected positive integer steps_per_epoch, but got \(spe)") }
-                total = epochs * spe
+                let (product, overflow) = epochs.multipliedReportingOverflow(by: spe)
+                guard !overflow, product <= 100_000_000 else {
+                    throw fail(a.column("epochs"), "OneCycleLR: epochs * steps_per_epoch = \(epochs) * \(spe) is beyond 100000000 steps")
+                }
+                total = product
             } else {
                 guard case .int(let t) = try a.value("total_steps"), t > 0 else {
                     throw fail(a.column("total_steps"), "ValueError: Expected positive integer total_steps, but got \(try a.value("total_steps"))")
                 }
+                guard t <= 100_000_000 else { throw fail(a.column("total_steps"), "OneCycleLR: total_steps = \(t) is outside 1...100000000") }
                 total = t
             }
             guard case .float(let pct) = try a.value("pct_start"), pct >= 0, pct <= 1 else {
@@ -702,22 +710,30 @@ extension TorchScheduler {
 }
 
 extension TorchScheduler.Spec {
-    var length: Int {
+    /// The default number of steps, at most 10^7 (computed in Double: a schedule's own lengths may
+    /// be near Int.max).
+    var length: Int { Self.steps(estimate) }
+
+    static func steps(_ x: Double) -> Int { x.isFinite ? Int(min(max(x, 1), 10_000_000)) : 10_000_000 }
+
+    var estimate: Double {
         switch self {
-        case let .stepLR(s, _): return 4 * s + 1
-        case let .multiStep(m, _): return (m.max() ?? 0) + 5
-        case let .constant(_, t), let .linear(_, _, t), let .polynomial(t, _): return t + 5
+        case let .stepLR(s, _): return 4 * Double(s) + 1
+        case let .multiStep(m, _): return Double(m.max() ?? 0) + 5
+        case let .constant(_, t), let .linear(_, _, t), let .polynomial(t, _): return Double(t) + 5
         case .exponential: return 30
-        case let .cosine(tMax, _): return 2 * tMax + 5
-        case let .warmRestarts(t0, tMult, _): return t0 * (tMult == 1 ? 3 : 1 + tMult + tMult * tMult) + 5
-        case let .sequential(inner, milestones): return (milestones.last ?? 0) + (inner.last?.length ?? 0)
-        case let .chained(inner): return inner.map(\.length).max() ?? 30
-        case let .oneCycle(o): return o.totalSteps - 1
-        case let .cyclic(c): return 2 * c.totalSize + 1
+        case let .cosine(tMax, _): return 2 * Double(abs(tMax)) + 5
+        case let .warmRestarts(t0, tMult, _):
+            let m = Double(tMult)
+            return Double(t0) * (tMult == 1 ? 3 : 1 + m + m * m) + 5
+        case let .sequential(inner, milestones): return Double(milestones.last ?? 0) + (inner.last?.estimate ?? 0)
+        case let .chained(inner): return inner.map(\.estimate).max() ?? 30
+        case let .oneCycle(o): return Double(o.totalSteps) - 1
+        case let .cyclic(c): return 2 * Double(c.totalSize) + 1
         case let .deepSpeed(d): return d.length
-        case let .megatron(m): return m.length
-        case let .timm(t): return t.length
-        case let .transformers(t): return t.length
+        case let .megatron(m): return m.decay.rounded(.up) + 5
+        case let .timm(t): return Double(t.length)
+        case let .transformers(t): return Double(t.length)
         }
     }
 }

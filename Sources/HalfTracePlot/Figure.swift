@@ -36,7 +36,8 @@ public struct Panel: Equatable, Sendable {
     public var bandLabel: String? = nil
     /// Text shown inside the panel (top left).
     public var note: String? = nil
-    /// A title above the panel and its own x label (grid layouts).
+    /// A title above the panel (grid layouts) and its own x label: in a grid, its axis; in a
+    /// stack, an x axis of its own instead of the shared one (another unit).
     public var title: String? = nil
     public var xLabel: String? = nil
 

@@ -46,9 +46,6 @@ public enum GnuplotScript {
     static func plots(_ figure: Figure, constants: [String] = []) -> String {
         if let columns = figure.gridColumns { return grid(figure, columns: max(1, columns)) }
         var s = "set multiplot title \(quote(figure.title)) font ',\(titleSize(figure))'\n"
-        if !constants.isEmpty {
-            s += "set label 1000 \(quote(constants.joined(separator: "; "))) at screen 0.10, screen 0.945 left font ',9' tc rgb '#555555'\n"
-        }
         let total = figure.panels.reduce(0) { $0 + $1.weight }
         // The legend sits right of the plots; the plots end where the longest entry still fits.
         let right = Self.rightMargin(figure)
@@ -61,16 +58,24 @@ public enum GnuplotScript {
         for (p, panel) in figure.panels.enumerated() {
             let h = (top - bottom) * panel.weight / total
             let last = p == figure.panels.count - 1
+            // A panel with an x label of its own has its own x axis (another unit than the shared one).
+            let ownAxis = panel.xLabel != nil && !last
             s += "reset\nset lmargin at screen 0.10\nset rmargin at screen \(number(right))\n"
-            s += "set tmargin at screen \(number(y))\nset bmargin at screen \(number(y - h + (last ? 0 : 0.012)))\n"
+            s += "set tmargin at screen \(number(y))\nset bmargin at screen \(number(y - h + (last ? 0 : ownAxis ? 0.07 : 0.012)))\n"
             s += "set grid lc rgb '#dddddd'\nset key outside right top vertical spacing 1.1 font ',9'\n"
             s += "set ylabel \(quote(panel.yLabel)) font ',10'\n"
+            if p == 0, !constants.isEmpty {  // after the panel's reset, which would clear it
+                s += "set label 1000 \(quote(constants.joined(separator: "; "))) at screen 0.10, screen 0.945 left font ',9' tc rgb '#555555'\n"
+            }
+            let ownXs = panel.series.flatMap(\.x).filter(\.isFinite)
             if let base = figure.xLogBase {
                 s += "set logscale x \(number(base))\n"
+            } else if ownAxis, let lo = ownXs.min(), let hi = ownXs.max(), hi > lo {
+                s += "set xrange [\(number(lo)):\(number(hi))]\n"
             } else if let (lo, hi) = xRange, hi > lo {
                 s += "set xrange [\(number(lo)):\(number(hi))]\n"
             }
-            s += last ? "set xlabel \(quote(figure.xLabel))\n" : "set format x ''\n"
+            s += last ? "set xlabel \(quote(figure.xLabel))\n" : ownAxis ? "set xlabel \(quote(panel.xLabel!)) offset 0,0.6 font ',9'\n" : "set format x ''\n"
             if let base = panel.logBase {
                 s += "set logscale y \(number(base))\n"
                 s += base == 2 ? "set format y '2^{%L}'\n" : base == 10 ? "set format y '10^{%L}'\n" : ""
@@ -249,9 +254,9 @@ public enum GnuplotScript {
         return s
     }
 
-    /// A title that fits the figure's width (about 8 px per character at 13 pt).
+    /// A title that fits the figure's width (about 10.5 px a character at 13 pt, with a margin).
     static func titleSize(_ figure: Figure) -> Int {
-        max(8, min(13, figure.width * 13 / max(1, figure.title.count * 9)))
+        max(8, min(13, figure.width * 12 / max(1, figure.title.count * 11)))
     }
 
     static func style(_ series: Series) -> String {

@@ -46,6 +46,7 @@ public enum ScenarioFigures {
             var panel = Panel(yLabel: group.label, series: series, weight: 1.4)
             if case .log(let base) = columns[group.columns[0]].axis { panel.logBase = base }
             panel.markers = scenario.markers.map { Marker(x: $0.x, label: $0.label, color: "#d62728") }
+            if panels.isEmpty, let note = scenario.figureNote { panel.note = note }
             panels.append(panel)
         }
         panels.append(residualPanel(check, x: x))
@@ -257,6 +258,7 @@ public enum ScenarioFigures {
         ], weight: 1.5)
         top.logBase = 2
         top.note = training.title
+        top.xLabel = "iteration (the digits MLP run)"
         var sawtooth: [Series] = []
         for (k, t) in traces.enumerated() {
             let color = Palette.colors[k % Palette.colors.count]
@@ -270,7 +272,7 @@ public enum ScenarioFigures {
         }
         var bottom = Panel(yLabel: "loss scale after update", series: sawtooth, weight: 2)
         bottom.logBase = 2
-        return Figure(name: f.name, title: f.title, xLabel: "iteration (top) / optimizer step (bottom)", panels: [top, bottom])
+        return Figure(name: f.name, title: f.title, xLabel: "optimizer step (scripted overflow patterns)", panels: [top, bottom])
     }
 
     static func trainingCurves(_ f: ComparisonFigure, _ runs: [LabelledRun]) -> Figure? {

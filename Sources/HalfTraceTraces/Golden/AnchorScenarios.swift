@@ -56,7 +56,7 @@ struct AnchorSearchScenario: Scenario {
     }
     var columns: [GoldenColumn] {
         [GoldenColumn("generation", .key, label: "generation"), GoldenColumn("fitness", .snapshot, label: "fitness"),
-         GoldenColumn("default_fitness", .info, label: "fitness")]
+         GoldenColumn("default_fitness", .info, label: "fitness of YOLOv5's default anchors")]
     }
     func run(_: RunCache) throws -> EngineRun {
         let labels = AutoAnchor.elongatedBoxes(count: count, seed: seed)

@@ -16,11 +16,14 @@ public protocol Scenario {
     var markers: [ScenarioMarker] { get }
     /// The column labels the scenario's figure draws as panels (nil: the first five).
     var figureLabels: [String]? { get }
+    /// A line of text on the figure's first panel: what the figure cannot show at its scale.
+    var figureNote: String? { get }
 }
 
 extension Scenario {
     public var markers: [ScenarioMarker] { [] }
     public var figureLabels: [String]? { nil }
+    public var figureNote: String? { nil }
 
     /// The engine's rows alone.
     public func engineRows(_ runs: RunCache) throws -> [[Double]] { try run(runs).rows }

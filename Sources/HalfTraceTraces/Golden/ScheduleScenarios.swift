@@ -49,6 +49,10 @@ struct LambdaScenario: Scenario {
 struct WarmupScenario: Scenario {
     let hyp: ScheduleHyperparameters
     let epochs: Int, nb: Int, batchSize: Int, nbs: Int, cosine: Bool, lag: Bool
+
+    var figureNote: String? {
+        lag ? "train.py's lag moves the lr by at most 0.001 here, too little for this axis: warmup_formula_vs_lag draws the difference" : nil
+    }
     init(_ c: ConfigReader) throws {
         hyp = try c.hyperparameters()
         epochs = try c.int("epochs", in: 1...100_000); nb = try c.int("nb", in: 1...1_000_000)
