@@ -53,7 +53,14 @@ public enum GnuplotScript {
         // One x range for every panel, so that the panels line up with the shared axis.
         let xs = figure.panels.flatMap { $0.series.flatMap(\.x) + $0.markers.map(\.x) }.filter(\.isFinite)
         let xRange = xs.isEmpty ? nil : (xs.min()!, xs.max()!)
-        let top = 0.92, bottom = 0.08
+        // The first panel's marker labels sit in up to two rows between it and the title (in
+        // screen units, so that a short panel does not push them into the title).
+        let firstMarkers = (figure.panels.first?.markers ?? []).sorted(by: { $0.x < $1.x })
+        let labelRows = Self.labelRows(firstMarkers, xRange: xRange, plotWidth: (right - 0.10) * Double(figure.width))
+        let aboveRows = min(2, (labelRows.max() ?? -1) + 1)
+        let rowHeight = 14.0 / Double(figure.height)
+        let noteRows = constants.isEmpty ? 0 : 1  // the constant panels' line, above the labels
+        let top = min(0.92, 0.955 - rowHeight * Double(aboveRows + noteRows)), bottom = 0.08
         var y = top
         for (p, panel) in figure.panels.enumerated() {
             let h = (top - bottom) * panel.weight / total
@@ -65,7 +72,7 @@ public enum GnuplotScript {
             s += "set grid lc rgb '#dddddd'\nset key outside right top vertical spacing 1.1 font ',9'\n"
             s += "set ylabel \(quote(panel.yLabel)) font ',10'\n"
             if p == 0, !constants.isEmpty {  // after the panel's reset, which would clear it
-                s += "set label 1000 \(quote(constants.joined(separator: "; "))) at screen 0.10, screen 0.945 left font ',9' tc rgb '#555555'\n"
+                s += "set label 1000 \(quote(constants.joined(separator: "; "))) at screen 0.10, screen \(number(top + rowHeight * (0.6 + Double(aboveRows)))) left font ',9' tc rgb '#555555'\n"
             }
             let ownXs = panel.series.flatMap(\.x).filter(\.isFinite)
             if let base = figure.xLogBase {
@@ -92,11 +99,16 @@ public enum GnuplotScript {
             s += Self.drawGaps(gaps, labelled: p == 0, xRange: xRange)
             if let note = panel.note { s += "set label 1 \(quote(note)) at graph 0.01, graph 0.93 left font ',9'\n" }
             let sortedMarkers = panel.markers.sorted(by: { $0.x < $1.x })
-            let rows = p == 0 ? Self.labelRows(sortedMarkers, xRange: xRange, plotWidth: (right - 0.10) * Double(figure.width)) : []
+            let rows = p == 0 ? labelRows : []
             for (k, m) in sortedMarkers.enumerated() {
                 s += "set arrow \(k + 1) from first \(number(m.x)), graph 0 to first \(number(m.x)), graph 1 nohead lc rgb '\(m.color)' dt 2\n"
-                if let label = m.label, !label.isEmpty, p == 0 {  // in the lowest row where it overlaps no other label
-                    s += "set label \(k + 2) \(quote(label)) at first \(number(m.x)), graph \(number(1.02 + 0.08 * Double(rows[k]))) center font ',8' tc rgb '\(m.color)'\n"
+                if let label = m.label, !label.isEmpty, p == 0 {
+                    // In the lowest of two rows above the panel where it overlaps no other label; a
+                    // third and later row go inside the panel's top, left of the marker (the title is above).
+                    let row = rows[k]
+                    s += row < 2
+                        ? "set label \(k + 2) \(quote(label)) at first \(number(m.x)), screen \(number(top + rowHeight * (0.6 + Double(row)))) center font ',8' tc rgb '\(m.color)'\n"
+                        : "set label \(k + 2) \(quote(label)) at first \(number(m.x)), graph \(number(0.95 - 0.07 * Double(row - 2))) right offset -0.5,0 font ',8' tc rgb '\(m.color)' front\n"
                 }
             }
             var items: [String] = []
