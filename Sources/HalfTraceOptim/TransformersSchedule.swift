@@ -157,8 +157,9 @@ public struct TransformersSchedule: Sendable, Equatable {
         case .linear:
             return max(0.0, Double(N - s) / Double(max(1, N - W)))  // optimization.py:104
         case .cosine(let c):
-            let progress = Double(s - W) / Double(max(1, N - W))
-            return max(0, 0.5 * (1.0 + Foundation.cos(Double.pi * c * 2.0 * progress)))  // :331-334
+            // transformers 5.x defines _get_cosine_schedule_with_warmup_lr_lambda twice (:134 and
+            // :326); the second, with min_lr_rate 0, is what get_cosine_schedule_with_warmup runs.
+            return Self.cosineWithFloor(c, Double(s - W) / Double(max(1, N - W)), 0)
         case .cosineWithHardRestarts(let c):
             let progress = Double(s - W) / Double(max(1, N - W))
             if progress >= 1.0 { return 0.0 }
