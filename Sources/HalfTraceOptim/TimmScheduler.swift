@@ -268,15 +268,6 @@ struct TimmScheduler: Sendable {
         return w.lrMin + (lr - w.lrMin) * decay
     }
 
-    /// Whether the package's row t departs from the exact one for a reason worth naming.
-    func departureNote(_ t: Int) -> String? {
-        guard t >= warmupT else { return nil }
-        let s = warmupPrefix ? t - warmupT : t
-        if let c = cycles, c.cycle.misplaces(s) { return "timm's floating-point cycle index (math.log) puts t = \(t) one cycle low: a restart one step late" }
-        if case .multiStep(let m, _) = shape, m != m.sorted() { return "timm bisects decay_t assuming it is sorted" }
-        return nil
-    }
-
     /// Python's float floor division `a // b` (b != 0), as CPython computes it (float_floor_div).
     static func floorDivide(_ a: Double, _ b: Double) -> Double {
         let mod = a.truncatingRemainder(dividingBy: b)
