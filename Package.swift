@@ -5,7 +5,7 @@ import PackageDescription
 // every HalfTrace module it imports):
 // CHalfKernels <- HalfTraceKernels <- HalfTraceAutograd <- HalfTraceNN <- HalfTraceOptim
 //   <- HalfTraceAnchors <- HalfTraceDetection <- HalfTraceTraining <- HalfTraceTraces <- HalfTracePlot
-//   <- halftrace (CLI)
+//   <- halftrace (CLI); HalfTraceFigures (figures as data, no dependency) <- HalfTraceTraces, HalfTracePlot
 // No unsafe flags: the package is usable as a versioned dependency. Debug builds are not
 // optimised, so the test suite sizes its heaviest cases by build configuration (see
 // Tests/HalfTraceTestSupport/BuildSize.swift); every case proves the same rule in both.
@@ -53,21 +53,24 @@ let package = Package(
             dependencies: ["HalfTraceAnchors", "HalfTraceAutograd", "HalfTraceDetection", "HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim", yams]),
         // Closed forms straight from the sources' formulas; imports nothing it checks.
         .target(name: "HalfTraceReference"),
+        // Figures described as data (panels, series, markers): what scenarios declare, what the renderer draws.
+        .target(name: "HalfTraceFigures"),
         .target(
             name: "HalfTraceTraces",
-            dependencies: ["HalfTraceAnchors", "HalfTraceAutograd", "HalfTraceDetection", "HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim",
-                           "HalfTraceReference", "HalfTraceTraining"]),
+            dependencies: ["HalfTraceAnchors", "HalfTraceAutograd", "HalfTraceDetection", "HalfTraceFigures", "HalfTraceKernels", "HalfTraceNN",
+                           "HalfTraceOptim", "HalfTraceReference", "HalfTraceTraining"]),
         // `halftrace verify`: a YOLOv5 or Ultralytics run checked against the formulas.
         .target(name: "HalfTraceVerify", dependencies: ["HalfTraceKernels", "HalfTraceOptim", "HalfTraceTraining", yams]),
         // Hyper-parameter evolution on the toy models and the detector (classic and genetic).
         .target(name: "HalfTraceEvolve", dependencies: ["HalfTraceDetection", "HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim", "HalfTraceTraining"]),
         .target(
             name: "HalfTracePlot",
-            dependencies: ["HalfTraceAnchors", "HalfTraceEvolve", "HalfTraceKernels", "HalfTraceTraces", "HalfTraceTraining", "HalfTraceVerify"]),
+            dependencies: ["HalfTraceAnchors", "HalfTraceEvolve", "HalfTraceFigures", "HalfTraceKernels", "HalfTraceTraces", "HalfTraceTraining",
+                           "HalfTraceVerify"]),
         .executableTarget(
             name: "halftrace",
             dependencies: [
-                "HalfTraceAnchors", "HalfTraceDetection", "HalfTraceEvolve", "HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim", "HalfTracePlot",
+                "HalfTraceAnchors", "HalfTraceDetection", "HalfTraceEvolve", "HalfTraceFigures", "HalfTraceKernels", "HalfTraceNN", "HalfTraceOptim", "HalfTracePlot",
                 "HalfTraceTraces", "HalfTraceTraining", "HalfTraceVerify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -77,7 +80,7 @@ let package = Package(
             dependencies: [
                 "HalfTraceKernels", "HalfTraceAutograd", "HalfTraceNN", "HalfTraceOptim",
                 "HalfTraceTraining", "HalfTraceTraces", "HalfTraceReference", "HalfTracePlot", "HalfTraceAnchors", "HalfTraceEvolve",
-                "HalfTraceVerify", "HalfTraceTestSupport", "HalfTraceDetection",
+                "HalfTraceVerify", "HalfTraceTestSupport", "HalfTraceDetection", "HalfTraceFigures",
             ],
             exclude: ["Fixtures"]),
     ]

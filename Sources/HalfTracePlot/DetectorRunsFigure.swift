@@ -1,3 +1,4 @@
+import HalfTraceFigures
 import HalfTraceTraining
 
 /// Detector runs side by side per epoch (HalfTrace's and the real YOLOv5's results.csv): mAP@0.5

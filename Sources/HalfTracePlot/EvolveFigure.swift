@@ -1,5 +1,6 @@
 import Foundation
 import HalfTraceEvolve
+import HalfTraceFigures
 
 /// YOLOv5's evolve.png: the fitness of every trained individual against each hyper-parameter,
 /// the best individual marked.

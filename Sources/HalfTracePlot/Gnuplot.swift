@@ -1,4 +1,5 @@
 import Foundation
+import HalfTraceFigures
 import HalfTraceKernels
 
 /// Renders figures with gnuplot: the only I/O of the plot module.

@@ -1,4 +1,5 @@
 import Foundation
+import HalfTraceFigures
 
 /// Builds a gnuplot script from a figure (pure; rendering is `Gnuplot.render`'s job).
 ///
@@ -248,22 +249,85 @@ public enum GnuplotScript {
     }
 
     /// Panels in rows of `columns`, each with its own axes and title (YOLOv5's plot_evolve layout).
+    /// Panels in a grid, each with its own axes: its title (and note, as a second line), range,
+    /// log axis and markers; integer keys get integer ticks. The legend is one row under the
+    /// grid, from the first panel's titled series (every panel draws the same kinds of series).
     static func grid(_ figure: Figure, columns: Int) -> String {
         let rows = (figure.panels.count + columns - 1) / columns
-        var s = "set multiplot layout \(rows),\(columns) title \(quote(figure.title)) font ',\(titleSize(figure))'\n"
+        let keyed = figure.panels.first?.series.contains { !$0.title.isEmpty } ?? false
+        // Room under the grid for the legend's row, and above it for the title and two-line headings.
+        let bottom = keyed ? min(0.3, 95.0 / Double(figure.height)) : 0.08
+        let twoLines = figure.panels.contains { $0.title != nil && $0.note != nil }
+        let top = 1 - (twoLines ? 95.0 : 70.0) / Double(figure.height)
+        var s = "set multiplot layout \(rows),\(columns) margins 0.07, 0.98, \(number(bottom)), \(number(top))"
+            + " spacing 0.08, \(number(min(0.2, 90.0 / Double(figure.height)))) title \(quote(figure.title)) font ',\(titleSize(figure))'\n"
         for (p, panel) in figure.panels.enumerated() {
-            s += "reset\nset grid lc rgb '#dddddd'\nunset key\nset offsets graph 0.05, graph 0.05, graph 0.08, graph 0.08\n"
-            s += "set format x '%.3g'\nset xtics font ',7' rotate by 30 right\n"
-            if let title = panel.title { s += "set title \(quote(title)) font ',10'\n" }
+            s += "reset\nset grid lc rgb '#dddddd'\nset offsets graph 0.05, graph 0.05, graph 0.08, graph 0.08\n"
+            s += "unset key\n"
+            if keyed && p == 0 { s += gridLegend(panel.series, width: figure.width, height: figure.height) }
+            let xs = panel.series.flatMap(\.x).filter(\.isFinite)
+            if let step = integerTicStep(xs) {
+                s += "set format x '%.0f'\nset xtics \(number(step)) font ',8'\n"
+            } else {
+                s += "set format x '%.3g'\nset xtics font ',7' rotate by 30 right\n"
+            }
+            let heading = [panel.title, panel.note].compactMap { $0 }
+            if !heading.isEmpty {
+                s += "set title " + heading.map(quote).map { String($0.dropFirst().dropLast()) }.joined(separator: "\\n").wrappedInQuotes + " font ',10'\n"
+            }
             s += "set ylabel \(quote(panel.yLabel)) font ',9'\n"
             if let x = panel.xLabel { s += "set xlabel \(quote(x)) font ',9'\n" }
+            if let base = panel.logBase { s += "set logscale y \(number(base))\n" }
+            if let r = panel.yRange { s += "set yrange [\(number(r.lowerBound)):\(number(r.upperBound))]\n" }
+            for (k, m) in panel.markers.enumerated() {
+                s += "set arrow \(k + 1) from first \(number(m.x)), graph 0 to first \(number(m.x)), graph 1 nohead lc rgb '\(m.color)' dt 2\n"
+                if let label = m.label {
+                    s += "set label \(k + 1) \(quote(label)) at first \(number(m.x)), graph 0.04 left offset 0.5, 0 font ',8' tc rgb '\(m.color)'\n"
+                }
+            }
             let items = panel.series.enumerated().map { k, series in
-                "$p\(p)s\(k) using 1:2 \(style(series)) title \(quote(series.title))"
+                "$p\(p)s\(k) using 1:2 \(style(series)) title \(quote(p == 0 ? series.title : ""))"
             }
             s += items.isEmpty ? "" : "plot " + items.joined(separator: ", \\\n     ") + "\n"
         }
         s += "unset multiplot\n"
         return s
+    }
+
+    /// A legend in one row under a grid, drawn in screen coordinates (a gnuplot key is confined
+    /// to one panel's width): a sample of each titled series (its line, dashes or point) and its
+    /// title, the row centred.
+    static func gridLegend(_ series: [Series], width: Int, height: Int) -> String {
+        let entries = series.filter { !$0.title.isEmpty }
+        let charWidth = 7.0 / Double(width), sample = 40.0 / Double(width), gap = 30.0 / Double(width)
+        let total = entries.reduce(0) { $0 + sample + 6.0 / Double(width) + Double($1.title.count) * charWidth } + gap * Double(max(0, entries.count - 1))
+        var x = max(0.01, 0.5 - total / 2)
+        let y = 22.0 / Double(height)
+        var s = ""
+        for (k, e) in entries.enumerated() {
+            let color = "lc rgb '\(e.color)'"
+            switch e.style {
+            case .points:
+                s += "set label \(900 + k) '' at screen \(number(x + sample / 2)), screen \(number(y)) point pt \(e.pointType) ps \(number(max(e.pointSize, 0.8))) \(color)\n"
+            default:
+                s += "set arrow \(900 + k) from screen \(number(x)), screen \(number(y)) to screen \(number(x + sample)), screen \(number(y)) nohead \(color)"
+                    + " lw \(number(e.lineWidth))\(e.dashed ? " dt 2" : "")\n"
+            }
+            x += sample + 6.0 / Double(width)
+            s += "set label \(950 + k) \(quote(e.title)) at screen \(number(x)), screen \(number(y)) left font ',10'\n"
+            x += Double(e.title.count) * charWidth + gap
+        }
+        return s
+    }
+
+    /// A tick step for an axis of integer keys spanning few values (so that no two ticks print
+    /// the same integer), or nil when the keys are not all integers.
+    static func integerTicStep(_ xs: [Double]) -> Double? {
+        guard let lo = xs.min(), let hi = xs.max(), hi > lo, xs.allSatisfy({ $0 == $0.rounded() }) else { return nil }
+        let raw = (hi - lo) / 8
+        guard raw < 1e15 else { return nil }
+        let steps: [Double] = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000]
+        return steps.first { $0 >= raw } ?? nil
     }
 
     /// A title that fits the figure's width (about 10.5 px a character at 13 pt, with a margin).
@@ -304,4 +368,9 @@ public enum GnuplotScript {
 
     /// A path inside single quotes.
     static func escape(_ text: String) -> String { text.replacingOccurrences(of: "'", with: "''") }
+}
+
+extension String {
+    /// The text inside double quotes (its gnuplot escapes already applied).
+    var wrappedInQuotes: String { "\"" + self + "\"" }
 }

@@ -1,3 +1,4 @@
+import HalfTraceFigures
 import HalfTraceVerify
 
 /// `verify --plots`. With a steps.csv, per iteration: every group's lr and momentum (logged

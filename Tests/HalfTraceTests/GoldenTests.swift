@@ -1,4 +1,5 @@
 import Foundation
+import HalfTraceFigures
 import HalfTracePlot
 import HalfTraceTestSupport
 import HalfTraceTraces
@@ -21,6 +22,12 @@ struct GoldenTests {
         let check = GoldenRunner.check(spec, directory: Self.golden, runs: RunCache(epochLimit: Self.epochLimit))
         #expect(check.failure == nil, "\(check.message)")
         #expect(!check.columns.isEmpty && check.passes, "\(check.message)")
+        // Its figures: the standard one, and every declared figure it draws alone (a scenario
+        // that does not implement `ownFigures` would draw nothing).
+        #expect(ScenarioFigures.figure(check) != nil, "\(name): no figure")
+        for f in Scenarios.figures where f.scenarios == [spec] {
+            #expect(!f.figures([name: check]).isEmpty, "\(f.name): declared as drawn by \(name), which draws nothing")
+        }
     }
 
     @Test("a training run stopped after its first epoch gives the full run's first rows, bit for bit (what debug builds compare)")

@@ -1,5 +1,6 @@
 import HalfTraceKernels
 import HalfTraceAnchors
+import HalfTraceFigures
 import HalfTraceReference
 
 /// YOLOv5's anchor metric on the bundled label set, per label: the best ratio over the given
@@ -40,8 +41,8 @@ struct AnchorMetricScenario: Scenario {
 }
 
 /// AutoAnchor's search on very elongated boxes (seeded): the best fitness per generation, and
-/// the fitness of YOLOv5's default anchors for comparison (info). The figures' label sizes and
-/// anchors are attached to the engine run.
+/// the fitness of YOLOv5's default anchors for comparison (info). The run draws the label sizes
+/// with the anchors and the fitness per generation (`AnchorFigures`), which are not columns.
 struct AnchorSearchScenario: Scenario {
     let count: Int, seed: UInt64, n: Int, generations: Int, thr: Double
 
@@ -63,8 +64,10 @@ struct AnchorSearchScenario: Scenario {
         let r = try AutoAnchor.search(labels, n: n, thr: thr, generations: generations, seed: seed)
         let base = AutoAnchor.metrics(labels, anchors: AutoAnchor.yolov5Default, thr: thr).fitness
         return EngineRun(rows: r.fitnessHistory.enumerated().map { [Double($0), $1, base] },
-                         attachment: (labels, r))  // the figure's label sizes and search
+                         figures: AnchorFigures.figures(AnchorFigures.Data(labels: labels, given: AutoAnchor.yolov5Default, search: r)))
     }
+
+    func ownFigures(_ check: ScenarioCheck, as _: ComparisonFigure) -> [Figure] { check.runFigures }
 
     func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
         ["default_fitness": engineRows.map { $0[2] }]

@@ -1,4 +1,5 @@
 import Foundation
+import HalfTraceFigures
 import HalfTraceKernels
 
 /// The outcome of comparing one column with its golden values.
@@ -28,8 +29,8 @@ public struct ScenarioCheck {
     public let golden: GoldenFile?
     public let engineRows: [[Double]]
     public let scenario: Scenario?
-    /// What the engine attached for the scenario's figure.
-    public let attachment: (any Sendable)?
+    /// Figures the engine run drew itself (`EngineRun.figures`).
+    public let runFigures: [Figure]
     /// A problem that prevented the comparison (unreadable file, engine error).
     public let failure: String?
 
@@ -103,7 +104,7 @@ public enum GoldenRunner {
         let file = path(directory, spec.name)
         func failed(_ golden: GoldenFile?, _ reason: String) -> ScenarioCheck {
             ScenarioCheck(name: spec.name, path: file, columns: [], golden: golden, engineRows: [], scenario: nil,
-                          attachment: nil, failure: reason)
+                          runFigures: [], failure: reason)
         }
         let golden: GoldenFile
         do {
@@ -124,7 +125,7 @@ public enum GoldenRunner {
                 throw HalfTraceError.invalid("rows", "the engine produced \(run.rows.count) rows, the golden file has \(golden.rows.count)")
             }
             return ScenarioCheck(name: spec.name, path: file, columns: compare(run.rows, compared, scenario.columns), golden: compared,
-                                 engineRows: run.rows, scenario: scenario, attachment: run.attachment, failure: nil)
+                                 engineRows: run.rows, scenario: scenario, runFigures: run.figures, failure: nil)
         } catch let e as HalfTraceError {
             return failed(golden, e.description)
         } catch { return failed(golden, "\(error)") }

@@ -1,3 +1,4 @@
+import HalfTraceFigures
 import HalfTraceKernels
 import HalfTraceTraining
 
@@ -18,26 +19,31 @@ public protocol Scenario {
     var figureLabels: [String]? { get }
     /// A line of text on the figure's first panel: what the figure cannot show at its scale.
     var figureNote: String? { get }
+    /// The figures this scenario draws in a way of its own from its check, named and titled by
+    /// their declaration in `Scenarios.figures` (none by default; a declared figure that draws
+    /// nothing fails `FigureTests`).
+    func ownFigures(_ check: ScenarioCheck, as figure: ComparisonFigure) -> [Figure]
 }
 
 extension Scenario {
     public var markers: [ScenarioMarker] { [] }
     public var figureLabels: [String]? { nil }
     public var figureNote: String? { nil }
+    public func ownFigures(_ check: ScenarioCheck, as figure: ComparisonFigure) -> [Figure] { [] }
 
     /// The engine's rows alone.
     public func engineRows(_ runs: RunCache) throws -> [[Double]] { try run(runs).rows }
 }
 
-/// What the engine produced for a scenario: its rows, and what only its figure uses (the label
-/// sizes and the search of an anchor search), typed by the scenario that attaches it.
+/// What the engine produced for a scenario: its rows, and figures that only the run itself can
+/// draw (an anchor search's label sizes and anchors, which are not columns).
 public struct EngineRun {
     public var rows: [[Double]]
-    public var attachment: (any Sendable)?
+    public var figures: [Figure]
 
-    public init(rows: [[Double]], attachment: (any Sendable)? = nil) {
+    public init(rows: [[Double]], figures: [Figure] = []) {
         self.rows = rows
-        self.attachment = attachment
+        self.figures = figures
     }
 }
 

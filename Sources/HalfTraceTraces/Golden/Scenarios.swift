@@ -127,6 +127,9 @@ public enum Scenarios {
     static let accumulateRamp = ScenarioSpec("accumulate_ramp", "YOLOv5's accumulate ramp with half-even rounding (batch 16, nbs 64, nw 300)",
                                              [("kind", "accumulate_ramp"), ("nb", "100"), ("batch_size", "16"), ("nbs", "64"), ("warmup_epochs", "3"),
                                               ("iterations", "320")])
+    static let accumulateFractional = ScenarioSpec(
+        "accumulate_fractional", "YOLOv5's accumulate ramp to a fractional target: batch 40, nbs 64 (nbs / batch = 1.6; 1.5 rounds half-even to 2), nw 300",
+        [("kind", "accumulate_ramp"), ("nb", "100"), ("batch_size", "40"), ("nbs", "64"), ("warmup_epochs", "3"), ("iterations", "320")])
     static func quadratic(_ name: String, _ title: String, optimizer: String, lr: String, momentum: String, weightDecay: String,
                           nesterov: Bool) -> ScenarioSpec {
         ScenarioSpec(name, title, [("kind", "quadratic"), ("optimizer", optimizer), ("a", "1,10,0.3"), ("w0", "1,-1,2"), ("lr", lr),
@@ -243,7 +246,7 @@ public enum Scenarios {
     public static let all: [ScenarioSpec] = [
         interpDocument, warmupFormula, warmupLag, cosineVsLinear, sgdrDocumentEpoch, sgdrDocumentBatch, sgdrPyTorchRestarts,
         scalerMLPOverflow, scalerSawtooth, scalerHysteresisClean, scalerHysteresisGrowth, scalerMinScale, accumulationEquivalence,
-        accumulateRamp,
+        accumulateRamp, accumulateFractional,
     ] + optimizers + [resumeAmp, anchorsMetric, anchorsSearch, sgdrWarmupRestarts, familySchedules, familyScalers, pastedSchedules] + references
         + [digitsFP32, digitsAmp, digitsFP16, digitsFP16NoScaler, digitsAmpNoScaler, digitsAmpBF16, digitsBF16].flatMap(\.specs)
         + shrunkenEpochs + [detectorFP32, detectorAmp, detectorFP16].flatMap(\.specs)

@@ -111,6 +111,13 @@ struct AccumulateRampScenario: Scenario {
         let nw = Reference.warmupIterations(warmupEpochs: warmupEpochs, nb: nb)
         return ["accumulate": (0..<iterations).map { Double(Reference.accumulate(ni: $0, nw: nw, nbs: nbs, batchSize: batchSize)) }]
     }
+    var markers: [ScenarioMarker] {
+        let nw = Reference.warmupIterations(warmupEpochs: warmupEpochs, nb: nb)
+        return nw < iterations ? [ScenarioMarker(x: Double(nw), label: "warm-up ends (nw \(nw)): accumulate = round(nbs / batch)")] : []
+    }
+    var figureNote: String? {
+        "target nbs / batch = \(nbs) / \(batchSize) = \(Double(nbs) / Double(batchSize)); np.interp(ni, [0, nw], [1, target]).round(), half to even"
+    }
 }
 
 /// SGDR stepped with step(epoch:) at e + i / steps: step, epoch, lr, and PyTorch's lr (info).

@@ -29,15 +29,18 @@ public enum DetectorTables {
     }
 
     /// The header `train --model detector` prints above its per-epoch lines.
-    public static let consoleHeader = "epoch   box_loss   obj_loss   cls_loss         P         R    mAP@.5  mAP@.5:.95      scale  skipped"
+    /// (`time` is the wall clock since the first epoch began, at the end of the epoch's validation:
+    /// the console's only, never in results.csv, which stays bit-identical from run to run.)
+    public static let consoleHeader = "epoch   box_loss   obj_loss   cls_loss         P         R    mAP@.5  mAP@.5:.95      scale  skipped    time/s"
 
-    /// The line `train --model detector` prints for an epoch, aligned with `consoleHeader`.
-    public static func consoleLine(_ r: DetectorEpoch) -> String {
+    /// The line `train --model detector` prints for an epoch, `seconds` after the first began,
+    /// aligned with `consoleHeader`.
+    public static func consoleLine(_ r: DetectorEpoch, seconds: Double) -> String {
         func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
         return pad("\(r.epoch)", 5) + pad(Format.fixed(r.trainLoss.box, 4), 11) + pad(Format.fixed(r.trainLoss.obj, 4), 11)
             + pad(Format.fixed(r.trainLoss.cls, 4), 11) + pad(Format.fixed(r.metrics.precision, 3), 10) + pad(Format.fixed(r.metrics.recall, 3), 10)
             + pad(Format.fixed(r.metrics.map50, 3), 10) + pad(Format.fixed(r.metrics.map, 3), 12)
-            + pad(TrainingTables.compact(r.scale), 11) + pad("\(r.skipped)", 9)
+            + pad(TrainingTables.compact(r.scale), 11) + pad("\(r.skipped)", 9) + pad(Format.fixed(seconds, 1), 10)
     }
 }
 

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import HalfTraceAnchors
+import HalfTraceFigures
 import HalfTraceKernels
 import HalfTracePlot
+import HalfTraceTraces
 import HalfTraceTraining
 
 extension HalfTraceCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HalfTraceDetection
 import HalfTraceEvolve
+import HalfTraceFigures
 import HalfTraceNN
 import HalfTracePlot
 import HalfTraceTraining

@@ -49,7 +49,20 @@ extension HalfTraceCommand.Train {
         return c
     }
 
+    /// The accuracy whose first epoch `train --model detector` reports (`--target-map`).
+    var targetMAP: (map50: Double, map: Double) {
+        get throws {
+            guard let text = targetMAPText else { return (0.7, 0.4) }
+            let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 2, let a = parts[0], let b = parts[1], (0...1).contains(a), (0...1).contains(b) else {
+                throw ValidationError("--target-map: '\(text)' is invalid: expected MAP50,MAP, two numbers in [0, 1] (e.g. 0.7,0.4)")
+            }
+            return (a, b)
+        }
+    }
+
     func validateDetector() throws {
+        _ = try targetMAP
         if let (flag, _) = toyOnlyFlags.first(where: { $0.1 }) {
             throw ValidationError("\(flag) applies to the toy models, not to --model detector")
         }
@@ -94,11 +107,15 @@ extension HalfTraceCommand.Train {
         print(DetectorTables.consoleHeader)
         let progress = ProgressLine()
         let clock = ContinuousClock(), start = clock.now
+        var reached: (epoch: Int, seconds: Double)?
+        let targetMAP = try targetMAP
         try session.run(onIteration: { r in
             progress.update("epoch \(r.epoch + 1)/\(c.epochs) batch \(r.iteration % trainer.batchesPerEpoch + 1)/\(trainer.batchesPerEpoch) loss \(Format.fixed(r.loss, 4))")
         }, onEpoch: { r in
             progress.finish()
-            print(DetectorTables.consoleLine(r))
+            let seconds = (clock.now - start).seconds
+            if reached == nil, r.metrics.map50 >= targetMAP.map50, r.metrics.map >= targetMAP.map { reached = (r.epoch, seconds) }
+            print(DetectorTables.consoleLine(r, seconds: seconds))
         })
         progress.finish()
         let seconds = (clock.now - start).seconds
@@ -106,6 +123,9 @@ extension HalfTraceCommand.Train {
             let tail = session.results.suffix(10)
             let mean50 = tail.map(\.metrics.map50).reduce(0, +) / Double(tail.count), mean = tail.map(\.metrics.map).reduce(0, +) / Double(tail.count)
             print("final mAP@0.5 \(Format.fixed(last.metrics.map50, 3)), mAP@0.5:0.95 \(Format.fixed(last.metrics.map, 3)); mean of the last \(tail.count) epochs \(Format.fixed(mean50, 3)) / \(Format.fixed(mean, 3)); best fitness \(Format.fixed(best.fitness, 4)) at epoch \(best.epoch); \(session.results.reduce(0) { $0 + $1.skipped }) skipped steps; \(Format.fixed(seconds, 1)) s")
+            let target = "mAP@0.5 >= \(targetMAP.map50) and mAP@0.5:0.95 >= \(targetMAP.map)"
+            print(reached.map { "time to accuracy: \(target) first at epoch \($0.epoch), \(Format.fixed($0.seconds, 1)) s" }
+                ?? "time to accuracy: \(target) not reached")
         }
         if let dir = session.directory { print("wrote \(dir)/results.csv and trace.csv") }
     }

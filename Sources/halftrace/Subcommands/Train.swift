@@ -66,6 +66,8 @@ extension HalfTraceCommand {
         var scalerRule: LossScaleRule.Framework?
         @OptionGroup(title: "--scaler-rule megatron, deepspeed, deepspeed-fp16") var ruleFlags: ScalerRuleFlags
         @Option(help: "Seed of initialisation and data order (default 0).") var seed: UInt64?
+        @Option(name: .customLong("target-map"), help: "Detector: report the first epoch (and its time) with mAP@0.5 and mAP@0.5:0.95 at least these, as MAP50,MAP (default 0.7,0.4).")
+        var targetMAPText: String?
         @Option(help: "A digits CSV (p0..p63,label) instead of the bundled one; for the detector, a YOLO dataset folder with data.yaml (default: HalfTrace's synthetic shapes).") var data: String?
         @Option(help: "A YOLOv5 hyper-parameter YAML (hyp.scratch-low.yaml style); flags given explicitly win.") var hyp: String?
         @Option(help: "Directory for results.csv, trace.csv, last.ckpt and best.ckpt.") var out: String?
@@ -113,7 +115,7 @@ extension HalfTraceCommand {
 
         func validate() throws {
             if model == .detector { return try validateDetector() }
-            for (flag, given) in [("--imgsz", imgsz != nil), ("--noautoanchor", noAutoAnchor)] where given {
+            for (flag, given) in [("--imgsz", imgsz != nil), ("--noautoanchor", noAutoAnchor), ("--target-map", targetMAPText != nil)] where given {
                 throw ValidationError("\(flag) applies to --model detector only")
             }
             if let scalerRule { _ = try scalerRuleValue(scalerRule) } else if let flag = ruleFlags.anyGiven {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HalfTraceFigures
 import HalfTraceKernels
 import HalfTraceOptim
 import HalfTracePlot

@@ -1,4 +1,5 @@
-import HalfTraceTraces
+import Foundation
+import HalfTraceFigures
 
 /// Figures built from golden checks: one per scenario (engine points over the golden line, a
 /// residual panel with the tolerance band), and the comparison figures users ask for.
@@ -124,27 +125,7 @@ public enum ScenarioFigures {
 
     /// The declared comparison figures whose scenarios are all among `checks`.
     public static func comparisons(_ checks: [String: ScenarioCheck], declared: [ComparisonFigure] = Scenarios.figures) -> [Figure] {
-        declared.flatMap { f in f.data(checks).map { draw(f, $0) } ?? [] }
-    }
-
-    static func draw(_ f: ComparisonFigure, _ data: ComparisonData) -> [Figure] {
-        switch data {
-        case let .interpolation(knots, formula, engine, check): return [interpolation(f, knots, formula, engine, check)]
-        case let .multipliers(keyLabel, curves, check): return [multipliers(f, keyLabel, curves, check)]
-        case let .warmupGroups(lr, momentum, accumulate, markers, check): return [warmupGroups(f, lr, momentum, accumulate, markers, check)]
-        case let .difference(keyLabel, x, first, second, legends, yLabel):
-            return [difference(f, keyLabel: keyLabel, x: x, first: first, second: second, legends: legends, yLabel: yLabel)]
-        case let .stepping(perBatch, perEpoch, markers, check): return [stepping(f, perBatch, perEpoch, markers, check)]
-        case let .restartCases(cases, baseLR, check): return [restartCases(f, cases, baseLR: baseLR, check)]
-        case let .lossScale(training, traces): return [lossScale(f, training, traces)]
-        case let .trainingCurves(runs): return [trainingCurves(f, runs)].compactMap { $0 }
-        case let .precisionComparison(blocks): return [precisionComparison(f, blocks)].compactMap { $0 }
-        case let .resume(iteration, panels, markers): return [resume(f, iteration, panels, markers)]
-        case let .anchors(labels, given, search): return AnchorFigures.figures(AnchorFigures.Data(labels: labels, given: given, search: search))
-        case let .trainingRun(lr, loss, markers, check): return [trainingRun(f, lr, loss, markers, check)]
-        case let .frameworks(keyLabel, yLabel, logBase, curves, markers, ticks, check):
-            return [frameworks(f, keyLabel: keyLabel, yLabel: yLabel, logBase: logBase, curves: curves, markers: markers, ticks: ticks, check)]
-        }
+        declared.flatMap { $0.figures(checks) }
     }
 
     static func marks(_ markers: [ScenarioMarker], color: String = "#d62728") -> [Marker] {
@@ -412,4 +393,58 @@ public enum ScenarioFigures {
         panels.append(residualPanel(check, x: curves.first?.series.x ?? []))
         return Figure(name: f.name, title: f.title, xLabel: keyLabel, panels: panels)
     }
+}
+
+extension ScenarioFigures {
+    /// One package's misplaced restart for `restartZooms`: a check, its key column, the exact
+    /// column (golden: the formula) and the package's column (golden: info).
+    struct RestartZoom {
+        let package: String
+        let check: ScenarioCheck
+        let key: String, exact: String, packageColumn: String
+    }
+
+    /// Each package's first misplaced restart, zoomed (one panel per package, each with its own
+    /// axis): the exact lr and the package's, each held over its step, the step where they part
+    /// marked with both values. The window is the run of consecutive keys around that step, at
+    /// most `radius` either side (a file of several cases is not joined across them).
+    static func restartZooms(_ f: ComparisonFigure, _ zooms: [RestartZoom], radius: Int = 3) -> Figure? {
+        var panels: [Panel] = []
+        for zoom in zooms {
+            let x = zoom.check.golden(zoom.key), exact = zoom.check.golden(zoom.exact), package = zoom.check.golden(zoom.packageColumn)
+            let scale = exact.filter(\.isFinite).map(abs).max() ?? 0
+            guard x.count == exact.count, x.count == package.count,
+                  let i = exact.indices.first(where: { abs(package[$0] - exact[$0]) > 1e-9 * max(scale, .leastNormalMagnitude) }) else { continue }
+            var lo = i, hi = i
+            while lo > max(0, i - radius), x[lo - 1] == x[lo] - 1 { lo -= 1 }
+            while hi < min(x.count - 1, i + radius), x[hi + 1] == x[hi] + 1 { hi += 1 }
+            let window = Array(lo...hi)
+            let wx = window.map { x[$0] } + [x[hi] + 1]  // the last value held over its step too
+            var ours = Series("HalfTrace: the exact restart", x: wx, y: window.map { exact[$0] } + [exact[hi]], style: .hold, color: Palette.colors[0])
+            ours.lineWidth = 2.4
+            var theirs = Series("the package's own arithmetic", x: wx, y: window.map { package[$0] } + [package[hi]], style: .hold,
+                                color: Palette.reference)
+            theirs.dashed = true
+            theirs.lineWidth = 1.6
+            var panel = Panel(yLabel: "learning rate", series: [ours, theirs])
+            panel.title = zoom.package
+            panel.xLabel = zoom.check.scenario?.columns.first { $0.name == zoom.key }?.label ?? zoom.key
+            panel.markers = [Marker(x: x[i], label: "\(zoom.key) \(Int(x[i]))", color: "#2ca02c")]
+            panel.note = "exact \(Self.short(exact[i])), package \(Self.short(package[i]))"
+            let ys = (window.map { exact[$0] } + window.map { package[$0] }).filter(\.isFinite)
+            if let a = ys.min(), let b = ys.max() {
+                let pad = max(b - a, 1e-12) * 0.25
+                panel.yRange = (a - pad)...(b + pad)
+            }
+            panels.append(panel)
+        }
+        guard !panels.isEmpty else { return nil }
+        var figure = Figure(name: f.name, title: f.title, xLabel: "", panels: panels)
+        figure.gridColumns = panels.count
+        figure.height = 520
+        return figure
+    }
+
+    /// A value with 6 significant digits, for notes.
+    static func short(_ v: Double) -> String { String(format: "%.6g", v) }
 }

@@ -1,3 +1,4 @@
+import HalfTraceFigures
 import Foundation
 import HalfTraceAnchors
 
