@@ -40,11 +40,24 @@ public struct Panel: Equatable, Sendable {
     /// stack, an x axis of its own instead of the shared one (another unit).
     public var title: String? = nil
     public var xLabel: String? = nil
+    /// Named ticks on the x axis (categories such as precisions) instead of numbers.
+    public var xTicks: [Tick]? = nil
 
     public init(yLabel: String, series: [Series], weight: Double = 1) {
         self.yLabel = yLabel
         self.series = series
         self.weight = weight
+    }
+}
+
+/// A named tick at a position on an axis.
+public struct Tick: Equatable, Sendable {
+    public var position: Double
+    public var label: String
+
+    public init(_ position: Double, _ label: String) {
+        self.position = position
+        self.label = label
     }
 }
 

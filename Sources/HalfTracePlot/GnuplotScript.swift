@@ -266,7 +266,9 @@ public enum GnuplotScript {
             s += "unset key\n"
             if keyed && p == 0 { s += gridLegend(panel.series, width: figure.width, height: figure.height) }
             let xs = panel.series.flatMap(\.x).filter(\.isFinite)
-            if let step = integerTicStep(xs) {
+            if let ticks = panel.xTicks {
+                s += "set xtics (" + ticks.map { "\(quote($0.label)) \(number($0.position))" }.joined(separator: ", ") + ") font ',9'\n"
+            } else if let step = integerTicStep(xs) {
                 s += "set format x '%.0f'\nset xtics \(number(step)) font ',8'\n"
             } else {
                 s += "set format x '%.3g'\nset xtics font ',7' rotate by 30 right\n"

@@ -227,11 +227,24 @@ struct CLITests {
         #expect((try? FileManager.default.contentsOfDirectory(atPath: plots))?.isEmpty ?? true, "no figure files")
     }
 
-    @Test("an unwritable plots directory is a clear error before any work")
-    func unwritablePlots() throws {
-        let r = try Self.run(["check", "--only", "cosine_vs_linear", "--plots", "/proc/halftrace-plots"])
+    @Test("bench --plots without gnuplot refuses before measuring, saying how to install it")
+    func benchWithoutGnuplot() throws {
+        let plots = FileManager.default.temporaryDirectory.appendingPathComponent("ht-bench-plots-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: plots) }
+        let r = try Self.run(["bench", "steps", "--model", "tiny", "--repeats", "1", "--seconds", "0.1", "--plots", plots], path: "/nonexistent")
+        #expect(r.exited && r.status != 0, "\(r.text)")
+        #expect(r.text.contains("--plots") && r.text.contains("apt-get install -y gnuplot-nox"), "\(r.text)")
+        #expect(!r.text.contains("steps/s"), "measured before failing: \(r.text)")
+    }
+
+    @Test("an unwritable plots directory is a clear error before any work", arguments: [
+        ["check", "--only", "cosine_vs_linear"], ["bench", "steps", "--model", "tiny", "--repeats", "1", "--seconds", "0.1"],
+    ])
+    func unwritablePlots(command: [String]) throws {
+        let r = try Self.run(command + ["--plots", "/proc/halftrace-plots"])
         #expect(r.exited && r.status != 0)
         #expect(r.text.contains("--plots") && r.text.contains("/proc/halftrace-plots"), "\(r.text)")
+        #expect(!r.text.contains("steps/s"), "measured before failing: \(r.text)")
     }
 
     @Test("a broken golden file fails check with file:line; nothing half-written is left")

@@ -24,9 +24,36 @@ struct GoldenTests {
         #expect(!check.columns.isEmpty && check.passes, "\(check.message)")
         // Its figures: the standard one, and every declared figure it draws alone (a scenario
         // that does not implement `ownFigures` would draw nothing).
-        #expect(ScenarioFigures.figure(check) != nil, "\(name): no figure")
+        let standard = ScenarioFigures.figure(check)
+        #expect(standard != nil, "\(name): no figure")
+        var figures = standard.map { [$0] } ?? []
         for f in Scenarios.figures where f.scenarios == [spec] {
-            #expect(!f.figures([name: check]).isEmpty, "\(f.name): declared as drawn by \(name), which draws nothing")
+            let own = f.figures([name: check])
+            #expect(!own.isEmpty, "\(f.name): declared as drawn by \(name), which draws nothing")
+            figures += own
+        }
+        for figure in figures {
+            let broken = FigureRules.violations(figure, check: check)
+            #expect(broken.isEmpty, "\(broken.joined(separator: "\n"))")
+        }
+    }
+
+    @Test("the comparison figures of several scenarios (those without a training run) keep the renderer's rules")
+    func comparisonFigureRules() {
+        let runs = RunCache(epochLimit: Self.epochLimit)
+        let multi = Scenarios.figures.filter { f in f.scenarios.count > 1 && f.scenarios.allSatisfy { !($0.config["kind"] ?? "").hasPrefix("training") } }
+        #expect(multi.map(\.name).contains("restart_zooms") && multi.count >= 3, "\(multi.map(\.name))")
+        var checks: [String: ScenarioCheck] = [:]
+        for spec in Set(multi.flatMap { $0.scenarios.map(\.name) }).sorted() {
+            checks[spec] = GoldenRunner.check(Scenarios.all.first { $0.name == spec }!, directory: Self.golden, runs: runs)
+        }
+        for f in multi {
+            let drawn = f.figures(checks)
+            #expect(!drawn.isEmpty, "\(f.name) draws nothing")
+            for figure in drawn {
+                let broken = FigureRules.violations(figure)
+                #expect(broken.isEmpty, "\(broken.joined(separator: "\n"))")
+            }
         }
     }
 
@@ -161,7 +188,12 @@ struct GoldenTests {
         let accumulate = Panel(yLabel: "accumulate", series: [Series("accumulate formula", x: x, y: [1, 1, 1, 1, 1, 1], style: .hold, color: "#000000")])
         let residual = Panel(yLabel: "residual", series: [Series("a very long legend entry that needs room on the right of the plots", x: x, y: [0, 0, 0, 0, 0, 0],
                                                                  style: .points, color: "#0000ff")])
-        let text = GnuplotScript.make(Figure(name: "f", title: "t", xLabel: "epoch", panels: [loss, scale, accumulate, residual]), outputs: [.init(.png, "/tmp/f.png")])
+        let figure = Figure(name: "f", title: "t", xLabel: "epoch", panels: [loss, scale, accumulate, residual])
+        let text = GnuplotScript.make(figure, outputs: [.init(.png, "/tmp/f.png")])
+        #expect(FigureRules.violations(figure).isEmpty, "\(FigureRules.violations(figure))")
+        var long = figure
+        long.title = String(repeating: "a title far too long for any figure ", count: 12)
+        #expect(FigureRules.violations(long).contains { $0.contains("wider than the figure") }, "the title rule can fail")
         #expect(text.contains("with steps lc rgb '#000000'"), "a held value is drawn as steps")
         #expect(text.contains("set object 100 rect from first 2.0, graph 0 to first 5.0, graph 1"), "the NaN run from the last finite row to the end is shaded")
         #expect(text.contains("set label 100 \"train\\\\_loss: NaN from 3\""), "and named once for both series: \(text)")

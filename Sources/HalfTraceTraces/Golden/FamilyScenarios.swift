@@ -140,7 +140,7 @@ struct FamilyScalersScenario: Scenario {
 
     var columns: [GoldenColumn] {
         [GoldenColumn("step", .key, label: "optimizer step"), GoldenColumn("found_inf", .key, label: "found inf", axis: .flag)]
-            + Self.frameworks.map { GoldenColumn($0.column, .formula, label: "loss scale after update", axis: .log(2)) }
+            + Self.frameworks.map { GoldenColumn($0.column, .formula, label: "loss scale after update", axis: .log(2), stepwise: true) }
     }
 
     func run(_: RunCache) throws -> EngineRun {

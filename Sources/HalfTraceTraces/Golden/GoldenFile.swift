@@ -38,8 +38,13 @@ public struct GoldenColumn: Equatable, Sendable {
     /// x), so figures draw the formula as points, never joined by a line that would misdraw it.
     public var samples = false
 
-    /// The columns that hold a state between rows, drawn as steps unless a scenario says otherwise.
+    /// The columns that hold a state between rows, drawn as steps unless a scenario says otherwise
+    /// (also under a prefix: `resumed_scale`, `yolov5_scale`).
     static let stepwiseNames: Set<String> = ["scale", "next_scale", "accumulate", "growth_tracker", "optimizer_step", "skipped"]
+
+    static func isStepwise(_ name: String) -> Bool {
+        stepwiseNames.contains(name) || stepwiseNames.contains { name.hasSuffix("_" + $0) }
+    }
 
     public init(_ name: String, _ source: ColumnSource, _ tolerance: Tolerance = .exact, label: String? = nil, axis: Axis = .linear, stepwise: Bool? = nil) {
         self.name = name
@@ -47,7 +52,7 @@ public struct GoldenColumn: Equatable, Sendable {
         self.tolerance = tolerance
         self.label = label ?? name
         self.axis = axis
-        self.stepwise = stepwise ?? Self.stepwiseNames.contains(name)
+        self.stepwise = stepwise ?? Self.isStepwise(name)
     }
 
     /// Name, source, tolerance and label: what a golden file records of a column.

@@ -3,6 +3,7 @@ import Foundation
 import HalfTraceAnchors
 import HalfTraceKernels
 import HalfTraceNN
+import HalfTracePlot
 import HalfTraceTraining
 
 extension HalfTraceCommand {
@@ -37,6 +38,9 @@ extension HalfTraceCommand.Bench {
         @Option(help: "Threads a training step may use (1...8; default: the online cores, at most 8). 1 measures the single-threaded step.")
         var threads: Int = GEMM.defaultThreadCount
 
+        @Option(help: "Also draw the training steps per second into DIR/bench.png and bench.svg (needs gnuplot).")
+        var plots: String?
+
         func validate() throws {
             guard (1...8).contains(threads) else { throw ValidationError("--threads \(threads) is outside 1...8") }
             guard (1...50).contains(repeats) else { throw ValidationError("--repeats \(repeats) is outside 1...50") }
@@ -46,6 +50,10 @@ extension HalfTraceCommand.Bench {
         }
 
         func run() throws {
+            if let plots {  // before minutes of timing, not after
+                guard Gnuplot.executable != nil else { throw CommandFailure("--plots: \(Gnuplot.installHint)") }
+                do { try Gnuplot.prepare(directory: plots) } catch let e as HalfTraceError { throw CommandFailure("--plots: \(e)") }
+            }
             let progress = ProgressLine()
             var report = Benchmark.run(seconds: seconds, repeats: repeats, models: model.isEmpty ? ToyModel.allCases : model.compactMap(\.toy),
                                        detector: model.contains(.detector),
@@ -62,6 +70,10 @@ extension HalfTraceCommand.Bench {
             }
             progress.finish()
             print(json ? report.json : report.table)
+            if let plots, let figure = BenchFigure.make(report, title: "halftrace bench: training steps per second (\(report.isa), \(report.threads) thread\(report.threads == 1 ? "" : "s"), \(repeats) timings of \(seconds) s each)") {
+                do { try Gnuplot.render(figure, directory: plots) } catch let e as HalfTraceError { throw CommandFailure("--plots: \(e)") }
+                if !json { print("wrote \(plots)/bench.png and bench.svg") }
+            }
         }
     }
 }

@@ -1,0 +1,50 @@
+import HalfTraceFigures
+import HalfTracePlot
+import HalfTraceTraces
+
+/// What a program can check of a rendered figure (the rest is looked at): the rules
+/// `GnuplotScript` applies, checked on every figure the scenarios draw.
+enum FigureRules {
+    /// The rules `figure` breaks, each named ("" when none): its script's legend is outside the
+    /// plots (or a row under a grid) and never over the data; a series that turns NaN (or
+    /// infinite) for good is shaded and named, not silently stopped; every golden line of a
+    /// column declared stepwise is drawn as steps; the title's font fits its width.
+    static func violations(_ figure: Figure, check: ScenarioCheck? = nil) -> [String] {
+        var out: [String] = []
+        let script = GnuplotScript.make(figure, outputs: [.init(.png, "/dev/null")])
+        let lines = script.split(separator: "\n")
+        for line in lines where line.hasPrefix("set key") && !line.contains("outside") {
+            out.append("\(figure.name): a legend inside the plots: \(line)")
+        }
+        if figure.gridColumns != nil, figure.panels.first?.series.contains(where: { !$0.title.isEmpty }) == true,
+           !lines.contains(where: { $0.hasPrefix("set label 95") }) {
+            out.append("\(figure.name): a grid whose titled series have no legend row")
+        }
+        for panel in figure.panels {
+            for series in panel.series where figure.gridColumns == nil {
+                // A run of non-finite values to the end after finite ones: a value that stopped.
+                guard let lastFinite = series.y.lastIndex(where: \.isFinite), series.y.count - 1 - lastFinite >= 3 else { continue }
+                let name = series.title.split(separator: " ").first.map(String.init) ?? ""
+                if !lines.contains(where: { $0.hasPrefix("set label 10") && ($0.contains("NaN from") || $0.contains("inf from")) && (name.isEmpty || $0.contains(name.replacingOccurrences(of: "_", with: "\\\\_"))) }) {
+                    out.append("\(figure.name): \(series.title) stops at row \(lastFinite) without a named gap")
+                }
+            }
+        }
+        if let check, let golden = check.golden, let scenario = check.scenario, figure.name == check.name {
+            for (j, column) in scenario.columns.enumerated() where column.stepwise && (column.source == .formula || column.source == .snapshot) {
+                let values = golden.rows.map { $0[j] }
+                let drawn = figure.panels.flatMap(\.series).filter { $0.y.elementsEqual(values) { $0.bitPattern == $1.bitPattern } && $0.style != .points }
+                for s in drawn where s.style != .hold && s.style != .steps {
+                    out.append("\(figure.name): stepwise column \(column.name) drawn as \(s.style)")
+                }
+            }
+        }
+        if let titleLine = lines.first(where: { $0.hasPrefix("set multiplot") }), let fontPart = titleLine.split(separator: "font ',").last,
+           let size = Int(fontPart.prefix { $0.isNumber }) {
+            // DejaVu Sans averages about 0.55 em a character; the figure keeps a margin of 2 %.
+            let width = 0.55 * Double(size) * 96 / 72 * Double(figure.title.count)
+            if width > 0.98 * Double(figure.width) { out.append("\(figure.name): the title (\(figure.title.count) characters at \(size) pt) is wider than the figure") }
+        }
+        return out
+    }
+}
