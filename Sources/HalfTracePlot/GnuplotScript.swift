@@ -93,7 +93,11 @@ public enum GnuplotScript {
             } else if let base = panel.logBase {
                 // One step of the base beyond the data, so that a floor or a ceiling is not on the frame.
                 let ys = panel.series.flatMap(\.y).filter { $0.isFinite && $0 > 0 }
-                if let lo = ys.min(), let hi = ys.max() { s += "set yrange [\(number(lo / base)):\(number(hi * base))]\n" }
+                if let lo = ys.min(), let hi = ys.max() {
+                    s += "set yrange [\(number(lo / base)):\(number(hi * base))]\n"
+                    // More than eight powers on the axis: label every other one, so that labels do not collide.
+                    if log(hi / lo) / log(base) + 3 > 8 { s += "set ytics \(number(base * base))\n" }
+                }
             } else if let r = Self.paddedRange(panel) {
                 s += "set yrange [\(number(r.lowerBound)):\(number(r.upperBound))]\n"
             }
@@ -185,7 +189,8 @@ public enum GnuplotScript {
         guard let lo = ys.min(), let hi = ys.max() else { return nil }
         let span = hi - lo, pad = span > 0 ? 0.06 * span : max(abs(lo) * 0.1, 1e-12)
         let lower = lo >= 0 ? max(lo - pad, -0.015 * max(span, pad)) : lo - pad
-        return lower...(hi + pad)
+        // A note sits in the panel's top line (graph 0.93): the data stays below it.
+        return lower...(hi + (panel.note == nil ? pad : 2.6 * pad))
     }
 
     /// A run of rows where a series is NaN or infinite: from the last finite x before it to the
@@ -201,7 +206,8 @@ public enum GnuplotScript {
         let xs = figure.panels.flatMap { $0.series.flatMap(\.x) }.filter(\.isFinite)
         let end = xs.max() ?? 0
         var out: [Gap] = []
-        for series in figure.panels.flatMap(\.series) where !series.title.isEmpty {
+        // A legend's stand-in for every black line ("golden (black)") names no series.
+        for series in figure.panels.flatMap(\.series) where !series.title.isEmpty && !series.title.hasSuffix("(black)") {
             var start: Int?
             let n = series.y.count
             for i in 0...n {
@@ -234,7 +240,8 @@ public enum GnuplotScript {
         for (k, g) in gaps.enumerated() {
             s += "set object \(100 + k) rect from first \(number(g.from)), graph 0 to first \(number(g.to)), graph 1 fc rgb '#eeeeee' fs solid 1.0 noborder behind\n"
             if labelled {
-                let text = "\(g.names.joined(separator: ", ")): \(g.what) from \(shortNumber(g.start))"
+                let names = g.names.filter { !$0.isEmpty }.joined(separator: ", ")
+                let text = (names.isEmpty ? "" : names + ": ") + "\(g.what) from \(shortNumber(g.start))"
                 s += "set label \(100 + k) \(quote(text)) at first \(number(g.from)), graph \(number(0.82 - 0.08 * Double(k % 4))) left offset 0.5,0 font ',9' tc rgb '#b22222'\n"
             }
         }

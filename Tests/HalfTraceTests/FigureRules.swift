@@ -7,7 +7,7 @@ import HalfTraceTraces
 enum FigureRules {
     /// The rules `figure` breaks, each named ("" when none): its script's legend is outside the
     /// plots (or a row under a grid) and never over the data; a series that turns NaN (or
-    /// infinite) for good is shaded and named, not silently stopped; every golden line of a
+    /// infinite) for good is shaded and named, or marked where it stops, not silently stopped; every golden line of a
     /// column declared stepwise is drawn as steps; the title's font fits its width.
     static func violations(_ figure: Figure, check: ScenarioCheck? = nil) -> [String] {
         var out: [String] = []
@@ -24,8 +24,11 @@ enum FigureRules {
             for series in panel.series where figure.gridColumns == nil {
                 // A run of non-finite values to the end after finite ones: a value that stopped.
                 guard let lastFinite = series.y.lastIndex(where: \.isFinite), series.y.count - 1 - lastFinite >= 3 else { continue }
-                let name = series.title.split(separator: " ").first.map(String.init) ?? ""
-                if !lines.contains(where: { $0.hasPrefix("set label 10") && ($0.contains("NaN from") || $0.contains("inf from")) && (name.isEmpty || $0.contains(name.replacingOccurrences(of: "_", with: "\\\\_"))) }) {
+                // The legend's stand-in for the black lines ("golden (black)") names no series: any label does.
+                let name = series.title.hasSuffix("(black)") ? "" : series.title.split(separator: " ").first.map(String.init) ?? ""
+                // Named by a shaded gap, or (a figure of several blocks) by a marker in its panel at the stop.
+                let marked = panel.markers.contains { $0.x > series.x[lastFinite] && $0.x <= series.x[min(lastFinite + 1, series.x.count - 1)] }
+                if !marked, !lines.contains(where: { $0.hasPrefix("set label 10") && ($0.contains("NaN from") || $0.contains("inf from")) && (name.isEmpty || $0.contains(name.replacingOccurrences(of: "_", with: "\\\\_"))) }) {
                     out.append("\(figure.name): \(series.title) stops at row \(lastFinite) without a named gap")
                 }
             }

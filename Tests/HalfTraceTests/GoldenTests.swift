@@ -24,7 +24,7 @@ struct GoldenTests {
         #expect(!check.columns.isEmpty && check.passes, "\(check.message)")
         // Its figures: the standard one, and every declared figure it draws alone (a scenario
         // that does not implement `ownFigures` would draw nothing).
-        let standard = ScenarioFigures.figure(check)
+        let standard = check.figure
         #expect(standard != nil, "\(name): no figure")
         var figures = standard.map { [$0] } ?? []
         for f in Scenarios.figures where f.scenarios == [spec] {
@@ -38,10 +38,13 @@ struct GoldenTests {
         }
     }
 
-    @Test("the comparison figures of several scenarios (those without a training run) keep the renderer's rules")
+    @Test("the comparison figures of several scenarios keep the renderer's rules (debug builds: those without a training run)")
     func comparisonFigureRules() {
         let runs = RunCache(epochLimit: Self.epochLimit)
-        let multi = Scenarios.figures.filter { f in f.scenarios.count > 1 && f.scenarios.allSatisfy { !($0.config["kind"] ?? "").hasPrefix("training") } }
+        let withTraining = BuildSize.pick(release: true, debug: false)
+        let multi = Scenarios.figures.filter { f in
+            f.scenarios.count > 1 && (withTraining || f.scenarios.allSatisfy { !($0.config["kind"] ?? "").hasPrefix("training") })
+        }
         #expect(multi.map(\.name).contains("restart_zooms") && multi.count >= 3, "\(multi.map(\.name))")
         var checks: [String: ScenarioCheck] = [:]
         for spec in Set(multi.flatMap { $0.scenarios.map(\.name) }).sorted() {

@@ -20,6 +20,11 @@ public struct ComparisonFigure: Sendable {
         self.build = build
     }
 
+    /// A name and a title for a scenario's own figure (`Scenario.figure`), drawn by the same builders.
+    init(heading name: String, _ title: String) {
+        self.init(name, title, from: []) { _, _ in [] }
+    }
+
     /// A figure that one scenario draws from its own check (`Scenario.ownFigures`).
     init(_ name: String, _ title: String, drawnBy scenario: ScenarioSpec) {
         self.init(name, title, from: [scenario]) { f, checks in
@@ -63,6 +68,13 @@ public struct FrameworkCurve: Sendable {
 }
 
 extension ScenarioCheck {
+    /// The scenario's figure (`Scenario.figure`): by default its columns over the golden values
+    /// with a residual panel; nil when there is nothing to draw.
+    public var figure: Figure? { isDrawable ? scenario?.figure(self) : nil }
+
+    /// A scenario figure's title: the golden file's, and whether every column holds.
+    var figureTitle: String { "\(golden?.title ?? name) — \(passes ? "all columns hold" : "MISMATCH")" }
+
     /// A check with engine rows and its golden file: something to draw.
     var isDrawable: Bool { golden != nil && scenario != nil && !engineRows.isEmpty }
 

@@ -38,7 +38,7 @@ public enum ScenarioFigures {
                 let firstOfKind = !series.contains { $0.title.hasPrefix(kind) || ($0.title.isEmpty && $0.color == Palette.reference) }
                 var formula = Series(firstOfKind ? "\(kind) (black)" : "", x: x, y: golden,
                                      style: !ordered || c.samples ? .points : c.stepwise ? .hold : x.count > 400 ? .line : .linesPoints, color: Palette.reference)
-                if c.samples { (formula.pointType, formula.pointSize) = (6, 1.6) }  // open rings around the engine's points
+                if c.samples { (formula.pointType, formula.pointSize) = (6, x.count > 400 ? 0.8 : 1.6) }  // open rings around the engine's points
                 series.append(formula)
                 var e = Series("\(c.name) engine", x: x, y: engine, style: .points, color: color)
                 e.pointSize = x.count > 400 ? 0.35 : 0.7
@@ -51,7 +51,7 @@ public enum ScenarioFigures {
             panels.append(panel)
         }
         panels.append(residualPanel(check, x: x))
-        return Figure(name: check.name, title: "\(golden.title) — \(check.passes ? "all columns hold" : "MISMATCH")",
+        return Figure(name: check.name, title: check.figureTitle,
                       xLabel: ordered ? columns[xIndex].label : "row of \(check.name).csv", panels: panels)
     }
 
@@ -281,6 +281,14 @@ public enum ScenarioFigures {
         for block in blocks {
             guard let first = block.runs.first else { continue }
             var accuracy: [Series] = [], difference: [Series] = [], underflow: [Series] = []
+            // A run whose loss stops being finite: its later underflow fractions count the
+            // flushed elements of NaN gradients (none), so they are not drawn; a line marks the
+            // epoch and the block's note names it.
+            var stopped: [(label: String, epoch: Double, color: String)] = []
+            for (k, run) in block.runs.enumerated() {
+                let color = k == 0 ? Palette.reference : Palette.colors[(k - 1) % Palette.colors.count]
+                if let e = run.trainLoss.indices.first(where: { !run.trainLoss[$0].isFinite }) { stopped.append((run.label, run.epoch[e], color)) }
+            }
             for (k, run) in block.runs.enumerated() {
                 let color = k == 0 ? Palette.reference : Palette.colors[(k - 1) % Palette.colors.count]
                 var a = Series(run.label, x: run.epoch, y: run.validationAccuracy, style: .linesPoints, color: color)
@@ -291,17 +299,24 @@ public enum ScenarioFigures {
                 var d = Series("", x: run.epoch, y: zip(run.validationAccuracy, first.validationAccuracy).map { $0 - $1 }, style: .linesPoints, color: color)
                 d.pointSize = 0.4
                 difference.append(d)
-                var u = Series("", x: run.epoch, y: run.underflowFraction, style: .linesPoints, color: color)
+                let nanFrom = run.trainLoss.firstIndex { !$0.isFinite } ?? run.epoch.count
+                var u = Series("", x: run.epoch, y: run.underflowFraction.enumerated().map { $0.offset < nanFrom ? $0.element : .nan },
+                               style: .linesPoints, color: color)
                 u.pointSize = 0.4
                 underflow.append(u)
             }
             var ap = Panel(yLabel: "val. accuracy", series: accuracy, weight: 1.4)
             ap.note = block.title + ": validation accuracy"
+                + stopped.map { "; \($0.label): loss NaN from epoch \(Int($0.epoch)) (dashed line)" }.joined()
+            let lines = stopped.map { Marker(x: $0.epoch, label: nil, color: $0.color) }
+            ap.markers = lines
             ap.yRange = 0...1.05
             var dp = Panel(yLabel: "Δ accuracy", series: difference)
             dp.note = "residual: accuracy − \(first.label) accuracy"
+            dp.markers = lines
             var up = Panel(yLabel: "underflow", series: underflow)
-            up.note = "fraction of 16-bit gradient elements flushed to zero"
+            up.note = "fraction of 16-bit gradient elements flushed to zero" + (stopped.isEmpty ? "" : " (not drawn once the loss is NaN)")
+            up.markers = lines
             panels += [ap, dp, up]
         }
         guard !panels.isEmpty else { return nil }

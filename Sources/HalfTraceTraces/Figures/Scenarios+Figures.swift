@@ -7,9 +7,6 @@ extension Scenarios {
     /// each is typed data (`Figure`) built from the checks of the scenarios it names (a figure
     /// `drawnBy:` one scenario is that scenario's `ownFigures`); `HalfTracePlot` renders them.
     public static let figures: [ComparisonFigure] = [
-        ComparisonFigure("document_interp", "Example for np.interp(): x = [0, 1.5, 3, 4.5, 6] gives [3, 4, 7, 10, 11]", drawnBy: interpDocument),
-        ComparisonFigure("document_cosine_vs_linear", "Comparison of Cosine and Linear Learning Rate Schedulers (epochs 100, lrf 0.1)",
-                         drawnBy: cosineVsLinear),
         ComparisonFigure("warmup_groups", "YOLOv5 warm-up per parameter group (hyp.scratch-low, nb 24, batch 16; groups 1 and 2 share one lr)",
                          drawnBy: warmupFormula),
         ComparisonFigure("warmup_formula_vs_lag", "The documents' formula vs train.py's one-epoch scheduler lag (epoch e trains at lf(e-1))",
@@ -20,9 +17,6 @@ extension Scenarios {
                          from: [sgdrDocumentBatch, sgdrDocumentEpoch]) { f, checks in
             [SGDRScenario.steppingFigure(f, perBatch: checks[sgdrDocumentBatch.name]!, perEpoch: checks[sgdrDocumentEpoch.name]!)]
         },
-        ComparisonFigure("sgdr_pytorch_defect",
-                         "Where PyTorch's floating-point log misplaces an SGDR restart (it gives eta_min = 0; HalfTrace gives base lr)",
-                         drawnBy: sgdrPyTorchRestarts),
         ComparisonFigure("loss_scale", "GradScaler: the loss scale on a log2 axis, skipped steps marked",
                          from: [scalerMLPOverflow, scalerSawtooth, scalerHysteresisClean, scalerHysteresisGrowth, scalerMinScale]) { f, checks in
             [ScalerScenario.lossScaleFigure(f, training: checks[scalerMLPOverflow.name]!, traces: [
@@ -67,16 +61,20 @@ extension Scenarios {
 // MARK: each scenario's figure data, from its own columns
 
 extension InterpScenario {
-    func ownFigures(_ check: ScenarioCheck, as f: ComparisonFigure) -> [Figure] {
+    /// The formula on a dense grid through its kinks, the known points and the engine's.
+    func figure(_ check: ScenarioCheck) -> Figure? {
+        let f = ComparisonFigure(heading: check.name, check.figureTitle)
         let lo = xp[0] - 1.5, hi = xp[xp.count - 1] + 1.5
         let dense = (0...300).map { lo + (hi - lo) * Double($0) / 300 }
-        return [ScenarioFigures.interpolation(f, (xp, fp), (dense, dense.map { Reference.interp($0, xp, fp) }), (check.engine("x"), check.engine("y")), check)]
+        return ScenarioFigures.interpolation(f, (xp, fp), (dense, dense.map { Reference.interp($0, xp, fp) }), (check.engine("x"), check.engine("y")), check)
     }
 }
 
 extension LambdaScenario {
-    func ownFigures(_ check: ScenarioCheck, as f: ComparisonFigure) -> [Figure] {
-        [ScenarioFigures.multipliers(f, "epoch", ["cosine", "linear"].map { ($0, check.series($0, x: "epoch")) }, check)]
+    /// Both multipliers on one axis, as the document draws them.
+    func figure(_ check: ScenarioCheck) -> Figure? {
+        ScenarioFigures.multipliers(ComparisonFigure(heading: check.name, check.figureTitle), "epoch",
+                                    ["cosine", "linear"].map { ($0, check.series($0, x: "epoch")) }, check)
     }
 }
 
@@ -101,11 +99,12 @@ extension SGDRScenario {
 }
 
 extension SGDRRestartsScenario {
-    func ownFigures(_ check: ScenarioCheck, as f: ComparisonFigure) -> [Figure] {
+    /// One panel per case around its restart (the file's rows are three epochs of each case).
+    func figure(_ check: ScenarioCheck) -> Figure? {
         let engine = check.engine("lr"), pytorch = check.golden("pytorch_lr")
-        return [ScenarioFigures.restartCases(f, cases.enumerated().map { k, c in
+        return ScenarioFigures.restartCases(ComparisonFigure(heading: check.name, check.figureTitle), cases.enumerated().map { k, c in
             (c.t0, c.tMult, c.epoch, Array(engine[(3 * k)..<(3 * k + 3)]), Array(pytorch[(3 * k)..<(3 * k + 3)]))
-        }, baseLR: lr, check)]
+        }, baseLR: lr, check)
     }
 }
 

@@ -35,8 +35,16 @@ public struct GoldenColumn: Equatable, Sendable {
     /// as steps, never as a ramp.
     public var stepwise: Bool
     /// Not part of the file: the rows sample a curve with kinks between them (np.interp at a few
-    /// x), so figures draw the formula as points, never joined by a line that would misdraw it.
+    /// x), or are separate items (gradient elements, labels) that no line joins, so figures draw
+    /// the formula as points, never joined by a line that would misdraw it.
     public var samples = false
+
+    /// The column with `samples` set.
+    public func sampled() -> GoldenColumn {
+        var c = self
+        c.samples = true
+        return c
+    }
 
     /// The columns that hold a state between rows, drawn as steps unless a scenario says otherwise
     /// (also under a prefix: `resumed_scale`, `yolov5_scale`).

@@ -19,6 +19,9 @@ public protocol Scenario {
     var figureLabels: [String]? { get }
     /// A line of text on the figure's first panel: what the figure cannot show at its scale.
     var figureNote: String? { get }
+    /// The scenario's figure from its check, named after it (by default its columns over the
+    /// golden values with a residual panel, `ScenarioFigures.figure`).
+    func figure(_ check: ScenarioCheck) -> Figure?
     /// The figures this scenario draws in a way of its own from its check, named and titled by
     /// their declaration in `Scenarios.figures` (none by default; a declared figure that draws
     /// nothing fails `FigureTests`).
@@ -30,6 +33,7 @@ extension Scenario {
     public var figureLabels: [String]? { nil }
     public var figureNote: String? { nil }
     public func ownFigures(_ check: ScenarioCheck, as figure: ComparisonFigure) -> [Figure] { [] }
+    public func figure(_ check: ScenarioCheck) -> Figure? { ScenarioFigures.figure(check) }
 
     /// The engine's rows alone.
     public func engineRows(_ runs: RunCache) throws -> [[Double]] { try run(runs).rows }

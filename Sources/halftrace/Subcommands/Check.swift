@@ -42,7 +42,7 @@ extension HalfTraceCommand {
             var figureErrors: [String] = [], figures = 0
             if drawFigures {
                 progress.update("check: rendering figures")
-                let all = ordered.compactMap(ScenarioFigures.figure) + ScenarioFigures.comparisons(checks)
+                let all = ordered.compactMap(\.figure) + ScenarioFigures.comparisons(checks)
                 let outcomes = concurrentMap(all) { figure -> String? in
                     do {
                         try Gnuplot.render(figure, directory: plots)
