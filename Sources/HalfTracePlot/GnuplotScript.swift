@@ -94,7 +94,8 @@ public enum GnuplotScript {
                 // One step of the base beyond the data, so that a floor or a ceiling is not on the frame.
                 let ys = panel.series.flatMap(\.y).filter { $0.isFinite && $0 > 0 }
                 if let lo = ys.min(), let hi = ys.max() {
-                    s += "set yrange [\(number(lo / base)):\(number(hi * base))]\n"
+                    // A note sits in the top line: one more power of headroom keeps the data below it.
+                    s += "set yrange [\(number(lo / base)):\(number(panel.note == nil ? hi * base : hi * base * base))]\n"
                     // More than eight powers on the axis: label every other one, so that labels do not collide.
                     if log(hi / lo) / log(base) + 3 > 8 { s += "set ytics \(number(base * base))\n" }
                 }

@@ -232,6 +232,13 @@ extension Reference {
         return lr * max(0, factor * (1 - minLRRate) + minLRRate)
     }
 
+    /// `get_linear_schedule_with_warmup`: lambda = k / max(1, W) below W, then
+    /// max(0, (N - k) / max(1, N - W)).
+    public static func hfLinear(_ k: Int, lr: Double, warmup: Int, training: Int) -> Double {
+        if k < warmup { return lr * (Double(k) / max(1.0, Double(warmup))) }
+        return lr * max(0.0, Double(training - k) / max(1.0, Double(training - warmup)))
+    }
+
     /// `get_constant_schedule_with_warmup`: lambda = k / max(1, W) below W, then 1.
     public static func hfConstantWithWarmup(_ k: Int, lr: Double, warmup: Int) -> Double {
         if k < warmup { return lr * (Double(k) / max(1.0, Double(warmup))) }

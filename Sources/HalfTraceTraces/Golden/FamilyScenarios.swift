@@ -171,3 +171,80 @@ struct FamilyScalersScenario: Scenario {
 
     var markers: [ScenarioMarker] { infSteps.map { ScenarioMarker(x: Double($0), label: "") } }
 }
+
+/// Consecutive overflows down to and past the minimum scale: PyTorch (no floor), Megatron-core
+/// (stays at its floor), DeepSpeed's FP16_Optimizer (clamps) and DeepSpeed under ZeRO
+/// (`raise_error_at_min_scale`, its default: the overflow that would go below the minimum raises
+/// "Current loss scale already at minimum - cannot decrease scale anymore. Exiting run.", so its
+/// column is NaN from that update on, the run having stopped).
+struct ScalerMinRaiseScenario: Scenario {
+    let steps: Int, overflows: Int, initScale: Double, minScale: Double, hysteresis: Int, interval: Int
+
+    init(_ c: ConfigReader) throws {
+        steps = try c.int("steps", in: 1...10_000)
+        overflows = try c.int("overflows", in: 0...steps)
+        initScale = try c.double("init_scale", in: 1...1e30)
+        minScale = try c.double("min_scale", in: 1e-30...initScale)
+        hysteresis = try c.int("hysteresis", in: 1...1_000)
+        interval = try c.int("growth_interval", in: 1...1_000_000)
+    }
+
+    static let frameworks: [(column: String, framework: LossScaleRule.Framework)] = [
+        ("pytorch", .pytorch), ("megatron", .megatron), ("deepspeed_fp16", .deepspeedFP16), ("deepspeed", .deepspeed),
+    ]
+
+    var columns: [GoldenColumn] {
+        [GoldenColumn("step", .key, label: "optimizer step"), GoldenColumn("found_inf", .key, label: "found inf", axis: .flag)]
+            + Self.frameworks.map { GoldenColumn($0.column, .formula, label: "loss scale after update", axis: .log(2), stepwise: true) }
+    }
+
+    func rule(_ framework: LossScaleRule.Framework) -> LossScaleRule {
+        var r = LossScaleRule.defaults(framework)
+        (r.initScale, r.growthInterval) = (initScale, interval)
+        if framework != .pytorch { r.minScale = minScale }
+        if framework == .megatron || framework == .deepspeed { r.hysteresis = hysteresis }
+        return r
+    }
+
+    func run(_: RunCache) throws -> EngineRun {
+        var columns: [[Double]] = []
+        for f in Self.frameworks {
+            var o = ScalerTraceOptions()
+            (o.steps, o.infSteps, o.rule) = (steps, Array(0..<overflows), rule(f.framework))
+            let rows: [[Double]]
+            do { rows = try ScalerTraces.run(o).rows } catch let stopped as ScalerTraceStopped { rows = stopped.trace.rows }
+            columns.append(rows.map { $0[4] } + Array(repeating: .nan, count: steps - rows.count))  // next_scale; NaN once stopped
+        }
+        return EngineRun(rows: (0..<steps).map { t in [Double(t), t < overflows ? 1 : 0] + columns.map { $0[t] } })
+    }
+
+    func reference(engineRows: [[Double]]) throws -> [String: [Double]] {
+        let flags = (0..<steps).map { $0 < overflows }
+        let scalers: [String: Reference.LossScaler] = [
+            "pytorch": .pytorch(initScale: initScale, growthFactor: 2, backoffFactor: 0.5, growthInterval: interval),
+            "megatron": .megatron(initialScale: initScale, minScale: minScale, growthFactor: 2, backoffFactor: 0.5, growthInterval: interval,
+                                  hysteresis: hysteresis),
+            "deepspeed_fp16": .deepspeedFP16(initScale: initScale, scaleWindow: interval, minScale: minScale),
+            "deepspeed": .deepspeed(initScale: initScale, scaleWindow: interval, minScale: minScale, delayedShift: hysteresis,
+                                    consecutiveHysteresis: false, raiseAtMin: true),
+        ]
+        return scalers.mapValues { s in
+            let v = Reference.lossScales(s, foundInf: flags)
+            return v + Array(repeating: .nan, count: steps - v.count)
+        }
+    }
+
+    /// The update where DeepSpeed raises: the formula's own count of its rows.
+    var raiseStep: Int? {
+        let v = Reference.lossScales(.deepspeed(initScale: initScale, scaleWindow: interval, minScale: minScale, delayedShift: hysteresis,
+                                                consecutiveHysteresis: false, raiseAtMin: true), foundInf: (0..<steps).map { $0 < overflows })
+        return v.count < steps ? v.count : nil
+    }
+
+    var markers: [ScenarioMarker] {
+        (raiseStep.map { [ScenarioMarker(x: Double($0), label: "DeepSpeed (ZeRO) raises at update \($0): loss scale already at minimum, exiting run")] } ?? [])
+            + [ScenarioMarker(x: Double(overflows), label: "last overflow")]
+    }
+
+    var figureNote: String? { "min scale \(Int(minScale)) (none in PyTorch); \(overflows) overflows in a row; hysteresis \(hysteresis)" }
+}

@@ -21,6 +21,7 @@ struct PastedSchedulesScenario: Scenario {
         ("timm_poly", "timm", "PolyLRScheduler(t_initial=30, power=2.0, lr_min=0.001, cycle_mul=1.5, cycle_limit=3, warmup_t=10, warmup_lr_init=0.001, warmup_prefix=True)"),
         ("timm_tanh", "timm", "TanhLRScheduler(t_initial=40, cycle_limit=2, cycle_decay=0.5, warmup_t=10, warmup_lr_init=0.001)"),
         ("timm_wsd", "timm", "WSDLRScheduler(t_initial=90, decay_t=30, lr_min=0.001, decay_fn='cosine', warmup_t=10, warmup_lr_init=0.001)"),
+        ("hf_linear", "transformers", "get_linear_schedule_with_warmup(num_warmup_steps=10, num_training_steps=100)"),
         ("hf_cosine_min_lr", "transformers", "get_cosine_with_min_lr_schedule_with_warmup(num_warmup_steps=10, num_training_steps=100, min_lr=0.001)"),
         ("hf_cosine_warmup_lr_rate", "transformers", "get_cosine_with_min_lr_schedule_with_warmup_lr_rate(num_warmup_steps=10, num_training_steps=100, min_lr_rate=0.01)"),
         ("hf_polynomial", "transformers", "get_polynomial_decay_schedule_with_warmup(num_warmup_steps=10, num_training_steps=100, lr_end=0.001, power=2.0)"),
@@ -57,6 +58,7 @@ struct PastedSchedulesScenario: Scenario {
             return Reference.timmTanh(k, lr: lr, tInitial: 40, lb: -7, ub: 3, lrMin: 0, cycleMulNumerator: 1, cycleMulDenominator: 1, cycleDecay: 0.5, cycleLimit: 2,
                                       warmupT: 10, warmupLRInit: 0.001, warmupPrefix: false)
         case "timm_wsd": return Reference.timmWSD(k, lr: lr, tInitial: 90, decayT: 30, lrMin: 0.001, decayFn: "cosine", warmupT: 10, warmupLRInit: 0.001)
+        case "hf_linear": return Reference.hfLinear(k, lr: lr, warmup: 10, training: 100)
         case "hf_cosine_min_lr": return Reference.hfCosineWithMinLR(k, lr: lr, warmup: 10, training: 100, cycles: 0.5, minLRRate: 0.001 / lr)
         case "hf_cosine_warmup_lr_rate": return Reference.hfCosineWarmupLRRate(k, lr: lr, warmup: 10, training: 100, cycles: 0.5, minLRRate: 0.01, warmupLRRate: nil)
         case "hf_polynomial": return Reference.hfPolynomial(k, lr: lr, warmup: 10, training: 100, lrEnd: 0.001, power: 2, lrInit: lr)

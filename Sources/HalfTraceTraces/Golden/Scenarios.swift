@@ -24,6 +24,7 @@ enum ScenarioFactory {
         case "sgdr_warmup": return try SGDRWarmupScenario(c)
         case "family_schedules": return try FamilySchedulesScenario(c)
         case "family_scalers": return try FamilyScalersScenario(c)
+        case "scaler_min_raise": return try ScalerMinRaiseScenario(c)
         case "pasted_schedules": return try PastedSchedulesScenario(c)
         case "detector": return try DetectorTrainingScenario(c)
         case "detector_epochs": return try DetectorEpochsScenario(c)
@@ -164,6 +165,10 @@ public enum Scenarios {
         "family_scalers", "Dynamic loss scaling of PyTorch, Megatron-core and DeepSpeed on one overflow pattern (init 1024, interval/window 4, hysteresis 2, min 1)",
         [("kind", "family_scalers"), ("steps", "60"), ("inf_steps", hysteresisPattern), ("init_scale", "1024"), ("growth_interval", "4"),
          ("min_scale", "1"), ("hysteresis", "2")])
+    static let scalerMinRaise = ScenarioSpec(
+        "scaler_min_raise", "Overflows past the minimum scale: PyTorch has no floor, Megatron-core and FP16_Optimizer hold it, DeepSpeed under ZeRO raises",
+        [("kind", "scaler_min_raise"), ("steps", "24"), ("overflows", "14"), ("init_scale", "1024"), ("min_scale", "4"), ("hysteresis", "2"),
+         ("growth_interval", "4")])
     static let pastedSchedules = ScenarioSpec(
         "pasted_schedules", "Pasted schedulers of five packages on one recipe: lr 0.1, 10 warm-up steps, 100 steps",
         [("kind", "pasted_schedules"), ("steps", "101"), ("lr", "0.1")])
@@ -247,7 +252,7 @@ public enum Scenarios {
         interpDocument, warmupFormula, warmupLag, cosineVsLinear, sgdrDocumentEpoch, sgdrDocumentBatch, sgdrPyTorchRestarts,
         scalerMLPOverflow, scalerSawtooth, scalerHysteresisClean, scalerHysteresisGrowth, scalerMinScale, accumulationEquivalence,
         accumulateRamp, accumulateFractional,
-    ] + optimizers + [resumeAmp, anchorsMetric, anchorsSearch, sgdrWarmupRestarts, familySchedules, familyScalers, pastedSchedules] + references
+    ] + optimizers + [resumeAmp, anchorsMetric, anchorsSearch, sgdrWarmupRestarts, familySchedules, familyScalers, scalerMinRaise, pastedSchedules] + references
         + [digitsFP32, digitsAmp, digitsFP16, digitsFP16NoScaler, digitsAmpNoScaler, digitsAmpBF16, digitsBF16].flatMap(\.specs)
         + shrunkenEpochs + [detectorFP32, detectorAmp, detectorFP16].flatMap(\.specs)
 }
