@@ -77,6 +77,9 @@ public struct YOLOv5Schedule: Sendable {
     public let batchesPerEpoch: Int
     /// nw = max(round(warmup_epochs * nb), 100).
     public let warmupIterations: Int
+    /// Whether the warm-up block runs (always in YOLOv5; off for an ablation, when the run starts
+    /// at lr0 * lf(0), the momentum and the full accumulation).
+    public let warmup: Bool
     /// Whether the scheduler keeps train.py's last_epoch = start_epoch - 1.
     public let lag: Bool
     /// The schedule the run steps.
@@ -110,7 +113,7 @@ public struct YOLOv5Schedule: Sendable {
     /// applies train.py's `scheduler.last_epoch = start_epoch - 1`.
     public init(optimizer: Optimizer, hyp: ScheduleHyperparameters, epochs: Int, batchesPerEpoch: Int,
                 batchSize: Int, nominalBatchSize: Int = 64, kind: SchedulerKind = .linear, restarts: RestartOptions = RestartOptions(),
-                lag: Bool = false, startEpoch: Int = 0, pasted: String? = nil) throws {
+                lag: Bool = false, startEpoch: Int = 0, pasted: String? = nil, warmup: Bool = true) throws {
         try hyp.validate()
         try HalfTraceError.check("batches_per_epoch", batchesPerEpoch, in: 1...1_000_000)
         try HalfTraceError.check("batch_size", batchSize, in: 1...1_000_000)
@@ -124,6 +127,7 @@ public struct YOLOv5Schedule: Sendable {
         self.nominalBatchSize = nominalBatchSize
         self.batchesPerEpoch = batchesPerEpoch
         self.warmupIterations = Self.warmupIterations(warmupEpochs: hyp.warmupEpochs, batchesPerEpoch: batchesPerEpoch)
+        self.warmup = warmup
         self.lag = lag
         self.kind = kind
         self.accumulate = Self.initialAccumulate(batchSize: batchSize, nominalBatchSize: nominalBatchSize)
@@ -162,7 +166,7 @@ public struct YOLOv5Schedule: Sendable {
         case .sgdrWarmup:
             for j in optimizer.groups.indices { optimizer.groups[j].lr = restartSchedules[j](t) }
         }
-        guard ni <= warmupIterations else { return }
+        guard warmup, ni <= warmupIterations else { return }
         let nw = warmupIterations, x = Double(ni)
         accumulate = YOLOv5Formulas.warmupAccumulate(YOLOv5Formulas.ramp(warmupIterations: nw, from: 1, to: Double(nominalBatchSize) / Double(batchSize)), at: ni)
         let target = lf(Double(epoch))

@@ -25,11 +25,20 @@ public enum DetectorRunsFigure {
         }
         var loss = panel("training loss (box + obj + cls)", { $0.trainLoss }, target: nil, targetLabel: "")
         loss.logBase = 10
+        var lr = panel("learning rate (weights)", { $0.lr }, target: nil, targetLabel: "")
+        // Runs of one schedule draw one line: say so, instead of a legend of lines hidden under it
+        // (YOLOv5's results.csv rounds to 5 digits: equal within 0.1 % of the largest lr).
+        let top = lr.series.flatMap(\.y).filter(\.isFinite).map(abs).max() ?? 0
+        if let first = lr.series.first, lr.series.count > 1,
+           lr.series.allSatisfy({ $0.x == first.x && zip($0.y, first.y).allSatisfy { abs($0 - $1) <= 1e-3 * top } }) {
+            lr.series = [first]
+            lr.series[0].title = "every run (one schedule, within 0.1 %)"
+            lr.series[0].color = Palette.reference
+        }
         return Figure(name: name, title: title, xLabel: "epoch", panels: [
             panel("mAP@0.5", { $0.map50 }, target: targets.map50, targetLabel: "target \(targets.map50)"),
             panel("mAP@0.5:0.95", { $0.map }, target: targets.map, targetLabel: "target \(targets.map)"),
-            loss,
-            panel("learning rate (weights)", { $0.lr }, target: nil, targetLabel: ""),
+            loss, lr,
         ])
     }
 }

@@ -275,7 +275,9 @@ public enum GnuplotScript {
             if keyed && p == 0 { s += gridLegend(panel.series, width: figure.width, height: figure.height) }
             let xs = panel.series.flatMap(\.x).filter(\.isFinite)
             if let ticks = panel.xTicks {
-                s += "set xtics (" + ticks.map { "\(quote($0.label)) \(number($0.position))" }.joined(separator: ", ") + ") font ',9'\n"
+                let long = ticks.count > 6 || ticks.contains { $0.label.count > 10 }
+                s += "set xtics (" + ticks.map { "\(quote($0.label)) \(number($0.position))" }.joined(separator: ", ") + ") font ',9'"
+                    + (long ? " rotate by 25 right" : "") + "\n"
             } else if let step = integerTicStep(xs) {
                 s += "set format x '%.0f'\nset xtics \(number(step)) font ',8'\n"
             } else {

@@ -7,7 +7,7 @@ struct HalfTraceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "halftrace",
         abstract: "Proves training tricks work the way their formulas say: a Float16-storage autograd engine, YOLOv5's recipe, golden traces.",
-        subcommands: [Check.self, Golden.self, Train.self, TraceCommand.self, Verify.self, Anchors.self, Evolve.self, Bench.self, DataCommand.self, Plot.self])
+        subcommands: [Check.self, Golden.self, Train.self, TraceCommand.self, Verify.self, Anchors.self, Evolve.self, Ablate.self, Bench.self, DataCommand.self, Plot.self])
 
     /// Exit status, as `diff` and `cmp` use them: 0 everything holds, 1 a disagreement (a log,
     /// a golden file), 2 could not check or do (a file unreadable or invalid, a release refused,

@@ -42,6 +42,9 @@ public struct DetectorConfig: Sendable, Codable, Equatable {
     public var autoAnchor = true
     /// Validate with the exponential moving average of the weights (YOLOv5's `ModelEMA`).
     public var ema = true
+    /// Skip the warm-up block altogether (an ablation: YOLOv5 itself always warms up for at least
+    /// 100 iterations, so warmup_epochs 0 cannot turn it off); nil or false: YOLOv5's warm-up.
+    public var skipWarmup: Bool? = nil
     /// Seeds initialisation, data order, flips and AutoAnchor's search.
     public var seed: UInt64 = 0
     /// A YOLO dataset folder (with data.yaml), or nil for HalfTrace's synthetic shapes.

@@ -123,7 +123,7 @@ public final class DetectorTrainer {
         scaler = try config.scaler.make(active: config.usesScaler)
         schedule = try YOLOv5Schedule(optimizer: optimizer, hyp: config.hyp, epochs: config.epochs, batchesPerEpoch: batchesPerEpoch,
                                       batchSize: bs, nominalBatchSize: config.nominalBatchSize, kind: config.scheduler,
-                                      restarts: config.restarts, lag: false, pasted: config.pastedScheduler)
+                                      restarts: config.restarts, lag: false, pasted: config.pastedScheduler, warmup: config.skipWarmup != true)
         ema = config.ema ? ModelEMA(model.averagedState) : nil
         orderRNG = SplitMix64.stream(seed: config.seed, index: 1)
     }

@@ -1,0 +1,50 @@
+import HalfTraceFigures
+import HalfTraceTraining
+
+/// `ablate --plots`: per variant, each seed's mean mAP over its last 10 epochs (small points),
+/// their mean (a bar-like mark) and their range (a vertical line), mAP@0.5 above and
+/// mAP@0.5:0.95 below; the recipe's own mean as a dashed line across, so that a variant inside
+/// the seeds' spread reads as such.
+public enum AblationFigure {
+    public static func make(_ rows: [Ablation.Row], plan: Ablation.Plan) -> Figure? {
+        guard !rows.isEmpty else { return nil }
+        let names = plan.variants
+        func panel(_ label: String, _ value: (Ablation.Row) -> Double) -> Panel {
+            var seedsX: [Double] = [], seedsY: [Double] = [], meanX: [Double] = [], meanY: [Double] = []
+            var series: [Series] = []
+            for (k, name) in names.enumerated() {
+                let v = rows.filter { $0.variant == name }.map(value)
+                guard !v.isEmpty else { continue }
+                seedsX += v.map { _ in Double(k) }
+                seedsY += v
+                meanX.append(Double(k))
+                meanY.append(v.reduce(0, +) / Double(v.count))
+                var range = Series(series.isEmpty ? "range over the seeds" : "", x: [Double(k), Double(k)], y: [v.min()!, v.max()!], style: .line, color: "#9ecae1")
+                range.lineWidth = 6
+                series.append(range)
+            }
+            var seedPoints = Series("each seed", x: seedsX, y: seedsY, style: .points, color: "#1f77b4")
+            seedPoints.pointSize = 0.8
+            var means = Series("mean over \(plan.seeds) seed\(plan.seeds == 1 ? "" : "s")", x: meanX, y: meanY, style: .points, color: "#d62728")
+            means.pointType = 5
+            means.pointSize = 1.5
+            series += [seedPoints, means]
+            if let base = names.firstIndex(of: "yolov5"), let m = meanX.firstIndex(of: Double(base)) {
+                var line = Series("YOLOv5's recipe (mean)", x: [-0.5, Double(names.count) - 0.5], y: [meanY[m], meanY[m]], style: .line, color: "#555555")
+                line.dashed = true
+                series.append(line)
+            }
+            var p = Panel(yLabel: label, series: series)
+            p.xTicks = names.enumerated().map { Tick(Double($0), $1) }
+            p.xLabel = "variant (\(plan.epochs) epochs, \(plan.images.train) + \(plan.images.validation) images of \(plan.imageSize) px)"
+            p.title = label
+            return p
+        }
+        var f = Figure(name: "ablations", title: "What each trick buys: the detector with each variant of YOLOv5's recipe, mean of the last 10 epochs per seed",
+                       xLabel: "", panels: [panel("mAP@0.5", \.meanMap50), panel("mAP@0.5:0.95", \.meanMap)])
+        f.gridColumns = 1
+        f.height = 900
+        f.width = 1200
+        return f
+    }
+}

@@ -1,0 +1,298 @@
+import Foundation
+import HalfTraceKernels
+import HalfTraceOptim
+
+/// What each trick of YOLOv5's recipe buys on the detector: every variant trained over seeds, as
+/// work items that can be split over machines (`shard`) and joined again (`merge`) into the file
+/// one machine writes, byte for byte.
+///
+/// A work item is (variant, seed) with index `variant * seeds + seed`, in the order of `variants`;
+/// shard K of N runs the items whose index is K mod N. Each finished item is one row of the
+/// shard's CSV, which is rewritten whole and renamed into place, so a shard killed at any moment
+/// leaves a complete file of the items it finished, and started again runs only the others.
+/// Wall time is not in the CSV (it differs from machine to machine and run to run, and the merged
+/// file must equal one machine's): it goes to the side file `timings*.csv`.
+public enum Ablation {
+    /// A variant of the recipe: a name, the trick it belongs to and what it changes.
+    public struct Variant: Sendable {
+        public let name: String
+        public let trick: String
+        public let summary: String
+        let apply: @Sendable (inout DetectorConfig) -> Void
+    }
+
+    /// The variants, in the order of the work items; `yolov5` is the recipe itself.
+    public static let variants: [Variant] = [
+        Variant(name: "yolov5", trick: "baseline", summary: "YOLOv5's recipe: warm-up 3 epochs (bias lr from 0.1, momentum from 0.8), batch 16 x accumulate 4, linear schedule, fp32") { _ in },
+        Variant(name: "no-warmup", trick: "warm-up", summary: "no warm-up block (lr0 * lf(0), momentum 0.937 and accumulate 4 from the first batch)") { $0.skipWarmup = true },
+        Variant(name: "bias-lr-0", trick: "warm-up", summary: "warmup_bias_lr 0 (the biases warm up from 0, like the weights)") { $0.hyp.warmupBiasLR = 0 },
+        Variant(name: "no-warmup-momentum", trick: "warm-up", summary: "warmup_momentum = momentum (no momentum warm-up)") { $0.hyp.warmupMomentum = $0.hyp.momentum },
+        Variant(name: "batch-64", trick: "accumulation", summary: "batch 64, accumulate 1 (the same nominal batch in one step)") { $0.batchSize = 64 },
+        Variant(name: "batch-40", trick: "accumulation", summary: "batch 40: accumulate round(64/40) = 2, weight decay x 40*2/64 = 1.25") { $0.batchSize = 40 },
+        Variant(name: "batch-40-no-wd-scaling", trick: "accumulation", summary: "batch 40 without the weight-decay scaling (weight_decay / 1.25)") {
+            $0.batchSize = 40
+            $0.hyp.weightDecay /= YOLOv5Schedule.scaledWeightDecay(1, batchSize: 40, nominalBatchSize: $0.nominalBatchSize)
+        },
+        Variant(name: "onecycle", trick: "schedule", summary: "one-cycle (cosine) schedule") { $0.scheduler = .onecycle },
+        Variant(name: "sgdr", trick: "schedule", summary: "SGDR restarts (T_0 10 epochs, T_mult 2) after YOLOv5's warm-up") { $0.scheduler = .sgdr },
+        Variant(name: "sgdr-warmup", trick: "schedule", summary: "SGDR with its own warm-up and re-warm-up after each restart") { $0.scheduler = .sgdrWarmup },
+        Variant(name: "amp", trick: "precision", summary: "float16 autocast with the GradScaler") { $0.precision = .amp },
+        Variant(name: "amp-no-scaler", trick: "precision", summary: "float16 autocast without the GradScaler") { $0.precision = .amp; $0.scaler.enabled = false },
+        Variant(name: "fp16", trick: "precision", summary: "float16 storage with the GradScaler") { $0.precision = .fp16 },
+        Variant(name: "bf16", trick: "precision", summary: "bfloat16 storage") { $0.precision = .bf16 },
+    ]
+
+    /// The variant named `name`, or an error listing them.
+    public static func variant(_ name: String) throws -> Variant {
+        guard let v = variants.first(where: { $0.name == name }) else {
+            throw HalfTraceError.invalid("variants", "unknown variant '\(name.prefix(40))'; expected one of \(variants.map(\.name).joined(separator: ", "))")
+        }
+        return v
+    }
+
+    /// What a run of the ablation is: everything that decides its rows (and nothing that does not).
+    public struct Plan: Sendable, Equatable {
+        public var variants: [String]
+        public var seeds: Int
+        public var epochs: Int
+        public var imageSize: Int
+        public var images: (train: Int, validation: Int)
+        public var widths: [Int]
+
+        public init(variants: [String] = Ablation.variants.map(\.name), seeds: Int = 3, epochs: Int = 300, imageSize: Int = 64,
+                    images: (train: Int, validation: Int) = (300, 100), widths: [Int] = [16, 32, 64, 128]) {
+            (self.variants, self.seeds, self.epochs, self.imageSize, self.images, self.widths) = (variants, seeds, epochs, imageSize, images, widths)
+        }
+
+        public static func == (a: Plan, b: Plan) -> Bool { a.configLine == b.configLine }
+
+        /// The plan as the files' `# config:` line.
+        public var configLine: String {
+            "model=detector variants=\(variants.joined(separator: ",")) seeds=\(seeds) epochs=\(epochs) imgsz=\(imageSize) "
+                + "images=\(images.train),\(images.validation) widths=\(widths.map(String.init).joined(separator: ","))"
+        }
+
+        /// The plan a `# config:` line names (`file` and `line` for the error).
+        static func parse(_ text: String, file: String, line: Int) throws -> Plan {
+            func bad(_ why: String) -> HalfTraceError { HalfTraceError(.invalidValue, file: file, line: line, "the config line is not an ablation's: \(why)") }
+            var fields: [String: String] = [:]
+            for part in text.split(separator: " ") {
+                let kv = part.split(separator: "=", maxSplits: 1)
+                guard kv.count == 2, fields[String(kv[0])] == nil else { throw bad("'\(part.prefix(40))'") }
+                fields[String(kv[0])] = String(kv[1])
+            }
+            guard fields.keys.sorted() == ["epochs", "images", "imgsz", "model", "seeds", "variants", "widths"], fields["model"] == "detector",
+                  let seeds = Int(fields["seeds"]!), let epochs = Int(fields["epochs"]!), let size = Int(fields["imgsz"]!) else {
+                throw bad("expected model=detector, variants, seeds, epochs, imgsz, images and widths")
+            }
+            let images = fields["images"]!.split(separator: ",").map { Int($0) }, widths = fields["widths"]!.split(separator: ",").map { Int($0) }
+            guard images.count == 2, let train = images[0], let validation = images[1], widths.count == 4, widths.allSatisfy({ $0 != nil }) else {
+                throw bad("images=TRAIN,VAL and four widths")
+            }
+            let plan = Plan(variants: fields["variants"]!.split(separator: ",").map(String.init), seeds: seeds, epochs: epochs, imageSize: size,
+                            images: (train, validation), widths: widths.map { $0! })
+            do { try plan.validate() } catch let e as HalfTraceError { throw HalfTraceError(.invalidValue, file: file, line: line, e.description) }
+            return plan
+        }
+
+        public func validate() throws {
+            guard !variants.isEmpty else { throw HalfTraceError.invalid("variants", "no variant") }
+            for v in variants { _ = try Ablation.variant(v) }
+            if let twice = variants.first(where: { v in variants.filter { $0 == v }.count > 1 }) {
+                throw HalfTraceError.invalid("variants", "'\(twice)' is listed twice")
+            }
+            try HalfTraceError.check("seeds", seeds, in: 1...1000)
+            _ = try config(variant: variants[0], seed: 0)
+        }
+
+        /// The work items: (variant, seed) in order, index = variant * seeds + seed.
+        public var items: [(index: Int, variant: String, seed: Int)] {
+            variants.enumerated().flatMap { v, name in (0..<seeds).map { s in (v * seeds + s, name, s) } }
+        }
+
+        /// The detector's configuration of one item.
+        public func config(variant name: String, seed: Int) throws -> DetectorConfig {
+            var c = DetectorConfig()
+            (c.epochs, c.imageSize, c.widths, c.seed) = (epochs, imageSize, widths, UInt64(seed))
+            (c.syntheticTrain, c.syntheticValidation) = images
+            try Ablation.variant(name).apply(&c)
+            try c.validate()
+            return c
+        }
+    }
+
+    /// Shard K of N (0-based K).
+    public struct Shard: Sendable, Equatable, CustomStringConvertible {
+        public let index: Int, count: Int
+        public init(_ index: Int, of count: Int) throws {
+            guard count >= 1, count <= 100_000, (0..<count).contains(index) else {
+                throw HalfTraceError.invalid("shard", "\(index)/\(count) is invalid: expected K/N with 0 <= K < N <= 100000")
+            }
+            (self.index, self.count) = (index, count)
+        }
+        /// "K/N" as Slurm's array index or a Kubernetes Indexed Job's completion index gives it.
+        public init(parsing text: String) throws {
+            let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]) else {
+                throw HalfTraceError.invalid("shard", "'\(text.prefix(40))' is invalid: expected K/N, e.g. 3/16")
+            }
+            try self.init(k, of: n)
+        }
+        public var description: String { "\(index)/\(count)" }
+        /// The file a shard writes (the whole run when N is 1).
+        public var fileName: String { count == 1 ? "ablations.csv" : "ablations-\(index)-of-\(count).csv" }
+        public func owns(_ item: Int) -> Bool { item % count == index }
+    }
+
+    /// One finished item.
+    public struct Row: Sendable, Equatable {
+        public var index: Int, variant: String, seed: Int
+        public var map50: Double, map: Double, meanMap50: Double, meanMap: Double
+        public var bestEpoch: Int, bestFitness: Double, skipped: Int
+
+        static let header = "index,variant,seed,map50,map,mean10_map50,mean10_map,best_epoch,best_fitness,skipped_steps"
+        var line: String {
+            "\(index),\(variant),\(seed),\(map50),\(map),\(meanMap50),\(meanMap),\(bestEpoch),\(bestFitness),\(skipped)"
+        }
+    }
+
+    /// The text of a results file: version, config, the shard it holds (none for a whole run), header, rows.
+    static func text(_ plan: Plan, shard: Shard?, rows: [Row]) -> String {
+        (["# halftrace ablate v1", "# config: \(plan.configLine)"] + (shard.map { ["# shard: \($0)"] } ?? []) + [Row.header]
+            + rows.map(\.line)).joined(separator: "\n") + "\n"
+    }
+
+    /// A results file, read and validated: its plan, shard and rows (every row a work item of
+    /// the plan that the shard owns, each once, its values finite where they must be).
+    public static func read(_ path: String) throws -> (plan: Plan, shard: Shard?, rows: [Row]) {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw HalfTraceError.inaccessible(path, "cannot read (\(error.localizedDescription))")
+        }
+        let text = try TextFile.utf8(data, name: path)
+        // "\r\n" is one Character in Swift: split on it as on "\n" (a file from Windows reads the same).
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
+        if lines.last == "" { lines.removeLast() } else if !lines.isEmpty {
+            throw HalfTraceError(.invalidValue, file: path, line: lines.count, "the last line is not terminated: the file is truncated")
+        }
+        func fail(_ n: Int, _ why: String) -> HalfTraceError { HalfTraceError(.invalidValue, file: path, line: n, why) }
+        guard lines.count >= 3, lines[0] == "# halftrace ablate v1" else { throw fail(1, "not a halftrace ablate file (expected '# halftrace ablate v1')") }
+        guard lines[1].hasPrefix("# config: ") else { throw fail(2, "expected '# config: ...'") }
+        let plan = try Plan.parse(String(lines[1].dropFirst("# config: ".count)), file: path, line: 2)
+        var next = 2
+        var shard: Shard?
+        if lines[2].hasPrefix("# shard: ") {
+            do { shard = try Shard(parsing: String(lines[2].dropFirst("# shard: ".count))) } catch let e as HalfTraceError { throw fail(3, e.reason) }
+            next = 3
+        }
+        guard next < lines.count, lines[next] == Row.header else { throw fail(next + 1, "expected the header '\(Row.header)'") }
+        let items = plan.items
+        var rows: [Row] = [], seen = Set<Int>()
+        for (k, line) in lines.enumerated().dropFirst(next + 1) {
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard f.count == 10, let index = Int(f[0]), let seed = Int(f[2]), let a = Double(f[3]), let b = Double(f[4]), let c = Double(f[5]),
+                  let d = Double(f[6]), let best = Int(f[7]), let fitness = Double(f[8]), let skipped = Int(f[9]) else {
+                throw fail(k + 1, "expected \(Row.header.split(separator: ",").count) fields: index, variant, seed, numbers")
+            }
+            guard items.indices.contains(index), items[index].variant == f[1], items[index].seed == seed else {
+                throw fail(k + 1, "item \(index) is not (\(f[1].prefix(40)), seed \(seed)) in this plan")
+            }
+            guard shard?.owns(index) ?? true else { throw fail(k + 1, "item \(index) does not belong to shard \(shard!) (index mod \(shard!.count) = \(index % shard!.count))") }
+            guard seen.insert(index).inserted else { throw fail(k + 1, "item \(index) appears twice") }
+            guard [a, b, c, d, fitness].allSatisfy({ $0.isFinite && (0...1).contains($0) }), best >= 0, best < plan.epochs, skipped >= 0 else {
+                throw fail(k + 1, "a value out of range (mAP and fitness in [0, 1], best epoch below \(plan.epochs), skipped >= 0)")
+            }
+            rows.append(Row(index: index, variant: f[1], seed: seed, map50: a, map: b, meanMap50: c, meanMap: d, bestEpoch: best, bestFitness: fitness, skipped: skipped))
+        }
+        return (plan, shard, rows)
+    }
+
+    /// Trains one item.
+    public static func run(_ plan: Plan, item: (index: Int, variant: String, seed: Int),
+                           onEpoch: (DetectorEpoch) -> Void = { _ in }) throws -> Row {
+        let trainer = try DetectorTrainer(config: try plan.config(variant: item.variant, seed: item.seed))
+        var epochs: [DetectorEpoch] = []
+        try trainer.run(onEpoch: { e in
+            epochs.append(e)
+            onEpoch(e)
+        })
+        guard let last = epochs.last else { throw HalfTraceError.invalid("epochs", "the run trained no epoch") }
+        let tail = epochs.suffix(10)
+        let best = epochs.max { $0.fitness < $1.fitness || ($0.fitness == $1.fitness && $0.epoch > $1.epoch) }!
+        return Row(index: item.index, variant: item.variant, seed: item.seed, map50: last.metrics.map50, map: last.metrics.map,
+                   meanMap50: tail.map(\.metrics.map50).reduce(0, +) / Double(tail.count), meanMap: tail.map(\.metrics.map).reduce(0, +) / Double(tail.count),
+                   bestEpoch: best.epoch, bestFitness: best.fitness, skipped: epochs.reduce(0) { $0 + $1.skipped })
+    }
+
+    /// Runs the items of `shard` that `directory/<shard file>` does not hold yet, rewriting the
+    /// file after each; an existing file of another plan or shard is refused, not overwritten.
+    /// `progress` gets (item, its position among the shard's, the shard's count, epoch).
+    public static func runShard(_ plan: Plan, shard: Shard, directory: String,
+                                progress: (_ item: (index: Int, variant: String, seed: Int), _ done: Int, _ total: Int, _ epoch: Int) -> Void = { _, _, _, _ in },
+                                finished: (Row, Double) -> Void = { _, _ in }) throws -> [Row] {
+        try AtomicFile.makeDirectory(directory)
+        AtomicFile.removeStaleTemporaries(in: directory)
+        let path = directory + "/" + shard.fileName
+        var rows: [Row] = []
+        if FileManager.default.fileExists(atPath: path) {
+            let existing = try read(path)
+            guard existing.plan == plan else {
+                throw HalfTraceError(.invalidValue, file: path, line: 2, "holds another plan (\(existing.plan.configLine)); this run is \(plan.configLine)")
+            }
+            guard existing.shard == (shard.count == 1 ? nil : shard) else {
+                throw HalfTraceError(.invalidValue, file: path, line: 3, "holds shard \(existing.shard?.description ?? "none"), not \(shard)")
+            }
+            rows = existing.rows
+        }
+        let mine = plan.items.filter { shard.owns($0.index) }
+        let done = Set(rows.map(\.index))
+        let timings = directory + "/" + shard.fileName.replacingOccurrences(of: "ablations", with: "timings")
+        var timingLines = (try? String(contentsOfFile: timings, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? ["index,variant,seed,seconds"]
+        for (k, item) in mine.enumerated() where !done.contains(item.index) {
+            let clock = ContinuousClock(), start = clock.now
+            let row = try run(plan, item: item) { progress(item, k, mine.count, $0.epoch) }
+            let seconds = (clock.now - start).seconds
+            rows.append(row)
+            rows.sort { $0.index < $1.index }
+            try AtomicFile.write(text(plan, shard: shard.count == 1 ? nil : shard, rows: rows), to: path)
+            timingLines.append("\(item.index),\(item.variant),\(item.seed),\(seconds)")
+            try AtomicFile.write(timingLines.joined(separator: "\n") + "\n", to: timings)
+            finished(row, seconds)
+        }
+        if rows.isEmpty || !FileManager.default.fileExists(atPath: path) {  // a shard with no item still says so
+            try AtomicFile.write(text(plan, shard: shard.count == 1 ? nil : shard, rows: rows), to: path)
+        }
+        return rows
+    }
+
+    /// The shards' files joined into the file one machine writes: every file of one plan, the
+    /// shards of one N, each exactly once, each complete. Nothing is written when any is wrong.
+    public static func merge(_ paths: [String]) throws -> (plan: Plan, text: String) {
+        guard !paths.isEmpty else { throw HalfTraceError.invalid("merge", "no shard file given") }
+        let files = try paths.map { (path: $0, content: try read($0)) }
+        let plan = files[0].content.plan
+        for f in files where f.content.plan != plan {
+            throw HalfTraceError(.invalidValue, file: f.path, line: 2, "another plan than \(files[0].path): \(f.content.plan.configLine) vs \(plan.configLine)")
+        }
+        let n = files[0].content.shard?.count ?? 1
+        var byShard: [Int: String] = [:]
+        for f in files {
+            let shard = f.content.shard ?? (try! Shard(0, of: 1))
+            guard shard.count == n else { throw HalfTraceError(.invalidValue, file: f.path, line: 3, "shard \(shard) of another split than \(files[0].path) (N = \(n))") }
+            if let other = byShard[shard.index] { throw HalfTraceError(.invalidValue, file: f.path, line: 3, "shard \(shard) is also \(other)") }
+            byShard[shard.index] = f.path
+        }
+        if let missing = (0..<n).first(where: { byShard[$0] == nil }) { throw HalfTraceError.invalid("merge", "shard \(missing)/\(n) is missing") }
+        let rows = files.flatMap(\.content.rows).sorted { $0.index < $1.index }
+        let owned = plan.items.count
+        for f in files {
+            let shard = f.content.shard ?? (try! Shard(0, of: 1))
+            let expected = plan.items.filter { shard.owns($0.index) }.count
+            guard f.content.rows.count == expected else {
+                throw HalfTraceError.invalid("merge", "\(f.path) holds \(f.content.rows.count) of its \(expected) items: shard \(shard) has not finished")
+            }
+        }
+        precondition(rows.count == owned)
+        return (plan, text(plan, shard: nil, rows: rows))
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import HalfTraceKernels
+import HalfTraceTestSupport
+import HalfTraceTraining
+import Testing
+
+/// `halftrace ablate`: work items split over shards, merged into the file one machine writes,
+/// resumed after SIGKILL without losing or repeating a row, and bad shard files refused.
+@Suite("Ablations and shards")
+struct AblationTests {
+    /// A plan small enough for a test: two variants (one of them amp, so a scaler runs), two seeds,
+    /// a tiny detector on 32 px shapes.
+    static let plan = Ablation.Plan(variants: ["yolov5", "amp"], seeds: 2, epochs: 1, imageSize: 32, images: (8, 4), widths: [4, 8, 8, 16])
+    static let flags = ["--variants", "yolov5,amp", "--seeds", "2", "--epochs", "1", "--imgsz", "32", "--images", "8,4", "--widths", "4,8,8,16"]
+
+    @Test("shard K of N owns exactly the items with index mod N = K: the shards partition the work")
+    func partition() throws {
+        let items = Ablation.Plan(variants: Ablation.variants.map(\.name), seeds: 3).items
+        #expect(items.map(\.index) == Array(0..<(Ablation.variants.count * 3)))
+        for n in 1...7 {
+            let owned = try (0..<n).map { k in try Ablation.Shard(k, of: n) }.map { s in items.filter { s.owns($0.index) }.map(\.index) }
+            #expect(owned.flatMap { $0 }.sorted() == items.map(\.index), "N = \(n)")
+            #expect(owned.enumerated().allSatisfy { k, indexes in indexes.allSatisfy { $0 % n == k } })
+        }
+    }
+
+    @Test("the shards' files merged give one machine's ablations.csv byte for byte, for N = 1, 2 and 3; a finished shard run again trains nothing")
+    func mergeEqualsOneMachine() throws {
+        try withTemporaryDirectory("ablate-merge") { root in
+            _ = try Ablation.runShard(Self.plan, shard: try Ablation.Shard(0, of: 1), directory: root + "/one")
+            let single = try String(contentsOfFile: root + "/one/ablations.csv", encoding: .utf8)
+            #expect(single.split(separator: "\n").count == 3 + Self.plan.items.count)  // version, config, header, rows
+            for n in 1...3 {
+                let dir = root + "/n\(n)"
+                var paths: [String] = []
+                for k in 0..<n {
+                    let shard = try Ablation.Shard(k, of: n)
+                    _ = try Ablation.runShard(Self.plan, shard: shard, directory: dir)
+                    paths.append(dir + "/" + shard.fileName)
+                }
+                #expect(try Ablation.merge(paths.reversed()).text == single, "N = \(n)")
+            }
+            // Run again: every item is in the file, nothing is trained or rewritten.
+            var trained = 0
+            let rows = try Ablation.runShard(Self.plan, shard: try Ablation.Shard(1, of: 2), directory: root + "/n2", progress: { _, _, _, _ in trained += 1 })
+            #expect(trained == 0 && rows.count == 2)
+        }
+    }
+
+    @Test("bad shard files are refused naming the file (and line), and nothing is merged: missing, twice, another plan or split, truncated, edited, unfinished")
+    func badMerges() throws {
+        try withTemporaryDirectory("ablate-bad") { root in
+            let dir = root + "/n2"
+            for k in 0..<2 { _ = try Ablation.runShard(Self.plan, shard: try Ablation.Shard(k, of: 2), directory: dir) }
+            let a = dir + "/ablations-0-of-2.csv", b = dir + "/ablations-1-of-2.csv"
+            let textA = try String(contentsOfFile: a, encoding: .utf8)
+            func refused(_ paths: [String], _ needle: String) {
+                #expect { try Ablation.merge(paths) } throws: { "\($0)".contains(needle) }
+            }
+            refused([a], "shard 1/2 is missing")
+            refused([a, a], "shard 0/2 is also \(a)")
+            func variant(_ name: String, _ edit: (String) -> String) throws -> String {
+                let path = root + "/" + name
+                try edit(textA).write(toFile: path, atomically: true, encoding: .utf8)
+                return path
+            }
+            refused([b, try variant("other-plan.csv") { $0.replacingOccurrences(of: "epochs=1", with: "epochs=2") }], "other-plan.csv:2: another plan")
+            refused([try variant("truncated.csv") { String($0.dropLast(5)) }, b], "truncated.csv:6: the last line is not terminated")
+            refused([try variant("crlf-truncated.csv") { String($0.replacingOccurrences(of: "\n", with: "\r\n").dropLast(1)) }, b], "crlf-truncated.csv:6")
+            // The same file with "\r\n" line ends, complete, merges as the original does.
+            let crlfPath = try variant("crlf.csv") { $0.replacingOccurrences(of: "\n", with: "\r\n") }
+            // Built before the expectation, so that a failure names the file that did not read.
+            #expect(try Ablation.merge([crlfPath, b]).text == (try Ablation.merge([a, b]).text))
+            refused([try variant("renamed.csv") { $0.replacingOccurrences(of: ",yolov5,0,", with: ",amp,0,") }, b], "renamed.csv:5: item 0 is not (amp, seed 0)")
+            refused([try variant("moved.csv") { $0.replacingOccurrences(of: "\n0,yolov5,0,", with: "\n1,yolov5,1,") }, b], "moved.csv:5: item 1 does not belong to shard 0/2")
+            refused([try variant("nan.csv") { t in
+                var lines = t.split(separator: "\n").map(String.init)
+                var f = lines[4].split(separator: ",").map(String.init)
+                f[3] = "nan"
+                lines[4] = f.joined(separator: ",")
+                return lines.joined(separator: "\n") + "\n"
+            }, b], "nan.csv:5: a value out of range")
+            refused([try variant("unfinished.csv") { t in t.split(separator: "\n").dropLast().joined(separator: "\n") + "\n" }, b],
+                    "unfinished.csv holds 1 of its 2 items: shard 0/2 has not finished")
+            refused([try variant("split3.csv") { $0.replacingOccurrences(of: "# shard: 0/2", with: "# shard: 0/3") }, b], "split3.csv:")
+            // A shard's directory holding another plan's file is refused, not overwritten.
+            let other = Ablation.Plan(variants: ["yolov5"], seeds: 2, epochs: 1, imageSize: 32, images: (8, 4), widths: [4, 8, 8, 16])
+            #expect { try Ablation.runShard(other, shard: try Ablation.Shard(0, of: 2), directory: dir) } throws: { "\($0)".contains("holds another plan") }
+            #expect(try String(contentsOfFile: a, encoding: .utf8) == textA)
+        }
+    }
+
+    @Test("a shard killed with SIGKILL (3 times; debug builds 2) after 1 or 2 new rows and started again: one machine's file, no row lost or repeated; merge from the CLI")
+    func killAndResume() throws {
+        try withTemporaryDirectory("ablate-kill") { root in
+            // Four seeds of two variants, all in one shard of one: eight rows to kill between.
+            let args = ["ablate", "--variants", "yolov5,amp", "--seeds", "4", "--epochs", "1", "--imgsz", "32", "--images", "8,4", "--widths", "4,8,8,16"]
+            #expect(try CLITests.run(args + ["--out", root + "/ref"]).status == 0)
+            func rows() -> String? {
+                (try? String(contentsOfFile: root + "/run/ablations.csv", encoding: .utf8)).map { "\($0.split(separator: "\n").count)" }
+            }
+            let total = BuildSize.pick(release: 3, debug: 2)
+            let (kills, _) = try ResumeTests.killRepeatedly(total, seed: 4, arguments: { _ in args + ["--out", root + "/run"] }, stamp: rows)
+            #expect(kills == total)
+            let reference = try String(contentsOfFile: root + "/ref/ablations.csv", encoding: .utf8)
+            #expect(try String(contentsOfFile: root + "/run/ablations.csv", encoding: .utf8) == reference)
+            // The CLI's merge of a two-shard split equals it too, and writes nothing when a shard is missing.
+            for k in 0..<2 { #expect(try CLITests.run(args + ["--shard", "\(k)/2", "--out", root + "/split"]).status == 0) }
+            let partial = try CLITests.run(["ablate", "--merge", root + "/split/ablations-0-of-2.csv", "--out", root + "/partial"])
+            #expect(partial.exited && partial.status == 2 && partial.text.contains("shard 1/2 is missing"), "\(partial.text)")
+            #expect(!FileManager.default.fileExists(atPath: root + "/partial/ablations.csv"))
+            let merged = try CLITests.run(["ablate", "--merge", root + "/split", "--out", root + "/merged"])
+            #expect(merged.status == 0, "\(merged.text)")
+            #expect(try String(contentsOfFile: root + "/merged/ablations.csv", encoding: .utf8) == reference)
+        }
+    }
+
+    /// The `halftrace ablate ... --shard ...` line of a deployment file, as arguments, with the
+    /// shard variable replaced by `index` (shell quotes and escapes of the file removed).
+    static func shardCommand(_ file: String, variable: String, index: Int) throws -> [String] {
+        let text = try String(contentsOfFile: CLITests.root.appendingPathComponent(file).path, encoding: .utf8)
+        let line = try #require(text.split(separator: "\n").first { $0.contains("halftrace ablate") && $0.contains("--shard") && !$0.hasPrefix("#") })
+        var command = String(line[line.range(of: "halftrace ablate")!.lowerBound...])
+        if let end = command.firstIndex(of: "]") { command = String(command[..<end]) }  // the YAML list's closing
+        command = command.replacingOccurrences(of: "\\\"", with: "").replacingOccurrences(of: "\"", with: "").replacingOccurrences(of: "$" + variable, with: "\(index)")
+        return Array(command.split(separator: " ").map(String.init).dropFirst())
+    }
+
+    @Test("the Slurm array script's and the Kubernetes Indexed Job's command lines, run locally for every index (with a small plan), merge into one machine's file",
+          arguments: [("deploy/slurm-ablate.sh", "SLURM_ARRAY_TASK_ID"), ("deploy/k8s-ablate-job.yaml", "JOB_COMPLETION_INDEX")])
+    func deploymentCommands(file: String, variable: String) throws {
+        try withTemporaryDirectory("ablate-deploy") { root in
+            let reference = try CLITests.run(["ablate", "--out", root + "/one"] + Self.flags)
+            #expect(reference.status == 0, "\(reference.text)")
+            let first = try Self.shardCommand(file, variable: variable, index: 0)
+            let shards = try #require(first.firstIndex(of: "--shard").flatMap { Int(first[$0 + 1].split(separator: "/")[1]) })
+            #expect(shards == 16 && first.contains("--seeds") && first.contains("--out"), "\(first)")
+            for k in 0..<shards {
+                var args = try Self.shardCommand(file, variable: variable, index: k)
+                let out = try #require(args.firstIndex(of: "--out"))
+                args[out + 1] = root + "/shards"
+                // The small plan's flags come after the file's and win (the last value of an option counts).
+                let r = try CLITests.run(args + Self.flags)
+                #expect(r.status == 0 && args.contains("\(k)/16"), "\(args): \(r.text)")
+            }
+            let merged = try CLITests.run(["ablate", "--merge", root + "/shards", "--out", root + "/merged"])
+            #expect(merged.status == 0, "\(merged.text)")
+            #expect(try String(contentsOfFile: root + "/merged/ablations.csv", encoding: .utf8) == (try String(contentsOfFile: root + "/one/ablations.csv", encoding: .utf8)))
+        }
+    }
+}
