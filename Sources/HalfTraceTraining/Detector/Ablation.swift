@@ -15,8 +15,11 @@ import HalfTraceOptim
 public enum Ablation {
     /// A variant of the recipe: a name, the trick it belongs to and what it changes.
     public struct Variant: Sendable {
+        /// The variant's name on the command line and in the files ("no-warmup").
         public let name: String
+        /// The trick it belongs to (warm-up, accumulation, schedule, precision; baseline).
         public let trick: String
+        /// What it changes, in a line.
         public let summary: String
         let apply: @Sendable (inout DetectorConfig) -> Void
     }
@@ -52,18 +55,26 @@ public enum Ablation {
 
     /// What a run of the ablation is: everything that decides its rows (and nothing that does not).
     public struct Plan: Sendable, Equatable {
+        /// The variants' names, in the order of the work items.
         public var variants: [String]
+        /// Seeds per variant (0 ..< seeds).
         public var seeds: Int
+        /// Epochs each run trains.
         public var epochs: Int
+        /// The synthetic shapes' image size.
         public var imageSize: Int
+        /// Synthetic training and validation images.
         public var images: (train: Int, validation: Int)
+        /// The detector's four widths.
         public var widths: [Int]
 
+        /// A plan; by default every variant over 3 seeds, 300 epochs, YOLOv5's set of this kind.
         public init(variants: [String] = Ablation.variants.map(\.name), seeds: Int = 3, epochs: Int = 300, imageSize: Int = 64,
                     images: (train: Int, validation: Int) = (300, 100), widths: [Int] = [16, 32, 64, 128]) {
             (self.variants, self.seeds, self.epochs, self.imageSize, self.images, self.widths) = (variants, seeds, epochs, imageSize, images, widths)
         }
 
+        /// Plans are equal when their config lines are (the line decides every row).
         public static func == (a: Plan, b: Plan) -> Bool { a.configLine == b.configLine }
 
         /// The plan as the files' `# config:` line.
@@ -95,6 +106,8 @@ public enum Ablation {
             return plan
         }
 
+        /// Refuses a plan that names an unknown variant (or one twice), no seed, or a detector
+        /// configuration `DetectorConfig.validate` refuses.
         public func validate() throws {
             guard !variants.isEmpty else { throw HalfTraceError.invalid("variants", "no variant") }
             for v in variants { _ = try Ablation.variant(v) }
@@ -123,7 +136,11 @@ public enum Ablation {
 
     /// Shard K of N (0-based K).
     public struct Shard: Sendable, Equatable, CustomStringConvertible {
-        public let index: Int, count: Int
+        /// K, 0-based.
+        public let index: Int
+        /// N, the number of shards.
+        public let count: Int
+        /// Shard `index` of `count`, or an error unless 0 <= index < count <= 100000.
         public init(_ index: Int, of count: Int) throws {
             guard count >= 1, count <= 100_000, (0..<count).contains(index) else {
                 throw HalfTraceError.invalid("shard", "\(index)/\(count) is invalid: expected K/N with 0 <= K < N <= 100000")
@@ -138,17 +155,36 @@ public enum Ablation {
             }
             try self.init(k, of: n)
         }
+        /// "K/N".
         public var description: String { "\(index)/\(count)" }
         /// The file a shard writes (the whole run when N is 1).
         public var fileName: String { count == 1 ? "ablations.csv" : "ablations-\(index)-of-\(count).csv" }
+        /// Whether work item `item` is this shard's (item mod N = K).
         public func owns(_ item: Int) -> Bool { item % count == index }
     }
 
     /// One finished item.
     public struct Row: Sendable, Equatable {
-        public var index: Int, variant: String, seed: Int
-        public var map50: Double, map: Double, meanMap50: Double, meanMap: Double
-        public var bestEpoch: Int, bestFitness: Double, skipped: Int
+        /// The work item's index, variant and seed.
+        public var index: Int
+        /// The variant's name.
+        public var variant: String
+        /// The seed of initialisation, data and order.
+        public var seed: Int
+        /// mAP@0.5 of the last epoch.
+        public var map50: Double
+        /// mAP@0.5:0.95 of the last epoch.
+        public var map: Double
+        /// mAP@0.5 averaged over the last 10 epochs (all, when fewer).
+        public var meanMap50: Double
+        /// mAP@0.5:0.95 averaged over the last 10 epochs.
+        public var meanMap: Double
+        /// The epoch of the best fitness (the first of equals).
+        public var bestEpoch: Int
+        /// YOLOv5's fitness at that epoch.
+        public var bestFitness: Double
+        /// Optimizer steps the scaler skipped over the run.
+        public var skipped: Int
 
         static let header = "index,variant,seed,map50,map,mean10_map50,mean10_map,best_epoch,best_fitness,skipped_steps"
         var line: String {
