@@ -157,6 +157,9 @@ public enum Ablation {
         }
         /// "K/N".
         public var description: String { "\(index)/\(count)" }
+        /// The whole run: shard 0 of 1 (what a file without a `# shard:` line holds).
+        public static let whole = Shard(unchecked: 0, of: 1)
+        private init(unchecked index: Int, of count: Int) { (self.index, self.count) = (index, count) }
         /// The file a shard writes (the whole run when N is 1).
         public var fileName: String { count == 1 ? "ablations.csv" : "ablations-\(index)-of-\(count).csv" }
         /// Whether work item `item` is this shard's (item mod N = K).
@@ -313,7 +316,7 @@ public enum Ablation {
         let n = files[0].content.shard?.count ?? 1
         var byShard: [Int: String] = [:]
         for f in files {
-            let shard = f.content.shard ?? (try! Shard(0, of: 1))
+            let shard = f.content.shard ?? .whole
             guard shard.count == n else { throw HalfTraceError(.invalidValue, file: f.path, line: 3, "shard \(shard) of another split than \(files[0].path) (N = \(n))") }
             if let other = byShard[shard.index] { throw HalfTraceError(.invalidValue, file: f.path, line: 3, "shard \(shard) is also \(other)") }
             byShard[shard.index] = f.path
@@ -322,7 +325,7 @@ public enum Ablation {
         let rows = files.flatMap(\.content.rows).sorted { $0.index < $1.index }
         let owned = plan.items.count
         for f in files {
-            let shard = f.content.shard ?? (try! Shard(0, of: 1))
+            let shard = f.content.shard ?? .whole
             let expected = plan.items.filter { shard.owns($0.index) }.count
             guard f.content.rows.count == expected else {
                 throw HalfTraceError.invalid("merge", "\(f.path) holds \(f.content.rows.count) of its \(expected) items: shard \(shard) has not finished")
