@@ -71,6 +71,9 @@ struct AblationTests {
             let crlfPath = try variant("crlf.csv") { $0.replacingOccurrences(of: "\n", with: "\r\n") }
             // Built before the expectation, so that a failure names the file that did not read.
             #expect(try Ablation.merge([crlfPath, b]).text == (try Ablation.merge([a, b]).text))
+            // A UTF-8 byte-order mark, as some editors save a file, reads the same.
+            let bomPath = try variant("bom.csv") { "\u{FEFF}" + $0 }
+            #expect(try Ablation.merge([bomPath, b]).text == (try Ablation.merge([a, b]).text))
             refused([try variant("renamed.csv") { $0.replacingOccurrences(of: ",yolov5,0,", with: ",amp,0,") }, b], "renamed.csv:5: item 0 is not (amp, seed 0)")
             refused([try variant("moved.csv") { $0.replacingOccurrences(of: "\n0,yolov5,0,", with: "\n1,yolov5,1,") }, b], "moved.csv:5: item 1 does not belong to shard 0/2")
             refused([try variant("nan.csv") { t in
