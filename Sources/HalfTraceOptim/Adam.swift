@@ -94,6 +94,7 @@ public final class Adam: Optimizer {
     public let decoupled: Bool
     public var hasMomentum: Bool { false }
     public var kind: String { decoupled ? "adamw" : "adam" }
+    public var weightRounding: WeightRounding = .nearest
     private let state = StateTable()
 
     /// Validates lr >= 0, eps >= 0, 0 <= beta1 < 1, 0 <= beta2 < 1, weight_decay >= 0.
@@ -124,8 +125,10 @@ public final class Adam: Optimizer {
     }
 
     private func stepGroups() {
+        var parameter = -1
         for group in groups {
             for p in group.params {
+                parameter += 1
                 guard let grad = p.grad?.storage else { continue }
                 var s = state.take(p)
                 s.step += 1
@@ -140,7 +143,7 @@ public final class Adam: Optimizer {
                     }
                 } else {
                     let k = k(Float.self)
-                    p.applyUpdate(Float.self, grad: grad, state: &s, buffers: 2) { pv, gv, mv, vv in
+                    p.applyUpdate(Float.self, grad: grad, state: &s, buffers: 2, rounding: weightRounding, parameter: parameter) { pv, gv, mv, vv in
                         k.apply(p: pv, grad: gv, m: mv, v: vv)
                     }
                 }

@@ -73,6 +73,9 @@ public protocol Optimizer: AnyObject {
     func restore(_ states: [ParameterState]) throws
     /// "sgd", "adam" or "adamw".
     var kind: String { get }
+    /// How 16-bit parameters store their updated values (round to nearest unless a trainer asks
+    /// for stochastic rounding before a step).
+    var weightRounding: WeightRounding { get set }
 }
 
 extension Optimizer {
@@ -174,9 +177,13 @@ extension Tensor {
     /// The Float update: parameter, gradient and state in chunks that run in parallel on the
     /// worker pool (every element's update is independent, so the split changes nothing). float32
     /// storage is updated in place; float16 and bfloat16 chunks are widened into scratch buffers,
-    /// updated and rounded back once, without whole-tensor temporaries.
+    /// updated and rounded back once, without whole-tensor temporaries: the parameter as
+    /// `rounding` says (`parameter` is its position in the groups, which stochastic rounding's bits
+    /// depend on), the state to nearest. A `WeightUpdateCounter` bound to the task counts the
+    /// 16-bit updates that rounding undid.
     func applyUpdate(
         _: Float.Type, grad: Storage, state s: inout ParameterState, buffers: Int,
+        rounding: WeightRounding = .nearest, parameter: Int = 0,
         _ body: (UnsafeMutableBufferPointer<Float>, UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void
     ) {
         let n = count
@@ -186,13 +193,14 @@ extension Tensor {
         var values = storage, first = stateBuffer(s.first, buffers >= 1), second = stateBuffer(s.second, buffers >= 2)
         (storage, s.first, s.second) = (.zeros(0, dtype: dtype), nil, nil)  // one owner each: updated in place
         let g = Float.load(grad)
+        let update = HalfUpdate(rounding: rounding, parameter: parameter, counter: WeightUpdateCounter.current)
         switch dtype {
         case .float32:
             var (pv, fv, sv) = (values.take(Float.self), first.take(Float.self), second.take(Float.self))
             Self.chunked(n, &pv, g, &fv, &sv, body)
             (values, first, second) = (.float32(pv), .float32(fv), .float32(sv))
-        case .float16: Self.updateHalf(Float16.self, n, &values, g, &first, &second, body)
-        case .bfloat16: Self.updateHalf(BFloat16.self, n, &values, g, &first, &second, body)
+        case .float16: update.run(Float16.self, n, &values, g, &first, &second, body)
+        case .bfloat16: update.run(BFloat16.self, n, &values, g, &first, &second, body)
         case .float64:
             preconditionFailure("applyUpdate(Float) on a float64 parameter")
         }
@@ -218,42 +226,70 @@ extension Tensor {
             }
         }
     }
+}
 
-    /// `chunkedHalf` on storages of the 16-bit format H, moved out and back in.
-    private static func updateHalf<H: HalfElement>(
+/// The update of a 16-bit parameter: how its values are rounded back and whether the rounding is
+/// counted.
+struct HalfUpdate {
+    let rounding: WeightRounding
+    let parameter: Int
+    let counter: WeightUpdateCounter?
+
+    /// `chunks` on storages of the 16-bit format H, moved out and back in.
+    func run<H: HalfElement>(
         _: H.Type, _ n: Int, _ p: inout Storage, _ g: [Float], _ f: inout Storage, _ s: inout Storage,
         _ body: (UnsafeMutableBufferPointer<Float>, UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void
     ) {
         var (pv, fv, sv) = (H.take(&p), H.take(&f), H.take(&s))
-        chunkedHalf(n, &pv, g, &fv, &sv, body)
+        let counts = chunks(n, &pv, g, &fv, &sv, body)
         (p, f, s) = (H.storage(pv), H.storage(fv), H.storage(sv))
+        counter?.record(elements: n, changed: counts.reduce(0) { $0 + $1.changed }, stalled: counts.reduce(0) { $0 + $1.stalled })
     }
 
-    private static func chunkedHalf<H: HalfElement>(
+    /// Each range of the worker pool in blocks: widen, update, round back; the counts per range
+    /// (zero when nothing counts).
+    private func chunks<H: HalfElement>(
         _ n: Int, _ p: inout [H], _ g: [Float], _ f: inout [H], _ s: inout [H],
         _ body: (UnsafeMutableBufferPointer<Float>, UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void
-    ) {
-        let block = 2048
-        p.withUnsafeMutableBufferPointer { pv in
+    ) -> [(changed: Int, stalled: Int)] {
+        let block = 2048, counting = counter != nil
+        return p.withUnsafeMutableBufferPointer { pv in
             g.withUnsafeBufferPointer { gv in
                 f.withUnsafeMutableBufferPointer { fv in
                     s.withUnsafeMutableBufferPointer { sv in
-                        Parallel.forEachRange(n) { r in
-                            withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * block) { scratch in
+                        Parallel.mapRanges(n) { r in
+                            var changed = 0, stalled = 0
+                            withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * block) { scratch in
                                 for lo in stride(from: r.lowerBound, to: r.upperBound, by: block) {
                                     let b = lo..<min(r.upperBound, lo + block), m = b.count
                                     let ps = UnsafeMutableBufferPointer(rebasing: scratch[0..<m])
                                     let fs = UnsafeMutableBufferPointer(rebasing: scratch[block..<(block + (fv.isEmpty ? 0 : m))])
                                     let ss = UnsafeMutableBufferPointer(rebasing: scratch[(2 * block)..<(2 * block + (sv.isEmpty ? 0 : m))])
+                                    let before = UnsafeMutableBufferPointer(rebasing: scratch[(3 * block)..<(3 * block + m)])
                                     H.widen(.init(rebasing: pv[b]), into: ps)
+                                    if counting { _ = before.update(fromContentsOf: ps) }
                                     if !fv.isEmpty { H.widen(.init(rebasing: fv[b]), into: fs) }
                                     if !sv.isEmpty { H.widen(.init(rebasing: sv[b]), into: ss) }
                                     body(ps, .init(rebasing: gv[b]), fs, ss)
-                                    H.narrow(.init(ps), into: .init(rebasing: pv[b]))
+                                    let stored = UnsafeMutableBufferPointer(rebasing: pv[b])
+                                    switch rounding {
+                                    case .nearest: H.narrow(.init(ps), into: stored)
+                                    case .stochastic(let seed):
+                                        for i in 0..<m {
+                                            stored[i] = H.stochastic(ps[i], random: StochasticRounding.bits(seed: seed, parameter: parameter, index: lo + i))
+                                        }
+                                    }
                                     if !fv.isEmpty { H.narrow(.init(fs), into: .init(rebasing: fv[b])) }
                                     if !sv.isEmpty { H.narrow(.init(ss), into: .init(rebasing: sv[b])) }
+                                    if counting {
+                                        for i in 0..<m where ps[i] != before[i] {
+                                            changed += 1
+                                            if H.float(stored[i]) == before[i] { stalled += 1 }
+                                        }
+                                    }
                                 }
                             }
+                            return (changed, stalled)
                         }
                     }
                 }
@@ -269,6 +305,10 @@ protocol HalfElement {
     /// The elements of a storage of this format, leaving it empty (so that the array has one owner).
     static func take(_ storage: inout Storage) -> [Self]
     static func storage(_ values: [Self]) -> Storage
+    /// `x` rounded stochastically with `random`'s bits (`StochasticRounding`).
+    static func stochastic(_ x: Float, random: UInt64) -> Self
+    /// The value as a Float (exact).
+    static func float(_ x: Self) -> Float
 }
 
 extension Float16: HalfElement {
@@ -284,6 +324,8 @@ extension Float16: HalfElement {
         return v
     }
     static func storage(_ values: [Float16]) -> Storage { .float16(values) }
+    static func stochastic(_ x: Float, random: UInt64) -> Float16 { StochasticRounding.float16(x, random: random) }
+    static func float(_ x: Float16) -> Float { Float(x) }
 }
 
 extension BFloat16: HalfElement {
@@ -299,6 +341,8 @@ extension BFloat16: HalfElement {
         return v
     }
     static func storage(_ values: [BFloat16]) -> Storage { .bfloat16(values) }
+    static func stochastic(_ x: Float, random: UInt64) -> BFloat16 { StochasticRounding.bfloat16(x, random: random) }
+    static func float(_ x: BFloat16) -> Float { x.float }
 }
 
 extension Storage {

@@ -70,6 +70,7 @@ public final class SGD: Optimizer {
     public var groups: [ParamGroup]
     public var hasMomentum: Bool { true }
     public var kind: String { "sgd" }
+    public var weightRounding: WeightRounding = .nearest
     private let state = StateTable()
 
     /// Validates each group with PyTorch's checks (lr, momentum and weight_decay >= 0; nesterov
@@ -103,8 +104,10 @@ public final class SGD: Optimizer {
     }
 
     private func stepGroups() {
+        var parameter = -1
         for group in groups {
             for p in group.params {
+                parameter += 1
                 guard let grad = p.grad?.storage else { continue }
                 var s = state.take(p)
                 let first = s.first == nil
@@ -125,7 +128,7 @@ public final class SGD: Optimizer {
                     }
                 } else {
                     let k = k(Float.self)
-                    p.applyUpdate(Float.self, grad: grad, state: &s, buffers: buffers) { pv, gv, bv, _ in
+                    p.applyUpdate(Float.self, grad: grad, state: &s, buffers: buffers, rounding: weightRounding, parameter: parameter) { pv, gv, bv, _ in
                         k.apply(p: pv, grad: gv, buffer: bv, first: first)
                     }
                 }

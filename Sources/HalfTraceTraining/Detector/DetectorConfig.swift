@@ -45,6 +45,9 @@ public struct DetectorConfig: Sendable, Codable, Equatable {
     /// Skip the warm-up block altogether (an ablation: YOLOv5 itself always warms up for at least
     /// 100 iterations, so warmup_epochs 0 cannot turn it off); nil or false: YOLOv5's warm-up.
     public var skipWarmup: Bool? = nil
+    /// Store the optimizer's updates of 16-bit weights with stochastic rounding instead of round to
+    /// nearest (fp16 and bf16 only; `WeightRounding`); nil or false: round to nearest, as PyTorch.
+    public var stochasticRounding: Bool? = nil
     /// Seeds initialisation, data order, flips and AutoAnchor's search.
     public var seed: UInt64 = 0
     /// A YOLO dataset folder (with data.yaml), or nil for HalfTrace's synthetic shapes.
@@ -74,6 +77,9 @@ public struct DetectorConfig: Sendable, Codable, Equatable {
         _ = try scaler.make(active: true)
         if scaler.enabled == true && !precision.hasHalfGradients {
             throw HalfTraceError.invalid("scaler.enabled", "precision \(precision.rawValue) has no 16-bit gradients for a GradScaler to scale")
+        }
+        if stochasticRounding == true && !precision.parameterDType.isHalf {
+            throw HalfTraceError.invalid("stochastic_rounding", "precision \(precision.rawValue) keeps float32 weights, which the optimizer stores exactly; stochastic rounding is for fp16 and bf16")
         }
         if optimizer != .sgd && hyp.momentum >= 1 {
             throw HalfTraceError.invalid("hyp.momentum", "\(hyp.momentum) is beta1 for Adam and must be < 1")

@@ -12,14 +12,14 @@ public enum DetectorTables {
                                        "metrics/mAP_0.5", "metrics/mAP_0.5:0.95", "val/box_loss", "val/obj_loss", "val/cls_loss",
                                        "x/lr0", "x/lr1", "x/lr2"]
     /// The header of the detector's results.csv.
-    public static let resultsColumns = ["epoch"] + yolov5Columns + ["scale", "skipped", "underflow_fraction", "fitness"]
+    public static let resultsColumns = ["epoch"] + yolov5Columns + ["scale", "skipped", "underflow_fraction", "stalled_updates", "fitness"]
 
     /// One results.csv row.
     public static func resultsRow(_ r: DetectorEpoch) -> String {
         let values: [Double] = [r.trainLoss.box, r.trainLoss.obj, r.trainLoss.cls, r.metrics.precision, r.metrics.recall,
                                 r.metrics.map50, r.metrics.map, r.validationLoss.box, r.validationLoss.obj, r.validationLoss.cls]
             + r.lr + [r.scale]
-        return (["\(r.epoch)"] + values.map(\.description) + ["\(r.skipped)", r.underflowFraction.description, r.fitness.description])
+        return (["\(r.epoch)"] + values.map(\.description) + ["\(r.skipped)", r.underflowFraction.description, r.stalledFraction.description, r.fitness.description])
             .joined(separator: ",")
     }
 

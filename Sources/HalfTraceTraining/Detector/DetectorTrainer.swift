@@ -23,6 +23,9 @@ public struct DetectorEpoch: Sendable, Equatable {
     public var skipped: Int
     /// Fraction of 16-bit gradient elements that rounded from nonzero to zero in the epoch.
     public var underflowFraction: Double
+    /// Of the epoch's updates of 16-bit weights that changed the value computed in Float, the
+    /// fraction that rounding to storage undid (the stored weight unchanged); 0 for float32 weights.
+    public var stalledFraction: Double = 0
 
     /// YOLOv5's fitness of the epoch's metrics.
     public var fitness: Double { metrics.fitness }
@@ -85,6 +88,7 @@ public final class DetectorTrainer {
     var meanLoss = LossComponents(box: 0, obj: 0, cls: 0)
     var epochSkips = 0
     var epochUnderflow = (elements: 0, flushed: 0)
+    var epochUpdates = (changed: 0, stalled: 0)
 
     /// A fresh run: validates `config`, loads the data (unless given), runs AutoAnchor, builds the
     /// model, the optimizer, the scaler, the schedule and the EMA.
@@ -167,7 +171,16 @@ public final class DetectorTrainer {
 
         var stepped = false, skipped = false, norm: Double?
         if ni - lastOptimizerStep >= schedule.accumulate {
-            let outcome = try yolov5OptimizerStep(optimizer, scaler: scaler, maxNorm: config.clipNorm)
+            if config.stochasticRounding == true {
+                var bits = SplitMix64.stream(seed: config.seed &+ 3, index: UInt64(ni))
+                optimizer.weightRounding = .stochastic(seed: bits.next())
+            }
+            let updates = WeightUpdateCounter()
+            let outcome = try WeightUpdateCounter.$current.withValue(updates) {
+                try yolov5OptimizerStep(optimizer, scaler: scaler, maxNorm: config.clipNorm)
+            }
+            epochUpdates.changed += updates.changed
+            epochUpdates.stalled += updates.stalled
             skipped = !outcome.stepped
             norm = config.clipNorm > 0 ? outcome.gradientNorm : nil
             ema?.update(with: model.averagedState)
@@ -195,11 +208,13 @@ public final class DetectorTrainer {
         let result = DetectorEpoch(
             epoch: epoch, trainLoss: meanLoss, metrics: metrics, validationLoss: validationLoss, lr: lr,
             scale: scaler.isEnabled ? Double(scaler.scale) : 1, skipped: epochSkips,
-            underflowFraction: epochUnderflow.elements == 0 ? 0 : Double(epochUnderflow.flushed) / Double(epochUnderflow.elements))
+            underflowFraction: epochUnderflow.elements == 0 ? 0 : Double(epochUnderflow.flushed) / Double(epochUnderflow.elements),
+            stalledFraction: epochUpdates.changed == 0 ? 0 : Double(epochUpdates.stalled) / Double(epochUpdates.changed))
         epoch += 1
         batch = 0
         epochSkips = 0
         epochUnderflow = (0, 0)
+        epochUpdates = (0, 0)
         return result
     }
 

@@ -46,6 +46,7 @@ extension HalfTraceCommand.Train {
         if let seed { c.seed = seed }
         c.dataPath = data
         c.autoAnchor = !noAutoAnchor
+        if stochasticRounding { c.stochasticRounding = true }
         return c
     }
 

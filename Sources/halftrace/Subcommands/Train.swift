@@ -42,6 +42,8 @@ extension HalfTraceCommand {
         @Option(name: [.customLong("batch-size"), .customLong("batch")], help: "Batch size (default: the model's; the detector's 16).") var batchSize: Int?
         @Option(help: "detector: the square image size in pixels, a multiple of 16 (default 64).") var imgsz: Int?
         @Flag(name: .customLong("noautoanchor"), help: "detector: keep YOLOv5's default anchors (no AutoAnchor check).") var noAutoAnchor = false
+        @Flag(name: .customLong("stochastic-rounding"), help: "detector, fp16 and bf16: store the optimizer's weight updates with stochastic rounding instead of round to nearest.")
+        var stochasticRounding = false
         @Option(help: "Nominal batch size for accumulation (default 64).") var nbs: Int?
         @Option(help: "sgd, adam or adamw.") var optimizer: OptimizerKind?
         @OptionGroup(title: "Hyper-parameters (YOLOv5's hyp keys)") var hypFlags: HyperparameterOptions
@@ -115,7 +117,8 @@ extension HalfTraceCommand {
 
         func validate() throws {
             if model == .detector { return try validateDetector() }
-            for (flag, given) in [("--imgsz", imgsz != nil), ("--noautoanchor", noAutoAnchor), ("--target-map", targetMAPText != nil)] where given {
+            for (flag, given) in [("--imgsz", imgsz != nil), ("--noautoanchor", noAutoAnchor), ("--target-map", targetMAPText != nil),
+                                 ("--stochastic-rounding", stochasticRounding)] where given {
                 throw ValidationError("\(flag) applies to --model detector only")
             }
             if let scalerRule { _ = try scalerRuleValue(scalerRule) } else if let flag = ruleFlags.anyGiven {
