@@ -232,49 +232,89 @@ public final class Evolution {
     public let directory: String
     let data: DataSplit?
     let detectorData: DetectionData?
+    /// This shard's records (every record for a whole run), in (generation, individual) order.
     var records: [EvolveRecord] = []
+    /// The other shards' records read so far (none for a whole run).
+    var others: [EvolveRecord] = []
     let lock = NSLock()
+    /// Which individuals of each generation this run trains (all of them for a whole run).
+    public let shard: WorkShard
 
-    public var csvPath: String { directory + "/evolve.csv" }
+    /// This run's file: evolve.csv, or evolve-K-of-N.csv for a shard.
+    public var csvPath: String { directory + "/" + shard.fileName(stem: "evolve") }
     public var configPath: String { directory + "/evolve_config.json" }
     public var yamlPath: String { directory + "/hyp_evolve.yaml" }
 
-    public init(config: EvolveConfig, directory: String, resume: Bool, digitsPath: String? = nil) throws {
+    /// A run in `directory`: a new one, or (`resume`) the one its evolve.csv holds. With a
+    /// `shard` of N > 1 the run is shard K of a run spread over machines that share `directory`
+    /// (see `runShard`): it writes evolve-K-of-N.csv and always continues that file when it exists.
+    public init(config: EvolveConfig, directory: String, resume: Bool, shard: WorkShard = .whole, digitsPath: String? = nil) throws {
         try config.validate()
+        if shard.count > 1 && config.population < shard.count {
+            throw HalfTraceError.invalid("shard", "\(shard) of a population of \(config.population): each shard trains the individuals i with i mod \(shard.count) = K of every generation, so \(shard.count) shards need a population of at least \(shard.count)")
+        }
         self.config = config
         self.directory = directory
+        self.shard = shard
         try AtomicFile.makeDirectory(directory)
         AtomicFile.removeStaleTemporaries(in: directory)
         data = try config.model.toy?.loadData(digitsPath: digitsPath)
         detectorData = try config.model == .detector ? Self.detectorConfig(config, hyp: config.baseVector).loadData() : nil
         let exists = FileManager.default.fileExists(atPath: csvPath)
-        if resume {
+        if resume || (shard.count > 1 && FileManager.default.fileExists(atPath: configPath)) {
+            try Self.checkSavedConfig(config, at: configPath, directory: directory, required: resume)
+        }
+        if resume || (shard.count > 1 && exists) {
             guard exists else { throw HalfTraceError.inaccessible(csvPath, "does not exist: nothing to resume") }
-            guard let saved = FileManager.default.contents(atPath: configPath) else {
-                throw HalfTraceError.inaccessible(configPath, "missing or unreadable")
-            }
-            let old: EvolveConfig
-            do { old = try JSONDecoder().decode(EvolveConfig.self, from: saved) } catch {
-                throw HalfTraceError.file(configPath, "not an evolution configuration")
-            }
-            if let change = configurationChanges(from: old, to: config).first(where: { $0.field != "generations" }) {
-                throw HalfTraceError(.invalidValue, field: change.field, file: configPath,
-                                     "the run in \(directory) was started with \(change.old), not \(change.new)")
-            }
-            guard let text = try? String(contentsOfFile: csvPath, encoding: .utf8) else {
-                throw HalfTraceError.inaccessible(csvPath, "cannot read")
-            }
-            records = try EvolveCSV.parse(text, path: csvPath, config: config)
+            records = try Self.read(csvPath, config: config, shard: shard)
         } else if exists {
             throw HalfTraceError(.invalidValue, field: "directory", file: csvPath, "exists; resume that run, or choose another directory")
         }
+        try AtomicFile.write(try Self.json(config), to: configPath)
+    }
+
+    /// evolve_config.json's bytes.
+    static func json(_ config: EvolveConfig) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try AtomicFile.write(try encoder.encode(config), to: configPath)
+        return try encoder.encode(config)
+    }
+
+    /// Refuses a saved configuration (evolve_config.json) that differs from `config` in anything
+    /// but the number of generations; `required`: a missing file is an error too.
+    static func checkSavedConfig(_ config: EvolveConfig, at configPath: String, directory: String, required: Bool) throws {
+        guard let saved = FileManager.default.contents(atPath: configPath) else {
+            if required { throw HalfTraceError.inaccessible(configPath, "missing or unreadable") }
+            return
+        }
+        let old: EvolveConfig
+        do { old = try JSONDecoder().decode(EvolveConfig.self, from: saved) } catch {
+            throw HalfTraceError.file(configPath, "not an evolution configuration")
+        }
+        if let change = configurationChanges(from: old, to: config).first(where: { $0.field != "generations" }) {
+            throw HalfTraceError(.invalidValue, field: change.field, file: configPath,
+                                 "the run in \(directory) was started with \(change.old), not \(change.new)")
+        }
+    }
+
+    /// The records of an evolve.csv (or a shard's file, whose rows must be the shard's).
+    static func read(_ path: String, config: EvolveConfig, shard: WorkShard) throws -> [EvolveRecord] {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw HalfTraceError.inaccessible(path, "cannot read (\(error.localizedDescription))")
+        }
+        let records = try EvolveCSV.parse(try TextFile.utf8(data, name: path), path: path, config: config)
+        if let r = records.first(where: { !shard.owns($0.individual) }) {
+            throw HalfTraceError.file(path, field: "individual", "generation \(r.generation) individual \(r.individual) is not shard \(shard)'s (\(r.individual) mod \(shard.count) = \(r.individual % shard.count))")
+        }
+        return records
     }
 
     /// The candidates of generation g, rebuilt from the records of earlier generations.
-    func candidates(_ g: Int) -> [[Double]] {
+    func candidates(_ g: Int) -> [[Double]] { Self.candidates(g, config: config, records: records + others) }
+
+    /// The candidates of generation g of a run with `config`, from the records of earlier generations.
+    static func candidates(_ g: Int, config: EvolveConfig, records: [EvolveRecord]) -> [[Double]] {
         var rng = SplitMix64.stream(seed: config.seed, index: 1_000 + UInt64(g))
         let base = config.baseVector, meta = config.table
         switch config.strategy {
@@ -319,16 +359,68 @@ public final class Evolution {
         return .classifier(trainer.validationMetrics())
     }
 
-    /// Trains every missing individual, `workers` at a time (the results do not depend on it).
+    /// Trains every missing individual, `workers` at a time (the results do not depend on it);
+    /// a shard waits for the others as `runShard(wait: .poll(seconds: 2))` does.
     public func run(workers: Int = GEMM.defaultThreadCount, progress: @escaping (String) -> Void = { _ in }) throws -> EvolveSummary {
+        let outcome = try runShard(workers: workers, wait: .poll(seconds: 2), progress: progress)
+        return summary(trained: outcome.trained)
+    }
+
+    /// What a shard does when a generation needs rows another shard has not written yet.
+    public enum ShardWait: Sendable {
+        /// Read the other shards' files again every `seconds` until they hold them.
+        case poll(seconds: Double)
+        /// Return `.blocked` (a test drives the shards in turn; a scheduler could requeue).
+        case returnWhenBlocked
+    }
+
+    /// How far `runShard` got.
+    public enum ShardOutcome: Sendable, Equatable {
+        /// Every generation's individuals of this shard are trained.
+        case finished(trained: Int)
+        /// Generation `generation` needs earlier rows of shard `shard` that its file does not hold yet.
+        case blocked(generation: Int, shard: Int, trained: Int)
+
+        /// Individuals trained by this call.
+        public var trained: Int {
+            switch self {
+            case .finished(let t), .blocked(_, _, let t): t
+            }
+        }
+    }
+
+    /// Trains this shard's missing individuals of every generation (all of them for a whole run).
+    ///
+    /// Evolution over machines, as YOLOv5's `train.py --evolve --bucket` shares evolve.csv: every
+    /// machine breeds its candidates from the results of all machines. YOLOv5 v7.0's machines
+    /// never wait: each reads whatever rows the bucket holds (`print_mutation` downloads the
+    /// bucket's evolve.csv only when it is larger than the local one, appends its row and uploads
+    /// the file), so the parents depend on timing and two uploads at once lose a row. Here a
+    /// generation is the barrier: shard K trains the individuals i with i mod N = K of generation
+    /// g once every shard's file (evolve-J-of-N.csv in the shared directory) holds all of its
+    /// individuals of generations before g, breeding from exactly the rows one machine would
+    /// have; the merged file equals one machine's, byte for byte. The price: a shard that stops
+    /// holds the others at the next generation until it is started again (it then continues its
+    /// file), and the directory must be shared (NFS, a Kubernetes volume) rather than a bucket.
+    public func runShard(workers: Int = GEMM.defaultThreadCount, wait: ShardWait,
+                         progress: @escaping (String) -> Void = { _ in }) throws -> ShardOutcome {
         var trained = 0
         for g in 0..<config.generations {
-            let wanted = candidates(g)
-            let done = records.filter { $0.generation == g }
-            for r in done where r.individual >= wanted.count || r.hyp != wanted[r.individual] {
-                throw HalfTraceError.file(csvPath, field: "hyp", "generation \(g) individual \(r.individual) does not match this configuration's candidates")
+            while let blocking = try readOtherShards(before: g) {
+                switch wait {
+                case .returnWhenBlocked: return .blocked(generation: g, shard: blocking, trained: trained)
+                case .poll(let seconds):
+                    progress("evolve shard \(shard): generation \(g + 1)/\(config.generations) waits for the rows of shard \(blocking)/\(shard.count)")
+                    Thread.sleep(forTimeInterval: seconds)
+                }
             }
-            let missing = wanted.indices.filter { i in !done.contains { $0.individual == i } }
+            let wanted = candidates(g)
+            for r in (records + others) where r.generation == g && (r.individual >= wanted.count || r.hyp != wanted[r.individual]) {
+                throw HalfTraceError.file(directory + "/" + WorkShard.owner(r.individual, of: shard.count).fileName(stem: "evolve"), field: "hyp",
+                                          "generation \(g) individual \(r.individual) does not match this configuration's candidates")
+            }
+            let done = Set(records.filter { $0.generation == g }.map(\.individual))
+            let missing = wanted.indices.filter { shard.owns($0) && !done.contains($0) }
             let outcomes = concurrentMap(missing, workers: workers) { i -> Error? in
                 do {
                     let metrics = try self.train(wanted[i])
@@ -338,10 +430,45 @@ public final class Evolution {
             }
             if let error = outcomes.compactMap({ $0 }).first { throw error }
             trained += missing.count
-            try writeBest(lastGeneration: g)
+            if shard.count == 1 { try writeBest(lastGeneration: g) }
         }
-        let best = bestRecord()!
-        return EvolveSummary(records: records, best: best, base: records.first { $0.generation == 0 && $0.individual == 0 }!, trained: trained)
+        return .finished(trained: trained)
+    }
+
+    /// Reads the other shards' files; returns the first shard whose file lacks an individual of
+    /// a generation before `g`, or nil when every one is there.
+    func readOtherShards(before g: Int) throws -> Int? {
+        guard shard.count > 1 else { return nil }
+        var read: [EvolveRecord] = []
+        for j in 0..<shard.count where j != shard.index {
+            let other = try WorkShard(j, of: shard.count)
+            let path = directory + "/" + other.fileName(stem: "evolve")
+            let needed = g * (0..<config.population).filter { other.owns($0) }.count
+            guard FileManager.default.fileExists(atPath: path) else {
+                if needed == 0 { continue }
+                return j
+            }
+            let rows = try Self.read(path, config: config, shard: other)
+            if rows.filter({ $0.generation < g }).count < needed { return j }
+            read += rows
+        }
+        lock.lock()
+        others = read
+        lock.unlock()
+        return nil
+    }
+
+    /// The run's result from the records known (a shard's own and the others' read so far).
+    public func summary(trained: Int) -> EvolveSummary { Self.summary(allRecords, trained: trained) }
+
+    /// The summary of `records` (in (generation, individual) order, at least one).
+    static func summary(_ records: [EvolveRecord], trained: Int) -> EvolveSummary {
+        EvolveSummary(records: records, best: best(records)!, base: records.first { $0.generation == 0 && $0.individual == 0 } ?? records[0], trained: trained)
+    }
+
+    /// Every record known, in (generation, individual) order.
+    var allRecords: [EvolveRecord] {
+        (records + others).sorted { ($0.generation, $0.individual) < ($1.generation, $1.individual) }
     }
 
     func add(_ record: EvolveRecord, progress: (String) -> Void) throws {
@@ -350,17 +477,23 @@ public final class Evolution {
         records.append(record)
         records.sort { ($0.generation, $0.individual) < ($1.generation, $1.individual) }
         try AtomicFile.write(EvolveCSV.text(records, model: config.model), to: csvPath)
-        let best = bestRecord()!
+        let best = Self.best(records + others)!
         progress("evolve: generation \(record.generation + 1)/\(config.generations), individual \(record.individual + 1)/\(config.population): fitness \(Format.fixed(record.fitness, 4)) (best \(Format.fixed(best.fitness, 4)))")
     }
 
     /// The best record (ties: the earliest).
-    func bestRecord() -> EvolveRecord? {
-        records.reduce(nil) { best, r in best.map { r.fitness > $0.fitness ? r : $0 } ?? r }
+    static func best(_ records: [EvolveRecord]) -> EvolveRecord? {
+        records.sorted { ($0.generation, $0.individual) < ($1.generation, $1.individual) }
+            .reduce(nil) { best, r in best.map { r.fitness > $0.fitness ? r : $0 } ?? r }
     }
 
     func writeBest(lastGeneration: Int) throws {
-        guard let best = bestRecord() else { return }
+        try Self.writeBest(records, config: config, lastGeneration: lastGeneration, to: yamlPath)
+    }
+
+    /// hyp_evolve.yaml of `records`: the best individual's hyper-parameters, with YOLOv5's header.
+    static func writeBest(_ records: [EvolveRecord], config: EvolveConfig, lastGeneration: Int, to yamlPath: String) throws {
+        guard let best = best(records) else { return }
         let formula = config.model == .detector
             ? "fitness = 0.1 * mAP@0.5 + 0.9 * mAP@0.5:0.95 (YOLOv5's fitness)"
             : "fitness = 0.1 * accuracy + 0.9 * confident_accuracy (mean accuracy at confidence >= 0.50:0.95)"
@@ -372,5 +505,61 @@ public final class Evolution {
             zip(EvolveCSV.metricColumns(for: config.model), best.metrics.values).map { "\($0) \($1)" }.joined(separator: ", ") + ", fitness \(best.fitness)",
         ]
         try AtomicFile.write(HypFile.text(zip(config.table.map(\.name), best.hyp).map { ($0, $1) }, header: header), to: yamlPath)
+    }
+}
+
+extension Evolution {
+    /// Joins the shards' files in `directories` (each with its evolve_config.json) into
+    /// `out`/evolve.csv, evolve_config.json and hyp_evolve.yaml: the files one machine writes for
+    /// the same configuration, byte for byte. Refused, with nothing written, unless the
+    /// directories hold one configuration, every shard of one N exactly once, each finished, and
+    /// every row the candidate its generation breeds from the rows before it.
+    public static func merge(_ directories: [String], into out: String) throws -> (config: EvolveConfig, summary: EvolveSummary) {
+        guard !directories.isEmpty else { throw HalfTraceError.invalid("merge", "no directory given") }
+        var config: EvolveConfig?, configFile = ""
+        var files: [(path: String, shard: WorkShard)] = []
+        for dir in directories {
+            let configPath = dir + "/evolve_config.json"
+            guard let saved = FileManager.default.contents(atPath: configPath) else { throw HalfTraceError.inaccessible(configPath, "missing or unreadable") }
+            let c: EvolveConfig
+            do { c = try JSONDecoder().decode(EvolveConfig.self, from: saved) } catch { throw HalfTraceError.file(configPath, "not an evolution configuration") }
+            if let config, let change = configurationChanges(from: config, to: c).first {
+                throw HalfTraceError(.invalidValue, field: change.field, file: configPath, "\(change.new) where \(configFile) has \(change.old): shards of another run")
+            }
+            (config, configFile) = (c, configFile.isEmpty ? configPath : configFile)
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+            let shards = names.compactMap { name in WorkShard.parseFileName(name, stem: "evolve").map { (path: dir + "/" + name, shard: $0) } }
+            guard !shards.isEmpty else { throw HalfTraceError.inaccessible(dir, "holds no evolve-K-of-N.csv") }
+            files += shards
+        }
+        let c = config!, n = files[0].shard.count
+        var byShard: [Int: String] = [:]
+        for f in files {
+            guard f.shard.count == n else { throw HalfTraceError.file(f.path, "shard \(f.shard) of another split than \(files[0].path) (N = \(n))") }
+            if let other = byShard[f.shard.index] { throw HalfTraceError.file(f.path, "shard \(f.shard) is also \(other)") }
+            byShard[f.shard.index] = f.path
+        }
+        if let missing = (0..<n).first(where: { byShard[$0] == nil }) { throw HalfTraceError.invalid("merge", "shard \(missing)/\(n) is missing (evolve-\(missing)-of-\(n).csv)") }
+        var records: [EvolveRecord] = []
+        for f in files {
+            let rows = try read(f.path, config: c, shard: f.shard)
+            let expected = c.generations * (0..<c.population).filter { f.shard.owns($0) }.count
+            guard rows.count == expected else {
+                throw HalfTraceError.file(f.path, "holds \(rows.count) of its \(expected) individuals: shard \(f.shard) has not finished")
+            }
+            records += rows
+        }
+        records.sort { ($0.generation, $0.individual) < ($1.generation, $1.individual) }
+        for g in 0..<c.generations {
+            let wanted = candidates(g, config: c, records: records)
+            for r in records where r.generation == g && r.hyp != wanted[r.individual] {
+                throw HalfTraceError.file(byShard[r.individual % n]!, field: "hyp", "generation \(g) individual \(r.individual) is not the candidate the earlier generations breed")
+            }
+        }
+        try AtomicFile.makeDirectory(out)
+        try AtomicFile.write(EvolveCSV.text(records, model: c.model), to: out + "/evolve.csv")
+        try AtomicFile.write(try json(c), to: out + "/evolve_config.json")
+        try writeBest(records, config: c, lastGeneration: c.generations - 1, to: out + "/hyp_evolve.yaml")
+        return (c, summary(records, trained: 0))
     }
 }

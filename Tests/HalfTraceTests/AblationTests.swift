@@ -36,7 +36,7 @@ struct AblationTests {
                 for k in 0..<n {
                     let shard = try Ablation.Shard(k, of: n)
                     _ = try Ablation.runShard(Self.plan, shard: shard, directory: dir)
-                    paths.append(dir + "/" + shard.fileName)
+                    paths.append(dir + "/" + Ablation.fileName(shard))
                 }
                 #expect(try Ablation.merge(paths.reversed()).text == single, "N = \(n)")
             }

@@ -43,6 +43,11 @@ public enum Ablation {
         Variant(name: "amp-no-scaler", trick: "precision", summary: "float16 autocast without the GradScaler") { $0.precision = .amp; $0.scaler.enabled = false },
         Variant(name: "fp16", trick: "precision", summary: "float16 storage with the GradScaler") { $0.precision = .fp16 },
         Variant(name: "bf16", trick: "precision", summary: "bfloat16 storage") { $0.precision = .bf16 },
+        Variant(name: "bf16-stochastic", trick: "precision", summary: "bfloat16 storage, the weight updates stochastically rounded") {
+            $0.precision = .bf16
+            $0.stochasticRounding = true
+        },
+        Variant(name: "amp-bf16", trick: "precision", summary: "bfloat16 autocast with float32 weights") { $0.precision = .ampBF16 },
     ]
 
     /// The variant named `name`, or an error listing them.
@@ -134,37 +139,11 @@ public enum Ablation {
         }
     }
 
-    /// Shard K of N (0-based K).
-    public struct Shard: Sendable, Equatable, CustomStringConvertible {
-        /// K, 0-based.
-        public let index: Int
-        /// N, the number of shards.
-        public let count: Int
-        /// Shard `index` of `count`, or an error unless 0 <= index < count <= 100000.
-        public init(_ index: Int, of count: Int) throws {
-            guard count >= 1, count <= 100_000, (0..<count).contains(index) else {
-                throw HalfTraceError.invalid("shard", "\(index)/\(count) is invalid: expected K/N with 0 <= K < N <= 100000")
-            }
-            (self.index, self.count) = (index, count)
-        }
-        /// "K/N" as Slurm's array index or a Kubernetes Indexed Job's completion index gives it.
-        public init(parsing text: String) throws {
-            let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]) else {
-                throw HalfTraceError.invalid("shard", "'\(text.prefix(40))' is invalid: expected K/N, e.g. 3/16")
-            }
-            try self.init(k, of: n)
-        }
-        /// "K/N".
-        public var description: String { "\(index)/\(count)" }
-        /// The whole run: shard 0 of 1 (what a file without a `# shard:` line holds).
-        public static let whole = Shard(unchecked: 0, of: 1)
-        private init(unchecked index: Int, of count: Int) { (self.index, self.count) = (index, count) }
-        /// The file a shard writes (the whole run when N is 1).
-        public var fileName: String { count == 1 ? "ablations.csv" : "ablations-\(index)-of-\(count).csv" }
-        /// Whether work item `item` is this shard's (item mod N = K).
-        public func owns(_ item: Int) -> Bool { item % count == index }
-    }
+    /// Shard K of N of the work items.
+    public typealias Shard = WorkShard
+
+    /// The file a shard writes: ablations.csv for the whole run, ablations-K-of-N.csv otherwise.
+    public static func fileName(_ shard: Shard) -> String { shard.fileName(stem: "ablations") }
 
     /// One finished item.
     public struct Row: Sendable, Equatable {
@@ -271,7 +250,7 @@ public enum Ablation {
                                 finished: (Row, Double) -> Void = { _, _ in }) throws -> [Row] {
         try AtomicFile.makeDirectory(directory)
         AtomicFile.removeStaleTemporaries(in: directory)
-        let path = directory + "/" + shard.fileName
+        let path = directory + "/" + fileName(shard)
         var rows: [Row] = []
         if FileManager.default.fileExists(atPath: path) {
             let existing = try read(path)
@@ -285,7 +264,7 @@ public enum Ablation {
         }
         let mine = plan.items.filter { shard.owns($0.index) }
         let done = Set(rows.map(\.index))
-        let timings = directory + "/" + shard.fileName.replacingOccurrences(of: "ablations", with: "timings")
+        let timings = directory + "/" + shard.fileName(stem: "timings")
         var timingLines = (try? String(contentsOfFile: timings, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? ["index,variant,seed,seconds"]
         for (k, item) in mine.enumerated() where !done.contains(item.index) {
             let clock = ContinuousClock(), start = clock.now

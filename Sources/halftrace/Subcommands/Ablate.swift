@@ -99,7 +99,7 @@ extension HalfTraceCommand {
                     print("  \(row.variant) seed \(row.seed): mAP@0.5 \(Format.fixed(row.meanMap50, 3)), mAP@0.5:0.95 \(Format.fixed(row.meanMap, 3)) (mean of the last 10 epochs), best epoch \(row.bestEpoch), \(row.skipped) skipped steps, \(Format.fixed(seconds, 1)) s")
                 })
                 progress.finish()
-                print("wrote \(out)/\(s.fileName)")
+                print("wrote \(out)/\(Ablation.fileName(s))")
                 result = (p, rows)
             }
             if let plots, result.plan.items.count == result.rows.count, let figure = AblationFigure.make(result.rows, plan: result.plan) {
