@@ -44,6 +44,8 @@ public final class StepProfile: @unchecked Sendable {
     public private(set) var seconds: [Phase: Double] = [:]
     /// Seconds spent inside `record`, measured or not.
     public private(set) var total = 0.0
+    /// Multiply-adds of the GEMMs run while bound (m * n * k each).
+    public private(set) var multiplyAdds = 0.0
     private var childSeconds: [Double] = []
     private let clock = ContinuousClock()
 
@@ -66,6 +68,13 @@ public final class StepProfile: @unchecked Sendable {
         if bound.load(ordering: .relaxed) == 0 { return try body() }
         guard let profile = current else { return try body() }
         return try profile.time(phase, body)
+    }
+
+    /// Counts a GEMM's m * n * k multiply-adds when a profile is bound to this task.
+    @inline(__always)
+    public static func countMultiplyAdds(_ n: Int) {
+        if bound.load(ordering: .relaxed) == 0 { return }
+        current?.multiplyAdds += Double(n)
     }
 
     private func time<R>(_ phase: Phase, _ body: () throws -> R) rethrows -> R {

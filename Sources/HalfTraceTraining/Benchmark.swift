@@ -280,6 +280,7 @@ extension MeasuredStep {
         }
         var ms = Dictionary(uniqueKeysWithValues: profile.seconds.map { ("\($0.key)", $0.value * 1000 / Double(steps)) })
         ms["other"] = max(0, profile.total * 1000 / Double(steps) - ms.values.reduce(0, +))
+        ms["gemm_gflop"] = 2 * profile.multiplyAdds / Double(steps) / 1e9  // per step, not ms (as the pool's keys below)
         // The pool's share, counted over a second stretch of steps (counting costs a clock read per region).
         var counted = 0
         let (_, pool) = Parallel.counting {

@@ -71,7 +71,7 @@ extension BenchmarkReport {
         }
         lines.append("")
         lines.append("where a step's time goes (ms per step; exclusive, 'other' = graph bookkeeping, zeroing, scaler)")
-        let poolKeys: Set<String> = ["parallel_regions", "inline_regions", "wait_for_worker", "worker_part_share"]
+        let poolKeys: Set<String> = ["parallel_regions", "inline_regions", "wait_for_worker", "worker_part_share", "gemm_gflop"]
         let phases = Set(stepSplitMS.values.flatMap { $0.values.flatMap(\.keys) }).subtracting(poolKeys).sorted()
         lines.append("  " + "model/precision".padding(toLength: 20, withPad: " ", startingAt: 0)
                      + phases.map { $0.replacingOccurrences(of: "_gemm", with: "").padding(toLength: 14, withPad: " ", startingAt: 0) }.joined())
@@ -80,6 +80,18 @@ extension BenchmarkReport {
                 let row = stepSplitMS[m]![p]!
                 lines.append("  " + "\(m) \(p)".padding(toLength: 20, withPad: " ", startingAt: 0)
                              + phases.map { String(format: "%.3f", row[$0] ?? 0).padding(toLength: 14, withPad: " ", startingAt: 0) }.joined())
+            }
+        }
+        lines.append("")
+        lines.append("the GEMM-bound limit: the step's GEMM work, and the steps/s if nothing but its GEMMs took time (at their measured time; at the 1024^3 rate)")
+        for m in stepSplitMS.keys.sorted(by: { order($0) < order($1) }) {
+            for p in precisions {
+                guard let row = stepSplitMS[m]?[p], let gflop = row["gemm_gflop"], gflop > 0 else { continue }
+                let gemmMS = row.filter { $0.key.contains("_gemm_") }.values.reduce(0, +)
+                let atRate = gemmGFLOPS["float32"].map { String(format: "%10.1f steps/s at %.0f GFLOP/s", $0 / gflop, $0) } ?? ""
+                let now = stepsPerSecond[m]?[p].map { String(format: "(the step: %.1f steps/s)", $0) } ?? ""
+                lines.append("  " + "\(m) \(p)".padding(toLength: 20, withPad: " ", startingAt: 0)
+                             + String(format: "%8.4f GFLOP  %10.1f steps/s in %.3f ms", gflop, gemmMS > 0 ? 1000 / gemmMS : 0, gemmMS) + atRate + "  " + now)
             }
         }
         lines.append("")

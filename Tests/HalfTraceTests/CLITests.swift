@@ -359,16 +359,21 @@ struct CLITests {
     /// In a process of its own: the pool's counters are process-wide, and tests run concurrently.
     @Test("bench --threads 1 runs no parallel region and says so; --threads 2 splits mlp's products")
     func benchThreads() throws {
-        func regions(_ threads: Int) throws -> (Double, Int) {
+        func regions(_ threads: Int) throws -> (Double, Int, Double) {
             let r = try Self.run(["bench", "--json", "--threads", "\(threads)", "--model", "mlp", "--precision", "fp32",
                                   "--seconds", "0.1", "--repeats", "1"])
             #expect(r.exited && r.status == 0, "\(r.text)")
             let json = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
             let split = ((json?["step_split_ms"] as? [String: Any])?["mlp"] as? [String: Any])?["float32"] as? [String: Any]
-            return (split?["parallel_regions"] as? Double ?? -1, json?["threads"] as? Int ?? -1)
+            return (split?["parallel_regions"] as? Double ?? -1, json?["threads"] as? Int ?? -1, split?["gemm_gflop"] as? Double ?? -1)
         }
         let one = try regions(1)
         #expect(one.0 == 0 && one.1 == 1, "\(one)")
+        // mlp 64-256-256-10, batch 64: forward 64 x (64*256 + 256*256 + 256*10) multiply-adds, the
+        // weight gradients as many again, the input gradients of layers 2 and 3 64 x (256*256 + 10*256);
+        // 2 flops each (--json prints 6 significant digits: half a unit of the 6th is 5e-8 here).
+        let forward = 64 * (64 * 256 + 256 * 256 + 256 * 10), inputs = 64 * (256 * 256 + 10 * 256)
+        #expect(abs(one.2 - Double(2 * (2 * forward + inputs)) / 1e9) <= 5e-8, "GEMM GFLOP per step \(one.2)")
         guard ProcessInfo.processInfo.activeProcessorCount > 1 else { return }  // no worker to split with
         let two = try regions(2)
         #expect(two.0 == 6 && two.1 == 2, "\(two)")

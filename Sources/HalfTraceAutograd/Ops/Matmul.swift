@@ -28,6 +28,7 @@ enum MatrixProduct {
         computeType: DType, result: DType, backward: Bool = false
     ) -> Storage {
         let phase = StepProfile.Phase.gemm(backward: backward, layout: a.layout + b.layout)
+        StepProfile.countMultiplyAdds(m * n * k)
         if computeType == .float64 {
             var c = StepProfile.measure(.allocation) { [Double](repeating: 0, count: m * n) }
             if m > 0, n > 0, k > 0 { StepProfile.measure(phase) {
