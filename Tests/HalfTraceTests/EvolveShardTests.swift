@@ -100,6 +100,30 @@ struct EvolveShardTests {
         }
     }
 
+    @Test("two shard processes at once (as a Slurm array starts them) wait for each other; --merge gives one process's evolve.csv and hyp_evolve.yaml")
+    func processes() throws {
+        try withTemporaryDirectory("evolve-shard-processes") { root in
+            let common = ["evolve", "--generations", "3", "--population", "2", "--epochs", "2", "--seed", "5"]
+            let one = try CLITests.run(common + ["--out", root + "/one"])
+            #expect(one.status == 0, "\(one.text)")
+            let results = UnsafeMutableBufferPointer<CLITests.Result?>.allocate(capacity: 2)
+            results.initialize(repeating: nil)
+            defer { results.deinitialize(); results.deallocate() }
+            let shared = UncheckedBox(results)
+            DispatchQueue.concurrentPerform(iterations: 2) { k in
+                shared.value[k] = try? CLITests.run(common + ["--shard", "\(k)/2", "--out", root + "/shared"])
+            }
+            for k in 0..<2 {
+                #expect(results[k]?.status == 0 && results[k]?.text.contains("wrote \(root)/shared/evolve-\(k)-of-2.csv") == true, "\(results[k]?.text ?? "did not run")")
+            }
+            let merged = try CLITests.run(["evolve", "--merge", root + "/shared", "--out", root + "/shared"])
+            #expect(merged.status == 0 && merged.text.contains("(6 individuals)"), "\(merged.text)")
+            for file in ["evolve.csv", "hyp_evolve.yaml"] {
+                #expect(try String(contentsOfFile: root + "/shared/" + file, encoding: .utf8) == (try String(contentsOfFile: root + "/one/" + file, encoding: .utf8)), "\(file)")
+            }
+        }
+    }
+
     @Test("a shard refuses a directory of another run, and more shards than individuals")
     func refusals() throws {
         try withTemporaryDirectory("evolve-shard-refusals") { dir in
@@ -114,4 +138,10 @@ struct EvolveShardTests {
             }
         }
     }
+}
+
+/// A value handed to concurrent iterations that write disjoint parts of it.
+private struct UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
