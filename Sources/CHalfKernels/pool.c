@@ -4,9 +4,11 @@
 // workers spin briefly on the job generation before they sleep on a condition variable.
 //
 // One job at a time: a caller that finds the pool busy (another thread's job, or a nested call
-// from inside a job) runs all parts itself. Parts are claimed through an atomic counter, so the
-// caller also runs parts when a worker is slow to wake. Which thread runs a part never changes
-// what the part computes.
+// from inside a job) runs the job alone, as one part. Parts are claimed through an atomic
+// counter, so the caller also runs parts when a worker is slow to wake. Which thread runs a part,
+// and how many parts a job has, never change what is computed (the callers split only work whose
+// every element is computed the same whatever the split).
+
 #include "CHalfKernels.h"
 
 #include <pthread.h>
@@ -62,7 +64,7 @@ static int run_parts(void) {
   for (;;) {
     int part = atomic_fetch_add_explicit(&pool.next_part, 1, memory_order_acq_rel);
     if (part >= pool.parts) return ran;
-    pool.fn(pool.ctx, part);
+    pool.fn(pool.ctx, pool.parts, part);
     ran++;
   }
 }
@@ -106,15 +108,16 @@ static void start_pool(void) {
   }
 }
 
-void ht_parallel(int parts, ht_task_fn fn, void *ctx) {
-  if (parts <= 0) return;
+int ht_parallel(int max_parts, ht_task_fn fn, void *ctx) {
+  if (max_parts <= 0) return 0;
   pthread_once(&pool_once, start_pool);
   int count = atomic_load_explicit(&counting, memory_order_relaxed);
-  if (parts == 1 || pool.workers == 0 || pthread_mutex_trylock(&pool.busy) != 0) {
-    for (int p = 0; p < parts; p++) fn(ctx, p);
+  if (max_parts == 1 || pool.workers == 0 || pthread_mutex_trylock(&pool.busy) != 0) {
+    fn(ctx, 1, 0);
     if (count) atomic_fetch_add(&stat_inline, 1);
-    return;
+    return 1;
   }
+  int parts = max_parts;
   pool.fn = fn;
   pool.ctx = ctx;
   pool.parts = parts;
@@ -139,6 +142,7 @@ void ht_parallel(int parts, ht_task_fn fn, void *ctx) {
     if (wait_start) atomic_fetch_add(&stat_wait_ns, now_ns() - wait_start);
   }
   pthread_mutex_unlock(&pool.busy);
+  return parts;
 }
 
 int ht_parallel_workers(void) {

@@ -87,11 +87,13 @@ public enum GEMM {
             return
         }
         // Split the longer side into t contiguous blocks aligned to the micro-tile sizes.
+        // Every element of C is the same fma chain whatever the split, so the pool may run the
+        // product unsplit when the caller would run it alone.
         let splitColumns = n >= m
         let extent = splitColumns ? n : m
         let align = splitColumns ? 32 : 24
-        let chunk = ((extent + t - 1) / t + align - 1) / align * align
-        Parallel.run(parts: t) { part in
+        Parallel.run(maxParts: t) { parts, part in
+            let chunk = ((extent + parts - 1) / parts + align - 1) / align * align
             let lo = part * chunk, hi = min(extent, lo + chunk)
             guard lo < hi else { return }
             if splitColumns {

@@ -11,18 +11,22 @@ import Synchronization
 /// briefly between jobs, so that a step's many short parallel regions do not each pay a
 /// thread wake-up). Parts never depend on the thread that runs them.
 public enum Parallel {
-    /// Runs `body(part)` for every part in 0..<parts, on the calling thread and the pool.
-    public static func run(parts: Int, _ body: (Int) -> Void) {
-        guard parts > 1 else {
-            if parts == 1 { body(0) }
-            return
+    /// Runs `body(parts, part)` for every part in 0..<parts, on the calling thread and the pool,
+    /// where the pool chooses `parts`: `maxParts`, or 1 when the caller would run the region
+    /// alone (the pool busy with another region, or a region nested in a part), so that work done
+    /// alone is not split. `body` must compute the same whatever the split. Returns the parts it ran.
+    @discardableResult
+    public static func run(maxParts: Int, _ body: (_ parts: Int, _ part: Int) -> Void) -> Int {
+        guard maxParts > 1 else {
+            if maxParts == 1 { body(1, 0) }
+            return max(0, maxParts)
         }
-        withoutActuallyEscaping(body) { body in
+        return withoutActuallyEscaping(body) { body in
             var task = body
-            withUnsafeMutablePointer(to: &task) { pointer in
-                ht_parallel(Int32(parts), { context, part in
-                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(part))
-                }, pointer)
+            return withUnsafeMutablePointer(to: &task) { pointer in
+                Int(ht_parallel(Int32(maxParts), { context, parts, part in
+                    context!.assumingMemoryBound(to: ((Int, Int) -> Void).self).pointee(Int(parts), Int(part))
+                }, pointer))
             }
         }
     }
@@ -84,15 +88,15 @@ public enum Parallel {
     }
 
     /// `forEachRange` with a result per range, in range order (combine them with an operation
-    /// that does not depend on the split, e.g. OR).
+    /// that does not depend on the split, e.g. OR): one range when the region runs alone.
     public static func mapRanges<R>(_ count: Int, minimum: Int = elementwiseMinimum, _ body: (Range<Int>) -> R) -> [R] {
-        let parts = parts(count, minimum: minimum)
-        guard parts > 1 else { return count > 0 ? [body(0..<count)] : [] }
-        let chunk = (count + parts - 1) / parts
-        let results = UnsafeMutableBufferPointer<R?>.allocate(capacity: parts)
+        let maxParts = parts(count, minimum: minimum)
+        guard maxParts > 1 else { return count > 0 ? [body(0..<count)] : [] }
+        let results = UnsafeMutableBufferPointer<R?>.allocate(capacity: maxParts)
         results.initialize(repeating: nil)
         defer { results.deinitialize(); results.deallocate() }
-        run(parts: parts) { part in
+        run(maxParts: maxParts) { parts, part in
+            let chunk = (count + parts - 1) / parts
             let lo = part * chunk, hi = min(count, lo + chunk)
             if lo < hi { results[part] = body(lo..<hi) }
         }

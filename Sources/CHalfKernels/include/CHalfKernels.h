@@ -117,13 +117,16 @@ void ht_silu_grad_f32(ht_isa isa, const float *x, const float *g, float *dx, siz
 size_t ht_anchor_best(ht_isa isa, const float *w, const float *h, size_t n, const float *aw,
                       const float *ah, size_t k, float thr, float *best);
 
-/// A part of a parallel job: called once for each part in 0..<parts.
-typedef void (*ht_task_fn)(void *ctx, int part);
+/// A part of a parallel job: called once for each part in 0..<parts, where `parts` is what the
+/// pool chose (1, or the job's maximum).
+typedef void (*ht_task_fn)(void *ctx, int parts, int part);
 
-/// Runs fn(ctx, part) for every part in 0..<parts on the calling thread and the worker pool
-/// (one thread per further core, at most 7), returning when all parts are done. A caller that
-/// finds the pool busy (another job, or a call from inside a part) runs every part itself.
-void ht_parallel(int parts, ht_task_fn fn, void *ctx);
+/// Runs fn(ctx, parts, part) for every part in 0..<parts on the calling thread and the worker
+/// pool (one thread per further core, at most 7), returning when all parts are done. The pool
+/// chooses parts: `max_parts`, or 1 when the caller would run the job alone (the pool busy with
+/// another job, or a call from inside a part), so that work done alone is not split (a split
+/// costs even on one thread). Returns the parts it ran.
+int ht_parallel(int max_parts, ht_task_fn fn, void *ctx);
 
 /// The number of pool workers besides the calling thread.
 int ht_parallel_workers(void);

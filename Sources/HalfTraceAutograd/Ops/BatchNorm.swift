@@ -43,6 +43,20 @@ enum ChannelSums {
         for block in 0..<blocks { for j in 0..<width { total[j] += partials[block * width + j] } }
         return (0..<count).map { s in Array(total[(s * channels)..<((s + 1) * channels)]) }
     }
+
+    /// A rows x channels array built row by row, rows split between threads: `fill(row, out)`
+    /// writes the row's `channels` values, so that its loop runs over channels with per-channel
+    /// constants (and vectorises). Every element is computed the same whatever the split.
+    static func buildRows<C>(_ rows: Int, _ channels: Int, _ fill: (_ row: Int, _ out: UnsafeMutablePointer<C>) -> Void) -> [C] {
+        [C](unsafeUninitializedCapacity: rows * channels) { out, count in
+            if let base = out.baseAddress, rows * channels > 0 {
+                Parallel.forEachRange(rows, minimum: max(1, Parallel.elementwiseMinimum / max(1, channels))) { r in
+                    for i in r { fill(i, base + i * channels) }
+                }
+            }
+            count = rows * channels
+        }
+    }
 }
 
 extension Tensor {
@@ -98,14 +112,20 @@ extension Tensor {
         } else {
             let sums = xs.withUnsafeBufferPointer { xs in
                 ChannelSums.compute(rows: rows, channels: channels, count: 1) { r, s in
-                    for i in r { for c in 0..<channels { s[c] += Double(xs[i * channels + c]) } }
+                    for i in r {
+                        let row = xs.baseAddress! + i * channels
+                        for c in 0..<channels { s[c] += Double(row[c]) }
+                    }
                 }
             }[0]
             let m = sums.map { $0 / Double(rows) }
             let deviations = xs.withUnsafeBufferPointer { xs in
                 m.withUnsafeBufferPointer { m in
                     ChannelSums.compute(rows: rows, channels: channels, count: 1) { r, s in
-                        for i in r { for c in 0..<channels { let d = Double(xs[i * channels + c]) - m[c]; s[c] += d * d } }
+                        for i in r {
+                            let row = xs.baseAddress! + i * channels
+                            for c in 0..<channels { let d = Double(row[c]) - m[c]; s[c] += d * d }
+                        }
                     }
                 }
             }[0]
@@ -116,12 +136,12 @@ extension Tensor {
         let alpha = (0..<channels).map { C(invstd[$0] * ws[$0]) }
         let beta = (0..<channels).map { C(bs[$0] - mean[$0] * invstd[$0] * ws[$0]) }
         let y: [C] = xs.withUnsafeBufferPointer { xs in
-            StorageMath.build(rows * channels) { r, y in
-                var c = r.lowerBound % channels
-                for i in r {
-                    y[i] = xs[i] * alpha[c] + beta[c]
-                    c += 1
-                    if c == channels { c = 0 }
+            alpha.withUnsafeBufferPointer { alpha in
+                beta.withUnsafeBufferPointer { beta in
+                    ChannelSums.buildRows(rows, channels) { i, y in
+                        let row = xs.baseAddress! + i * channels
+                        for c in 0..<channels { y[c] = row[c] * alpha[c] + beta[c] }
+                    }
                 }
             }
         }
@@ -136,10 +156,11 @@ extension Tensor {
                         mean.withUnsafeBufferPointer { m in
                             ChannelSums.compute(rows: rows, channels: channels, count: 2) { r, s in
                                 for i in r {
+                                    let gr = g.baseAddress! + i * channels, xr = xs.baseAddress! + i * channels
                                     for c in 0..<channels {
-                                        let gi = Double(g[i * channels + c])
+                                        let gi = Double(gr[c])
                                         s[c] += gi
-                                        s[channels + c] += (Double(xs[i * channels + c]) - m[c]) * gi
+                                        s[channels + c] += (Double(xr[c]) - m[c]) * gi
                                     }
                                 }
                             }
@@ -155,12 +176,20 @@ extension Tensor {
                 if x.requiresGrad {
                     let dx: [C] = xs.withUnsafeBufferPointer { xs in
                         g.withUnsafeBufferPointer { g in
-                            StorageMath.build(rows * channels) { r, dx in
-                                var c = r.lowerBound % channels
-                                for i in r {
-                                    dx[i] = training ? (g[i] - gradMean[c] - (xs[i] - mc[c]) * k[c]) * scale[c] : g[i] * scale[c]
-                                    c += 1
-                                    if c == channels { c = 0 }
+                            gradMean.withUnsafeBufferPointer { gm in
+                                mc.withUnsafeBufferPointer { mc in
+                                    k.withUnsafeBufferPointer { k in
+                                        scale.withUnsafeBufferPointer { scale in
+                                            ChannelSums.buildRows(rows, channels) { i, dx in
+                                                let gr = g.baseAddress! + i * channels, xr = xs.baseAddress! + i * channels
+                                                if training {
+                                                    for c in 0..<channels { dx[c] = (gr[c] - gm[c] - (xr[c] - mc[c]) * k[c]) * scale[c] }
+                                                } else {
+                                                    for c in 0..<channels { dx[c] = gr[c] * scale[c] }
+                                                }
+                                            }
+                                        }
+                                    }
                                 }
                             }
                         }
