@@ -96,7 +96,14 @@ struct EvolveShardTests {
             refused([dir], "is not shard 1/2's")
             try text.write(toFile: one, atomically: true, encoding: .utf8)
             _ = try Evolution.merge([dir], into: root + "/out")
-            #expect(fm.fileExists(atPath: root + "/out/evolve.csv"), "restored, the shards merge")
+            let merged = try String(contentsOfFile: root + "/out/evolve.csv", encoding: .utf8)
+
+            // The same shard saved by a Windows editor: a byte-order mark, \r\n line ends, no final newline.
+            let windows = "\u{FEFF}" + text.split(separator: "\n").joined(separator: "\r\n")
+            try windows.write(toFile: one, atomically: true, encoding: .utf8)
+            _ = try Evolution.merge([dir], into: root + "/windows")
+            let fromWindows = try String(contentsOfFile: root + "/windows/evolve.csv", encoding: .utf8)
+            #expect(fromWindows == merged, "a shard file as Windows writes it merges as the original")
         }
     }
 
