@@ -13,6 +13,23 @@ struct AblationTests {
     static let plan = Ablation.Plan(variants: ["yolov5", "amp"], seeds: 2, epochs: 1, imageSize: 32, images: (8, 4), widths: [4, 8, 8, 16])
     static let flags = ["--variants", "yolov5,amp", "--seeds", "2", "--epochs", "1", "--imgsz", "32", "--images", "8,4", "--widths", "4,8,8,16"]
 
+    @Test("the default plan's yolov5 variant is `train --model detector --seed S` (so train's runs are its rows); each other variant changes what it says")
+    func variantsAreTheRecipe() throws {
+        let plan = Ablation.Plan()
+        for seed in 0..<3 {
+            var train = DetectorConfig()
+            train.seed = UInt64(seed)
+            #expect(try plan.config(variant: "yolov5", seed: seed) == train, "seed \(seed)")
+        }
+        let recipe = try plan.config(variant: "yolov5", seed: 0)
+        var biasLR0 = recipe
+        biasLR0.hyp.warmupBiasLR = 0
+        #expect(try plan.config(variant: "bias-lr-0", seed: 0) == biasLR0)
+        var stochastic = recipe
+        (stochastic.precision, stochastic.stochasticRounding) = (.bf16, true)
+        #expect(try plan.config(variant: "bf16-stochastic", seed: 0) == stochastic)
+    }
+
     @Test("shard K of N owns exactly the items with index mod N = K: the shards partition the work")
     func partition() throws {
         let items = Ablation.Plan(variants: Ablation.variants.map(\.name), seeds: 3).items
