@@ -1,6 +1,15 @@
-// Run-time CPU feature detection for the kernel dispatch.
+// Run-time CPU feature detection for the kernel dispatch, and the number of CPUs this process
+// may use (its affinity mask and its cgroup's CPU quota).
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include "CHalfKernels.h"
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 ht_cpu_features ht_cpu_detect(void) {
   ht_cpu_features f = {0, 0, 0, 0, 0};
@@ -29,4 +38,98 @@ ht_isa ht_isa_best(void) {
     atomic_store_explicit(&cached, best, memory_order_relaxed);
   }
   return (ht_isa)best;
+}
+
+long ht_parse_cpu_max(const char *text) {
+  // cgroup v2 `cpu.max`: "$MAX $PERIOD", MAX "max" for no limit (Documentation/admin-guide/
+  // cgroup-v2.rst, "cpu.max"). A quota of q microseconds per period p lets the group run q/p CPUs.
+  if (text == NULL) return 0;
+  while (*text == ' ') text++;
+  if (strncmp(text, "max", 3) == 0) return 0;
+  char *end;
+  long long quota = strtoll(text, &end, 10);
+  if (end == text || quota <= 0) return 0;
+  const char *p = end;
+  long long period = strtoll(p, &end, 10);
+  if (end == p || period <= 0) return 0;
+  long long cpus = (quota + period - 1) / period;
+  return cpus < 1 ? 1 : (long)cpus;
+}
+
+// The CPUs the cgroup at `dir` allows: v2 `cpu.max`, or v1 `cpu.cfs_quota_us` and
+// `cpu.cfs_period_us` (-1 for no limit); 0 when neither is set or readable.
+static long cgroup_dir_limit(const char *dir, int v2) {
+  char path[4400], text[128], period[64];
+  snprintf(path, sizeof path, v2 ? "%s/cpu.max" : "%s/cpu.cfs_quota_us", dir);
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return 0;
+  int ok = fgets(text, sizeof text - sizeof period - 1, f) != NULL;
+  fclose(f);
+  if (!ok) return 0;
+  if (!v2) {
+    text[strcspn(text, "\n")] = 0;
+    snprintf(path, sizeof path, "%s/cpu.cfs_period_us", dir);
+    if ((f = fopen(path, "r")) == NULL) return 0;
+    ok = fgets(period, sizeof period, f) != NULL;
+    fclose(f);
+    if (!ok) return 0;
+    strcat(text, " ");
+    strcat(text, period);
+  }
+  return ht_parse_cpu_max(text);
+}
+
+// The smallest CPU quota on the way from this process's cgroup (from /proc/self/cgroup: v2's
+// "0::PATH" line, or v1's line whose controllers include "cpu") up to the hierarchy's root;
+// 0 when none is set or readable.
+static long cgroup_cpu_limit(void) {
+  char line[4096], dir[4352];
+  const char *root = NULL;
+  char *rel = NULL;
+  FILE *f = fopen("/proc/self/cgroup", "r");
+  if (f == NULL) return 0;
+  while (rel == NULL && fgets(line, sizeof line, f) != NULL) {
+    line[strcspn(line, "\n")] = 0;
+    char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+    if (b == NULL) continue;
+    *b = 0;
+    if (strcmp(line, "0") == 0 && a[1] == 0) {
+      root = "/sys/fs/cgroup";
+    } else {
+      char *save = NULL;
+      for (char *c = strtok_r(a + 1, ",", &save); c != NULL && root == NULL; c = strtok_r(NULL, ",", &save))
+        if (strcmp(c, "cpu") == 0) root = "/sys/fs/cgroup/cpu";
+    }
+    if (root != NULL) rel = b + 1;
+  }
+  fclose(f);
+  if (rel == NULL || rel[0] != '/') return 0;
+  int v2 = strcmp(root, "/sys/fs/cgroup") == 0;
+  long best = 0;
+  for (;;) {
+    snprintf(dir, sizeof dir, "%s%s", root, strcmp(rel, "/") == 0 ? "" : rel);
+    long cpus = cgroup_dir_limit(dir, v2);
+    if (cpus > 0 && (best == 0 || cpus < best)) best = cpus;
+    char *slash = strrchr(rel, '/');
+    if (slash == rel && rel[1] == 0) break;
+    if (slash == rel) rel[1] = 0; else *slash = 0;
+  }
+  return best;
+}
+
+int ht_usable_cpus(void) {
+  static _Atomic int cached = 0;
+  int n = atomic_load_explicit(&cached, memory_order_relaxed);
+  if (n > 0) return n;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    long allowed = CPU_COUNT(&set);
+    if (allowed > 0 && (cpus < 1 || allowed < cpus)) cpus = allowed;
+  }
+  long quota = cgroup_cpu_limit();
+  if (quota > 0 && quota < cpus) cpus = quota;
+  n = cpus < 1 ? 1 : cpus > 1024 ? 1024 : (int)cpus;
+  atomic_store_explicit(&cached, n, memory_order_relaxed);
+  return n;
 }

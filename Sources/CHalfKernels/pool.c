@@ -95,8 +95,7 @@ static void *worker(void *arg) {
 }
 
 static void start_pool(void) {
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  int n = cpus > 1 ? (int)(cpus - 1) : 0;
+  int n = ht_usable_cpus() - 1;
   if (n > MAX_WORKERS) n = MAX_WORKERS;
   for (int i = 0; i < n; i++) {
     pthread_t t;

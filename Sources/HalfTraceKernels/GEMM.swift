@@ -51,7 +51,7 @@ public struct MatrixOperand {
 /// `C[i, j]` is the chain of fused multiply-adds `acc = fma(A[i,k], B[k,j], acc)` over
 /// k = 0, 1, ..., K-1 from +0: the same bits whatever the ISA level and however C is split
 /// between threads. Large products are split over up to `maxThreads` threads (by default
-/// `defaultThreadCount`, the online cores up to 8); a task can lower that with
+/// `defaultThreadCount`, the usable cores up to 8); a task can lower that with
 /// `GEMM.$maxThreads.withValue(1) { ... }`, as `concurrentMap` does in its workers, which
 /// already run one item (e.g. one evolution individual) per core.
 public enum GEMM {
@@ -62,11 +62,18 @@ public enum GEMM {
     /// Below this many multiply-adds a product runs on the calling thread.
     public static let parallelThreshold = 1 << 19
 
-    /// The number of online cores, at most 8: the default of `maxThreads` and `concurrentMap`'s workers.
-    public static let defaultThreadCount: Int = {
-        let n = sysconf(Int32(_SC_NPROCESSORS_ONLN))
-        return max(1, min(Int(n), 8))
-    }()
+    /// The CPUs this process may use, at most 8: the default of `maxThreads` and `concurrentMap`'s
+    /// workers. The online cores, fewer when the affinity mask allows fewer (`taskset`, a Slurm job's
+    /// CPU set) or a cgroup v2 `cpu.max` quota does (a Kubernetes CPU limit, rounded up), so that a
+    /// shard given one CPU runs one thread instead of eight on it.
+    public static let defaultThreadCount: Int = max(1, min(Int(ht_usable_cpus()), 8))
+
+    /// The CPUs a cgroup v2 `cpu.max` line ("QUOTA PERIOD", microseconds) lets a group use:
+    /// ceil(quota / period); nil for "max" (no limit) or a line that is not two positive numbers.
+    public static func cpus(cgroupCPUMax line: String) -> Int? {
+        let n = ht_parse_cpu_max(line)
+        return n > 0 ? Int(n) : nil
+    }
 
     /// C (m x n, row-major, leading dimension ldc) = A (m x k) * B (k x n), plus `bias[j]` on
     /// every row when given (added once to each finished fma chain).

@@ -118,7 +118,7 @@ public struct PoolCounts: Sendable, Equatable {
     public var waitSeconds: Double
 }
 
-// (GEMM.defaultThreadCount is the number of online cores, capped at 8.)
+// (GEMM.defaultThreadCount is the number of usable cores, capped at 8.)
 
 /// Maps `items` on up to `workers` threads, returning the results in input order. Each item is
 /// processed by exactly one worker, so results never depend on the number of workers; within a

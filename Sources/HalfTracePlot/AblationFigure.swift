@@ -47,4 +47,51 @@ public enum AblationFigure {
         f.width = 1200
         return f
     }
+
+    /// `ablate --plots`: mAP@0.5 per epoch, the mean over the seeds of each variant, one panel per
+    /// trick (warm-up, accumulation, schedule, precision) with the recipe's own curve in each,
+    /// so that a variant that learns faster or slower, or collapses, shows where it does.
+    public static func curves(_ points: [Ablation.CurvePoint], plan: Ablation.Plan) -> Figure? {
+        guard !points.isEmpty else { return nil }
+        func meanCurve(_ variant: String) -> (x: [Double], y: [Double])? {
+            let mine = points.filter { $0.variant == variant }
+            guard !mine.isEmpty else { return nil }
+            let seeds = Set(mine.map(\.seed)).count
+            var sum = [Double](repeating: 0, count: plan.epochs)
+            for p in mine { sum[p.epoch] += p.map50 }
+            return ((0..<plan.epochs).map(Double.init), sum.map { $0 / Double(seeds) })
+        }
+        let recipe = meanCurve("yolov5")
+        var tricks: [String] = []
+        for name in plan.variants {
+            if let v = try? Ablation.variant(name), v.trick != "baseline", !tricks.contains(v.trick) { tricks.append(v.trick) }
+        }
+        var panels: [Panel] = []
+        for trick in tricks {
+            var series: [Series] = []
+            if let recipe {
+                var s = Series("yolov5 (the recipe)", x: recipe.x, y: recipe.y, style: .line, color: Palette.reference)
+                s.lineWidth = 2
+                series.append(s)
+            }
+            let names = plan.variants.filter { (try? Ablation.variant($0))?.trick == trick }
+            for (k, name) in names.enumerated() {
+                guard let c = meanCurve(name) else { continue }
+                var s = Series(name, x: c.x, y: c.y, style: .line, color: Palette.colors[(k + 1) % Palette.colors.count])
+                s.lineWidth = 1.2
+                series.append(s)
+            }
+            var p = Panel(yLabel: "mAP@0.5", series: series)
+            p.yRange = 0...1
+            p.note = trick
+            panels.append(p)
+        }
+        guard !panels.isEmpty else { return nil }
+        var f = Figure(name: "ablation_curves",
+                       title: "How each trick learns: the detector's mAP@0.5 per epoch, mean over \(plan.seeds) seed\(plan.seeds == 1 ? "" : "s") (\(plan.images.train) + \(plan.images.validation) images of \(plan.imageSize) px)",
+                       xLabel: "epoch", panels: panels)
+        f.height = 260 * panels.count + 120
+        f.width = 1200
+        return f
+    }
 }

@@ -1,5 +1,7 @@
 import Foundation
+import HalfTraceFigures
 import HalfTraceKernels
+import HalfTracePlot
 import HalfTraceTestSupport
 import HalfTraceTraining
 import Testing
@@ -28,6 +30,37 @@ struct AblationTests {
         var stochastic = recipe
         (stochastic.precision, stochastic.stochasticRounding) = (.bf16, true)
         #expect(try plan.config(variant: "bf16-stochastic", seed: 0) == stochastic)
+        // `train --precision P` changes only the precision (so its runs are the precision rows).
+        for (name, precision) in [("amp", Precision.amp), ("fp16", .fp16), ("bf16", .bf16), ("amp-bf16", .ampBF16)] {
+            var trained = recipe
+            trained.precision = precision
+            #expect(try plan.config(variant: name, seed: 0) == trained, "\(name)")
+        }
+        // What `train` copies from the toy models' configuration when no flag is given is the detector's default.
+        let toy = TrainingConfig()
+        #expect(toy.scaler == recipe.scaler && toy.scheduler == recipe.scheduler && toy.restarts == recipe.restarts)
+    }
+
+    @Test("ablate's figures: each variant's seeds, and per trick the mean mAP@0.5 per epoch over the seeds, the recipe's curve in each panel")
+    func figures() throws {
+        try withTemporaryDirectory("ablate-figures") { root in
+            let (rows, curves) = try Ablation.runShard(Self.plan, shard: .whole, directory: root)
+            let summary = try #require(AblationFigure.make(rows, plan: Self.plan))
+            let drawn = try #require(AblationFigure.curves(curves, plan: Self.plan))
+            for f in [summary, drawn] { #expect(FigureRules.violations(f).isEmpty, "\(FigureRules.violations(f))") }
+            // yolov5 is the baseline, amp the precision trick: one panel, the recipe and amp.
+            #expect(drawn.panels.count == 1 && drawn.panels[0].note == "precision")
+            let series = drawn.panels[0].series
+            #expect(series.map(\.title) == ["yolov5 (the recipe)", "amp"])
+            // Each curve is the mean over the seeds, epoch by epoch, from the rows of curves.csv as read back.
+            let read = try Ablation.readCurves(root + "/curves.csv").points
+            for (k, variant) in ["yolov5", "amp"].enumerated() {
+                let expected = (0..<Self.plan.epochs).map { e in
+                    (0..<Self.plan.seeds).map { s in read.first { $0.variant == variant && $0.seed == s && $0.epoch == e }!.map50 }.reduce(0, +) / Double(Self.plan.seeds)
+                }
+                #expect(series[k].y == expected, "\(variant)")
+            }
+        }
     }
 
     @Test("shard K of N owns exactly the items with index mod N = K: the shards partition the work")
@@ -47,6 +80,8 @@ struct AblationTests {
             _ = try Ablation.runShard(Self.plan, shard: try Ablation.Shard(0, of: 1), directory: root + "/one")
             let single = try String(contentsOfFile: root + "/one/ablations.csv", encoding: .utf8)
             #expect(single.split(separator: "\n").count == 3 + Self.plan.items.count)  // version, config, header, rows
+            let singleCurves = try String(contentsOfFile: root + "/one/curves.csv", encoding: .utf8)
+            #expect(singleCurves.split(separator: "\n").count == 3 + Self.plan.items.count * Self.plan.epochs)
             for n in 1...3 {
                 let dir = root + "/n\(n)"
                 var paths: [String] = []
@@ -55,12 +90,28 @@ struct AblationTests {
                     _ = try Ablation.runShard(Self.plan, shard: shard, directory: dir)
                     paths.append(dir + "/" + Ablation.fileName(shard))
                 }
-                #expect(try Ablation.merge(paths.reversed()).text == single, "N = \(n)")
+                let merged = try Ablation.merge(paths.reversed())
+                #expect(merged.text == single, "N = \(n)")
+                #expect(merged.curves == singleCurves, "N = \(n): curves")
+            }
+            // Runs of one variant each, the first split in two, join into the two-variant plan's file.
+            let yolov5 = Ablation.Plan(variants: ["yolov5"], seeds: 2, epochs: 1, imageSize: 32, images: (8, 4), widths: [4, 8, 8, 16])
+            var amp = yolov5
+            amp.variants = ["amp"]
+            for k in 0..<2 { try Ablation.runShard(yolov5, shard: try Ablation.Shard(k, of: 2), directory: root + "/yolov5") }
+            try Ablation.runShard(amp, shard: .whole, directory: root + "/amp")
+            let joined = try Ablation.merge([root + "/amp/ablations.csv", root + "/yolov5/ablations-1-of-2.csv", root + "/yolov5/ablations-0-of-2.csv"])
+            #expect(joined.plan == Self.plan && joined.text == single && joined.curves == singleCurves)
+            #expect { try Ablation.merge([root + "/amp/ablations.csv", root + "/yolov5/ablations-1-of-2.csv"]) } throws: {
+                "\($0)".contains("shard 0/2 is missing (of \(root)/yolov5/ablations-1-of-2.csv's plan)")
+            }
+            #expect { try Ablation.merge([root + "/amp/ablations.csv", root + "/one/ablations.csv"]) } throws: {
+                "\($0)".contains("\(root)/one/ablations.csv:2: variant 'amp' is also in the plan of \(root)/amp/ablations.csv")
             }
             // Run again: every item is in the file, nothing is trained or rewritten.
             var trained = 0
-            let rows = try Ablation.runShard(Self.plan, shard: try Ablation.Shard(1, of: 2), directory: root + "/n2", progress: { _, _, _, _ in trained += 1 })
-            #expect(trained == 0 && rows.count == 2)
+            let again = try Ablation.runShard(Self.plan, shard: try Ablation.Shard(1, of: 2), directory: root + "/n2", progress: { _, _, _, _ in trained += 1 })
+            #expect(trained == 0 && again.rows.count == 2 && again.curves.count == 2 * Self.plan.epochs)
         }
     }
 
@@ -71,6 +122,9 @@ struct AblationTests {
             for k in 0..<2 { _ = try Ablation.runShard(Self.plan, shard: try Ablation.Shard(k, of: 2), directory: dir) }
             let a = dir + "/ablations-0-of-2.csv", b = dir + "/ablations-1-of-2.csv"
             let textA = try String(contentsOfFile: a, encoding: .utf8)
+            // The edited copies of shard 0's file below sit in root, with its curves beside them.
+            let curvesA = try String(contentsOfFile: dir + "/curves-0-of-2.csv", encoding: .utf8)
+            try curvesA.write(toFile: root + "/curves-0-of-2.csv", atomically: true, encoding: .utf8)
             func refused(_ paths: [String], _ needle: String) {
                 #expect { try Ablation.merge(paths) } throws: { "\($0)".contains(needle) }
             }
@@ -103,6 +157,29 @@ struct AblationTests {
             refused([try variant("unfinished.csv") { t in t.split(separator: "\n").dropLast().joined(separator: "\n") + "\n" }, b],
                     "unfinished.csv holds 1 of its 2 items: shard 0/2 has not finished")
             refused([try variant("split3.csv") { $0.replacingOccurrences(of: "# shard: 0/2", with: "# shard: 0/3") }, b], "split3.csv:")
+            // Its curves file: missing, truncated, an epoch skipped, another plan, a row's run absent.
+            func curvesVariant(_ name: String, _ edit: ((String) -> String)?) throws -> String {
+                try AtomicFile.makeDirectory(root + "/" + name)
+                try textA.write(toFile: root + "/\(name)/ablations-0-of-2.csv", atomically: true, encoding: .utf8)
+                if let edit { try edit(curvesA).write(toFile: root + "/\(name)/curves-0-of-2.csv", atomically: true, encoding: .utf8) }
+                return root + "/\(name)/ablations-0-of-2.csv"
+            }
+            refused([try curvesVariant("no-curves", nil), b], "no-curves/curves-0-of-2.csv: is missing")
+            refused([try curvesVariant("curves-truncated") { String($0.dropLast(3)) }, b], "curves-0-of-2.csv:")
+            refused([try curvesVariant("curves-short") { t in t.split(separator: "\n").dropLast().joined(separator: "\n") + "\n" }, b],
+                    "holds no curve of item 2 (amp, seed 0)")
+            refused([try curvesVariant("curves-epoch") { $0.replacingOccurrences(of: "\n0,yolov5,0,0,", with: "\n0,yolov5,0,1,") }, b],
+                    "curves-0-of-2.csv:5: expected epoch 0")
+            refused([try curvesVariant("curves-plan") { $0.replacingOccurrences(of: "epochs=1", with: "epochs=2") }, b], "curves-0-of-2.csv:")
+            refused([try curvesVariant("curves-empty") { t in t.split(separator: "\n").prefix(4).joined(separator: "\n") + "\n" }, b],
+                    "holds no curve of item 0 (yolov5, seed 0)")
+            refused([try curvesVariant("curves-nan") { t in
+                var lines = t.split(separator: "\n").map(String.init)
+                var f = lines[4].split(separator: ",").map(String.init)
+                f[4] = "nan"
+                lines[4] = f.joined(separator: ",")
+                return lines.joined(separator: "\n") + "\n"
+            }, b], "curves-0-of-2.csv:5: a value out of range")
             // A shard's directory holding another plan's file is refused, not overwritten.
             let other = Ablation.Plan(variants: ["yolov5"], seeds: 2, epochs: 1, imageSize: 32, images: (8, 4), widths: [4, 8, 8, 16])
             #expect { try Ablation.runShard(other, shard: try Ablation.Shard(0, of: 2), directory: dir) } throws: { "\($0)".contains("holds another plan") }
@@ -132,6 +209,8 @@ struct AblationTests {
             let merged = try CLITests.run(["ablate", "--merge", root + "/split", "--out", root + "/merged"])
             #expect(merged.status == 0, "\(merged.text)")
             #expect(try String(contentsOfFile: root + "/merged/ablations.csv", encoding: .utf8) == reference)
+            #expect(try String(contentsOfFile: root + "/merged/curves.csv", encoding: .utf8) == (try String(contentsOfFile: root + "/ref/curves.csv", encoding: .utf8)))
+            #expect(try String(contentsOfFile: root + "/run/curves.csv", encoding: .utf8) == (try String(contentsOfFile: root + "/ref/curves.csv", encoding: .utf8)))
         }
     }
 

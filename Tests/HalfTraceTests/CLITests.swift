@@ -1,4 +1,5 @@
 import Foundation
+import HalfTraceKernels
 import HalfTraceOptim
 import HalfTraceTestSupport
 import Testing
@@ -60,7 +61,7 @@ struct CLITests {
         ["ablate", "--out", "/tmp/ht-never", "--shard", "-1/4"], ["ablate", "--out", "/tmp/ht-never", "--variants", "yolov5,nope"],
         ["ablate", "--out", "/tmp/ht-never", "--variants", "amp,amp"], ["ablate", "--out", "/tmp/ht-never", "--images", "0,1"],
         ["ablate", "--out", "/tmp/ht-never", "--widths", "4,8"], ["ablate", "--out", "/tmp/ht-never", "--imgsz", "40"],
-        ["ablate", "--out", "/tmp/ht-never", "--seeds", "0"], ["ablate", "--merge", "/tmp/ht-never", "--out", "/tmp/ht-never", "--shard", "0/2"],
+        ["ablate", "--out", "/tmp/ht-never", "--seeds", "0"], ["ablate", "--merge", "/tmp/ht-never", "--out", "/tmp/ht-never", "--shard", "0/2"], ["ablate", "--out", "/tmp/ht-never", "--shard", "0/2", "--plots", "/tmp/ht-never"],
         ["train", "--loss-spikes", "3,x"], ["train", "--target-map", "0.7,0.4"], ["train", "--model", "detector", "--target-map", "0.7"],
         ["train", "--model", "detector", "--target-map", "0.7,nan"], ["train", "--model", "detector", "--target-map", "1.5,0.4"],
         ["evolve", "--out", "/tmp/ht-never", "--generations", "2", "--population", "2", "--shard", "0/3"],
@@ -354,6 +355,43 @@ struct CLITests {
         let ran = r.err.split(separator: "\n").first { $0.hasPrefix("Ran ") }
         #expect(ran?.hasPrefix("Ran 12 tests in ") == true, "\(r.err)")
         #expect(r.err.contains("\nOK"), "\(r.err)")
+    }
+
+    /// A shard that a job scheduler gives one CPU (Slurm's CPU set, `taskset`) must run one thread
+    /// on it, not one per online core. `nproc` (coreutils, which counts the affinity mask) is the
+    /// independent count.
+    @Test("Threads follow the CPUs the process may use: under taskset -c 0, bench's default is 1 thread")
+    func threadsFollowAffinity() throws {
+        let taskset = "/usr/bin/taskset"
+        #expect(FileManager.default.isExecutableFile(atPath: taskset), "util-linux's taskset is missing")
+        func nproc(_ args: [String]) throws -> Int {
+            let r = try Self.run(args, executable: args.isEmpty ? "/usr/bin/nproc" : taskset)
+            return Int(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        }
+        let all = try nproc([]), pinned = try nproc(["-c", "0", "/usr/bin/nproc"])
+        #expect(pinned == 1 && all >= 1, "nproc \(all), pinned \(pinned)")
+        func threads(_ pin: Bool) throws -> Int {
+            let args = ["bench", "--json", "--model", "mlp", "--precision", "fp32", "--seconds", "0.1", "--repeats", "1"]
+            let r = try Self.run(pin ? ["-c", "0", Self.binary] + args : args, executable: pin ? taskset : Self.binary)
+            #expect(r.exited && r.status == 0, "\(r.text)")
+            let json = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
+            return json?["threads"] as? Int ?? -1
+        }
+        #expect(try threads(true) == pinned)
+        #expect(try threads(false) == min(all, 8))
+    }
+
+    @Test("A cgroup v2 cpu.max quota reads as ceil(quota / period) CPUs; max or a malformed line as no limit")
+    func cgroupQuota() {
+        #expect(GEMM.cpus(cgroupCPUMax: "200000 100000\n") == 2)
+        #expect(GEMM.cpus(cgroupCPUMax: "150000 100000") == 2)
+        #expect(GEMM.cpus(cgroupCPUMax: "50000 100000") == 1)
+        #expect(GEMM.cpus(cgroupCPUMax: "100000 100000") == 1)
+        #expect(GEMM.cpus(cgroupCPUMax: "max 100000") == nil)
+        #expect(GEMM.cpus(cgroupCPUMax: "") == nil)
+        #expect(GEMM.cpus(cgroupCPUMax: "-1 100000") == nil)
+        #expect(GEMM.cpus(cgroupCPUMax: "100000 0") == nil)
+        #expect(GEMM.cpus(cgroupCPUMax: "100000") == nil)
     }
 
     /// In a process of its own: the pool's counters are process-wide, and tests run concurrently.

@@ -37,6 +37,17 @@ typedef struct {
 
 ht_cpu_features ht_cpu_detect(void);
 
+/// The CPUs this process may use, at least 1: the online CPUs, fewer when the affinity mask allows
+/// fewer (taskset, a Slurm job's CPU set), fewer again when a cgroup CPU quota on the way to the
+/// process's cgroup allows fewer (a Kubernetes CPU limit: v2 `cpu.max` or v1 `cpu.cfs_quota_us`,
+/// quota / period rounded up).
+/// Read once, then cached.
+int ht_usable_cpus(void);
+
+/// CPUs a cgroup v2 `cpu.max` line allows: ceil(quota / period); 0 for "max" or a line that is
+/// not "QUOTA PERIOD" with both positive.
+long ht_parse_cpu_max(const char *text);
+
 /// The best ISA level this CPU supports.
 ht_isa ht_isa_best(void);
 

@@ -79,6 +79,13 @@ public enum Ablation {
             (self.variants, self.seeds, self.epochs, self.imageSize, self.images, self.widths) = (variants, seeds, epochs, imageSize, images, widths)
         }
 
+        /// Whether the two plans train every variant they share alike: the same seeds, epochs,
+        /// image size, images and widths (their variants may differ).
+        public func sameRuns(as other: Plan) -> Bool {
+            (seeds, epochs, imageSize, images.train, images.validation, widths)
+                == (other.seeds, other.epochs, other.imageSize, other.images.train, other.images.validation, other.widths)
+        }
+
         /// Plans are equal when their config lines are (the line decides every row).
         public static func == (a: Plan, b: Plan) -> Bool { a.configLine == b.configLine }
 
@@ -174,15 +181,49 @@ public enum Ablation {
         }
     }
 
-    /// The text of a results file: version, config, the shard it holds (none for a whole run), header, rows.
-    static func text(_ plan: Plan, shard: Shard?, rows: [Row]) -> String {
-        (["# halftrace ablate v1", "# config: \(plan.configLine)"] + (shard.map { ["# shard: \($0)"] } ?? []) + [Row.header]
-            + rows.map(\.line)).joined(separator: "\n") + "\n"
+    /// One epoch of one item's run: the per-epoch curves `ablate --plots` draws.
+    public struct CurvePoint: Sendable, Equatable {
+        /// The work item's index, variant and seed.
+        public var index: Int
+        /// The variant's name.
+        public var variant: String
+        /// The seed of initialisation, data and order.
+        public var seed: Int
+        /// The epoch, from 0.
+        public var epoch: Int
+        /// mAP@0.5 after this epoch.
+        public var map50: Double
+        /// mAP@0.5:0.95 after this epoch.
+        public var map: Double
+
+        static let header = "index,variant,seed,epoch,map50,map"
+        var line: String { "\(index),\(variant),\(seed),\(epoch),\(map50),\(map)" }
     }
 
-    /// A results file, read and validated: its plan, shard and rows (every row a work item of
-    /// the plan that the shard owns, each once, its values finite where they must be).
-    public static func read(_ path: String) throws -> (plan: Plan, shard: Shard?, rows: [Row]) {
+    /// The file of a shard's per-epoch curves, beside its results file: curves.csv for the whole
+    /// run, curves-K-of-N.csv otherwise.
+    public static func curvesFileName(_ shard: Shard) -> String { shard.fileName(stem: "curves") }
+
+    static let rowsVersion = "# halftrace ablate v1", curvesVersion = "# halftrace ablate curves v1"
+
+    /// The text of a results file: version, config, the shard it holds (none for a whole run), header, rows.
+    static func text(_ plan: Plan, shard: Shard?, rows: [Row]) -> String {
+        fileText(rowsVersion, plan, shard: shard, header: Row.header, lines: rows.map(\.line))
+    }
+
+    /// The text of a curves file: version, config, shard (none for a whole run), header, points.
+    static func curvesText(_ plan: Plan, shard: Shard?, points: [CurvePoint]) -> String {
+        fileText(curvesVersion, plan, shard: shard, header: CurvePoint.header, lines: points.map(\.line))
+    }
+
+    private static func fileText(_ version: String, _ plan: Plan, shard: Shard?, header: String, lines: [String]) -> String {
+        ([version, "# config: \(plan.configLine)"] + (shard.map { ["# shard: \($0)"] } ?? []) + [header] + lines).joined(separator: "\n") + "\n"
+    }
+
+    /// A file's plan, shard and body lines (with their 1-based numbers), after checking its
+    /// version, config, optional shard and column header; a file whose last line is not
+    /// terminated is refused as truncated. "\r\n" line ends and a byte-order mark read the same.
+    private static func readFile(_ path: String, version: String, header: String) throws -> (plan: Plan, shard: Shard?, body: [(number: Int, fields: [String])]) {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw HalfTraceError.inaccessible(path, "cannot read (\(error.localizedDescription))")
@@ -194,7 +235,7 @@ public enum Ablation {
             throw HalfTraceError(.invalidValue, file: path, line: lines.count, "the last line is not terminated: the file is truncated")
         }
         func fail(_ n: Int, _ why: String) -> HalfTraceError { HalfTraceError(.invalidValue, file: path, line: n, why) }
-        guard lines.count >= 3, lines[0] == "# halftrace ablate v1" else { throw fail(1, "not a halftrace ablate file (expected '# halftrace ablate v1')") }
+        guard lines.count >= 3, lines[0] == version else { throw fail(1, "not a halftrace ablate file of this kind (expected '\(version)')") }
         guard lines[1].hasPrefix("# config: ") else { throw fail(2, "expected '# config: ...'") }
         let plan = try Plan.parse(String(lines[1].dropFirst("# config: ".count)), file: path, line: 2)
         var next = 2
@@ -203,31 +244,72 @@ public enum Ablation {
             do { shard = try Shard(parsing: String(lines[2].dropFirst("# shard: ".count))) } catch let e as HalfTraceError { throw fail(3, e.reason) }
             next = 3
         }
-        guard next < lines.count, lines[next] == Row.header else { throw fail(next + 1, "expected the header '\(Row.header)'") }
+        guard next < lines.count, lines[next] == header else { throw fail(next + 1, "expected the header '\(header)'") }
+        let body = lines.enumerated().dropFirst(next + 1).map { (number: $0.offset + 1, fields: $0.element.split(separator: ",", omittingEmptySubsequences: false).map(String.init)) }
+        return (plan, shard, body)
+    }
+
+    /// Checks that fields (index, variant, seed) name a work item of the plan that the shard owns.
+    private static func checkItem(_ f: [String], plan: Plan, shard: Shard?, fail: (String) -> HalfTraceError) throws -> (index: Int, seed: Int) {
+        guard let index = Int(f[0]), let seed = Int(f[2]) else { throw fail("expected an integer index and seed") }
         let items = plan.items
+        guard items.indices.contains(index), items[index].variant == f[1], items[index].seed == seed else {
+            throw fail("item \(index) is not (\(f[1].prefix(40)), seed \(seed)) in this plan")
+        }
+        guard shard?.owns(index) ?? true else { throw fail("item \(index) does not belong to shard \(shard!) (index mod \(shard!.count) = \(index % shard!.count))") }
+        return (index, seed)
+    }
+
+    /// A results file, read and validated: its plan, shard and rows (every row a work item of
+    /// the plan that the shard owns, each once, its values finite where they must be).
+    public static func read(_ path: String) throws -> (plan: Plan, shard: Shard?, rows: [Row]) {
+        let (plan, shard, body) = try readFile(path, version: rowsVersion, header: Row.header)
         var rows: [Row] = [], seen = Set<Int>()
-        for (k, line) in lines.enumerated().dropFirst(next + 1) {
-            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            guard f.count == 10, let index = Int(f[0]), let seed = Int(f[2]), let a = Double(f[3]), let b = Double(f[4]), let c = Double(f[5]),
+        for (n, f) in body {
+            func fail(_ why: String) -> HalfTraceError { HalfTraceError(.invalidValue, file: path, line: n, why) }
+            guard f.count == 10, let a = Double(f[3]), let b = Double(f[4]), let c = Double(f[5]),
                   let d = Double(f[6]), let best = Int(f[7]), let fitness = Double(f[8]), let skipped = Int(f[9]) else {
-                throw fail(k + 1, "expected \(Row.header.split(separator: ",").count) fields: index, variant, seed, numbers")
+                throw fail("expected \(Row.header.split(separator: ",").count) fields: index, variant, seed, numbers")
             }
-            guard items.indices.contains(index), items[index].variant == f[1], items[index].seed == seed else {
-                throw fail(k + 1, "item \(index) is not (\(f[1].prefix(40)), seed \(seed)) in this plan")
-            }
-            guard shard?.owns(index) ?? true else { throw fail(k + 1, "item \(index) does not belong to shard \(shard!) (index mod \(shard!.count) = \(index % shard!.count))") }
-            guard seen.insert(index).inserted else { throw fail(k + 1, "item \(index) appears twice") }
+            let (index, seed) = try checkItem(f, plan: plan, shard: shard, fail: fail)
+            guard seen.insert(index).inserted else { throw fail("item \(index) appears twice") }
             guard [a, b, c, d, fitness].allSatisfy({ $0.isFinite && (0...1).contains($0) }), best >= 0, best < plan.epochs, skipped >= 0 else {
-                throw fail(k + 1, "a value out of range (mAP and fitness in [0, 1], best epoch below \(plan.epochs), skipped >= 0)")
+                throw fail("a value out of range (mAP and fitness in [0, 1], best epoch below \(plan.epochs), skipped >= 0)")
             }
             rows.append(Row(index: index, variant: f[1], seed: seed, map50: a, map: b, meanMap50: c, meanMap: d, bestEpoch: best, bestFitness: fitness, skipped: skipped))
         }
         return (plan, shard, rows)
     }
 
+    /// A curves file, read and validated: its plan, shard and points. Every point is of a work
+    /// item of the plan that the shard owns, and each item's points are its epochs 0, 1, ...,
+    /// epochs - 1 in order, one item after another by increasing index (a whole run each).
+    public static func readCurves(_ path: String) throws -> (plan: Plan, shard: Shard?, points: [CurvePoint]) {
+        let (plan, shard, body) = try readFile(path, version: curvesVersion, header: CurvePoint.header)
+        var points: [CurvePoint] = []
+        for (n, f) in body {
+            func fail(_ why: String) -> HalfTraceError { HalfTraceError(.invalidValue, file: path, line: n, why) }
+            guard f.count == 6, let epoch = Int(f[3]), let a = Double(f[4]), let b = Double(f[5]) else {
+                throw fail("expected \(CurvePoint.header.split(separator: ",").count) fields: index, variant, seed, epoch, mAP@0.5, mAP@0.5:0.95")
+            }
+            let (index, seed) = try checkItem(f, plan: plan, shard: shard, fail: fail)
+            let expected: (index: Int?, epoch: Int) = points.last.map { $0.epoch < plan.epochs - 1 ? ($0.index, $0.epoch + 1) : (nil, 0) } ?? (nil, 0)
+            guard epoch == expected.epoch, expected.index.map({ $0 == index }) ?? (index > (points.last?.index ?? -1)) else {
+                throw fail(expected.index.map { "expected item \($0) epoch \(expected.epoch) (each run's epochs 0...\(plan.epochs - 1) in order)" }
+                           ?? "expected epoch 0 of an item after \(points.last?.index ?? -1) (each run's epochs 0...\(plan.epochs - 1) in order)")
+            }
+            guard a.isFinite, b.isFinite, (0...1).contains(a), (0...1).contains(b) else { throw fail("a value out of range (mAP in [0, 1])") }
+            points.append(CurvePoint(index: index, variant: f[1], seed: seed, epoch: epoch, map50: a, map: b))
+        }
+        if let last = points.last, last.epoch != plan.epochs - 1 {
+            throw HalfTraceError(.invalidValue, file: path, line: (body.last?.number ?? 0) + 1, "item \(last.index) stops at epoch \(last.epoch) of 0...\(plan.epochs - 1): the file is truncated")
+        }
+        return (plan, shard, points)
+    }
+
     /// Trains one item.
     public static func run(_ plan: Plan, item: (index: Int, variant: String, seed: Int),
-                           onEpoch: (DetectorEpoch) -> Void = { _ in }) throws -> Row {
+                           onEpoch: (DetectorEpoch) -> Void = { _ in }) throws -> (row: Row, curve: [CurvePoint]) {
         let trainer = try DetectorTrainer(config: try plan.config(variant: item.variant, seed: item.seed))
         var epochs: [DetectorEpoch] = []
         try trainer.run(onEpoch: { e in
@@ -237,30 +319,35 @@ public enum Ablation {
         guard let last = epochs.last else { throw HalfTraceError.invalid("epochs", "the run trained no epoch") }
         let tail = epochs.suffix(10)
         let best = epochs.max { $0.fitness < $1.fitness || ($0.fitness == $1.fitness && $0.epoch > $1.epoch) }!
-        return Row(index: item.index, variant: item.variant, seed: item.seed, map50: last.metrics.map50, map: last.metrics.map,
-                   meanMap50: tail.map(\.metrics.map50).reduce(0, +) / Double(tail.count), meanMap: tail.map(\.metrics.map).reduce(0, +) / Double(tail.count),
-                   bestEpoch: best.epoch, bestFitness: best.fitness, skipped: epochs.reduce(0) { $0 + $1.skipped })
+        let row = Row(index: item.index, variant: item.variant, seed: item.seed, map50: last.metrics.map50, map: last.metrics.map,
+                      meanMap50: tail.map(\.metrics.map50).reduce(0, +) / Double(tail.count), meanMap: tail.map(\.metrics.map).reduce(0, +) / Double(tail.count),
+                      bestEpoch: best.epoch, bestFitness: best.fitness, skipped: epochs.reduce(0) { $0 + $1.skipped })
+        return (row, epochs.map { CurvePoint(index: item.index, variant: item.variant, seed: item.seed, epoch: $0.epoch, map50: $0.metrics.map50, map: $0.metrics.map) })
     }
 
     /// Runs the items of `shard` that `directory/<shard file>` does not hold yet, rewriting the
-    /// file after each; an existing file of another plan or shard is refused, not overwritten.
-    /// `progress` gets (item, its position among the shard's, the shard's count, epoch).
+    /// file after each (and first its curves file beside it, so that every row's curve is on
+    /// disk before the row); an existing file of another plan or shard is refused, not
+    /// overwritten. `progress` gets (item, its position among the shard's, the shard's count, epoch).
+    @discardableResult
     public static func runShard(_ plan: Plan, shard: Shard, directory: String,
                                 progress: (_ item: (index: Int, variant: String, seed: Int), _ done: Int, _ total: Int, _ epoch: Int) -> Void = { _, _, _, _ in },
-                                finished: (Row, Double) -> Void = { _, _ in }) throws -> [Row] {
+                                finished: (Row, Double) -> Void = { _, _ in }) throws -> (rows: [Row], curves: [CurvePoint]) {
         try AtomicFile.makeDirectory(directory)
         AtomicFile.removeStaleTemporaries(in: directory)
-        let path = directory + "/" + fileName(shard)
-        var rows: [Row] = []
+        let path = directory + "/" + fileName(shard), curvesPath = directory + "/" + curvesFileName(shard)
+        let named = shard.count == 1 ? nil : shard
+        var rows: [Row] = [], points: [CurvePoint] = []
         if FileManager.default.fileExists(atPath: path) {
             let existing = try read(path)
             guard existing.plan == plan else {
                 throw HalfTraceError(.invalidValue, file: path, line: 2, "holds another plan (\(existing.plan.configLine)); this run is \(plan.configLine)")
             }
-            guard existing.shard == (shard.count == 1 ? nil : shard) else {
+            guard existing.shard == named else {
                 throw HalfTraceError(.invalidValue, file: path, line: 3, "holds shard \(existing.shard?.description ?? "none"), not \(shard)")
             }
             rows = existing.rows
+            if !rows.isEmpty { points = try curves(of: existing, path: path, curvesPath: curvesPath) }
         }
         let mine = plan.items.filter { shard.owns($0.index) }
         let done = Set(rows.map(\.index))
@@ -268,30 +355,98 @@ public enum Ablation {
         var timingLines = (try? String(contentsOfFile: timings, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? ["index,variant,seed,seconds"]
         for (k, item) in mine.enumerated() where !done.contains(item.index) {
             let clock = ContinuousClock(), start = clock.now
-            let row = try run(plan, item: item) { progress(item, k, mine.count, $0.epoch) }
+            let (row, curve) = try run(plan, item: item) { progress(item, k, mine.count, $0.epoch) }
             let seconds = (clock.now - start).seconds
             rows.append(row)
             rows.sort { $0.index < $1.index }
-            try AtomicFile.write(text(plan, shard: shard.count == 1 ? nil : shard, rows: rows), to: path)
+            points = (points + curve).sorted { ($0.index, $0.epoch) < ($1.index, $1.epoch) }
+            try AtomicFile.write(curvesText(plan, shard: named, points: points), to: curvesPath)
+            try AtomicFile.write(text(plan, shard: named, rows: rows), to: path)
             timingLines.append("\(item.index),\(item.variant),\(item.seed),\(seconds)")
             try AtomicFile.write(timingLines.joined(separator: "\n") + "\n", to: timings)
             finished(row, seconds)
         }
         if rows.isEmpty || !FileManager.default.fileExists(atPath: path) {  // a shard with no item still says so
-            try AtomicFile.write(text(plan, shard: shard.count == 1 ? nil : shard, rows: rows), to: path)
+            try AtomicFile.write(curvesText(plan, shard: named, points: points), to: curvesPath)
+            try AtomicFile.write(text(plan, shard: named, rows: rows), to: path)
         }
-        return rows
+        return (rows, points)
     }
 
-    /// The shards' files joined into the file one machine writes: every file of one plan, the
-    /// shards of one N, each exactly once, each complete. Nothing is written when any is wrong.
-    public static func merge(_ paths: [String]) throws -> (plan: Plan, text: String) {
+    /// The curves of a results file's rows, from the curves file beside it: of the same plan and
+    /// shard, holding a whole run for every row. Points of items the results file does not hold
+    /// (a shard stopped between writing the two files) are dropped; a row without its curve is
+    /// refused, naming both files.
+    static func curves(of results: (plan: Plan, shard: Shard?, rows: [Row]), path: String, curvesPath: String) throws -> [CurvePoint] {
+        guard FileManager.default.fileExists(atPath: curvesPath) else {
+            throw HalfTraceError.inaccessible(curvesPath, "is missing: it holds the per-epoch curves of the runs in \(path)")
+        }
+        let c = try readCurves(curvesPath)
+        guard c.plan == results.plan else {
+            throw HalfTraceError(.invalidValue, file: curvesPath, line: 2, "another plan than \(path): \(c.plan.configLine) vs \(results.plan.configLine)")
+        }
+        guard c.shard == results.shard else {
+            throw HalfTraceError(.invalidValue, file: curvesPath, line: 3, "holds shard \(c.shard?.description ?? "none"), \(path) \(results.shard?.description ?? "none")")
+        }
+        let held = Set(results.rows.map(\.index))
+        let points = c.points.filter { held.contains($0.index) }
+        if let lost = results.rows.first(where: { r in !points.contains { $0.index == r.index } }) {
+            throw HalfTraceError(.invalidValue, file: curvesPath, "holds no curve of item \(lost.index) (\(lost.variant), seed \(lost.seed)), a row of \(path)")
+        }
+        return points
+    }
+
+    /// The shards' files joined into the file one machine writes: the shards of one N, each
+    /// exactly once, each complete. Nothing is written when any is wrong.
+    ///
+    /// Files of several plans that differ only in their variants (each variant in one plan: say
+    /// a first run of some variants and a later run of others, with the same seeds, epochs and
+    /// data) join into the plan of all their variants, in the order of `variants`: the file one
+    /// machine writes for that plan, since an item's run depends only on its variant and seed.
+    /// Each shard file's curves file (`curvesFileName`, beside it) is joined the same way into
+    /// the text of the one machine's curves.csv.
+    public static func merge(_ paths: [String]) throws -> (plan: Plan, text: String, curves: String) {
         guard !paths.isEmpty else { throw HalfTraceError.invalid("merge", "no shard file given") }
         let files = try paths.map { (path: $0, content: try read($0)) }
-        let plan = files[0].content.plan
-        for f in files where f.content.plan != plan {
-            throw HalfTraceError(.invalidValue, file: f.path, line: 2, "another plan than \(files[0].path): \(f.content.plan.configLine) vs \(plan.configLine)")
+        let first = files[0]
+        for f in files where !f.content.plan.sameRuns(as: first.content.plan) {
+            throw HalfTraceError(.invalidValue, file: f.path, line: 2, "another plan than \(first.path): \(f.content.plan.configLine) vs \(first.content.plan.configLine)")
         }
+        // The files of each plan, plans in the order first given.
+        var groups: [(plan: Plan, files: [(path: String, content: (plan: Plan, shard: Shard?, rows: [Row]))])] = []
+        for f in files {
+            if let g = groups.firstIndex(where: { $0.plan == f.content.plan }) { groups[g].files.append(f) } else { groups.append((f.content.plan, [f])) }
+        }
+        var source: [String: String] = [:]
+        for g in groups {
+            for v in g.plan.variants {
+                if let other = source[v] {
+                    throw HalfTraceError(.invalidValue, file: g.files[0].path, line: 2, "variant '\(v)' is also in the plan of \(other): each variant's runs must come from one plan")
+                }
+                source[v] = g.files[0].path
+            }
+        }
+        let parts = try groups.map { try mergeShards($0.plan, $0.files) }
+        var plan = first.content.plan
+        if groups.count > 1 { plan.variants = variants.map(\.name).filter { source[$0] != nil } }
+        // Items renumbered in the joined plan: index = variant's position * seeds + seed.
+        let position = Dictionary(uniqueKeysWithValues: plan.variants.enumerated().map { ($1, $0) })
+        let rows = parts.flatMap(\.rows).map { r in
+            var r = r
+            r.index = position[r.variant]! * plan.seeds + r.seed
+            return r
+        }.sorted { $0.index < $1.index }
+        let points = parts.flatMap(\.points).map { p in
+            var p = p
+            p.index = position[p.variant]! * plan.seeds + p.seed
+            return p
+        }.sorted { ($0.index, $0.epoch) < ($1.index, $1.epoch) }
+        return (plan, text(plan, shard: nil, rows: rows), curvesText(plan, shard: nil, points: points))
+    }
+
+    /// The rows and curves of one plan's shard files: the shards of one N, each once, each complete.
+    private static func mergeShards(_ plan: Plan, _ files: [(path: String, content: (plan: Plan, shard: Shard?, rows: [Row]))]) throws
+        -> (rows: [Row], points: [CurvePoint]) {
         let n = files[0].content.shard?.count ?? 1
         var byShard: [Int: String] = [:]
         for f in files {
@@ -300,9 +455,9 @@ public enum Ablation {
             if let other = byShard[shard.index] { throw HalfTraceError(.invalidValue, file: f.path, line: 3, "shard \(shard) is also \(other)") }
             byShard[shard.index] = f.path
         }
-        if let missing = (0..<n).first(where: { byShard[$0] == nil }) { throw HalfTraceError.invalid("merge", "shard \(missing)/\(n) is missing") }
-        let rows = files.flatMap(\.content.rows).sorted { $0.index < $1.index }
-        let owned = plan.items.count
+        if let missing = (0..<n).first(where: { byShard[$0] == nil }) {
+            throw HalfTraceError.invalid("merge", "shard \(missing)/\(n) is missing\(n > 1 ? " (of \(files[0].path)'s plan)" : "")")
+        }
         for f in files {
             let shard = f.content.shard ?? .whole
             let expected = plan.items.filter { shard.owns($0.index) }.count
@@ -310,7 +465,15 @@ public enum Ablation {
                 throw HalfTraceError.invalid("merge", "\(f.path) holds \(f.content.rows.count) of its \(expected) items: shard \(shard) has not finished")
             }
         }
-        precondition(rows.count == owned)
-        return (plan, text(plan, shard: nil, rows: rows))
+        let rows = files.flatMap(\.content.rows)
+        precondition(rows.count == plan.items.count)
+        let points = try files.flatMap { f in
+            try curves(of: f.content, path: f.path, curvesPath: (f.path as NSString).deletingLastPathComponent.nonEmpty(or: ".") + "/" + curvesFileName(f.content.shard ?? .whole))
+        }
+        return (rows, points)
     }
+}
+
+private extension String {
+    func nonEmpty(or other: String) -> String { isEmpty ? other : self }
 }

@@ -13,7 +13,8 @@ extension HalfTraceCommand {
                 Work item i is (variant, seed) with i = variant * seeds + seed; --shard K/N runs the items with i mod N = K and \
                 writes DIR/ablations-K-of-N.csv (without --shard: DIR/ablations.csv). A shard started again runs only the items \
                 its file does not hold. --merge joins the shards' files (or directories) into DIR/ablations.csv, the file one \
-                machine writes, byte for byte. Wall time goes to timings*.csv beside them.
+                machine writes, byte for byte. Each run's mAP per epoch goes to curves*.csv beside it (merged the same way into \
+                DIR/curves.csv); wall time to timings*.csv.
                 Slurm: #SBATCH --array=0-15, then: halftrace ablate --shard $SLURM_ARRAY_TASK_ID/16 --out runs/ablate
                 Kubernetes Indexed Job (completions 16): halftrace ablate --shard $JOB_COMPLETION_INDEX/16 --out /runs/ablate
                 """)
@@ -25,9 +26,9 @@ extension HalfTraceCommand {
         @Option(help: "The detector's four widths, as A,B,C,D.") var widths: String = "16,32,64,128"
         @Option(help: "Only these variants, comma-separated (default: all; see the README's table).") var variants: String?
         @Option(help: "Run shard K of N (0 <= K < N), e.g. $SLURM_ARRAY_TASK_ID/16.") var shard: String?
-        @Option(parsing: .upToNextOption, help: "Join these shard files or directories into --out/ablations.csv instead of training.") var merge: [String] = []
+        @Option(parsing: .upToNextOption, help: "Join these shard files or directories into --out/ablations.csv instead of training (runs of other variants with the same seeds, epochs and data join into the plan of all their variants).") var merge: [String] = []
         @Option(help: "Output directory.") var out: String
-        @Option(help: "Also draw ablations.png and ablations.svg into this directory (needs gnuplot).") var plots: String?
+        @Option(help: "Also draw ablations.png (each variant's seeds, mean and range) and ablation_curves.png (mAP per epoch, per trick), with .svg, into this directory (needs gnuplot).") var plots: String?
 
         func ints(_ text: String, flag: String, count: Int) throws -> [Int] {
             let v = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -51,7 +52,11 @@ extension HalfTraceCommand {
                 return
             }
             if let shard {
-                do { _ = try Ablation.Shard(parsing: shard) } catch let e as HalfTraceError { throw ValidationError("--shard: \(e.reason)") }
+                let s: Ablation.Shard
+                do { s = try Ablation.Shard(parsing: shard) } catch let e as HalfTraceError { throw ValidationError("--shard: \(e.reason)") }
+                if plots != nil, s.count > 1 {
+                    throw ValidationError("--plots draws the whole run: give it to --merge once every shard has finished, not to shard \(s)")
+                }
             }
             let p = try plan
             do { try p.validate() } catch let e as HalfTraceError {
@@ -66,21 +71,25 @@ extension HalfTraceCommand {
                 guard Gnuplot.executable != nil else { throw CommandFailure("--plots: \(Gnuplot.installHint)") }
                 do { try Gnuplot.prepare(directory: plots) } catch let e as HalfTraceError { throw CommandFailure("--plots: \(e)") }
             }
-            let result: (plan: Ablation.Plan, rows: [Ablation.Row])
+            let result: (plan: Ablation.Plan, rows: [Ablation.Row], curves: [Ablation.CurvePoint])
             if !merge.isEmpty {
                 let files = try merge.flatMap { path -> [String] in
                     var isDirectory: ObjCBool = false
                     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw HalfTraceError.inaccessible(path, "no such file or directory") }
                     guard isDirectory.boolValue else { return [path] }
-                    let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("ablations-") && $0.hasSuffix(".csv") }.sorted()
-                    guard !names.isEmpty else { throw HalfTraceError.inaccessible(path, "holds no ablations-K-of-N.csv") }
+                    // The shards' files, or else a whole run's (or an earlier merge's) ablations.csv.
+                    let all = try FileManager.default.contentsOfDirectory(atPath: path)
+                    let names = all.filter { $0.hasPrefix("ablations-") && $0.hasSuffix(".csv") }.sorted()
+                    if names.isEmpty, all.contains("ablations.csv") { return [path + "/ablations.csv"] }
+                    guard !names.isEmpty else { throw HalfTraceError.inaccessible(path, "holds no ablations-K-of-N.csv (nor ablations.csv)") }
                     return names.map { path + "/" + $0 }
                 }
                 let merged = try Ablation.merge(files)
                 try AtomicFile.makeDirectory(out)
+                try AtomicFile.write(merged.curves, to: out + "/curves.csv")
                 try AtomicFile.write(merged.text, to: out + "/ablations.csv")
-                result = (merged.plan, try Ablation.read(out + "/ablations.csv").rows)
-                print("merged \(files.count) shard file\(files.count == 1 ? "" : "s") into \(out)/ablations.csv (\(result.rows.count) runs)")
+                result = (merged.plan, try Ablation.read(out + "/ablations.csv").rows, try Ablation.readCurves(out + "/curves.csv").points)
+                print("merged \(files.count) shard file\(files.count == 1 ? "" : "s") into \(out)/ablations.csv and curves.csv (\(result.rows.count) runs)")
             } else {
                 let p = try plan, s = try Ablation.Shard(parsing: shard ?? "0/1")
                 let mine = p.items.filter { s.owns($0.index) }.count
@@ -88,7 +97,7 @@ extension HalfTraceCommand {
                 let progress = ProgressLine()
                 let clock = ContinuousClock(), start = clock.now
                 var finishedRuns = 0
-                let rows = try Ablation.runShard(p, shard: s, directory: out, progress: { item, k, total, epoch in
+                let (rows, curves) = try Ablation.runShard(p, shard: s, directory: out, progress: { item, k, total, epoch in
                     let elapsed = (clock.now - start).seconds
                     let fraction = (Double(finishedRuns) + Double(epoch + 1) / Double(p.epochs)) / Double(max(1, total - (k - finishedRuns)))
                     let eta = fraction > 0 ? elapsed / fraction - elapsed : 0
@@ -99,12 +108,14 @@ extension HalfTraceCommand {
                     print("  \(row.variant) seed \(row.seed): mAP@0.5 \(Format.fixed(row.meanMap50, 3)), mAP@0.5:0.95 \(Format.fixed(row.meanMap, 3)) (mean of the last 10 epochs), best epoch \(row.bestEpoch), \(row.skipped) skipped steps, \(Format.fixed(seconds, 1)) s")
                 })
                 progress.finish()
-                print("wrote \(out)/\(Ablation.fileName(s))")
-                result = (p, rows)
+                print("wrote \(out)/\(Ablation.fileName(s)) and \(Ablation.curvesFileName(s))")
+                result = (p, rows, curves)
             }
-            if let plots, result.plan.items.count == result.rows.count, let figure = AblationFigure.make(result.rows, plan: result.plan) {
+            guard let plots else { return }
+            precondition(result.plan.items.count == result.rows.count, "a whole run or a merge holds every item")
+            for figure in [AblationFigure.make(result.rows, plan: result.plan), AblationFigure.curves(result.curves, plan: result.plan)].compactMap({ $0 }) {
                 do { try Gnuplot.render(figure, directory: plots) } catch let e as HalfTraceError { throw CommandFailure("--plots: \(e)") }
-                print("wrote \(plots)/ablations.png and ablations.svg")
+                print("wrote \(plots)/\(figure.name).png and \(figure.name).svg")
             }
         }
     }

@@ -35,7 +35,7 @@ extension HalfTraceCommand.Bench {
         @Option(help: "Only this precision (repeatable; default: fp32, fp16, amp, bf16, amp-bf16).")
         var precision: [Precision] = []
 
-        @Option(help: "Threads a training step may use (1...8; default: the online cores, at most 8). 1 measures the single-threaded step.")
+        @Option(help: "Threads a training step may use (1...8; default: the cores this process may use, at most 8). 1 measures the single-threaded step.")
         var threads: Int = GEMM.defaultThreadCount
 
         @Option(help: "Also draw the training steps per second into DIR/bench.png and bench.svg (needs gnuplot).")
