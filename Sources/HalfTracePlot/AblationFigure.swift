@@ -9,7 +9,7 @@ public enum AblationFigure {
     public static func make(_ rows: [Ablation.Row], plan: Ablation.Plan) -> Figure? {
         guard !rows.isEmpty else { return nil }
         let names = plan.variants
-        func panel(_ label: String, _ value: (Ablation.Row) -> Double) -> Panel {
+        func panel(_ label: String, last: Bool, _ value: (Ablation.Row) -> Double) -> Panel {
             var seedsX: [Double] = [], seedsY: [Double] = [], meanX: [Double] = [], meanY: [Double] = []
             var series: [Series] = []
             for (k, name) in names.enumerated() {
@@ -36,12 +36,15 @@ public enum AblationFigure {
             }
             var p = Panel(yLabel: label, series: series)
             p.xTicks = names.enumerated().map { Tick(Double($0), $1) }
-            p.xLabel = "variant (\(plan.epochs) epochs, \(plan.images.train) + \(plan.images.validation) images of \(plan.imageSize) px)"
+            // One axis label, under the lower panel (the upper's would run into the lower's title);
+            // mAP from 0, a tenth above the highest seed.
+            if last { p.xLabel = "variant (\(plan.epochs) epochs, \(plan.images.train) + \(plan.images.validation) images of \(plan.imageSize) px)" }
+            p.yRange = 0...min(1, max(seedsY.max() ?? 0, 0.01) * 1.1)
             p.title = label
             return p
         }
         var f = Figure(name: "ablations", title: "What each trick buys: the detector with each variant of YOLOv5's recipe, mean of the last 10 epochs per seed",
-                       xLabel: "", panels: [panel("mAP@0.5", \.meanMap50), panel("mAP@0.5:0.95", \.meanMap)])
+                       xLabel: "", panels: [panel("mAP@0.5", last: false, \.meanMap50), panel("mAP@0.5:0.95", last: true, \.meanMap)])
         f.gridColumns = 1
         f.height = 900
         f.width = 1200
