@@ -52,8 +52,8 @@ long ht_parse_cpu_max(const char *text) {
   const char *p = end;
   long long period = strtoll(p, &end, 10);
   if (end == p || period <= 0) return 0;
-  long long cpus = (quota + period - 1) / period;
-  return cpus < 1 ? 1 : (long)cpus;
+  long long cpus = quota / period + (quota % period != 0);  // rounded up, without overflow
+  return cpus < 1 ? 1 : cpus > 1000000 ? 1000000 : (long)cpus;
 }
 
 // The CPUs the cgroup at `dir` allows: v2 `cpu.max`, or v1 `cpu.cfs_quota_us` and
@@ -79,39 +79,47 @@ static long cgroup_dir_limit(const char *dir, int v2) {
   return ht_parse_cpu_max(text);
 }
 
-// The smallest CPU quota on the way from this process's cgroup (from /proc/self/cgroup: v2's
-// "0::PATH" line, or v1's line whose controllers include "cpu") up to the hierarchy's root;
-// 0 when none is set or readable.
-static long cgroup_cpu_limit(void) {
-  char line[4096], dir[4352];
-  const char *root = NULL;
-  char *rel = NULL;
-  FILE *f = fopen("/proc/self/cgroup", "r");
-  if (f == NULL) return 0;
-  while (rel == NULL && fgets(line, sizeof line, f) != NULL) {
-    line[strcspn(line, "\n")] = 0;
-    char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
-    if (b == NULL) continue;
-    *b = 0;
-    if (strcmp(line, "0") == 0 && a[1] == 0) {
-      root = "/sys/fs/cgroup";
-    } else {
-      char *save = NULL;
-      for (char *c = strtok_r(a + 1, ",", &save); c != NULL && root == NULL; c = strtok_r(NULL, ",", &save))
-        if (strcmp(c, "cpu") == 0) root = "/sys/fs/cgroup/cpu";
+long ht_cgroup_cpu_limit(const char *self_cgroup, const char *v2_root, const char *v1_cpu_root) {
+  // /proc/self/cgroup: one "ID:CONTROLLERS:PATH" line per hierarchy (cgroups(7)); v2's is
+  // "0::PATH". A v1 hierarchy holding the cpu controller decides (on a hybrid system v2 has no
+  // cpu controller); else v2's.
+  char v1[4096] = "", v2[4096] = "", line[4096];
+  int has_v1 = 0, has_v2 = 0;
+  for (const char *at = self_cgroup; at != NULL && *at != 0;) {
+    const char *nl = strchr(at, '\n');
+    size_t len = nl ? (size_t)(nl - at) : strlen(at);
+    if (len < sizeof line) {
+      memcpy(line, at, len);
+      line[len] = 0;
+      char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+      if (b != NULL && b[1] == '/') {
+        *a = 0;
+        *b = 0;
+        if (strcmp(line, "0") == 0 && a + 1 == b) {
+          if (!has_v2) { strcpy(v2, b + 1); has_v2 = 1; }
+        } else {
+          char *save = NULL;
+          for (char *c = strtok_r(a + 1, ",", &save); c != NULL; c = strtok_r(NULL, ",", &save))
+            if (strcmp(c, "cpu") == 0 && !has_v1) { strcpy(v1, b + 1); has_v1 = 1; }
+        }
+      }
     }
-    if (root != NULL) rel = b + 1;
+    at = nl ? nl + 1 : NULL;
   }
-  fclose(f);
-  if (rel == NULL || rel[0] != '/') return 0;
-  int v2 = strcmp(root, "/sys/fs/cgroup") == 0;
+  if (!has_v1 && !has_v2) return 0;
+  int is_v2 = !has_v1;
+  const char *root = is_v2 ? v2_root : v1_cpu_root;
+  char *rel = is_v2 ? v2 : v1, dir[4352];
+  // From the process's cgroup up to the hierarchy's root, the smallest quota. Inside a container
+  // the root directory is the container's own cgroup while the path may name the host's; the
+  // walk reaches the root either way.
   long best = 0;
   for (;;) {
     snprintf(dir, sizeof dir, "%s%s", root, strcmp(rel, "/") == 0 ? "" : rel);
-    long cpus = cgroup_dir_limit(dir, v2);
+    long cpus = cgroup_dir_limit(dir, is_v2);
     if (cpus > 0 && (best == 0 || cpus < best)) best = cpus;
     char *slash = strrchr(rel, '/');
-    if (slash == rel && rel[1] == 0) break;
+    if (slash == NULL || (slash == rel && rel[1] == 0)) break;
     if (slash == rel) rel[1] = 0; else *slash = 0;
   }
   return best;
@@ -127,8 +135,16 @@ int ht_usable_cpus(void) {
     long allowed = CPU_COUNT(&set);
     if (allowed > 0 && (cpus < 1 || allowed < cpus)) cpus = allowed;
   }
-  long quota = cgroup_cpu_limit();
-  if (quota > 0 && quota < cpus) cpus = quota;
+  char text[16384];
+  size_t used = 0;
+  FILE *f = fopen("/proc/self/cgroup", "r");
+  if (f != NULL) {
+    used = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+  }
+  text[used] = 0;
+  long quota = ht_cgroup_cpu_limit(text, "/sys/fs/cgroup", "/sys/fs/cgroup/cpu");
+  if (quota > 0 && (cpus < 1 || quota < cpus)) cpus = quota;
   n = cpus < 1 ? 1 : cpus > 1024 ? 1024 : (int)cpus;
   atomic_store_explicit(&cached, n, memory_order_relaxed);
   return n;

@@ -1,5 +1,6 @@
 // Allocator settings for training (glibc only; elsewhere a no-op).
 #include "CHalfKernels.h"
+#include <stdio.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -10,3 +11,5 @@ void ht_keep_freed_buffers(void) {
   mallopt(M_TRIM_THRESHOLD, 0x7fffffff);
 #endif
 }
+
+void ht_stdout_line_buffered(void) { setvbuf(stdout, NULL, _IOLBF, 0); }

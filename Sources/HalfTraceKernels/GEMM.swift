@@ -75,6 +75,15 @@ public enum GEMM {
         return n > 0 ? Int(n) : nil
     }
 
+    /// The smallest CPU quota on the way from a process's cgroup to its hierarchy's root, nil for
+    /// none: `selfCgroup` the text of /proc/self/cgroup, `v2Root` the v2 hierarchy's directory
+    /// (/sys/fs/cgroup), `v1CPURoot` the v1 cpu controller's (/sys/fs/cgroup/cpu). How
+    /// `defaultThreadCount` reads a Kubernetes CPU limit.
+    public static func cgroupCPULimit(selfCgroup: String, v2Root: String, v1CPURoot: String) -> Int? {
+        let n = ht_cgroup_cpu_limit(selfCgroup, v2Root, v1CPURoot)
+        return n > 0 ? Int(n) : nil
+    }
+
     /// C (m x n, row-major, leading dimension ldc) = A (m x k) * B (k x n), plus `bias[j]` on
     /// every row when given (added once to each finished fma chain).
     ///

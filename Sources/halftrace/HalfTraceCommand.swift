@@ -20,6 +20,7 @@ struct HalfTraceCommand: ParsableCommand {
     /// 64 (ArgumentParser's `EX_USAGE`), everything that stopped the work exits 2.
     static func main() {
         Memory.keepFreedBuffers()
+        Memory.lineBufferedStandardOutput()
         do {
             var command = try parseAsRoot(Verify.rewritingOldSpellings(Array(CommandLine.arguments.dropFirst())))
             try command.run()

@@ -108,6 +108,18 @@ struct AblationTests {
             #expect { try Ablation.merge([root + "/amp/ablations.csv", root + "/one/ablations.csv"]) } throws: {
                 "\($0)".contains("\(root)/one/ablations.csv:2: variant 'amp' is also in the plan of \(root)/amp/ablations.csv")
             }
+            // A shard stopped between its curves file and its rows file: the curves hold two runs
+            // the rows do not; started again it trains those two and writes one machine's files.
+            try AtomicFile.makeDirectory(root + "/between")
+            try (single.split(separator: "\n").prefix(5).joined(separator: "\n") + "\n").write(toFile: root + "/between/ablations.csv", atomically: true, encoding: .utf8)
+            try singleCurves.write(toFile: root + "/between/curves.csv", atomically: true, encoding: .utf8)
+            var retrained: [Int] = []
+            try Ablation.runShard(Self.plan, shard: .whole, directory: root + "/between", progress: { item, _, _, _ in
+                if retrained.last != item.index { retrained.append(item.index) }
+            })
+            #expect(retrained == [2, 3])
+            #expect(try String(contentsOfFile: root + "/between/ablations.csv", encoding: .utf8) == single)
+            #expect(try String(contentsOfFile: root + "/between/curves.csv", encoding: .utf8) == singleCurves)
             // Run again: every item is in the file, nothing is trained or rewritten.
             var trained = 0
             let again = try Ablation.runShard(Self.plan, shard: try Ablation.Shard(1, of: 2), directory: root + "/n2", progress: { _, _, _, _ in trained += 1 })
@@ -164,7 +176,13 @@ struct AblationTests {
                 if let edit { try edit(curvesA).write(toFile: root + "/\(name)/curves-0-of-2.csv", atomically: true, encoding: .utf8) }
                 return root + "/\(name)/ablations-0-of-2.csv"
             }
-            refused([try curvesVariant("no-curves", nil), b], "no-curves/curves-0-of-2.csv: is missing")
+            // Shards from before curves were kept: the rows merge, the curves are named missing.
+            let old = try Ablation.merge([try curvesVariant("no-curves", nil), b])
+            #expect(old.text == (try Ablation.merge([a, b]).text) && old.curves == nil && old.missingCurves == root + "/no-curves/curves-0-of-2.csv")
+            // Two inputs that are the same shard in one directory would share a curves file.
+            try textA.write(toFile: root + "/n2-copy.csv", atomically: true, encoding: .utf8)
+            try FileManager.default.copyItem(atPath: root + "/n2-copy.csv", toPath: root + "/n2-copy2.csv")
+            refused([root + "/n2-copy.csv", root + "/n2-copy2.csv", b], "are both shard 0/2 in one directory")
             refused([try curvesVariant("curves-truncated") { String($0.dropLast(3)) }, b], "curves-0-of-2.csv:")
             refused([try curvesVariant("curves-short") { t in t.split(separator: "\n").dropLast().joined(separator: "\n") + "\n" }, b],
                     "holds no curve of item 2 (amp, seed 0)")
@@ -211,6 +229,31 @@ struct AblationTests {
             #expect(try String(contentsOfFile: root + "/merged/ablations.csv", encoding: .utf8) == reference)
             #expect(try String(contentsOfFile: root + "/merged/curves.csv", encoding: .utf8) == (try String(contentsOfFile: root + "/ref/curves.csv", encoding: .utf8)))
             #expect(try String(contentsOfFile: root + "/run/curves.csv", encoding: .utf8) == (try String(contentsOfFile: root + "/ref/curves.csv", encoding: .utf8)))
+        }
+    }
+
+    @Test("a shard's finished runs reach its log file while it runs (a Slurm or Kubernetes log is a file, not a terminal)")
+    func logIsLineBuffered() throws {
+        try withTemporaryDirectory("ablate-log") { root in
+            let args = ["ablate", "--variants", "yolov5,amp,fp16,bf16", "--seeds", "4", "--epochs", "1", "--imgsz", "32", "--images", "8,4",
+                        "--widths", "4,8,8,16", "--out", root + "/run"]
+            FileManager.default.createFile(atPath: root + "/log", contents: nil)
+            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: root + "/log"))
+            defer { try? log.close() }
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: CLITests.binary)
+            (p.arguments, p.standardOutput, p.standardError) = (args, log, FileHandle.nullDevice)
+            try p.run()
+            func rows() -> Int { ((try? String(contentsOfFile: root + "/run/ablations.csv", encoding: .utf8)) ?? "").split(separator: "\n").count - 3 }
+            // Stopped once the second run's row is on disk (the first run's line was printed before the second began).
+            while p.isRunning && rows() < 2 { usleep(200) }
+            kill(p.processIdentifier, SIGSTOP)
+            let text = (try? String(contentsOfFile: root + "/log", encoding: .utf8)) ?? ""
+            let finished = rows()
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            try #require(p.terminationReason == .uncaughtSignal && finished < 16, "the run ended before it was stopped (\(finished) rows)")
+            #expect(text.contains("  yolov5 seed 0: mAP@0.5 "), "\(text)")
         }
     }
 

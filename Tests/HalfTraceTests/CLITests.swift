@@ -363,10 +363,19 @@ struct CLITests {
     @Test("Threads follow the CPUs the process may use: under taskset -c 0, bench's default is 1 thread")
     func threadsFollowAffinity() throws {
         let taskset = "/usr/bin/taskset"
-        #expect(FileManager.default.isExecutableFile(atPath: taskset), "util-linux's taskset is missing")
+        try #require(FileManager.default.isExecutableFile(atPath: taskset), "util-linux's taskset is missing")
+        // nproc also obeys OMP_NUM_THREADS and OMP_THREAD_LIMIT: run it without them.
+        var env = ProcessInfo.processInfo.environment
+        env["OMP_NUM_THREADS"] = nil
+        env["OMP_THREAD_LIMIT"] = nil
         func nproc(_ args: [String]) throws -> Int {
-            let r = try Self.run(args, executable: args.isEmpty ? "/usr/bin/nproc" : taskset)
-            return Int(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+            let p = Process(), out = Pipe()
+            p.executableURL = URL(fileURLWithPath: args.isEmpty ? "/usr/bin/nproc" : taskset)
+            (p.arguments, p.environment, p.standardOutput) = (args, env, out)
+            try p.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
         }
         let all = try nproc([]), pinned = try nproc(["-c", "0", "/usr/bin/nproc"])
         #expect(pinned == 1 && all >= 1, "nproc \(all), pinned \(pinned)")
@@ -378,7 +387,10 @@ struct CLITests {
             return json?["threads"] as? Int ?? -1
         }
         #expect(try threads(true) == pinned)
-        #expect(try threads(false) == min(all, 8))
+        // Unpinned: the affinity mask's CPUs, fewer when a cgroup quota is set (as on some CI hosts).
+        let quota = GEMM.cgroupCPULimit(selfCgroup: (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? "",
+                                        v2Root: "/sys/fs/cgroup", v1CPURoot: "/sys/fs/cgroup/cpu")
+        #expect(try threads(false) == min(all, 8, quota ?? .max))
     }
 
     @Test("A cgroup v2 cpu.max quota reads as ceil(quota / period) CPUs; max or a malformed line as no limit")
@@ -387,11 +399,45 @@ struct CLITests {
         #expect(GEMM.cpus(cgroupCPUMax: "150000 100000") == 2)
         #expect(GEMM.cpus(cgroupCPUMax: "50000 100000") == 1)
         #expect(GEMM.cpus(cgroupCPUMax: "100000 100000") == 1)
+        #expect(GEMM.cpus(cgroupCPUMax: "9223372036854775807 100000") == 1_000_000)
         #expect(GEMM.cpus(cgroupCPUMax: "max 100000") == nil)
         #expect(GEMM.cpus(cgroupCPUMax: "") == nil)
         #expect(GEMM.cpus(cgroupCPUMax: "-1 100000") == nil)
         #expect(GEMM.cpus(cgroupCPUMax: "100000 0") == nil)
         #expect(GEMM.cpus(cgroupCPUMax: "100000") == nil)
+    }
+
+    @Test("The cgroup walk: the smallest quota from the process's cgroup up to the root, v2, v1 and hybrid, a container's own root")
+    func cgroupWalk() throws {
+        try withTemporaryDirectory("cgroup-walk") { root in
+            func put(_ path: String, _ text: String) throws {
+                try AtomicFile.makeDirectory((root + path as NSString).deletingLastPathComponent)
+                try text.write(toFile: root + path, atomically: true, encoding: .utf8)
+            }
+            // v2: a pod limited to 2.5 CPUs, its container unlimited, the root without cpu.max.
+            try put("/v2/kubepods/pod1/cpu.max", "250000 100000\n")
+            try put("/v2/kubepods/pod1/ctr/cpu.max", "max 100000\n")
+            try put("/v2/kubepods/cpu.max", "max 100000\n")
+            let v2 = root + "/v2", v1 = root + "/v1"
+            #expect(GEMM.cgroupCPULimit(selfCgroup: "0::/kubepods/pod1/ctr\n", v2Root: v2, v1CPURoot: v1) == 3)
+            // A tighter limit further down wins.
+            try put("/v2/kubepods/pod1/ctr/cpu.max", "100000 100000\n")
+            #expect(GEMM.cgroupCPULimit(selfCgroup: "0::/kubepods/pod1/ctr\n", v2Root: v2, v1CPURoot: v1) == 1)
+            // No limit anywhere, and no cgroup file at all.
+            #expect(GEMM.cgroupCPULimit(selfCgroup: "0::/kubepods\n", v2Root: v2, v1CPURoot: v1) == nil)
+            #expect(GEMM.cgroupCPULimit(selfCgroup: "", v2Root: v2, v1CPURoot: v1) == nil)
+            // A container whose root directory is its own cgroup, the path naming the host's.
+            try put("/own/cpu.max", "200000 100000\n")
+            #expect(GEMM.cgroupCPULimit(selfCgroup: "0::/host/path/ctr\n", v2Root: root + "/own", v1CPURoot: v1) == 2)
+            // v1 (hybrid: a v2 line too, with no cpu controller): the cpu,cpuacct hierarchy decides.
+            try put("/v1/job7/cpu.cfs_quota_us", "300000\n")
+            try put("/v1/job7/cpu.cfs_period_us", "100000\n")
+            try put("/v1/cpu.cfs_quota_us", "-1\n")
+            try put("/v1/cpu.cfs_period_us", "100000\n")
+            let hybrid = "12:pids:/job7\n4:cpu,cpuacct:/job7\n3:cpuset:/\n0::/job7\n"
+            #expect(GEMM.cgroupCPULimit(selfCgroup: hybrid, v2Root: root + "/own", v1CPURoot: v1) == 3)
+            #expect(GEMM.cgroupCPULimit(selfCgroup: "0::/job7\n4:cpu,cpuacct:/job7\n", v2Root: root + "/own", v1CPURoot: v1) == 3)
+        }
     }
 
     /// In a process of its own: the pool's counters are process-wide, and tests run concurrently.

@@ -44,6 +44,12 @@ ht_cpu_features ht_cpu_detect(void);
 /// Read once, then cached.
 int ht_usable_cpus(void);
 
+/// The smallest CPU quota (in CPUs, rounded up) on the way from a process's cgroup up to its
+/// hierarchy's root, 0 when none: `self_cgroup` is the text of /proc/self/cgroup, the directories
+/// those of the v2 hierarchy (/sys/fs/cgroup) and of the v1 cpu controller (/sys/fs/cgroup/cpu).
+/// A v1 hierarchy with the cpu controller decides when there is one, else v2's.
+long ht_cgroup_cpu_limit(const char *self_cgroup, const char *v2_root, const char *v1_cpu_root);
+
 /// CPUs a cgroup v2 `cpu.max` line allows: ceil(quota / period); 0 for "max" or a line that is
 /// not "QUOTA PERIOD" with both positive.
 long ht_parse_cpu_max(const char *text);
@@ -156,6 +162,9 @@ ht_pool_stats ht_pool_counting(int on);
 /// Keeps freed buffers in the heap (glibc: no mmap for large blocks, no trimming), so that
 /// the buffers a training step frees come back, already mapped, in the next step.
 void ht_keep_freed_buffers(void);
+
+/// Makes stdout line-buffered, also when it is a file or a pipe.
+void ht_stdout_line_buffered(void);
 
 #ifdef __cplusplus
 }

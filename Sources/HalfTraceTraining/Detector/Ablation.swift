@@ -379,7 +379,8 @@ public enum Ablation {
     /// refused, naming both files.
     static func curves(of results: (plan: Plan, shard: Shard?, rows: [Row]), path: String, curvesPath: String) throws -> [CurvePoint] {
         guard FileManager.default.fileExists(atPath: curvesPath) else {
-            throw HalfTraceError.inaccessible(curvesPath, "is missing: it holds the per-epoch curves of the runs in \(path)")
+            throw HalfTraceError.inaccessible(curvesPath, "is missing: it holds the per-epoch curves of the runs in \(path) (a shard started by a "
+                                              + "halftrace from before curves were kept: finish it with that version, or start it again in a new directory)")
         }
         let c = try readCurves(curvesPath)
         guard c.plan == results.plan else {
@@ -405,7 +406,9 @@ public enum Ablation {
     /// machine writes for that plan, since an item's run depends only on its variant and seed.
     /// Each shard file's curves file (`curvesFileName`, beside it) is joined the same way into
     /// the text of the one machine's curves.csv.
-    public static func merge(_ paths: [String]) throws -> (plan: Plan, text: String, curves: String) {
+    /// When a shard file has no curves file beside it (written by a halftrace from before curves
+    /// were kept), the rows still merge and `curves` is nil, `missingCurves` naming that file.
+    public static func merge(_ paths: [String]) throws -> (plan: Plan, text: String, curves: String?, missingCurves: String?) {
         guard !paths.isEmpty else { throw HalfTraceError.invalid("merge", "no shard file given") }
         let files = try paths.map { (path: $0, content: try read($0)) }
         let first = files[0]
@@ -426,7 +429,17 @@ public enum Ablation {
                 source[v] = g.files[0].path
             }
         }
-        let parts = try groups.map { try mergeShards($0.plan, $0.files) }
+        // Each file's curves file, beside it, named by its shard: two inputs may not share one.
+        var curvesOf: [String: String] = [:]
+        for f in files {
+            let c = (f.path as NSString).deletingLastPathComponent.nonEmpty(or: ".") + "/" + curvesFileName(f.content.shard ?? .whole)
+            if let other = curvesOf.first(where: { $0.value == c && $0.key != f.path })?.key {
+                throw HalfTraceError.invalid("merge", "\(f.path) and \(other) are both shard \(f.content.shard ?? .whole) in one directory: their curves would both be \(c)")
+            }
+            curvesOf[f.path] = c
+        }
+        let missingCurves = files.map { curvesOf[$0.path]! }.first { !FileManager.default.fileExists(atPath: $0) }
+        let parts = try groups.map { try mergeShards($0.plan, $0.files, curvesOf: missingCurves == nil ? curvesOf : nil) }
         var plan = first.content.plan
         if groups.count > 1 { plan.variants = variants.map(\.name).filter { source[$0] != nil } }
         // Items renumbered in the joined plan: index = variant's position * seeds + seed.
@@ -441,12 +454,13 @@ public enum Ablation {
             p.index = position[p.variant]! * plan.seeds + p.seed
             return p
         }.sorted { ($0.index, $0.epoch) < ($1.index, $1.epoch) }
-        return (plan, text(plan, shard: nil, rows: rows), curvesText(plan, shard: nil, points: points))
+        return (plan, text(plan, shard: nil, rows: rows), missingCurves == nil ? curvesText(plan, shard: nil, points: points) : nil, missingCurves)
     }
 
-    /// The rows and curves of one plan's shard files: the shards of one N, each once, each complete.
-    private static func mergeShards(_ plan: Plan, _ files: [(path: String, content: (plan: Plan, shard: Shard?, rows: [Row]))]) throws
-        -> (rows: [Row], points: [CurvePoint]) {
+    /// The rows and curves of one plan's shard files: the shards of one N, each once, each
+    /// complete; the curves from the files `curvesOf` names (none when it is nil).
+    private static func mergeShards(_ plan: Plan, _ files: [(path: String, content: (plan: Plan, shard: Shard?, rows: [Row]))],
+                                    curvesOf: [String: String]?) throws -> (rows: [Row], points: [CurvePoint]) {
         let n = files[0].content.shard?.count ?? 1
         var byShard: [Int: String] = [:]
         for f in files {
@@ -467,9 +481,8 @@ public enum Ablation {
         }
         let rows = files.flatMap(\.content.rows)
         precondition(rows.count == plan.items.count)
-        let points = try files.flatMap { f in
-            try curves(of: f.content, path: f.path, curvesPath: (f.path as NSString).deletingLastPathComponent.nonEmpty(or: ".") + "/" + curvesFileName(f.content.shard ?? .whole))
-        }
+        guard let curvesOf else { return (rows, []) }
+        let points = try files.flatMap { f in try curves(of: f.content, path: f.path, curvesPath: curvesOf[f.path]!) }
         return (rows, points)
     }
 }

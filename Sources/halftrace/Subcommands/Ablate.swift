@@ -86,10 +86,17 @@ extension HalfTraceCommand {
                 }
                 let merged = try Ablation.merge(files)
                 try AtomicFile.makeDirectory(out)
-                try AtomicFile.write(merged.curves, to: out + "/curves.csv")
+                if let curves = merged.curves {
+                    try AtomicFile.write(curves, to: out + "/curves.csv")
+                } else if FileManager.default.fileExists(atPath: out + "/curves.csv") {
+                    try FileManager.default.removeItem(atPath: out + "/curves.csv")  // an earlier merge's, not these rows'
+                }
                 try AtomicFile.write(merged.text, to: out + "/ablations.csv")
-                result = (merged.plan, try Ablation.read(out + "/ablations.csv").rows, try Ablation.readCurves(out + "/curves.csv").points)
-                print("merged \(files.count) shard file\(files.count == 1 ? "" : "s") into \(out)/ablations.csv and curves.csv (\(result.rows.count) runs)")
+                result = (merged.plan, try Ablation.read(out + "/ablations.csv").rows, merged.curves == nil ? [] : try Ablation.readCurves(out + "/curves.csv").points)
+                print("merged \(files.count) shard file\(files.count == 1 ? "" : "s") into \(out)/ablations.csv\(merged.curves == nil ? "" : " and curves.csv") (\(result.rows.count) runs)")
+                if let missing = merged.missingCurves {
+                    print("no curves.csv (nor ablation_curves.png): \(missing) is missing (shards written before halftrace kept each run's curve)")
+                }
             } else {
                 let p = try plan, s = try Ablation.Shard(parsing: shard ?? "0/1")
                 let mine = p.items.filter { s.owns($0.index) }.count
