@@ -93,7 +93,7 @@ public enum AblationFigure {
         var f = Figure(name: "ablation_curves",
                        title: "How each trick learns: the detector's mAP@0.5 per epoch, mean over \(plan.seeds) seed\(plan.seeds == 1 ? "" : "s") (\(plan.images.train) + \(plan.images.validation) images of \(plan.imageSize) px)",
                        xLabel: "epoch", panels: panels)
-        f.height = 260 * panels.count + 120
+        f.height = max(520, 260 * panels.count + 160)  // one panel still keeps room for the epoch axis label
         f.width = 1200
         return f
     }

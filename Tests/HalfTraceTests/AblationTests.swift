@@ -237,7 +237,7 @@ struct AblationTests {
         try withTemporaryDirectory("ablate-log") { root in
             let args = ["ablate", "--variants", "yolov5,amp,fp16,bf16", "--seeds", "4", "--epochs", "1", "--imgsz", "32", "--images", "8,4",
                         "--widths", "4,8,8,16", "--out", root + "/run"]
-            FileManager.default.createFile(atPath: root + "/log", contents: nil)
+            try #require(FileManager.default.createFile(atPath: root + "/log", contents: nil))
             let log = try FileHandle(forWritingTo: URL(fileURLWithPath: root + "/log"))
             defer { try? log.close() }
             let p = Process()
