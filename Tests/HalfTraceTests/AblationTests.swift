@@ -226,9 +226,34 @@ struct AblationTests {
             #expect(!FileManager.default.fileExists(atPath: root + "/partial/ablations.csv"))
             let merged = try CLITests.run(["ablate", "--merge", root + "/split", "--out", root + "/merged"])
             #expect(merged.status == 0, "\(merged.text)")
+            // It prints what each variant buys: amp against the recipe, paired over the four seeds.
+            #expect(merged.out.contains("What each variant buys") && merged.out.split(separator: "\n").contains { $0.hasPrefix("amp ") && $0.contains(" ± ") }, "\(merged.out)")
             #expect(try String(contentsOfFile: root + "/merged/ablations.csv", encoding: .utf8) == reference)
             #expect(try String(contentsOfFile: root + "/merged/curves.csv", encoding: .utf8) == (try String(contentsOfFile: root + "/ref/curves.csv", encoding: .utf8)))
             #expect(try String(contentsOfFile: root + "/run/curves.csv", encoding: .utf8) == (try String(contentsOfFile: root + "/ref/curves.csv", encoding: .utf8)))
+        }
+    }
+
+    @Test("what each variant buys: the paired difference from the recipe per seed, its mean and standard error, and how it reads")
+    func effects() throws {
+        try withTemporaryDirectory("ablate-effects") { root in
+            // mAP@0.5 (last-10 means) by hand: recipe 0.5, 0.6, 0.7; amp +0.1, 0, +0.2 (mean 0.1, sample sd 0.1,
+            // s.e. 0.1 / sqrt 3 = 0.0577: inside 2 s.e.); fp16 +0.3 each (better); bf16 -0.1 each (worse).
+            let map50: [String: [Double]] = ["yolov5": [0.5, 0.6, 0.7], "amp": [0.6, 0.6, 0.9], "fp16": [0.8, 0.9, 1.0], "bf16": [0.4, 0.5, 0.6]]
+            let plan = Ablation.Plan(variants: ["yolov5", "amp", "fp16", "bf16"], seeds: 3, epochs: 1, imageSize: 32, images: (8, 4), widths: [4, 8, 8, 16])
+            var lines = ["# halftrace ablate v1", "# config: \(plan.configLine)", "index,variant,seed,map50,map,mean10_map50,mean10_map,best_epoch,best_fitness,skipped_steps"]
+            for item in plan.items { lines.append("\(item.index),\(item.variant),\(item.seed),0.5,0.25,\(map50[item.variant]![item.seed]),0.25,0,0.5,0") }
+            try (lines.joined(separator: "\n") + "\n").write(toFile: root + "/ablations.csv", atomically: true, encoding: .utf8)
+            let effects = Ablation.effects(try Ablation.read(root + "/ablations.csv").rows, plan: plan)
+            #expect(effects.map(\.variant) == plan.variants)
+            #expect(effects[0].difference == nil && effects[0].verdict == nil && abs(effects[0].mean.map50 - 0.6) < 1e-12)
+            let amp = try #require(effects[1].difference)
+            #expect(abs(amp.mean - 0.1) < 1e-12 && abs(amp.standardError - 0.1 / 3.0.squareRoot()) < 1e-12, "\(amp)")
+            #expect(effects[1].verdict == "inside the seeds' spread")
+            #expect(effects[2].verdict == "better" && abs(effects[2].difference!.mean - 0.3) < 1e-12)
+            #expect(effects[3].verdict == "worse" && abs(effects[3].difference!.mean + 0.1) < 1e-12)
+            let table = Ablation.effectsTable(effects).split(separator: "\n")
+            #expect(table.count == 5 && table[2].contains("+0.100 ± 0.058") && table[4].contains("-0.100 ± 0.000"), "\(table)")
         }
     }
 

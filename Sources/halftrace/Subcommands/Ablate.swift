@@ -118,6 +118,10 @@ extension HalfTraceCommand {
                 print("wrote \(out)/\(Ablation.fileName(s)) and \(Ablation.curvesFileName(s))")
                 result = (p, rows, curves)
             }
+            if result.plan.items.count == result.rows.count {
+                print("\nWhat each variant buys (mAP over the last 10 epochs of each run; a paired difference within two standard errors of 0 reads as inside the seeds' spread):")
+                print(Ablation.effectsTable(Ablation.effects(result.rows, plan: result.plan)))
+            }
             guard let plots else { return }
             precondition(result.plan.items.count == result.rows.count, "a whole run or a merge holds every item")
             for figure in [AblationFigure.make(result.rows, plan: result.plan), AblationFigure.curves(result.curves, plan: result.plan)].compactMap({ $0 }) {
