@@ -159,13 +159,17 @@ struct AblationTests {
             #expect(try Ablation.merge([bomPath, b]).text == (try Ablation.merge([a, b]).text))
             refused([try variant("renamed.csv") { $0.replacingOccurrences(of: ",yolov5,0,", with: ",amp,0,") }, b], "renamed.csv:5: item 0 is not (amp, seed 0)")
             refused([try variant("moved.csv") { $0.replacingOccurrences(of: "\n0,yolov5,0,", with: "\n1,yolov5,1,") }, b], "moved.csv:5: item 1 does not belong to shard 0/2")
-            refused([try variant("nan.csv") { t in
-                var lines = t.split(separator: "\n").map(String.init)
-                var f = lines[4].split(separator: ",").map(String.init)
-                f[3] = "nan"
-                lines[4] = f.joined(separator: ",")
-                return lines.joined(separator: "\n") + "\n"
-            }, b], "nan.csv:5: a value out of range")
+            // The file's 5th line (its first row) with one field replaced.
+            func field(_ k: Int, _ value: String) -> (String) -> String {
+                { t in
+                    var lines = t.split(separator: "\n").map(String.init)
+                    var f = lines[4].split(separator: ",").map(String.init)
+                    f[k] = value
+                    lines[4] = f.joined(separator: ",")
+                    return lines.joined(separator: "\n") + "\n"
+                }
+            }
+            refused([try variant("nan.csv", field(3, "nan")), b], "nan.csv:5: a value out of range")
             refused([try variant("unfinished.csv") { t in t.split(separator: "\n").dropLast().joined(separator: "\n") + "\n" }, b],
                     "unfinished.csv holds 1 of its 2 items: shard 0/2 has not finished")
             refused([try variant("split3.csv") { $0.replacingOccurrences(of: "# shard: 0/2", with: "# shard: 0/3") }, b], "split3.csv:")
@@ -195,13 +199,7 @@ struct AblationTests {
             refused([try curvesVariant("curves-plan") { $0.replacingOccurrences(of: "epochs=1", with: "epochs=2") }, b], "curves-0-of-2.csv:")
             refused([try curvesVariant("curves-empty") { t in t.split(separator: "\n").prefix(4).joined(separator: "\n") + "\n" }, b],
                     "holds no curve of item 0 (yolov5, seed 0)")
-            refused([try curvesVariant("curves-nan") { t in
-                var lines = t.split(separator: "\n").map(String.init)
-                var f = lines[4].split(separator: ",").map(String.init)
-                f[4] = "nan"
-                lines[4] = f.joined(separator: ",")
-                return lines.joined(separator: "\n") + "\n"
-            }, b], "curves-0-of-2.csv:5: a value out of range")
+            refused([try curvesVariant("curves-nan", field(4, "nan")), b], "curves-0-of-2.csv:5: a value out of range")
             // A shard's directory holding another plan's file is refused, not overwritten.
             let other = Ablation.Plan(variants: ["yolov5"], seeds: 2, epochs: 1, imageSize: 32, images: (8, 4), widths: [4, 8, 8, 16])
             #expect { try Ablation.runShard(other, shard: try Ablation.Shard(0, of: 2), directory: dir) } throws: { "\($0)".contains("holds another plan") }
