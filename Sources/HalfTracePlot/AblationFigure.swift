@@ -3,8 +3,9 @@ import HalfTraceTraining
 
 /// `ablate --plots`: per variant, each seed's mean mAP over its last 10 epochs (small points),
 /// their mean (a bar-like mark) and their range (a vertical line), mAP@0.5 above and
-/// mAP@0.5:0.95 below; the recipe's own mean as a dashed line across, so that a variant inside
-/// the seeds' spread reads as such.
+/// mAP@0.5:0.95 below; the recipe's own mean as a dashed line across; and, when the recipe ran
+/// with the same seeds, the paired difference from it with its two-standard-error bar, so that
+/// a variant inside the seeds' spread reads as such.
 public enum AblationFigure {
     public static func make(_ rows: [Ablation.Row], plan: Ablation.Plan) -> Figure? {
         guard !rows.isEmpty else { return nil }
@@ -25,7 +26,7 @@ public enum AblationFigure {
             }
             var seedPoints = Series("each seed", x: seedsX, y: seedsY, style: .points, color: "#1f77b4")
             seedPoints.pointSize = 0.8
-            var means = Series("mean over \(plan.seeds) seed\(plan.seeds == 1 ? "" : "s")", x: meanX, y: meanY, style: .points, color: "#d62728")
+            var means = Series(meanTitle(plan), x: meanX, y: meanY, style: .points, color: "#d62728")
             means.pointType = 5
             means.pointSize = 1.5
             series += [seedPoints, means]
@@ -38,17 +39,66 @@ public enum AblationFigure {
             p.xTicks = names.enumerated().map { Tick(Double($0), $1) }
             // One axis label, under the lower panel (the upper's would run into the lower's title);
             // mAP from 0, a tenth above the highest seed.
-            if last { p.xLabel = "variant (\(plan.epochs) epochs, \(plan.images.train) + \(plan.images.validation) images of \(plan.imageSize) px)" }
+            if last { p.xLabel = variantAxis(plan) }
             p.yRange = 0...min(1, max(seedsY.max() ?? 0, 0.01) * 1.1)
             p.title = label
             return p
         }
+        var panels = [panel("mAP@0.5", last: false, \.meanMap50), panel("mAP@0.5:0.95", last: true, \.meanMap)]
+        if let difference = differencePanel(rows, plan: plan) {
+            panels[1].xLabel = nil
+            panels.append(difference)
+        }
         var f = Figure(name: "ablations", title: "What each trick buys: the detector with each variant of YOLOv5's recipe, mean of the last 10 epochs per seed",
-                       xLabel: "", panels: [panel("mAP@0.5", last: false, \.meanMap50), panel("mAP@0.5:0.95", last: true, \.meanMap)])
+                       xLabel: "", panels: panels)
         f.gridColumns = 1
-        f.height = 900
+        f.height = 300 * panels.count + 300
         f.width = 1200
         return f
+    }
+
+    static func meanTitle(_ plan: Ablation.Plan) -> String { "mean over \(plan.seeds) seed\(plan.seeds == 1 ? "" : "s")" }
+
+    static func variantAxis(_ plan: Ablation.Plan) -> String {
+        "variant (\(plan.epochs) epochs, \(plan.images.train) + \(plan.images.validation) images of \(plan.imageSize) px)"
+    }
+
+    /// The verdict at a glance: per variant, each seed's mAP@0.5 minus the recipe's of the same
+    /// seed, their mean, and the mean +- 2 standard errors as a bar; a bar that crosses the zero
+    /// line is a difference inside the seeds' spread (`Ablation.Effect.verdict`). Nil without the
+    /// recipe's rows or without a variant paired with them.
+    static func differencePanel(_ rows: [Ablation.Row], plan: Ablation.Plan) -> Panel? {
+        let effects = Ablation.effects(rows, plan: plan)
+        guard let recipe = effects.first(where: { $0.variant == "yolov5" }) else { return nil }
+        var series: [Series] = []
+        var seedsX: [Double] = [], seedsY: [Double] = [], meanX: [Double] = [], meanY: [Double] = []
+        for effect in effects {
+            guard let d = effect.difference, let k = plan.variants.firstIndex(of: effect.variant) else { continue }
+            let x = Double(k)
+            var bar = Series(series.isEmpty ? "mean ± 2 standard errors (crossing 0: inside the seeds' spread)" : "",
+                             x: [x, x], y: [d.mean - 2 * d.standardError, d.mean + 2 * d.standardError], style: .line, color: "#fdae6b")
+            bar.lineWidth = 6
+            series.append(bar)
+            seedsX += effect.map50.map { _ in x }
+            seedsY += zip(effect.map50, recipe.map50).map { $0 - $1 }
+            meanX.append(x)
+            meanY.append(d.mean)
+        }
+        guard !meanX.isEmpty else { return nil }
+        // The same marks as the panels above (the legend names them once): here, differences.
+        var seedPoints = Series("each seed", x: seedsX, y: seedsY, style: .points, color: "#1f77b4")
+        seedPoints.pointSize = 0.8
+        var means = Series(meanTitle(plan), x: meanX, y: meanY, style: .points, color: "#d62728")
+        means.pointType = 5
+        means.pointSize = 1.5
+        var zero = Series("no difference", x: [-0.5, Double(plan.variants.count) - 0.5], y: [0, 0], style: .line, color: "#555555")
+        zero.dashed = true
+        series += [seedPoints, means, zero]
+        var p = Panel(yLabel: "mAP@0.5 difference", series: series)
+        p.xTicks = plan.variants.enumerated().map { Tick(Double($0), $1) }
+        p.title = "mAP@0.5 minus the recipe's, paired by seed"
+        p.xLabel = variantAxis(plan)
+        return p
     }
 
     /// `ablate --plots`: mAP@0.5 per epoch, the mean over the seeds of each variant, one panel per

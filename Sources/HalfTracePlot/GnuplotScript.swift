@@ -258,13 +258,19 @@ public enum GnuplotScript {
 
     /// Panels in rows of `columns`, each with its own axes and title (YOLOv5's plot_evolve layout).
     /// Panels in a grid, each with its own axes: its title (and note, as a second line), range,
-    /// log axis and markers; integer keys get integer ticks. The legend is one row under the
-    /// grid, from the first panel's titled series (every panel draws the same kinds of series).
+    /// log axis and markers; integer keys get integer ticks. The legend is under the grid: each
+    /// titled series once (panels that draw the same kinds of series name them once), in rows
+    /// as wide as the figure.
     static func grid(_ figure: Figure, columns: Int) -> String {
         let rows = (figure.panels.count + columns - 1) / columns
-        let keyed = figure.panels.first?.series.contains { !$0.title.isEmpty } ?? false
-        // Room under the grid for the legend's row, and above it for the title and two-line headings.
-        let bottom = keyed ? min(0.3, 95.0 / Double(figure.height)) : 0.08
+        var entries: [Series] = []
+        for series in figure.panels.flatMap(\.series) where !series.title.isEmpty && !entries.contains(where: { $0.title == series.title }) {
+            entries.append(series)
+        }
+        let legendRows = legendLayout(entries, width: figure.width)
+        let keyed = !entries.isEmpty
+        // Room under the grid for the legend's rows, and above it for the title and two-line headings.
+        let bottom = keyed ? min(0.3, (95.0 + 22.0 * Double(legendRows.count - 1)) / Double(figure.height)) : 0.08
         let twoLines = figure.panels.contains { $0.title != nil && $0.note != nil }
         let top = 1 - (twoLines ? 95.0 : 70.0) / Double(figure.height)
         var s = "set multiplot layout \(rows),\(columns) margins 0.07, 0.98, \(number(bottom)), \(number(top))"
@@ -272,7 +278,7 @@ public enum GnuplotScript {
         for (p, panel) in figure.panels.enumerated() {
             s += "reset\nset grid lc rgb '#dddddd'\nset offsets graph 0.05, graph 0.05, graph 0.08, graph 0.08\n"
             s += "unset key\n"
-            if keyed && p == 0 { s += gridLegend(panel.series, width: figure.width, height: figure.height) }
+            if keyed && p == 0 { s += gridLegend(legendRows, width: figure.width, height: figure.height) }
             let xs = panel.series.flatMap(\.x).filter(\.isFinite)
             if let ticks = panel.xTicks {
                 let long = ticks.count > 6 || ticks.contains { $0.label.count > 10 }
@@ -306,28 +312,50 @@ public enum GnuplotScript {
         return s
     }
 
-    /// A legend in one row under a grid, drawn in screen coordinates (a gnuplot key is confined
-    /// to one panel's width): a sample of each titled series (its line, dashes or point) and its
-    /// title, the row centred.
-    static func gridLegend(_ series: [Series], width: Int, height: Int) -> String {
-        let entries = series.filter { !$0.title.isEmpty }
-        let charWidth = 7.0 / Double(width), sample = 40.0 / Double(width), gap = 30.0 / Double(width)
-        let total = entries.reduce(0) { $0 + sample + 6.0 / Double(width) + Double($1.title.count) * charWidth } + gap * Double(max(0, entries.count - 1))
-        var x = max(0.01, 0.5 - total / 2)
-        let y = 22.0 / Double(height)
-        var s = ""
-        for (k, e) in entries.enumerated() {
-            let color = "lc rgb '\(e.color)'"
-            switch e.style {
-            case .points:
-                s += "set label \(900 + k) '' at screen \(number(x + sample / 2)), screen \(number(y)) point pt \(e.pointType) ps \(number(max(e.pointSize, 0.8))) \(color)\n"
-            default:
-                s += "set arrow \(900 + k) from screen \(number(x)), screen \(number(y)) to screen \(number(x + sample)), screen \(number(y)) nohead \(color)"
-                    + " lw \(number(e.lineWidth))\(e.dashed ? " dt 2" : "")\n"
+    /// The legend's entries in rows that fit the figure's width (about 7 px a character, a
+    /// 40 px sample and 30 px between entries), in order.
+    static func legendLayout(_ entries: [Series], width: Int) -> [[Series]] {
+        func size(_ e: Series) -> Double { (46.0 + 7.0 * Double(e.title.count)) / Double(width) }
+        let gap = 30.0 / Double(width)
+        var rows: [[Series]] = []
+        var used = 0.0
+        for e in entries {
+            if let last = rows.last, !last.isEmpty, used + gap + size(e) <= 0.98 {
+                rows[rows.count - 1].append(e)
+                used += gap + size(e)
+            } else {
+                rows.append([e])
+                used = size(e)
             }
-            x += sample + 6.0 / Double(width)
-            s += "set label \(950 + k) \(quote(e.title)) at screen \(number(x)), screen \(number(y)) left font ',10'\n"
-            x += Double(e.title.count) * charWidth + gap
+        }
+        return rows
+    }
+
+    /// A legend in rows under a grid, drawn in screen coordinates (a gnuplot key is confined
+    /// to one panel's width): a sample of each titled series (its line, dashes or point) and its
+    /// title, each row centred, the first row on top.
+    static func gridLegend(_ rows: [[Series]], width: Int, height: Int) -> String {
+        let charWidth = 7.0 / Double(width), sample = 40.0 / Double(width), gap = 30.0 / Double(width)
+        var s = ""
+        var k = 0
+        for (r, entries) in rows.enumerated() {
+            let total = entries.reduce(0) { $0 + sample + 6.0 / Double(width) + Double($1.title.count) * charWidth } + gap * Double(max(0, entries.count - 1))
+            var x = max(0.01, 0.5 - total / 2)
+            let y = (22.0 + 22.0 * Double(rows.count - 1 - r)) / Double(height)
+            for e in entries {
+                let color = "lc rgb '\(e.color)'"
+                switch e.style {
+                case .points:
+                    s += "set label \(900 + k) '' at screen \(number(x + sample / 2)), screen \(number(y)) point pt \(e.pointType) ps \(number(max(e.pointSize, 0.8))) \(color)\n"
+                default:
+                    s += "set arrow \(900 + k) from screen \(number(x)), screen \(number(y)) to screen \(number(x + sample)), screen \(number(y)) nohead \(color)"
+                        + " lw \(number(e.lineWidth))\(e.dashed ? " dt 2" : "")\n"
+                }
+                x += sample + 6.0 / Double(width)
+                s += "set label \(950 + k) \(quote(e.title)) at screen \(number(x)), screen \(number(y)) left font ',10'\n"
+                x += Double(e.title.count) * charWidth + gap
+                k += 1
+            }
         }
         return s
     }

@@ -48,15 +48,29 @@ struct AblationTests {
             let summary = try #require(AblationFigure.make(rows, plan: Self.plan))
             let drawn = try #require(AblationFigure.curves(curves, plan: Self.plan))
             for f in [summary, drawn] { #expect(FigureRules.violations(f).isEmpty, "\(FigureRules.violations(f))") }
+            // The third panel: amp's paired difference per seed, its mean and the mean +- 2 s.e. bar
+            // (two seeds: s.e. = |d0 - d1| / 2), from the rows file as read back.
+            let read = try Ablation.read(root + "/ablations.csv").rows
+            func map50(_ v: String, _ seed: Int) -> Double { read.first { $0.variant == v && $0.seed == seed }!.meanMap50 }
+            let d = (0..<2).map { map50("amp", $0) - map50("yolov5", $0) }
+            let (mean, se) = ((d[0] + d[1]) / 2, abs(d[0] - d[1]) / 2)
+            #expect(summary.panels.count == 3)
+            let difference = try #require(summary.panels.last).series
+            // (the code's sample standard deviation rounds differently from |d0 - d1| / 2: 1e-12)
+            let bar = try #require(difference.first { $0.title.hasPrefix("mean ± 2") }?.y)
+            #expect(zip(bar, [mean - 2 * se, mean + 2 * se]).allSatisfy { abs($0 - $1) < 1e-12 }, "\(bar) against \(mean) ± 2 x \(se)")
+            #expect(difference.first { $0.title == "mean over 2 seeds" }?.y == [mean])
+            #expect(difference.first { $0.title == "each seed" }?.y == d)
+            #expect(difference.first { $0.title == "mean over 2 seeds" }?.x == [1])
             // yolov5 is the baseline, amp the precision trick: one panel, the recipe and amp.
             #expect(drawn.panels.count == 1 && drawn.panels[0].note == "precision")
             let series = drawn.panels[0].series
             #expect(series.map(\.title) == ["yolov5 (the recipe)", "amp"])
             // Each curve is the mean over the seeds, epoch by epoch, from the rows of curves.csv as read back.
-            let read = try Ablation.readCurves(root + "/curves.csv").points
+            let readCurves = try Ablation.readCurves(root + "/curves.csv").points
             for (k, variant) in ["yolov5", "amp"].enumerated() {
                 let expected = (0..<Self.plan.epochs).map { e in
-                    (0..<Self.plan.seeds).map { s in read.first { $0.variant == variant && $0.seed == s && $0.epoch == e }!.map50 }.reduce(0, +) / Double(Self.plan.seeds)
+                    (0..<Self.plan.seeds).map { s in readCurves.first { $0.variant == variant && $0.seed == s && $0.epoch == e }!.map50 }.reduce(0, +) / Double(Self.plan.seeds)
                 }
                 #expect(series[k].y == expected, "\(variant)")
             }

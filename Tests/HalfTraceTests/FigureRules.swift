@@ -6,7 +6,7 @@ import HalfTraceTraces
 /// `GnuplotScript` applies, checked on every figure the scenarios draw.
 enum FigureRules {
     /// The rules `figure` breaks, each named ("" when none): its script's legend is outside the
-    /// plots (or a row under a grid) and never over the data; a series that turns NaN (or
+    /// plots (or rows under a grid, naming every titled series of every panel) and never over the data; a series that turns NaN (or
     /// infinite) for good is shaded and named, or marked where it stops, not silently stopped; every golden line of a
     /// column declared stepwise is drawn as steps; the title's font fits its width.
     static func violations(_ figure: Figure, check: ScenarioCheck? = nil) -> [String] {
@@ -16,9 +16,12 @@ enum FigureRules {
         for line in lines where line.hasPrefix("set key") && !line.contains("outside") {
             out.append("\(figure.name): a legend inside the plots: \(line)")
         }
-        if figure.gridColumns != nil, figure.panels.first?.series.contains(where: { !$0.title.isEmpty }) == true,
-           !lines.contains(where: { $0.hasPrefix("set label 95") }) {
-            out.append("\(figure.name): a grid whose titled series have no legend row")
+        // A grid's legend is drawn as labels under it: every titled series of every panel is named there.
+        if figure.gridColumns != nil {
+            for title in Set(figure.panels.flatMap(\.series).map(\.title)) where !title.isEmpty
+                && !lines.contains(where: { $0.hasPrefix("set label 9") && $0.filter { $0 != "\\" }.contains("\"" + title.filter { $0 != "\\" } + "\"") }) {
+                out.append("\(figure.name): a grid whose series '\(title)' is not in its legend")
+            }
         }
         for panel in figure.panels {
             for series in panel.series where figure.gridColumns == nil {
