@@ -36,23 +36,20 @@ public enum AblationFigure {
                 series.append(line)
             }
             var p = Panel(yLabel: label, series: series)
-            p.xTicks = names.enumerated().map { Tick(Double($0), $1) }
-            // One axis label, under the lower panel (the upper's would run into the lower's title);
-            // mAP from 0, a tenth above the highest seed.
+            // The variants' names and the axis label under the lowest panel only (the upper's
+            // would run into the next one's title); mAP from 0, a tenth above the highest seed.
+            p.xTicks = names.enumerated().map { Tick(Double($0), last ? $1 : "") }
             if last { p.xLabel = variantAxis(plan) }
             p.yRange = 0...min(1, max(seedsY.max() ?? 0, 0.01) * 1.1)
             p.title = label
             return p
         }
-        var panels = [panel("mAP@0.5", last: false, \.meanMap50), panel("mAP@0.5:0.95", last: true, \.meanMap)]
-        if let difference = differencePanel(rows, plan: plan) {
-            panels[1].xLabel = nil
-            panels.append(difference)
-        }
+        let difference = differencePanel(rows, plan: plan)
+        let panels = [panel("mAP@0.5", last: false, \.meanMap50), panel("mAP@0.5:0.95", last: difference == nil, \.meanMap)] + [difference].compactMap { $0 }
         var f = Figure(name: "ablations", title: "What each trick buys: the detector with each variant of YOLOv5's recipe, mean of the last 10 epochs per seed",
                        xLabel: "", panels: panels)
         f.gridColumns = 1
-        f.height = 300 * panels.count + 300
+        f.height = 300 * panels.count + 350
         f.width = 1200
         return f
     }

@@ -269,8 +269,11 @@ public enum GnuplotScript {
         }
         let legendRows = legendLayout(entries, width: figure.width)
         let keyed = !entries.isEmpty
-        // Room under the grid for the legend's rows, and above it for the title and two-line headings.
-        let bottom = keyed ? min(0.3, (95.0 + 22.0 * Double(legendRows.count - 1)) / Double(figure.height)) : 0.08
+        // Room under the grid for the legend's rows and the bottom row's slanted tick labels (about
+        // 3 px of height a character at 25 degrees), and above it for the title and two-line headings.
+        let slanted = figure.panels.suffix(figure.panels.count - (rows - 1) * columns).compactMap(\.xTicks).filter(slantedTicks)
+        let slantRoom = 3.0 * Double(slanted.flatMap { $0.map(\.label.count) }.max() ?? 0)
+        let bottom = keyed ? min(0.3, (95.0 + 22.0 * Double(legendRows.count - 1) + slantRoom) / Double(figure.height)) : 0.08
         let twoLines = figure.panels.contains { $0.title != nil && $0.note != nil }
         let top = 1 - (twoLines ? 95.0 : 70.0) / Double(figure.height)
         var s = "set multiplot layout \(rows),\(columns) margins 0.07, 0.98, \(number(bottom)), \(number(top))"
@@ -281,9 +284,8 @@ public enum GnuplotScript {
             if keyed && p == 0 { s += gridLegend(legendRows, width: figure.width, height: figure.height) }
             let xs = panel.series.flatMap(\.x).filter(\.isFinite)
             if let ticks = panel.xTicks {
-                let long = ticks.count > 6 || ticks.contains { $0.label.count > 10 }
                 s += "set xtics (" + ticks.map { "\(quote($0.label)) \(number($0.position))" }.joined(separator: ", ") + ") font ',9'"
-                    + (long ? " rotate by 25 right" : "") + "\n"
+                    + (slantedTicks(ticks) ? " rotate by 25 right" : "") + "\n"
             } else if let step = integerTicStep(xs) {
                 s += "set format x '%.0f'\nset xtics \(number(step)) font ',8'\n"
             } else {
@@ -310,6 +312,11 @@ public enum GnuplotScript {
         }
         s += "unset multiplot\n"
         return s
+    }
+
+    /// Named ticks drawn slanted: many of them, or long names.
+    static func slantedTicks(_ ticks: [Tick]) -> Bool {
+        ticks.contains { !$0.label.isEmpty } && (ticks.count > 6 || ticks.contains { $0.label.count > 10 })
     }
 
     /// The legend's entries in rows that fit the figure's width (about 7 px a character, a

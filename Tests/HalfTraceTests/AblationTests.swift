@@ -55,6 +55,8 @@ struct AblationTests {
             let d = (0..<2).map { map50("amp", $0) - map50("yolov5", $0) }
             let (mean, se) = ((d[0] + d[1]) / 2, abs(d[0] - d[1]) / 2)
             #expect(summary.panels.count == 3)
+            // The variants are named once, under the lowest panel (names above it ran into the next title).
+            #expect(summary.panels.map { $0.xTicks?.map(\.label) ?? [] } == [["", ""], ["", ""], ["yolov5", "amp"]])
             let difference = try #require(summary.panels.last).series
             // (the code's sample standard deviation rounds differently from |d0 - d1| / 2: 1e-12)
             let bar = try #require(difference.first { $0.title.hasPrefix("mean ± 2") }?.y)
