@@ -63,14 +63,15 @@ public enum AblationFigure {
     /// The verdict at a glance: per variant, each seed's mAP@0.5 minus the recipe's of the same
     /// seed, their mean, and the mean +- 2 standard errors as a bar; a bar that crosses the zero
     /// line is a difference inside the seeds' spread (`Ablation.Effect.verdict`). Nil without the
-    /// recipe's rows or without a variant paired with them.
+    /// recipe's rows or without a variant paired with them over two or more seeds.
     static func differencePanel(_ rows: [Ablation.Row], plan: Ablation.Plan) -> Panel? {
         let effects = Ablation.effects(rows, plan: plan)
         guard let recipe = effects.first(where: { $0.variant == "yolov5" }) else { return nil }
         var series: [Series] = []
         var seedsX: [Double] = [], seedsY: [Double] = [], meanX: [Double] = [], meanY: [Double] = []
         for effect in effects {
-            guard let d = effect.difference, let k = plan.variants.firstIndex(of: effect.variant) else { continue }
+            // One seed has no spread: no bar (a bar of length 0 would read as a difference).
+            guard let d = effect.difference, effect.map50.count > 1, let k = plan.variants.firstIndex(of: effect.variant) else { continue }
             let x = Double(k)
             var bar = Series(series.isEmpty ? "mean ± 2 standard errors (crossing 0: inside the seeds' spread)" : "",
                              x: [x, x], y: [d.mean - 2 * d.standardError, d.mean + 2 * d.standardError], style: .line, color: "#fdae6b")
@@ -88,8 +89,8 @@ public enum AblationFigure {
         var means = Series(meanTitle(plan), x: meanX, y: meanY, style: .points, color: "#d62728")
         means.pointType = 5
         means.pointSize = 1.5
-        var zero = Series("no difference", x: [-0.5, Double(plan.variants.count) - 0.5], y: [0, 0], style: .line, color: "#555555")
-        zero.dashed = true
+        var zero = Series("no difference", x: [-0.5, Double(plan.variants.count) - 0.5], y: [0, 0], style: .line, color: "#000000")
+        zero.lineWidth = 1
         series += [seedPoints, means, zero]
         var p = Panel(yLabel: "mAP@0.5 difference", series: series)
         p.xTicks = plan.variants.enumerated().map { Tick(Double($0), $1) }

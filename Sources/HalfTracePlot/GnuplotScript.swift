@@ -273,7 +273,8 @@ public enum GnuplotScript {
         // 3 px of height a character at 25 degrees), and above it for the title and two-line headings.
         let slanted = figure.panels.suffix(figure.panels.count - (rows - 1) * columns).compactMap(\.xTicks).filter(slantedTicks)
         let slantRoom = 3.0 * Double(slanted.flatMap { $0.map(\.label.count) }.max() ?? 0)
-        let bottom = keyed ? min(0.3, (95.0 + 22.0 * Double(legendRows.count - 1) + slantRoom) / Double(figure.height)) : 0.08
+        let bottom = keyed ? min(0.3, (95.0 + 22.0 * Double(legendRows.count - 1) + slantRoom) / Double(figure.height))
+            : max(0.08, min(0.3, (40.0 + slantRoom) / Double(figure.height)))
         let twoLines = figure.panels.contains { $0.title != nil && $0.note != nil }
         let top = 1 - (twoLines ? 95.0 : 70.0) / Double(figure.height)
         var s = "set multiplot layout \(rows),\(columns) margins 0.07, 0.98, \(number(bottom)), \(number(top))"
@@ -340,7 +341,8 @@ public enum GnuplotScript {
 
     /// A legend in rows under a grid, drawn in screen coordinates (a gnuplot key is confined
     /// to one panel's width): a sample of each titled series (its line, dashes or point) and its
-    /// title, each row centred, the first row on top.
+    /// title, each row centred, the first row on top. Entry k's sample is label or arrow
+    /// 1000 + 2k and its title label 1001 + 2k (no two entries share a number).
     static func gridLegend(_ rows: [[Series]], width: Int, height: Int) -> String {
         let charWidth = 7.0 / Double(width), sample = 40.0 / Double(width), gap = 30.0 / Double(width)
         var s = ""
@@ -353,13 +355,13 @@ public enum GnuplotScript {
                 let color = "lc rgb '\(e.color)'"
                 switch e.style {
                 case .points:
-                    s += "set label \(900 + k) '' at screen \(number(x + sample / 2)), screen \(number(y)) point pt \(e.pointType) ps \(number(max(e.pointSize, 0.8))) \(color)\n"
+                    s += "set label \(1000 + 2 * k) '' at screen \(number(x + sample / 2)), screen \(number(y)) point pt \(e.pointType) ps \(number(max(e.pointSize, 0.8))) \(color)\n"
                 default:
-                    s += "set arrow \(900 + k) from screen \(number(x)), screen \(number(y)) to screen \(number(x + sample)), screen \(number(y)) nohead \(color)"
+                    s += "set arrow \(1000 + 2 * k) from screen \(number(x)), screen \(number(y)) to screen \(number(x + sample)), screen \(number(y)) nohead \(color)"
                         + " lw \(number(e.lineWidth))\(e.dashed ? " dt 2" : "")\n"
                 }
                 x += sample + 6.0 / Double(width)
-                s += "set label \(950 + k) \(quote(e.title)) at screen \(number(x)), screen \(number(y)) left font ',10'\n"
+                s += "set label \(1001 + 2 * k) \(quote(e.title)) at screen \(number(x)), screen \(number(y)) left font ',10'\n"
                 x += Double(e.title.count) * charWidth + gap
                 k += 1
             }

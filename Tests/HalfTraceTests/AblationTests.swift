@@ -60,7 +60,8 @@ struct AblationTests {
             let difference = try #require(summary.panels.last).series
             // (the code's sample standard deviation rounds differently from |d0 - d1| / 2: 1e-12)
             let bar = try #require(difference.first { $0.title.hasPrefix("mean ± 2") }?.y)
-            #expect(zip(bar, [mean - 2 * se, mean + 2 * se]).allSatisfy { abs($0 - $1) < 1e-12 }, "\(bar) against \(mean) ± 2 x \(se)")
+            #expect(bar.count == 2 && zip(bar, [mean - 2 * se, mean + 2 * se]).allSatisfy { abs($0 - $1) < 1e-12 }, "\(bar) against \(mean) ± 2 x \(se)")
+            #expect(d[0] != d[1], "the seeds differ, so the bar has a length to check")
             #expect(difference.first { $0.title == "mean over 2 seeds" }?.y == [mean])
             #expect(difference.first { $0.title == "each seed" }?.y == d)
             #expect(difference.first { $0.title == "mean over 2 seeds" }?.x == [1])
@@ -272,6 +273,16 @@ struct AblationTests {
             #expect(effects[3].verdict == "worse" && abs(effects[3].difference!.mean + 0.1) < 1e-12)
             let table = Ablation.effectsTable(effects).split(separator: "\n")
             #expect(table.count == 5 && table[2].contains("+0.100 ± 0.058") && table[4].contains("-0.100 ± 0.000"), "\(table)")
+            // The figure's difference panel pairs by seed whatever the rows' order, and leaves out a
+            // variant short of a seed; with one seed (no spread) it draws no panel at all.
+            var rows = Array(try Ablation.read(root + "/ablations.csv").rows.reversed())
+            rows.removeAll { $0.variant == "bf16" && $0.seed == 2 }
+            let panel = try #require(AblationFigure.make(rows, plan: plan)?.panels.last).series
+            #expect(panel.first { $0.title == "each seed" }?.y.map { ($0 * 1000).rounded() / 1000 } == [0.1, 0, 0.2, 0.3, 0.3, 0.3])
+            #expect(panel.first { $0.title == "mean over 3 seeds" }?.x == [1, 2])
+            var onePlan = plan
+            onePlan.seeds = 1
+            #expect(AblationFigure.make(rows.filter { $0.seed == 0 }, plan: onePlan)?.panels.count == 2)
         }
     }
 

@@ -16,12 +16,23 @@ enum FigureRules {
         for line in lines where line.hasPrefix("set key") && !line.contains("outside") {
             out.append("\(figure.name): a legend inside the plots: \(line)")
         }
-        // A grid's legend is drawn as labels under it: every titled series of every panel is named there.
+        // A grid's legend is drawn as labels under it (numbered from 1000): every titled series of
+        // every panel is named there; and no two labels of one panel share a number (gnuplot would
+        // keep the last).
+        func labelNumber(_ line: Substring) -> Int? {
+            guard line.hasPrefix("set label ") else { return nil }
+            return Int(line.dropFirst("set label ".count).prefix { $0.isNumber })
+        }
         if figure.gridColumns != nil {
+            let legend = lines.filter { (labelNumber($0) ?? 0) >= 1000 }.map { $0.filter { $0 != "\\" } }
             for title in Set(figure.panels.flatMap(\.series).map(\.title)) where !title.isEmpty
-                && !lines.contains(where: { $0.hasPrefix("set label 9") && $0.filter { $0 != "\\" }.contains("\"" + title.filter { $0 != "\\" } + "\"") }) {
+                && !legend.contains(where: { $0.contains("\"" + title.filter { $0 != "\\" } + "\"") }) {
                 out.append("\(figure.name): a grid whose series '\(title)' is not in its legend")
             }
+        }
+        for block in script.components(separatedBy: "\nreset\n") {
+            let numbers = block.split(separator: "\n").compactMap(labelNumber)
+            if Set(numbers).count != numbers.count { out.append("\(figure.name): two labels share a number in one panel: \(numbers.sorted())") }
         }
         for panel in figure.panels {
             for series in panel.series where figure.gridColumns == nil {
