@@ -139,7 +139,7 @@ public enum AblationFigure {
         }
         guard !panels.isEmpty else { return nil }
         var f = Figure(name: "ablation_curves",
-                       title: "How each trick learns: the detector's mAP@0.5 per epoch, mean over \(plan.seeds) seed\(plan.seeds == 1 ? "" : "s") (\(plan.images.train) + \(plan.images.validation) images of \(plan.imageSize) px)",
+                       title: "How each trick learns: the detector's mAP@0.5 per epoch, \(meanTitle(plan)) (\(plan.images.train) + \(plan.images.validation) images of \(plan.imageSize) px)",
                        xLabel: "epoch", panels: panels)
         f.height = max(520, 260 * panels.count + 160)  // one panel still keeps room for the epoch axis label
         f.width = 1200
