@@ -65,7 +65,10 @@ public struct Series: Equatable, Sendable {
     public enum Style: String, Sendable {
         /// `steps` is gnuplot's fsteps (the jump at x_i to y_(i+1), for values "after step i");
         /// `hold` is gnuplot's steps (y_i held over [x_i, x_(i+1)), for a state in effect during row i).
-        case line, points, linesPoints, steps, hold
+        /// `bars` draws each pair of points, (x_2i, y_2i) and (x_2i+1, y_2i+1), as a filled bar
+        /// `barWidth` wide centred on x_2i, from the one y to the other (an unpaired last point is
+        /// not drawn): a range or an interval, with square ends at any size.
+        case line, points, linesPoints, steps, hold, bars
     }
 
     /// The legend entry ("": none, for panels whose colours another panel's legend explains).
@@ -79,6 +82,8 @@ public struct Series: Equatable, Sendable {
     public var pointSize = 0.6
     public var lineWidth = 1.5
     public var dashed = false
+    /// A `bars` series' bar width, in x units.
+    public var barWidth = 0.1
 
     public init(_ title: String, x: [Double], y: [Double], style: Style, color: String) {
         precondition(x.count == y.count, "series \(title): \(x.count) x values for \(y.count) y values")

@@ -20,8 +20,8 @@ public enum AblationFigure {
                 seedsY += v
                 meanX.append(Double(k))
                 meanY.append(v.reduce(0, +) / Double(v.count))
-                var range = Series(series.isEmpty ? "range over the seeds" : "", x: [Double(k), Double(k)], y: [v.min()!, v.max()!], style: .line, color: "#9ecae1")
-                range.lineWidth = 6
+                var range = Series(series.isEmpty ? "range over the seeds" : "", x: [Double(k), Double(k)], y: [v.min()!, v.max()!], style: .bars, color: "#9ecae1")
+                range.barWidth = barWidth
                 series.append(range)
             }
             var seedPoints = Series("each seed", x: seedsX, y: seedsY, style: .points, color: "#1f77b4")
@@ -54,6 +54,9 @@ public enum AblationFigure {
         return f
     }
 
+    /// The bars' width in variants (x units): about 6 px at 1200 px and 15 variants.
+    static let barWidth = 0.08
+
     static func meanTitle(_ plan: Ablation.Plan) -> String { "mean over \(plan.seeds) seed\(plan.seeds == 1 ? "" : "s")" }
 
     static func variantAxis(_ plan: Ablation.Plan) -> String {
@@ -74,8 +77,8 @@ public enum AblationFigure {
             guard let d = effect.difference, effect.map50.count > 1, let k = plan.variants.firstIndex(of: effect.variant) else { continue }
             let x = Double(k)
             var bar = Series(series.isEmpty ? "mean ± 2 standard errors (crossing 0: inside the seeds' spread)" : "",
-                             x: [x, x], y: [d.mean - 2 * d.standardError, d.mean + 2 * d.standardError], style: .line, color: "#fdae6b")
-            bar.lineWidth = 6
+                             x: [x, x], y: [d.mean - 2 * d.standardError, d.mean + 2 * d.standardError], style: .bars, color: "#fdae6b")
+            bar.barWidth = barWidth
             series.append(bar)
             seedsX += effect.map50.map { _ in x }
             seedsY += zip(effect.map50, recipe.map50).map { $0 - $1 }

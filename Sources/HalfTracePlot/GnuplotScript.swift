@@ -28,7 +28,12 @@ public enum GnuplotScript {
                 let name = "$p\(p)s\(k)"
                 blocks.append(name)
                 s += "\(name) << EOD\n"
-                for (x, y) in zip(series.x, series.y) { s += "\(number(x)) \(number(y))\n" }
+                if series.style == .bars {
+                    // One row a bar: its x and its two ends.
+                    for i in stride(from: 0, to: series.x.count - 1, by: 2) { s += "\(number(series.x[i])) \(number(series.y[i])) \(number(series.y[i + 1]))\n" }
+                } else {
+                    for (x, y) in zip(series.x, series.y) { s += "\(number(x)) \(number(y))\n" }
+                }
                 s += "EOD\n"
             }
         }
@@ -127,7 +132,7 @@ public enum GnuplotScript {
             }
             for (k, series) in panel.series.enumerated() {
                 let title = series.title.isEmpty ? "notitle" : "title \(quote(series.title))"
-                items.append("$p\(p)s\(k) using 1:2 \(style(series)) \(title)")
+                items.append("$p\(p)s\(k) \(style(series)) \(title)")
             }
             s += items.isEmpty ? "" : "plot " + items.joined(separator: ", \\\n     ") + "\n"
             y -= h
@@ -307,7 +312,7 @@ public enum GnuplotScript {
                 }
             }
             let items = panel.series.enumerated().map { k, series in
-                "$p\(p)s\(k) using 1:2 \(style(series)) title \(quote(p == 0 ? series.title : ""))"
+                "$p\(p)s\(k) \(style(series)) title \(quote(p == 0 ? series.title : ""))"
             }
             s += items.isEmpty ? "" : "plot " + items.joined(separator: ", \\\n     ") + "\n"
         }
@@ -341,7 +346,7 @@ public enum GnuplotScript {
 
     /// A legend in rows under a grid, drawn in screen coordinates (a gnuplot key is confined
     /// to one panel's width): a sample of each titled series (its line, dashes or point) and its
-    /// title, each row centred, the first row on top. Entry k's sample is label or arrow
+    /// title, each row centred, the first row on top. Entry k's sample is label, arrow or object
     /// 1000 + 2k and its title label 1001 + 2k (no two entries share a number).
     static func gridLegend(_ rows: [[Series]], width: Int, height: Int) -> String {
         let charWidth = 7.0 / Double(width), sample = 40.0 / Double(width), gap = 30.0 / Double(width)
@@ -354,6 +359,10 @@ public enum GnuplotScript {
             for e in entries {
                 let color = "lc rgb '\(e.color)'"
                 switch e.style {
+                case .bars:
+                    let half = 4.0 / Double(height)
+                    s += "set object \(1000 + 2 * k) rect from screen \(number(x)), screen \(number(y - half)) to screen \(number(x + sample)), screen \(number(y + half))"
+                        + " fc rgb '\(e.color)' fs solid 1.0 noborder\n"
                 case .points:
                     s += "set label \(1000 + 2 * k) '' at screen \(number(x + sample / 2)), screen \(number(y)) point pt \(e.pointType) ps \(number(max(e.pointSize, 0.8))) \(color)\n"
                 default:
@@ -384,15 +393,20 @@ public enum GnuplotScript {
         max(8, min(13, figure.width * 12 / max(1, figure.title.count * 11)))
     }
 
+    /// The series' `using` columns and `with` clause.
     static func style(_ series: Series) -> String {
         let color = "lc rgb '\(series.color)'"
         let dash = series.dashed ? " dt 2" : ""
         switch series.style {
-        case .line: return "with lines \(color) lw \(number(series.lineWidth))\(dash)"
-        case .points: return "with points \(color) pt \(series.pointType) ps \(number(series.pointSize))"
-        case .linesPoints: return "with linespoints \(color) lw \(number(series.lineWidth)) pt \(series.pointType) ps \(number(series.pointSize))\(dash)"
-        case .steps: return "with fsteps \(color) lw \(number(series.lineWidth))\(dash)"
-        case .hold: return "with steps \(color) lw \(number(series.lineWidth))\(dash)"
+        case .line: return "using 1:2 with lines \(color) lw \(number(series.lineWidth))\(dash)"
+        case .points: return "using 1:2 with points \(color) pt \(series.pointType) ps \(number(series.pointSize))"
+        case .linesPoints: return "using 1:2 with linespoints \(color) lw \(number(series.lineWidth)) pt \(series.pointType) ps \(number(series.pointSize))\(dash)"
+        case .steps: return "using 1:2 with fsteps \(color) lw \(number(series.lineWidth))\(dash)"
+        case .hold: return "using 1:2 with steps \(color) lw \(number(series.lineWidth))\(dash)"
+        case .bars:
+            // Rows of x, one end, the other (the datablock's bar form): boxes from end to end.
+            let w = number(series.barWidth / 2)
+            return "using 1:(($2 + $3) / 2):($1 - \(w)):($1 + \(w)):2:3 with boxxyerror fc rgb '\(series.color)' fs solid 1.0 noborder"
         }
     }
 

@@ -8,7 +8,7 @@ enum FigureRules {
     /// The rules `figure` breaks, each named ("" when none): its script's legend is outside the
     /// plots (or rows under a grid, naming every titled series of every panel) and never over the data; a series that turns NaN (or
     /// infinite) for good is shaded and named, or marked where it stops, not silently stopped; every golden line of a
-    /// column declared stepwise is drawn as steps; the title's font fits its width.
+    /// column declared stepwise is drawn as steps; a range is drawn as bars; the title's font fits its width.
     static func violations(_ figure: Figure, check: ScenarioCheck? = nil) -> [String] {
         var out: [String] = []
         let script = GnuplotScript.make(figure, outputs: [.init(.png, "/dev/null")])
@@ -33,6 +33,11 @@ enum FigureRules {
         for block in script.components(separatedBy: "\nreset\n") {
             let numbers = block.split(separator: "\n").compactMap(labelNumber)
             if Set(numbers).count != numbers.count { out.append("\(figure.name): two labels share a number in one panel: \(numbers.sorted())") }
+        }
+        // A range or an interval is drawn as filled bars, not as a thick two-point line (pngcairo
+        // draws a thick line's end with a slanted tail on some bars).
+        for series in figure.panels.flatMap(\.series) where series.style == .line && series.lineWidth > 3 && series.x.count == 2 && series.x[0] == series.x[1] {
+            out.append("\(figure.name): '\(series.title)' at x = \(series.x[0]) is a thick vertical line, not bars")
         }
         for panel in figure.panels {
             for series in panel.series where figure.gridColumns == nil {

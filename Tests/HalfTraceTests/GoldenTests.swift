@@ -180,6 +180,25 @@ struct GoldenTests {
         #expect(text.contains("set ylabel \"learning rate\"") && text.contains("set xlabel \"epoch\""))
     }
 
+    @Test("bars: one datablock row a bar (x and its two ends), filled boxes with square ends, a filled sample in a grid's legend")
+    func bars() {
+        var range = Series("range", x: [0, 0, 1, 1, 2], y: [0.2, 0.5, -0.1, 0.3, 9], style: .bars, color: "#9ecae1")
+        range.barWidth = 0.2
+        var figure = Figure(name: "f", title: "t", xLabel: "variant", panels: [Panel(yLabel: "mAP", series: [range])])
+        var text = GnuplotScript.make(figure, outputs: [.init(.png, "/tmp/f.png")])
+        #expect(text.contains("$p0s0 << EOD\n0.0 0.2 0.5\n1.0 -0.1 0.3\nEOD\n"), "two bars; the unpaired last point is not drawn: \(text.prefix(200))")
+        #expect(text.contains("$p0s0 using 1:(($2 + $3) / 2):($1 - 0.1):($1 + 0.1):2:3 with boxxyerror fc rgb '#9ecae1' fs solid 1.0 noborder"), "\(text)")
+        figure.gridColumns = 1
+        text = GnuplotScript.make(figure, outputs: [.init(.png, "/tmp/f.png")])
+        #expect(text.contains("set object 1000 rect from screen") && text.contains("fc rgb '#9ecae1' fs solid 1.0 noborder\nset label 1001 \"range\""), "\(text)")
+        #expect(FigureRules.violations(figure).isEmpty, "\(FigureRules.violations(figure))")
+        // The same range as a thick line breaks the rule.
+        var line = Series("range", x: [0, 0], y: [0.2, 0.5], style: .line, color: "#9ecae1")
+        line.lineWidth = 6
+        figure.panels[0].series = [line]
+        #expect(FigureRules.violations(figure) == ["f: 'range' at x = 0.0 is a thick vertical line, not bars"])
+    }
+
     @Test("the renderer's rules: held values as steps, NaN runs shaded and named, constant panels replaced by text, log axes padded, the legend's room kept")
     func rendererRules() throws {
         // A loss that turns NaN at epoch 3, a scale that holds between rows, a constant accumulate.
