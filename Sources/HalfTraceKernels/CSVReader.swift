@@ -283,6 +283,16 @@ public struct CSVReader {
     /// Every field of the current record as text.
     public var fields: [String] { (0..<count).map(string) }
 
+    /// A column name the header holds twice ("" names are not columns), if any: a file whose
+    /// two columns of one name would be read by whichever comes first.
+    public static func repeatedColumn(_ header: [String]) -> String? {
+        var seen = Set<String>()
+        for name in header where !name.isEmpty {
+            if !seen.insert(name).inserted { return name }
+        }
+        return nil
+    }
+
     /// Reads up to the first record that is not a `#` comment and returns its fields (the
     /// header); nil when the file has none. `line` is then the header's line.
     public mutating func nextHeader() throws -> [String]? {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A text file's bytes as a String, refused unless they are valid UTF-8.
 ///
 /// `String(decoding:as:)` would replace every invalid byte with U+FFFD and carry on: a settings
@@ -21,6 +23,17 @@ public enum TextFile {
             index += length
         }
         throw HalfTraceError.file(name, "not valid UTF-8")
+    }
+
+    /// The UTF-8 text of the file at `path` (a byte-order mark dropped), or an error saying why
+    /// not: no such file, a directory, unreadable, larger than `limit` bytes, not UTF-8.
+    public static func read(_ path: String, limit: Int = 1 << 24) throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw HalfTraceError.inaccessible(path, "no such file") }
+        guard !isDirectory.boolValue else { throw HalfTraceError.inaccessible(path, "a directory, not a file") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw HalfTraceError.inaccessible(path, "cannot be read (permissions?)") }
+        guard data.count <= limit else { throw HalfTraceError.file(path, "\(data.count) bytes; at most \(limit)") }
+        return try utf8(data, name: path)
     }
 
     /// Refuses YAML anchors (`&a`) and aliases (`*a`) before the text is composed: a settings

@@ -249,6 +249,7 @@ extension LossScaleRule {
             throw HalfTraceError.file(path, "not JSON: character \(e.column): \(e.message)")
         }
         guard case .dict(let top) = value else { throw HalfTraceError.file(path, "expected a JSON object, found \(value.typeName)") }
+        try value.refuseRepeatedKeys(path: path)
         func entry(_ dict: [PythonKeyword], _ key: String) -> PythonValue? { dict.first { $0.name == key }?.value }
         func bad(_ field: String, _ message: String) -> HalfTraceError { HalfTraceError.file(path, field: field, message) }
         guard case .dict(let fp16)? = entry(top, "fp16") else {
@@ -258,9 +259,7 @@ extension LossScaleRule {
             throw bad("fp16", "no \"fp16\" block: DeepSpeed scales the loss only with fp16 enabled")
         }
         for item in fp16 {
-            if case .string("auto") = item.value {
-                throw bad("fp16.\(item.name)", "\"auto\" is filled in by transformers' Trainer from its own arguments: give the value it resolves to")
-            }
+            if case .string("auto") = item.value { throw bad("fp16.\(item.name)", PythonValue.autoMessage) }
             guard deepSpeedFP16Keys.contains(item.name) else {
                 throw bad("fp16.\(item.name)", "Extra inputs are not permitted (DeepSpeed's fp16 block takes \(deepSpeedFP16Keys.joined(separator: ", ")))")
             }
@@ -271,6 +270,9 @@ extension LossScaleRule {
             return i
         }
         guard case .bool(true)? = entry(fp16, "enabled") else { throw bad("fp16.enabled", "fp16 is not enabled: DeepSpeed uses no loss scaler") }
+        if case .dict(let bf16)? = entry(top, "bf16") ?? entry(top, "bfloat16"), case .bool(true)? = entry(bf16, "enabled") {
+            throw bad("bf16.enabled", "bfloat16 and fp16 modes cannot be simultaneously enabled")
+        }
         if let v = entry(fp16, "loss_scale") {
             guard let s = v.number else { throw bad("fp16.loss_scale", "expected a number, found \(v.typeName) \(v)") }
             if s != 0 { throw bad("fp16.loss_scale", "\(v): a static loss scale never changes; 0 selects dynamic loss scaling") }

@@ -420,6 +420,16 @@ extension TorchScheduler {
 
         // MARK: the exact schedule
 
+        var isLinear: Bool { if case .linear = self { true } else { false } }
+
+        /// How far through a ramp of `total` steps step k is: min(total, k) / total, and for a
+        /// ramp of no steps its limit, 0 at step 0 and 1 after (PyTorch's chainable LinearLR and
+        /// PolynomialLR never divide by total_iters = 0 and keep the lr they start with; the trace
+        /// shows where they depart from the ramp).
+        static func ramp(_ k: Int, _ total: Int) -> Double {
+            total == 0 ? (k == 0 ? 0 : 1) : Double(min(total, k)) / Double(total)
+        }
+
         /// Each group's exact lr after k steps, for a scheduler whose groups start at `base`.
         func exact(_ k: Int, base: [Double], increment: Int = 1) -> [Double] {
             switch self {
@@ -429,9 +439,10 @@ extension TorchScheduler {
                 return base.map { $0 * pow(gamma, Double(passed)) }
             case let .constant(factor, total): return base.map { $0 * (k >= total ? 1 : factor) }
             case let .linear(start, end, total):
+                guard total != 0 else { return base.map { $0 * (start + (end - start) * Self.ramp(k, total)) } }
                 return base.map { $0 * (start + (end - start) * Double(min(total, k)) / Double(total)) }
             case let .exponential(gamma): return base.map { $0 * pow(gamma, Double(k)) }
-            case let .polynomial(total, power): return base.map { $0 * pow(1 - Double(min(total, k)) / Double(total), power) }
+            case let .polynomial(total, power): return base.map { $0 * pow(1 - Self.ramp(k, total), power) }
             case let .cosine(tMax, etaMin):
                 return base.map { CosineWarmRestarts.annealed(base: $0, etaMin: etaMin, tCur: Double(k), tI: Double(tMax)) }
             case let .warmRestarts(t0, tMult, etaMin):
@@ -670,6 +681,7 @@ extension TorchScheduler {
             throw HalfTraceError.file(path, "not JSON: character \(e.column): \(e.message)")
         }
         guard case .dict(let top) = value else { throw HalfTraceError.file(path, "expected a JSON object, found \(value.typeName)") }
+        try value.refuseRepeatedKeys(path: path)
         guard let block = top.first(where: { $0.name == "scheduler" })?.value else { throw HalfTraceError.file(path, field: "scheduler", "no \"scheduler\" block") }
         guard case .dict(let scheduler) = block else { throw HalfTraceError.file(path, field: "scheduler", "expected an object with \"type\" and \"params\"") }
         guard case .string(let type)? = scheduler.first(where: { $0.name == "type" })?.value else {
@@ -681,6 +693,9 @@ extension TorchScheduler {
         guard DeepSpeedSchedule.names.contains(type) else {
             throw HalfTraceError.file(path, field: "scheduler.type", "\(type) is not a valid LR schedule (DeepSpeed's: \(DeepSpeedSchedule.names.joined(separator: ", ")))")
         }
+        for item in params {
+            if case .string("auto") = item.value { throw HalfTraceError.file(path, field: "scheduler.params.\(item.name)", PythonValue.autoMessage) }
+        }
         var lr: Double?
         var beta1 = false
         if case .dict(let optimizer)? = top.first(where: { $0.name == "optimizer" })?.value {
@@ -688,13 +703,40 @@ extension TorchScheduler {
                 let lower = name.lowercased()
                 beta1 = lower.contains("adam") || lower.contains("lamb") || lower.contains("lion")
             }
-            if case .dict(let p)? = optimizer.first(where: { $0.name == "params" })?.value { lr = p.first { $0.name == "lr" }?.value.number }
+            if case .dict(let p)? = optimizer.first(where: { $0.name == "params" })?.value, let v = p.first(where: { $0.name == "lr" })?.value {
+                if case .string("auto") = v { throw HalfTraceError.file(path, field: "optimizer.params.lr", PythonValue.autoMessage) }
+                guard let x = v.number, x.isFinite, x >= 0 else {
+                    throw HalfTraceError.file(path, field: "optimizer.params.lr", "expected a finite learning rate >= 0, found \(v.typeName) \(v)")
+                }
+                lr = x
+            }
         }
         return DeepSpeedConfig(call: PythonCall(qualifiedName: type, positional: [], positionalColumns: [], keywords: params, column: 1), lr: lr, usesBeta1: beta1)
     }
 }
 
 extension PythonValue {
+    /// Why a config's `"auto"` cannot be traced.
+    static let autoMessage = "\"auto\" is filled in by transformers' Trainer from its own arguments: give the value it resolves to"
+
+    /// A JSON object that names a key twice, at any depth, is refused as DeepSpeed refuses it
+    /// (`dict_raise_error_on_duplicate_keys`, runtime/config_utils.py: "Duplicate keys in
+    /// DeepSpeed config"); a JSON reader would keep the last silently.
+    func refuseRepeatedKeys(path: String, at prefix: String = "") throws {
+        switch self {
+        case .dict(let items):
+            var seen = Set<String>()
+            for item in items {
+                let name = prefix.isEmpty ? item.name : prefix + "." + item.name
+                guard seen.insert(item.name).inserted else { throw HalfTraceError.file(path, field: name, "Duplicate keys in DeepSpeed config: ['\(item.name)']") }
+                try item.value.refuseRepeatedKeys(path: path, at: name)
+            }
+        case .list(let values):
+            for (k, v) in values.enumerated() { try v.refuseRepeatedKeys(path: path, at: prefix + "[\(k)]") }
+        default: break
+        }
+    }
+
     /// Python's `str()`: a string without its quotes, anything else as its repr.
     var str: String {
         if case .string(let s) = self { return s }

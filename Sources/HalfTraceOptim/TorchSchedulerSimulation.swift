@@ -182,7 +182,7 @@ extension TorchScheduler {
             /// `_update_lr(epoch)`: last_epoch = epoch, then the closed form where the class has one.
             func updateLR(epoch: Int) throws {
                 lastEpoch = epoch
-                if let closed = closedForm() { set(closed) } else { set(try lrs()) }
+                if let closed = try closedForm() { set(closed) } else { set(try lrs()) }
             }
 
             func set(_ values: [Double]) {
@@ -191,9 +191,11 @@ extension TorchScheduler {
 
             var current: [Double] { sim.groups.map(\.lr) }
 
-            func closedForm() -> [Double]? {
+            func closedForm() throws -> [Double]? {
                 let e = lastEpoch
                 switch spec {
+                case let .linear(_, _, 0), let .polynomial(0, _):
+                    throw HalfTraceError.invalid("scheduler", "\(spec.isLinear ? "LinearLR" : "PolynomialLR")(total_iters=0) stepped to epoch \(e): PyTorch's closed form divides by total_iters (ZeroDivisionError)")
                 case let .stepLR(s, g): return baseLRs.map { $0 * pow(g, Double(Self.floorDiv(e, s))) }
                 case let .multiStep(m, g):
                     let passed = m.sorted().filter { $0 <= e }.count

@@ -40,6 +40,15 @@ public enum Gnuplot {
         guard process.terminationStatus == 0, outputs.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) else {
             throw HalfTraceError.inaccessible(figure.name, "gnuplot failed (status \(process.terminationStatus)): \(message.prefix(400))")
         }
+        // Both outputs or neither: a target that cannot be replaced (a directory of that name)
+        // is found before the first rename.
+        for o in outputs {
+            let final = base + "." + o.format.rawValue
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: final, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw HalfTraceError.inaccessible(final, "cannot write: a directory of that name is in the way")
+            }
+        }
         for o in outputs {
             let final = base + "." + o.format.rawValue
             guard rename(o.path, final) == 0 else {

@@ -82,8 +82,10 @@ public struct LoggedRun: Sendable {
         let hasHypFile = FileManager.default.fileExists(atPath: hypPath)
         let hypMap = hasHypFile ? try yaml(hypPath).map : (opt["hyp"] as? [String: Any] ?? [:])
         // 6.0.x: `--adam` and `--linear-lr` (cosine by default); 6.1.0+: `--optimizer` and `--cos-lr`.
-        let optimizer = (opt["optimizer"] as? String) ?? ((opt["adam"] as? Bool) == true ? "Adam" : "SGD")
-        let cosine = (opt["cos_lr"] as? Bool) ?? (opt["linear_lr"] as? Bool).map { !$0 } ?? false
+        let adam = try bool(opt, "adam", path) == true
+        let optimizer = (opt["optimizer"] as? String) ?? (adam ? "Adam" : "SGD")
+        let linear = try bool(opt, "linear_lr", path)
+        let cosine = try bool(opt, "cos_lr", path) ?? linear.map { !$0 } ?? false
         let results = try ResultsLog.load(directory + "/results.csv", lrPrefix: "x/lr")
         var run = LoggedRun(package: .yolov5, directory: directory, settingsFile: path, settingsKeys: keys,
                             epochs: try int(opt, "epochs", path), batchSize: try int(opt, "batch_size", path), nominalBatchSize: 64,
@@ -105,7 +107,7 @@ public struct LoggedRun: Sendable {
         var run = LoggedRun(package: .ultralytics, directory: directory, settingsFile: path, settingsKeys: keys,
                             epochs: try int(args, "epochs", path), batchSize: try int(args, "batch", path),
                             nominalBatchSize: args["nbs"] == nil ? 64 : try int(args, "nbs", path),
-                            hyp: try hyperparameters(args, path), cosine: args["cos_lr"] as? Bool ?? false,
+                            hyp: try hyperparameters(args, path), cosine: try bool(args, "cos_lr", path) ?? false,
                             optimizer: args["optimizer"] as? String ?? "SGD", data: args["data"] as? String,
                             results: results, steps: nil, version: nil)
         if let resume = args["resume"] as? String, !resume.isEmpty {
@@ -131,6 +133,14 @@ public struct LoggedRun: Sendable {
         do { object = try Yams.load(yaml: text) } catch { throw HalfTraceError.file(path, "not valid YAML: \(String("\(error)".prefix(200)))") }
         guard let map = object as? [String: Any] else { throw HalfTraceError.file(path, "expected a mapping of settings") }
         return (map, keys)
+    }
+
+    /// A switch the settings may hold (absent or null: nil). Anything but true or false is an
+    /// error: Python would branch on its truthiness, a guess this check does not make.
+    static func bool(_ map: [String: Any], _ key: String, _ path: String) throws -> Bool? {
+        guard let v = map[key], !(v is NSNull) else { return nil }
+        guard let b = v as? Bool else { throw HalfTraceError.file(path, field: key, "'\(String(describing: v).prefix(40))' is not true or false") }
+        return b
     }
 
     static func int(_ map: [String: Any], _ key: String, _ path: String) throws -> Int {
@@ -193,6 +203,7 @@ public struct ResultsLog: Sendable {
         let header = reader.fields
         let headerLine = reader.line
         guard header.count <= 10_000 else { throw HalfTraceError.file(path, line: headerLine, "\(header.count) columns; at most 10000") }
+        if let twice = CSVReader.repeatedColumn(header) { throw HalfTraceError.file(path, line: headerLine, field: twice, "the column appears twice") }
         guard let e = header.firstIndex(of: "epoch") else { throw HalfTraceError.file(path, line: headerLine, field: "epoch", "column missing") }
         var lr: [(Int, String)] = []
         for k in 0..<64 {

@@ -129,7 +129,7 @@ public struct RunPlan: Sendable {
     }
 
     /// Ultralytics matches optimizer names case-insensitively.
-    static func canonical(_ name: String) -> String {
+    public static func canonical(_ name: String) -> String {
         let lower = name.lowercased()
         return (known + ["auto"]).first { $0.lowercased() == lower } ?? name
     }

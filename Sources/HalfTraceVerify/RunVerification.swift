@@ -242,10 +242,22 @@ public struct RunVerification: Sendable {
         let digits = printedDigits(run, rules)
         // An epoch outside the run under these rules (counted from 0 or 1) is a disagreement of
         // the rules with the file, reported in an epoch column of its own.
+        // So is an epoch missing between two rows: a run logs every epoch (a resume repeats one
+        // or goes back, never skips one).
         var epochs = CheckedColumn(name: "epoch", what: "epochs counted from \(rules.results.firstEpoch)", rows: 0, worstError: 0, worstAt: "-", unit: "")
+        var previous: Int?
         for row in r.rows {
             let epoch = row.loggedEpoch - rules.results.firstEpoch
             epochs.rows += 1
+            defer { previous = epoch }
+            if let previous, epoch > previous + 1 {
+                epochs.disagreements += 1
+                epochs.worstError = 1
+                if epochs.firstDisagreement == nil {
+                    epochs.worstAt = "line \(row.line)"
+                    epochs.firstDisagreement = ("the row after a missing epoch", row.line, Double(row.loggedEpoch), Double(previous + 1 + rules.results.firstEpoch))
+                }
+            }
             guard (0..<plan.epochs).contains(epoch), epoch < predicted.count else {
                 epochs.disagreements += 1
                 epochs.worstError = 1

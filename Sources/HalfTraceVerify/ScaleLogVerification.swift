@@ -40,6 +40,7 @@ public struct ScaleLogVerification: Sendable {
         let path = reader.name
         guard let header = try reader.nextHeader(), !header.isEmpty else { throw HalfTraceError.file(path, "no header row") }
         let headerLine = reader.line
+        if let twice = CSVReader.repeatedColumn(header) { throw HalfTraceError.file(path, line: headerLine, field: twice, "the column appears twice") }
         func column(_ name: String) throws -> Int {
             guard let c = header.firstIndex(of: name) else { throw HalfTraceError.file(path, line: headerLine, field: name, "column missing") }
             return c

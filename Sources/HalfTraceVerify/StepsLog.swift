@@ -120,7 +120,12 @@ public struct StepsLog: Sendable {
             if reader.isComment {
                 let text = reader.fields.joined(separator: ",")
                 if writer == nil { writer = Self.writer(Substring(text)) }
-                settings.merge(Self.scalerSettings(text)) { $1 }
+                for (key, value) in try Self.scalerSettings(text, path: path, line: reader.line) {
+                    if let earlier = settings[key], earlier != value {
+                        throw HalfTraceError.file(path, line: reader.line, field: key, "\(value) here, \(earlier) on an earlier # scaler: line")
+                    }
+                    settings[key] = value
+                }
                 continue
             }
             header = reader.fields
@@ -128,6 +133,7 @@ public struct StepsLog: Sendable {
         }
         guard !header.isEmpty else { throw HalfTraceError.file(path, "no header row") }
         let headerLine = reader.line
+        if let twice = CSVReader.repeatedColumn(header) { throw HalfTraceError.file(path, line: headerLine, field: twice, "the column appears twice") }
         func column(_ name: String) throws -> Int {
             guard let c = header.firstIndex(of: name) else { throw HalfTraceError.file(path, line: headerLine, field: name, "column missing") }
             return c
@@ -150,9 +156,18 @@ public struct StepsLog: Sendable {
         let doubleColumns = lrColumns + momentumColumns + (scaleColumn.map { [$0] } ?? [])
         var cache = [(bytes: [UInt8], value: Double)](repeating: ([], 0), count: doubleColumns.count)
         var previousNI = Int.min, resumeMarked = false
+        var resumedAt: (ni: Int, line: Int)?
         while try reader.next() {
             if reader.isComment {
-                if reader.string(0).hasPrefix("# resumed") { resumeMarked = true }
+                if reader.string(0).hasPrefix("# resumed") {
+                    // The logger's "# resumed at ni=N" precedes the row of iteration N.
+                    let text = reader.fields.joined(separator: ",")
+                    guard let eq = text.range(of: "# resumed at ni="), let n = Int(text[eq.upperBound...].trimmingCharacters(in: .whitespaces)), (0...1_000_000_000).contains(n) else {
+                        throw HalfTraceError.file(path, line: reader.line, "'\(text.prefix(60))': expected # resumed at ni=N (an iteration in 0...1000000000)")
+                    }
+                    resumeMarked = true
+                    resumedAt = (n, reader.line)
+                }
                 continue
             }
             let k = reader.line, row = log.count
@@ -174,6 +189,10 @@ public struct StepsLog: Sendable {
                 return v
             }
             let n = try integer(ni, 0...1_000_000_000)
+            if let (marked, line) = resumedAt, marked != n {
+                throw HalfTraceError.file(path, line: line, field: "ni", "the # resumed line says ni=\(marked), the next row (line \(k)) has ni \(n)")
+            }
+            resumedAt = nil
             if row > 0 && (n <= previousNI || resumeMarked) {
                 log.resumeStarts.append(row)
                 log.resumeSet.insert(row)
@@ -208,13 +227,32 @@ public struct StepsLog: Sendable {
         self.version = version
     }
 
-    /// "# scaler: growth_factor=2.0, backoff_factor=0.5, growth_interval=2000" -> the settings.
-    static func scalerSettings(_ line: String) -> [String: Double] {
+    /// The GradScaler settings a header comment may name, and the values PyTorch's `GradScaler`
+    /// accepts for them (torch/amp/grad_scaler.py asserts growth_factor > 1 and backoff_factor < 1).
+    static let scalerKeys: [(name: String, valid: @Sendable (Double) -> Bool, expected: String)] = [
+        ("growth_factor", { $0.isFinite && $0 > 1 }, "a finite number > 1"),
+        ("backoff_factor", { $0 > 0 && $0 < 1 }, "a number in (0, 1)"),
+        ("growth_interval", { $0 >= 1 && $0 <= 1e9 && $0 == $0.rounded() }, "an integer in 1...1000000000"),
+    ]
+
+    /// "# scaler: growth_factor=2.0, backoff_factor=0.5, growth_interval=2000" -> the settings;
+    /// [:] for another comment. A setting that is unknown, malformed or out of PyTorch's range
+    /// is an error naming it (it would otherwise fall back to a default unseen).
+    static func scalerSettings(_ line: String, path: String, line number: Int) throws -> [String: Double] {
         guard let colon = line.range(of: "scaler:") else { return [:] }
         var out: [String: Double] = [:]
-        for item in line[colon.upperBound...].split(whereSeparator: { $0 == "," || $0 == " " }) {
-            let pair = item.split(separator: "=", maxSplits: 1)
-            if pair.count == 2, let v = Double(pair[1]), v.isFinite { out[String(pair[0])] = v }
+        let items = line[colon.upperBound...].split(whereSeparator: { $0 == "," || $0 == " " })
+        guard !items.isEmpty else { throw HalfTraceError.file(path, line: number, field: "scaler", "no setting after '# scaler:'") }
+        for item in items {
+            let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard pair.count == 2, let key = scalerKeys.first(where: { $0.name == pair[0] }) else {
+                throw HalfTraceError.file(path, line: number, field: "scaler", "'\(item.prefix(40))': expected \(scalerKeys.map { $0.name + "=..." }.joined(separator: ", "))")
+            }
+            guard let v = Double(pair[1]), key.valid(v) else {
+                throw HalfTraceError.file(path, line: number, field: key.name, "'\(pair[1].prefix(40))' is not \(key.expected)")
+            }
+            guard out[key.name] == nil else { throw HalfTraceError.file(path, line: number, field: key.name, "given twice") }
+            out[key.name] = v
         }
         return out
     }

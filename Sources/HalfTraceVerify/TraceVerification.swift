@@ -130,21 +130,33 @@ public struct TraceVerification: Sendable {
         try verify(CSVReader(text: text, name: path), formula: formula, stepsPerEpoch: stepsPerEpoch)
     }
 
-    /// The largest value of the log's `step` (or `epoch`) column, rounded up: how far a formula
-    /// that must be traced step by step (`Formula.torch`) has to go. Nil when the file has no such
-    /// column or no row (the check itself then names the problem).
+    /// The most steps a scheduler is traced for (`Formula.torch`): 10,000,000 `scheduler.step()`
+    /// calls, 18 times COCO's 300 epochs at batch 64.
+    public static let mostTracedSteps = 10_000_000
+
+    /// The largest value of the log's `step` (or `epoch`) column: how far a formula that must be
+    /// traced step by step (`Formula.torch`) has to go. Nil when the file has no such column or
+    /// no row (the check itself then names the problem); a value past `mostTracedSteps` is an
+    /// error naming its line (the trace would take time and memory in proportion to it).
     public static func largestKey(file path: String) throws -> Int? {
         var reader = try CSVReader(path: path)
         var column: Int?
+        var name = "step"
         var largest = -1.0
         while try reader.next() {
             if reader.isComment { continue }
             guard let c = column else {
                 column = reader.fields.firstIndex(of: "step") ?? reader.fields.firstIndex(of: "epoch")
-                if column == nil { return nil }
+                guard let c = column else { return nil }
+                name = reader.fields[c]
                 continue
             }
-            if c < reader.count, let v = reader.double(c), v.isFinite, v <= 1e9 { largest = max(largest, v) }
+            guard c < reader.count, let v = reader.double(c), v.isFinite else { continue }
+            if v > Double(mostTracedSteps) {
+                throw HalfTraceError.file(path, line: reader.line, field: name,
+                                          "\(reader.string(c).prefix(40)) is past \(mostTracedSteps) steps, the most a scheduler is traced for")
+            }
+            largest = max(largest, v)
         }
         return largest >= 0 ? Int(largest.rounded(.up)) : nil
     }
@@ -161,9 +173,21 @@ public struct TraceVerification: Sendable {
         guard let header = try reader.nextHeader(), !header.isEmpty else { throw HalfTraceError.file(path, "no header row") }
         let headerLine = reader.line
         guard let lrColumn = header.firstIndex(of: "lr") else { throw HalfTraceError.file(path, line: headerLine, field: "lr", "column missing") }
-        let epochColumn = header.firstIndex(of: "epoch"), stepColumn = header.firstIndex(of: "step")
+        var epochColumn = header.firstIndex(of: "epoch")
+        let stepColumn = header.firstIndex(of: "step")
+        // A scheduler stepped k times, or a per-update schedule, counts steps: with both columns
+        // the step is the key (an epoch column there says which epoch a step fell in).
+        let perStep: Bool
+        switch formula {
+        case .torch, .family: perStep = true
+        case .sgdr, .linear, .onecycle: perStep = false
+        }
+        if perStep, stepColumn != nil { epochColumn = nil }
         guard let timeColumn = epochColumn ?? stepColumn else {
             throw HalfTraceError.file(path, line: headerLine, field: "epoch", "needs an epoch or a step column")
+        }
+        if let twice = CSVReader.repeatedColumn(header) {
+            throw HalfTraceError.file(path, line: headerLine, field: twice, "the column appears twice")
         }
         var result = TraceVerification(path: path, rows: 0, worstError: 0, disagreements: [])
         result.key = header[timeColumn]
@@ -174,6 +198,9 @@ public struct TraceVerification: Sendable {
             guard reader.count == header.count else { throw HalfTraceError.file(path, line: k, "\(reader.count) fields, the header has \(header.count)") }
             guard let time = reader.double(timeColumn), time.isFinite, time >= 0, time <= 1e9 else {
                 throw HalfTraceError.file(path, line: k, field: header[timeColumn], "'\(reader.string(timeColumn).prefix(40))' is not a step or epoch in [0, 1e9]")
+            }
+            if perStep, time != time.rounded(.down) {
+                throw HalfTraceError.file(path, line: k, field: header[timeColumn], "\(reader.string(timeColumn).prefix(40)) is not a whole number of steps")
             }
             guard let logged = reader.double(lrColumn), logged.isFinite else {
                 throw HalfTraceError.file(path, line: k, field: "lr", "'\(reader.string(lrColumn).prefix(40))' is not a finite number")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HalfTraceKernels
+import HalfTraceOptim
 import HalfTraceTraining
 
 /// The one place where the libraries' field names (`batch_size`, `hyp.lr0`, `T_0`,
@@ -104,4 +105,16 @@ struct OptimizerLRFlag: ParsableArguments {
     }
 
     func validate() throws { _ = try value() }
+
+    /// The scheduler `make` builds with this lr, refused when its values do not depend on it:
+    /// the flag would be ignored. (Built again with another lr: the same trace means unread.)
+    func scheduler(_ make: (Double?) throws -> TorchScheduler) throws -> TorchScheduler {
+        let s = try make(try value())
+        guard let v = try value(), let other = try? make(v * 2 + 1) else { return s }
+        let n = max(1, min(1_000, s.defaultSteps))
+        if let a = try? s.trace(steps: n), let b = try? other.trace(steps: n), a == b {
+            throw ValidationError("--optimizer-lr applies to schedules that read optimizer.defaults[\"lr\"] (transformers' polynomial and min-lr ones); \(s.call.name) does not")
+        }
+        return s
+    }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HalfTraceKernels
 import HalfTraceOptim
 
 extension LossScaleRule.Framework: ExpressibleByArgument {}
@@ -69,8 +70,7 @@ struct DeepSpeedConfigScalerFlag: ParsableArguments {
         if let (flag, _) = others.first(where: { $0.1 }) {
             throw ValidationError("--deepspeed-config gives the rule and its settings: \(flag) cannot be given with it")
         }
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch { throw ValidationError("--deepspeed-config: cannot read \(path)") }
-        return try validating { try LossScaleRule.deepSpeedConfig(text, path: path) }
+        // The file's own errors (unreadable, invalid) say the check could not be made: status 2.
+        return try LossScaleRule.deepSpeedConfig(try TextFile.read(path), path: path)
     }
 }

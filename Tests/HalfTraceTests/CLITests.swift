@@ -115,9 +115,12 @@ struct CLITests {
         ["trace", "schedule", "--scheduler", "TanhLRScheduler(t_initial=10, lb=3.0, ub=-7.0)"],
         ["trace", "schedule", "--scheduler", "get_linear_schedule_with_warmup(2, 10)", "--optimizer-lr", "nan"],
         ["trace", "schedule", "--schedule", "hf-linear", "--num-training-steps", "10", "--optimizer-lr", "0.1"],
+        // A schedule that never reads optimizer.defaults["lr"]: the flag would be ignored.
+        ["trace", "schedule", "--scheduler", "StepLR(step_size=3)", "--optimizer-lr", "0.1"],
+        ["trace", "schedule", "--scheduler", "get_linear_schedule_with_warmup(2, 10)", "--optimizer-lr", "0.1"],
+        ["verify", "trace", "/dev/null", "--scheduler", "StepLR(step_size=3)", "--optimizer-lr", "0.1"],
         ["verify", "trace", "/dev/null", "--schedule", "timm-cosine", "--t-initial", "5", "--optimizer-lr", "0.1"],
         ["trace", "scaler", "--scaler-rule", "deepspeed", "--deepspeed-config", "/dev/null"],
-        ["verify", "scale-log", "/dev/null", "--deepspeed-config", "/nonexistent/ds_config.json"],
         ["trace", "schedule", "--schedule", "hf-linear", "--num-training-steps", "10", "--num-warmup-steps=-9223372036854775808"],
         ["verify", "--steps", "/dev/null", "--num-training-steps", "10", "--schedule", "hf-linear"],
         ["verify", "scale-log", "/dev/null", "--scaler-rule", "pytorch", "--json", "--nb", "3"],
@@ -340,6 +343,9 @@ struct CLITests {
         #expect(lines[3] == "0,0.010000000000000002,0.010000000000000002,0.001,0.001,0", "\(r.out)")
         #expect(lines[8] == "5,0.1,0.1,0.01,0.01,0", "\(r.out)")
         #expect(lines[5].hasSuffix(",1") && lines[5].hasPrefix("2,0.046,0.046000000000000006,"), "LinearLR's recursive form departs at step 2: \(r.out)")
+        // transformers' polynomial decay reads optimizer.defaults["lr"] (its lr_init): --optimizer-lr is taken.
+        let polynomial = try Self.run(["trace", "schedule", "--lr", "0.1", "--optimizer-lr", "0.2", "--steps", "12", "--scheduler", "get_polynomial_decay_schedule_with_warmup(2, 10, lr_end=1e-7)"])
+        #expect(polynomial.exited && polynomial.status == 0 && polynomial.out.contains("\n12,"), "\(polynomial.text)")
         let none = try Self.run(["trace", "schedule"])
         #expect(none.exited && none.status == 64 && none.err.contains("trace schedule needs --scheduler \"EXPR\", --deepspeed-config FILE or --schedule NAME"), "\(none.text)")
     }

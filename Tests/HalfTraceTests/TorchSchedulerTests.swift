@@ -103,6 +103,36 @@ struct TorchSchedulerTests {
         #expect(message("StepLR(step_size=3)", lrs: []).contains("lr"))
     }
 
+    @Test("ramps of no steps (total_iters=0): torch's lr bit for bit, or its ZeroDivisionError at the step torch raises; the exact lr is the ramp's limit")
+    func degenerateRamps() throws {
+        let degenerate = Self.fixture["degenerate"] as! [[String: Any]]
+        #expect(degenerate.count == 7)
+        for d in degenerate {
+            let expr = d["expr"] as! String, lrs = try Fixture.doubles(d["lr"])
+            let rows = try (d["lr_rows"] as! [Any]).map(Fixture.doubles)
+            let s = try TorchScheduler(expr, lrs: lrs)
+            if d["raised_at"] != nil {
+                let raisedAt = try Fixture.int(d["raised_at"])
+                #expect(try s.trace(steps: raisedAt - 1).packageLR == rows, "\(expr)")
+                #expect(throws: HalfTraceError.self, "\(expr)") { try s.trace(steps: raisedAt) }
+                do { _ = try s.trace(steps: raisedAt) } catch { #expect("\(error)".contains("ZeroDivisionError"), "\(expr): \(error) for torch's \(d["error"]!)") }
+                continue
+            }
+            let t = try s.trace(steps: rows.count - 1)
+            #expect(t.packageLR == rows, "\(expr): \(t.packageLR) against torch's \(rows)")
+            guard !expr.hasPrefix("SequentialLR") else { continue }
+            // The limit of min(total, k) / total as total -> 0: 0 at step 0, 1 after; LinearLR goes
+            // from start_factor to end_factor, PolynomialLR from 1 to 0.
+            let linear = expr.hasPrefix("LinearLR")
+            let (start, end) = linear ? (expr.contains("0.5") ? (0.5, 0.25) : (1.0 / 3, 1.0)) : (1.0, 0.0)
+            for k in 0..<t.count {
+                let expected = lrs.map { $0 * (k == 0 ? start : end) }
+                #expect(zip(t.exactLR[k], expected).allSatisfy { abs($0 - $1) <= 1e-15 * $1 } && t.exactLR[k].count == expected.count,
+                        "\(expr): exact lr at step \(k): \(t.exactLR[k]), the limit \(expected)")
+            }
+        }
+    }
+
     @Test("OneCycleLR accepts total_steps steps and raises on the next, as torch does")
     func oneCycleEnd() throws {
         let s = try TorchScheduler("OneCycleLR(max_lr=0.1, total_steps=5)", lrs: [0.1])

@@ -433,6 +433,77 @@ struct VerifyCauseTests {
         }
     }
 
+    @Test("files verify cannot use exit 2 naming the file, line and field: repeated columns, a fractional or untraceable step, a malformed # scaler: or # resumed line, a switch that is not true or false, a DeepSpeed config with auto or repeated keys; a missing epoch is a disagreement")
+    func couldNotCheck() throws {
+        let loop = F.real + "/releases/torch-2.13.0/torch_resume_marker/steps.csv"
+        let scheduler = "SequentialLR([LinearLR(start_factor=0.2, total_iters=4), StepLR(step_size=3, gamma=0.5)], milestones=[4])"
+        try withTemporaryDirectory("verify-unusable") { dir in
+            func write(_ name: String, _ text: String) throws -> String {
+                try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+                return dir + "/" + name
+            }
+            func expectStatus(_ args: [String], _ status: Int32, _ message: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+                let r = try CLITests.run(args)
+                #expect(r.exited && r.status == status && r.text.contains(message), "\(args.suffix(3)): status \(r.status): \(r.text)", sourceLocation: sourceLocation)
+            }
+            // A per-step log of the pasted scheduler (PyTorch's values, from the recorded fixture).
+            let lrs = try TorchSchedulerVerifyTests.fixtureCase(scheduler).lrRows.map { $0[0] }
+            let log = "step,lr\n" + lrs.enumerated().map { "\($0),\($1)\n" }.joined()
+            try expectStatus(["verify", "trace", try write("log.csv", log), "--scheduler", scheduler], 0, "every logged value agrees")
+            // Both a step and an epoch column: a scheduler's log is keyed by its step.
+            let withEpoch = "step,epoch,lr\n" + lrs.enumerated().map { "\($0),0,\($1)\n" }.joined()
+            try expectStatus(["verify", "trace", try write("epoch.csv", withEpoch), "--scheduler", scheduler], 0, "every logged value agrees")
+            try expectStatus(["verify", "trace", try write("frac.csv", log.replacingOccurrences(of: "\n3,", with: "\n3.999,")), "--scheduler", scheduler], 2,
+                             "frac.csv:5: step: 3.999 is not a whole number of steps")
+            try expectStatus(["verify", "trace", try write("far.csv", log.replacingOccurrences(of: "\n3,", with: "\n100000000,")), "--scheduler", scheduler], 2,
+                             "far.csv:5: step: 100000000 is past 10000000 steps")
+            try expectStatus(["verify", "trace", try write("twice.csv", log.replacingOccurrences(of: "step,lr", with: "step,lr,lr").replacingOccurrences(of: "\n", with: ",0.1\n")
+                                .replacingOccurrences(of: "step,lr,lr,0.1", with: "step,lr,lr")), "--scheduler", scheduler], 2, "twice.csv:1: lr: the column appears twice")
+            // steps.csv's comment lines: what they say is used, so what they say is checked.
+            let steps = try String(contentsOfFile: loop, encoding: .utf8)
+            try expectStatus(["verify", "steps", loop, "--nb", "10"], 0, "every checked value agrees")
+            for (edit, message) in [("growth_factor=2.0|growth_factor=nan", "growth_factor: 'nan' is not a finite number > 1"),
+                                    ("backoff_factor=0.5|backoff_factor=1.5", "backoff_factor: '1.5' is not a number in (0, 1)"),
+                                    ("growth_interval=3|growth_interval=3, foo=1", "scaler: 'foo=1': expected growth_factor"),
+                                    ("# resumed at ni=20|# resumed at ni=25", ":24: ni: the # resumed line says ni=25, the next row (line 25) has ni 20"),
+                                    ("ni,epoch,i|ni,epoch,ni", "ni: the column appears twice")] {
+                let parts = edit.split(separator: "|").map(String.init)
+                #expect(steps.contains(parts[0]), "\(parts[0])")
+                try expectStatus(["verify", "steps", try write("steps.csv", steps.replacingOccurrences(of: parts[0], with: parts[1])), "--nb", "10"], 2, message)
+            }
+            // A switch Python would branch on by truthiness.
+            let oneCycle = try F.editedCopy("ultralytics_sgd", in: dir) { path in
+                let args = try String(contentsOfFile: path + "/args.yaml", encoding: .utf8)
+                #expect(args.contains("cos_lr: false"))
+                try args.replacingOccurrences(of: "cos_lr: false", with: "cos_lr: 1").write(toFile: path + "/args.yaml", atomically: true, encoding: .utf8)
+            }
+            try expectStatus(["verify", oneCycle], 2, "args.yaml: cos_lr: '1' is not true or false")
+            // An epoch missing from results.csv is a disagreement (a run logs every epoch).
+            try FileManager.default.createDirectory(atPath: dir + "/gap", withIntermediateDirectories: true)
+            let gap = try F.editedCopy("ultralytics_sgd", in: dir + "/gap") { path in
+                var lines = try String(contentsOfFile: path + "/results.csv", encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+                lines.remove(at: 2)
+                try lines.joined(separator: "\n").write(toFile: path + "/results.csv", atomically: true, encoding: .utf8)
+            }
+            try expectStatus(["verify", gap, "--nb", "\(try F.meta("ultralytics_sgd").nb)"], 1, "epoch (epochs counted from 1) first disagrees at the row after a missing epoch (line 3): logged 3.0, predicted 2.0")
+            // A DeepSpeed config: the optimizer's lr that transformers fills in, none at all, repeated keys.
+            let ds = #"{"optimizer": {"type": "AdamW", "params": {"lr": @LR@}}, "scheduler": {"type": "WarmupCosineLR", "params": {"total_num_steps": 20, "warmup_num_steps": 5}}}"#
+            try expectStatus(["trace", "schedule", "--deepspeed-config", try write("auto.json", ds.replacingOccurrences(of: "@LR@", with: "\"auto\""))], 2,
+                             "auto.json: optimizer.params.lr: \"auto\" is filled in by transformers' Trainer")
+            try expectStatus(["trace", "schedule", "--deepspeed-config", try write("inf.json", ds.replacingOccurrences(of: "@LR@", with: "Infinity"))], 2,
+                             "inf.json: optimizer.params.lr: expected a finite learning rate")
+            let bare = try write("bare.json", #"{"scheduler": {"type": "WarmupCosineLR", "params": {"total_num_steps": 20, "warmup_num_steps": 5}}}"#)
+            try expectStatus(["trace", "schedule", "--deepspeed-config", bare], 2, "bare.json: optimizer.params.lr: no optimizer lr in the config")
+            try expectStatus(["trace", "schedule", "--deepspeed-config", bare, "--lr", "0.001"], 0, "lr=0.001")
+            try expectStatus(["trace", "scaler", "--deepspeed-config", try write("twice.json", #"{"fp16": {"enabled": true}, "fp16": {"enabled": true, "initial_scale_power": 8}}"#)], 2,
+                             "twice.json: fp16: Duplicate keys in DeepSpeed config: ['fp16']")
+            try expectStatus(["trace", "scaler", "--deepspeed-config", try write("both.json", #"{"fp16": {"enabled": true}, "bf16": {"enabled": true}}"#)], 2,
+                             "bf16.enabled: bfloat16 and fp16 modes cannot be simultaneously enabled")
+            try expectStatus(["verify", "scale-log", "/dev/null", "--deepspeed-config", dir + "/none.json"], 2, "none.json: no such file")
+            try expectStatus(["verify", "scale-log", "/dev/null", "--deepspeed-config", dir], 2, "a directory, not a file")
+        }
+    }
+
     /// Every flag a verify mode does not use, given to it: each is refused by name (exit 64).
     static let ignoredFlags: [[String]] = {
         let run = F.real + "/yolov5_b24", loop = F.real + "/" + F.loops[0] + "/steps.csv", trace = F.real + "/torch_sgdr_trace.csv"
@@ -467,6 +538,14 @@ struct VerifyCauseTests {
             ["verify", "scale-log", "/dev/null", "--scaler-rule", "pytorch", "--nb", "3"],
             ["verify", "scale-log", "/dev/null", "--scaler-rule", "pytorch", "--hysteresis", "2"],
             ["verify", "scale-log", "/dev/null", "--scaler-rule", "deepspeed", "--growth-interval", "5"],
+            // A pasted scheduler carries its own arguments; a named schedule's flag would be ignored.
+            ["verify", "trace", trace, "--scheduler", "StepLR(step_size=3)", "--t0", "3"],
+            ["verify", "trace", trace, "--scheduler", "StepLR(step_size=3)", "--epochs", "10"],
+            ["verify", "trace", trace, "--scheduler", "StepLR(step_size=3)", "--num-cycles", "2"],
+            ["verify", "trace", trace, "--scheduler", "StepLR(step_size=3)", "--cycle-limit", "2"],
+            ["verify", "trace", trace, "--scheduler", "StepLR(step_size=3)", "--lr", "0.5", "--lrs", "0.1"],
+            // --images and --classes choose optimizer: auto's lr; a run with SGD has none to choose.
+            ["verify", F.real + "/ultralytics_sgd", "--images", "96"],
         ]
     }()
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HalfTraceKernels
 import HalfTraceOptim
 import HalfTraceTraces
 
@@ -197,7 +198,7 @@ extension HalfTraceCommand.TraceCommand {
             --hysteresis-refill). With --scaler-rule pytorch|megatron|deepspeed|deepspeed-fp16: that framework's rule exactly, \
             with its own argument names. With --deepspeed-config FILE: the rule its "fp16" block and ZeRO stage select \
             (stage 0: FP16_Optimizer, which ignores hysteresis; stage 1-3: ZeRO's DynamicLossScaler). Where DeepSpeed raises at its minimum scale, the rows before that step are \
-            printed and the command exits 1 naming the step.
+            printed and the command exits 2 naming the step.
             """)
         @Option(name: .customLong("scaler-rule"), help: "Another framework's rule: pytorch, megatron, deepspeed or deepspeed-fp16.")
         var scalerRule: LossScaleRule.Framework?
@@ -308,18 +309,19 @@ extension HalfTraceCommand.TraceCommand {
 
         func torchScheduler() throws -> TorchScheduler? {
             if let path = deepSpeedConfig {
-                let text: String
-                do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-                    throw ValidationError("--deepspeed-config: cannot read \(path)")
+                // The file's own errors (unreadable, invalid) stop the work: status 2.
+                let config = try TorchScheduler.deepSpeedConfig(try TextFile.read(path), path: path)
+                guard lr != nil || config.lr != nil else {
+                    throw HalfTraceError.file(path, field: "optimizer.params.lr", "no optimizer lr in the config (the client's optimizer sets it): give it with --lr")
                 }
-                let config = try validating { try TorchScheduler.deepSpeedConfig(text, path: path) }
-                let groupLRs = try lr != nil ? lrs : config.lr.map { [$0] } ?? lrs
-                return try validating {
-                    try TorchScheduler(call: config.call, lrs: groupLRs, momentum: momentum, usesBeta1: adam || config.usesBeta1, optimizerLR: try optimizerLR.value())
+                let groupLRs = try lr != nil ? lrs : [config.lr!]
+                return try optimizerLR.scheduler { lr in
+                    try validating { try TorchScheduler(call: config.call, lrs: groupLRs, momentum: momentum, usesBeta1: adam || config.usesBeta1, optimizerLR: lr) }
                 }
             }
             guard let scheduler else { return nil }
-            return try validating { try TorchScheduler(scheduler, lrs: try lrs, momentum: momentum, usesBeta1: adam, optimizerLR: try optimizerLR.value()) }
+            let groupLRs = try lrs
+            return try optimizerLR.scheduler { lr in try validating { try TorchScheduler(scheduler, lrs: groupLRs, momentum: momentum, usesBeta1: adam, optimizerLR: lr) } }
         }
 
         func validate() throws {

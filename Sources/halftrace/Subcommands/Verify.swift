@@ -240,6 +240,9 @@ extension HalfTraceCommand.Verify {
             if run.package == .yolov5, let (flag, _) = [("--images", images != nil), ("--classes", classes != nil)].first(where: \.1) {
                 throw ValidationError("\(flag) applies to Ultralytics' optimizer: auto; \(directory) is a YOLOv5 run")
             }
+            if run.package == .ultralytics, RunPlan.canonical(run.optimizer) != "auto", let (flag, _) = [("--images", images != nil), ("--classes", classes != nil)].first(where: \.1) {
+                throw ValidationError("\(flag) applies to Ultralytics' optimizer: auto; \(directory) was trained with optimizer: \(run.optimizer)")
+            }
             var o = VerifyOptions()
             o.batchesPerEpoch = batches.value
             o.images = images
@@ -315,12 +318,17 @@ extension HalfTraceCommand.Verify {
         func torch() throws -> TorchScheduler? {
             guard let scheduler else { return nil }
             let lrs = try groupLRs.map { try numbers($0, flag: "--lrs") } ?? [schedule.lr ?? 0.1]
-            return try validating { try TorchScheduler(scheduler, lrs: lrs, optimizerLR: try optimizerLR.value()) }
+            return try optimizerLR.scheduler { lr in try validating { try TorchScheduler(scheduler, lrs: lrs, optimizerLR: lr) } }
         }
 
         func validate() throws {
             if let torch = try torch() {
                 if schedule.schedule != nil { throw ValidationError("--schedule and --scheduler: give one") }
+                // A named schedule's arguments would be ignored: the constructor carries them.
+                try refuseFlags(schedule.given + [("--cycle-decay", schedule.cycleDecay != nil), ("--cycle-limit", schedule.cycleLimit != nil)],
+                                allowed: ["--lr"], "--scheduler (write the scheduler's arguments inside its constructor)")
+                if let flag = schedule.familyFlags.anyGiven { throw ValidationError("\(flag) does not apply to --scheduler (write the scheduler's arguments inside its constructor)") }
+                if groupLRs != nil && schedule.lr != nil { throw ValidationError("--lr and --lrs: give one (--lrs gives every group's lr)") }
                 if batches.value != nil { throw ValidationError("--nb: a --scheduler log is checked per scheduler.step() (its step column)") }
                 guard (0..<torch.baseLRs.count).contains(group) else { throw ValidationError("--group: \(group) is outside 0...\(torch.baseLRs.count - 1)") }
                 return
@@ -337,7 +345,7 @@ extension HalfTraceCommand.Verify {
             let formula: TraceVerification.Formula
             if let torch = try torch() {
                 let steps = try TraceVerification.largestKey(file: file) ?? 0
-                formula = try TraceVerification.Formula.torch(torch, steps: min(steps, 10_000_000), group: group)
+                formula = try TraceVerification.Formula.torch(torch, steps: steps, group: group)
             } else {
                 let defaultLR = schedule.schedule == .sgdr || schedule.schedule?.family != nil ? 0.1 : 0.01
                 formula = try schedule.formula(defaultLR: defaultLR, allowFamilies: true)!

@@ -150,6 +150,34 @@ CASES = [
     ("OneCycleLR(max_lr=[0.1, 0.05], total_steps=10)", [0.1], "SGD", None),
 ]
 
+# Ramps of no steps (total_iters=0): torch's chainable form never divides by total_iters and keeps
+# the lr it starts with; its closed form (used when SequentialLR steps a scheduler to an epoch at a
+# milestone) divides by zero. Recorded under "degenerate": the lr rows, or the exception raised
+# while stepping ("raised_at": the step, "error": the exception).
+DEGENERATE = [
+    ("LinearLR(total_iters=0)", [0.1], "SGD", 4),
+    ("LinearLR(start_factor=0.5, end_factor=0.25, total_iters=0)", [0.1, 0.01], "SGD", 4),
+    ("PolynomialLR(total_iters=0)", [0.1], "SGD", 4),
+    ("PolynomialLR(total_iters=0, power=2.0)", [0.1], "SGD", 4),
+    ("SequentialLR([LinearLR(total_iters=0), StepLR(step_size=2)], milestones=[2])", [0.1], "SGD", 6),
+    ("SequentialLR([StepLR(step_size=2), LinearLR(total_iters=0)], milestones=[2])", [0.1], "SGD", 6),
+    ("SequentialLR([StepLR(step_size=2), PolynomialLR(total_iters=0)], milestones=[3])", [0.1], "SGD", 6),
+]
+
+
+def record_degenerate(expr, lrs, kind, steps):
+    optimizer = make_optimizer(kind, lrs)
+    scheduler = eval(expr, scheduler_namespace(optimizer))
+    lr_rows = [snapshot(optimizer, kind)[0]]
+    for k in range(1, steps + 1):
+        optimizer.step()
+        try:
+            scheduler.step()
+        except Exception as e:
+            return {"expr": expr, "lr": lrs, "lr_rows": lr_rows, "raised_at": k, "error": f"{type(e).__name__}: {e}"}
+        lr_rows.append(snapshot(optimizer, kind)[0])
+    return {"expr": expr, "lr": lrs, "lr_rows": lr_rows}
+
 
 def make_optimizer(kind, lrs):
     groups = [{"params": [torch.zeros(2, requires_grad=True)], "lr": lr} for lr in lrs]
@@ -254,6 +282,7 @@ def main():
         "python": platform.python_version(),
         "cases": cases,
         "refused": refused,
+        "degenerate": [record_degenerate(*d) for d in DEGENERATE],
     }
     tmp = OUT.with_name(OUT.name + ".tmp")
     tmp.write_text(to_json(fixture) + "\n")
