@@ -66,6 +66,7 @@ public struct CSVReader {
         buffer = [UInt8](repeating: 0, count: self.chunkSize * 2 + 1)
         try fill()
         skipByteOrderMark()
+        try checkEncoding()
     }
 
     /// `text` read as if it were a file named `name`.
@@ -77,6 +78,20 @@ public struct CSVReader {
         finished = true
         chunkSize = max(16, end)
         skipByteOrderMark()
+    }
+
+    /// A file in another encoding would otherwise read as a header of unknown names ("column
+    /// missing"): UTF-16 (a spreadsheet's "Unicode text"), NUL bytes (binary), or bytes that are
+    /// not UTF-8 in the first chunk's complete lines (Latin-1) are an error naming the file.
+    private func checkEncoding() throws {
+        if end >= 2, (buffer[0] == 0xFF && buffer[1] == 0xFE) || (buffer[0] == 0xFE && buffer[1] == 0xFF) {
+            throw HalfTraceError.file(name, "UTF-16 text, not UTF-8: save it as CSV in UTF-8")
+        }
+        if buffer[position..<min(end, position + 4096)].contains(0) {
+            throw HalfTraceError.file(name, "NUL bytes: a binary file (or UTF-16 text without a byte-order mark), not a UTF-8 CSV")
+        }
+        let complete = finished ? end : (buffer[position..<end].lastIndex(of: 0x0A).map { $0 + 1 } ?? position)
+        _ = try TextFile.utf8(buffer[position..<complete], name: name)
     }
 
     private mutating func skipByteOrderMark() {

@@ -152,6 +152,29 @@ public enum PythonExpression {
         try parse(text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text, json: true)
     }
 
+    /// Parses a scheduler's constructor line as a training script holds it: an assignment
+    /// (`scheduler = ...`, `self.scheduler = ...`), the optimizer as each call's first positional
+    /// argument or its `optimizer=` keyword (a bare name), and `#` comments are dropped; the rest
+    /// is `parse`'s. `StepLR(step_size=3)` and `sched = torch.optim.lr_scheduler.StepLR(opt,
+    /// step_size=3)  # decay` read alike.
+    public static func parseConstructorLine(_ text: String) throws -> PythonValue {
+        var p = Parser(Array(text.unicodeScalars))
+        p.constructorLine = true
+        p.skipSpace()
+        // An assignment target: a dotted name followed by '=' (not '==').
+        let start = p.i
+        if let c = p.peek, Parser.isIdentifierStart(c), (try? p.dottedName()) != nil {
+            p.skipSpace()
+            if p.peek == "=", p.i + 1 >= p.s.count || p.s[p.i + 1] != "=" { p.i += 1 } else { p.i = start }
+        } else {
+            p.i = start
+        }
+        let value = try p.value()
+        p.skipSpace()
+        guard p.atEnd else { throw p.error("unexpected '\(p.peekText)' after the expression") }
+        return value
+    }
+
     static func parse(_ text: String, json: Bool) throws -> PythonValue {
         var p = Parser(Array(text.unicodeScalars))
         p.json = json
@@ -166,6 +189,8 @@ public enum PythonExpression {
         var i = 0
         var depth = 0
         var json = false
+        /// `parseConstructorLine`: optimizers and comments are skipped.
+        var constructorLine = false
         init(_ s: [Unicode.Scalar]) { self.s = s }
 
         var atEnd: Bool { i >= s.count }
@@ -181,7 +206,28 @@ public enum PythonExpression {
         }
 
         mutating func skipSpace() {
-            while let c = peek, c == " " || c == "\t" || c == "\n" || c == "\r" || c == "\\" { i += 1 }
+            while let c = peek {
+                if c == " " || c == "\t" || c == "\n" || c == "\r" || c == "\\" {
+                    i += 1
+                } else if constructorLine, c == "#" {
+                    while let d = peek, d != "\n" { i += 1 }
+                } else {
+                    break
+                }
+            }
+        }
+
+        /// A constructor line's optimizer: a bare dotted name (not a literal such as True or
+        /// math.inf, not `lambda`) followed by ',' or ')'; skipped, true. Else nothing moves.
+        mutating func skipOptimizerName() -> Bool {
+            let start = i
+            guard constructorLine, let c = peek, Self.isIdentifierStart(c), let name = try? dottedName(),
+                  !["True", "False", "None", "math.inf", "lambda"].contains(name) else { i = start; return false }
+            let end = i
+            skipSpace()
+            guard peek == "," || peek == ")" else { i = start; return false }
+            i = end
+            return true
         }
 
         static func isIdentifierStart(_ c: Unicode.Scalar) -> Bool { c == "_" || c.properties.isAlphabetic }
@@ -291,10 +337,21 @@ public enum PythonExpression {
         mutating func call(_ name: String, column start: Int) throws -> PythonCall {
             i += 1
             var c = PythonCall(qualifiedName: name, positional: [], positionalColumns: [], keywords: [], column: start)
+            // A constructor line passes the optimizer first (transformers' get_scheduler: second,
+            // after the schedule's name): skipped, once.
+            let optimizerPosition = name.hasSuffix("get_scheduler") ? 1 : 0
+            var optimizerSkipped = false
             while true {
                 skipSpace()
                 if peek == ")" { i += 1; return c }
                 guard !atEnd else { throw error("expected a value, found the end of the text") }
+                if !optimizerSkipped, c.keywords.isEmpty, c.positional.count == optimizerPosition, skipOptimizerName() {
+                    optimizerSkipped = true
+                    skipSpace()
+                    if peek == "," { i += 1; continue }
+                    guard peek == ")" else { throw error("expected ',' or ')' in the call to \(name), found '\(peekText)'") }
+                    continue
+                }
                 let argStart = i
                 // A keyword argument: an identifier followed by '=' (not '==').
                 var j = i
@@ -306,6 +363,17 @@ public enum PythonExpression {
                     i = k + 1
                     guard !c.keywords.contains(where: { $0.name == keyword }) else {
                         throw error("keyword argument repeated: \(keyword)", at: argStart + 1)
+                    }
+                    // `optimizer=opt` on a constructor line (ChainedScheduler's keyword): skipped.
+                    if keyword == "optimizer", constructorLine, !optimizerSkipped {
+                        skipSpace()
+                        if skipOptimizerName() {
+                            optimizerSkipped = true
+                            skipSpace()
+                            if peek == "," { i += 1; continue }
+                            guard peek == ")" else { throw error("expected ',' or ')' in the call to \(name), found '\(peekText)'") }
+                            continue
+                        }
                     }
                     c.keywords.append(PythonKeyword(name: keyword, value: try value(), column: argStart + 1))
                 } else {

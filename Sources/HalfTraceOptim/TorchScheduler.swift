@@ -2,7 +2,7 @@ import Foundation
 import HalfTraceKernels
 
 /// A PyTorch `torch.optim.lr_scheduler` scheduler built from the constructor call a user wrote
-/// (without the optimizer), giving each parameter group's lr after k calls of
+/// (the line as written, or the call without the optimizer), giving each parameter group's lr after k calls of
 /// `scheduler.step()` twice:
 ///
 /// - `exact`: the schedule's closed form, integer facts (a milestone, a cycle, a phase boundary)
@@ -49,13 +49,15 @@ public struct TorchScheduler: Sendable {
     public static let prefixes = ["", "torch.optim.lr_scheduler", "optim.lr_scheduler", "lr_scheduler"] + DeepSpeedSchedule.prefixes + MegatronSchedule.prefixes
         + TimmScheduler.prefixes + TransformersScheduler.prefixes
 
-    /// Parses `expression` (e.g. `LinearLR(start_factor=0.1, total_iters=5)`) for an optimizer whose
+    /// Parses `expression` (e.g. `LinearLR(start_factor=0.1, total_iters=5)`, or the line as the
+    /// training script holds it: `scheduler = LinearLR(optimizer, start_factor=0.1, total_iters=5)`,
+    /// `PythonExpression.parseConstructorLine`) for an optimizer whose
     /// groups start at `lrs`, binding arguments as PyTorch does (positional in the class's own
     /// order after the optimizer, then keywords), and refusing what PyTorch refuses with its
     /// reason. Errors name the column.
     public init(_ expression: String, lrs: [Double], momentum: Double = 0.9, usesBeta1: Bool = false, optimizerLR: Double? = nil) throws {
         let value: PythonValue
-        do { value = try PythonExpression.parse(expression) } catch let e as PythonSyntaxError {
+        do { value = try PythonExpression.parseConstructorLine(expression) } catch let e as PythonSyntaxError {
             throw HalfTraceError.invalid("scheduler", "\(e)")
         }
         guard case .call(let call) = value else {

@@ -194,7 +194,7 @@ extension TorchScheduler {
             func closedForm() throws -> [Double]? {
                 let e = lastEpoch
                 switch spec {
-                case let .linear(_, _, 0), let .polynomial(0, _):
+                case .linear(_, _, 0), .polynomial(0, _):
                     throw HalfTraceError.invalid("scheduler", "\(spec.isLinear ? "LinearLR" : "PolynomialLR")(total_iters=0) stepped to epoch \(e): PyTorch's closed form divides by total_iters (ZeroDivisionError)")
                 case let .stepLR(s, g): return baseLRs.map { $0 * pow(g, Double(Self.floorDiv(e, s))) }
                 case let .multiStep(m, g):

@@ -133,6 +133,32 @@ struct TorchSchedulerTests {
         }
     }
 
+    @Test("the constructor line as a training script holds it (an assignment, the optimizer first or as optimizer=, # comments, lines) traces as the bare call")
+    func constructorLines() throws {
+        let pairs: [(line: String, bare: String)] = [
+            ("scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5)  # decay", "StepLR(step_size=3, gamma=0.5)"),
+            ("self.scheduler = SequentialLR(opt, schedulers=[LinearLR(opt, start_factor=0.1, total_iters=5), CosineAnnealingLR(opt, T_max=95)], milestones=[5])",
+             "SequentialLR(schedulers=[LinearLR(start_factor=0.1, total_iters=5), CosineAnnealingLR(T_max=95)], milestones=[5])"),
+            ("ChainedScheduler([StepLR(self.optimizer, 3), ExponentialLR(self.optimizer, 0.9)], optimizer=self.optimizer)",
+             "ChainedScheduler([StepLR(3), ExponentialLR(0.9)])"),
+            ("StepLR(\n    optimizer,  # SGD, momentum 0.9\n    step_size=3,\n)", "StepLR(step_size=3)"),
+            ("lr_scheduler = get_scheduler('linear', optimizer, 2, 10)", "get_scheduler('linear', 2, 10)"),
+            ("sched = get_linear_schedule_with_warmup(optimizer, num_warmup_steps=2, num_training_steps=10)", "get_linear_schedule_with_warmup(num_warmup_steps=2, num_training_steps=10)"),
+            ("s = OptimizerParamScheduler(optimizer, init_lr=0.0, max_lr=3e-4, min_lr=3e-5, lr_warmup_steps=5, lr_decay_steps=20, lr_decay_style='cosine', start_wd=0.1, end_wd=0.1, wd_incr_steps=20, wd_incr_style='constant')",
+             "OptimizerParamScheduler(init_lr=0.0, max_lr=3e-4, min_lr=3e-5, lr_warmup_steps=5, lr_decay_steps=20, lr_decay_style='cosine', start_wd=0.1, end_wd=0.1, wd_incr_steps=20, wd_incr_style='constant')"),
+        ]
+        for (line, bare) in pairs {
+            let a = try TorchScheduler(line, lrs: [0.1]), b = try TorchScheduler(bare, lrs: [0.1])
+            #expect(try a.trace(steps: 25) == b.trace(steps: 25), "\(line)")
+        }
+        // Only the first positional is the optimizer: a second name is still a name, and so is a
+        // comparison that is not an assignment.
+        for (line, message) in [("StepLR(opt, opt2, step_size=3)", "'opt2' is a name"), ("s == StepLR(step_size=3)", "'s' is a name")] {
+            #expect(throws: HalfTraceError.self, "\(line)") { try TorchScheduler(line, lrs: [0.1]) }
+            do { _ = try TorchScheduler(line, lrs: [0.1]) } catch { #expect("\(error)".contains(message), "\(line): \(error)") }
+        }
+    }
+
     @Test("OneCycleLR accepts total_steps steps and raises on the next, as torch does")
     func oneCycleEnd() throws {
         let s = try TorchScheduler("OneCycleLR(max_lr=0.1, total_steps=5)", lrs: [0.1])

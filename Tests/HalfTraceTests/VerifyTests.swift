@@ -433,7 +433,7 @@ struct VerifyCauseTests {
         }
     }
 
-    @Test("files verify cannot use exit 2 naming the file, line and field: repeated columns, a fractional or untraceable step, a malformed # scaler: or # resumed line, a switch that is not true or false, a DeepSpeed config with auto or repeated keys; a missing epoch is a disagreement")
+    @Test("files verify cannot use exit 2 naming the file, line and field: UTF-16 or Latin-1 text, repeated columns, a fractional or untraceable step, a malformed # scaler: or # resumed line, a switch that is not true or false, a DeepSpeed config with auto or repeated keys; a missing epoch is a disagreement")
     func couldNotCheck() throws {
         let loop = F.real + "/releases/torch-2.13.0/torch_resume_marker/steps.csv"
         let scheduler = "SequentialLR([LinearLR(start_factor=0.2, total_iters=4), StepLR(step_size=3, gamma=0.5)], milestones=[4])"
@@ -459,6 +459,12 @@ struct VerifyCauseTests {
                              "far.csv:5: step: 100000000 is past 10000000 steps")
             try expectStatus(["verify", "trace", try write("twice.csv", log.replacingOccurrences(of: "step,lr", with: "step,lr,lr").replacingOccurrences(of: "\n", with: ",0.1\n")
                                 .replacingOccurrences(of: "step,lr,lr,0.1", with: "step,lr,lr")), "--scheduler", scheduler], 2, "twice.csv:1: lr: the column appears twice")
+            // Another encoding is named as such (it would read as a header of unknown names).
+            let utf16 = dir + "/utf16.csv", latin1 = dir + "/latin1.csv"
+            try Data([0xFF, 0xFE] + Array(log.utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }).write(to: URL(fileURLWithPath: utf16))
+            try Data(Array("# r\u{E9}sultat\n".utf8.prefix(3)) + [0xE9] + Array(log.utf8)).write(to: URL(fileURLWithPath: latin1))
+            try expectStatus(["verify", "trace", utf16, "--scheduler", scheduler], 2, "utf16.csv: UTF-16 text, not UTF-8")
+            try expectStatus(["verify", "trace", latin1, "--scheduler", scheduler], 2, "latin1.csv:1: byte 4 of the line (0xE9) is not valid UTF-8")
             // steps.csv's comment lines: what they say is used, so what they say is checked.
             let steps = try String(contentsOfFile: loop, encoding: .utf8)
             try expectStatus(["verify", "steps", loop, "--nb", "10"], 0, "every checked value agrees")

@@ -269,7 +269,8 @@ extension HalfTraceCommand.TraceCommand {
             commandName: "schedule",
             abstract: "A scheduler per step, as written in Python (--scheduler) or by name (--schedule): step, lr, package_lr, departs.",
             discussion: """
-            --scheduler "EXPR": a scheduler's constructor as written, without the optimizer, e.g. \
+            --scheduler "EXPR": a scheduler's constructor as written (the whole line, `scheduler = StepLR(optimizer, step_size=3)  # ...`, \
+            or the call without the optimizer), e.g. \
             "SequentialLR([LinearLR(start_factor=0.1, total_iters=5), CosineAnnealingLR(T_max=95, eta_min=1e-5)], milestones=[5])": \
             PyTorch's, timm's, transformers' get_*schedule* and get_scheduler, DeepSpeed's and Megatron's \
             (\(TorchScheduler.supported.joined(separator: ", ")); module prefixes such as torch.optim.lr_scheduler., timm.scheduler. \
@@ -281,7 +282,7 @@ extension HalfTraceCommand.TraceCommand {
             names: misplaced is 1 where the package's floating-point cycle index puts the step in another cycle.
             """)
         @Option(help: "timm's or transformers' schedule by name.") var schedule: FamilyScheduleName?
-        @Option(help: "A scheduler's constructor call as written in Python, without the optimizer (PyTorch's, DeepSpeed's, Megatron's).")
+        @Option(help: "A scheduler's constructor line as written in Python (an assignment, the optimizer argument and comments are dropped; PyTorch's, DeepSpeed's, Megatron's).")
         var scheduler: String?
         @Option(name: .customLong("deepspeed-config"), help: "A DeepSpeed config (ds_config.json): its \"scheduler\" block, and the lr of its \"optimizer\" block.")
         var deepSpeedConfig: String?

@@ -306,7 +306,7 @@ extension HalfTraceCommand.Verify {
 
         @Argument(help: "The lr log (CSV).") var file: String
         @OptionGroup(title: "The lr schedule") var schedule: VerifyScheduleFlags
-        @Option(help: "A scheduler's constructor as written, without the optimizer (PyTorch's, timm's, transformers', DeepSpeed's, Megatron's; instead of --schedule); the log's step column counts scheduler.step() calls.")
+        @Option(help: "A scheduler's constructor line as written (an assignment, the optimizer argument and comments are dropped; PyTorch's, timm's, transformers', DeepSpeed's, Megatron's; instead of --schedule); the log's step column counts scheduler.step() calls.")
         var scheduler: String?
         @OptionGroup var optimizerLR: OptimizerLRFlag
         @Option(name: .customLong("group"), help: "--scheduler: the parameter group the log's lr belongs to (default 0).") var group: Int = 0
